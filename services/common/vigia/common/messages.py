@@ -1,0 +1,459 @@
+"""The message contract of Vigia: one envelope, one pydantic model per message type.
+
+Every message on the broker is an :class:`Envelope` — ``id`` (UUIDv7, the idempotency key),
+``type``, ``v`` (schema version), ``org``, ``source``, ``time`` (UTC, nanosecond precision),
+``trace`` (W3C traceparent) and ``data``, whose model is chosen by ``type``. JSON is encoded with
+orjson. Frames are the exception: their body is the JPEG and the envelope travels in AMQP headers
+(:func:`envelope_headers` / :func:`envelope_from_headers`).
+
+Add a message type by declaring its data model with ``@message_type("area.verb")``.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+import time as _time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+import orjson
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializeAsAny,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+
+from vigia.common.ids import uuid7
+
+# --- time with nanosecond precision ----------------------------------------------------------
+
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$"
+)
+
+
+def _parse_time_ns(value: Any) -> int:
+    """Accept ns since the epoch (int), a datetime, or an RFC 3339 string with up to 9 digits."""
+    if isinstance(value, bool):
+        raise ValueError("time must be an RFC 3339 string or nanoseconds since the epoch")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("time must not be negative")
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("time must carry a time zone")
+        seconds = int(value.timestamp())
+        return seconds * 1_000_000_000 + value.microsecond * 1000
+    if isinstance(value, str):
+        match = _RFC3339.match(value)
+        if not match:
+            raise ValueError("time must be RFC 3339, e.g. 2026-01-02T03:04:05.123456789Z")
+        day, clock, fraction, zone = match.groups()
+        base = datetime.fromisoformat(f"{day}T{clock}{'+00:00' if zone == 'Z' else zone}")
+        nanos = int((fraction or "0").ljust(9, "0"))
+        return int(base.timestamp()) * 1_000_000_000 + nanos
+    raise ValueError("time must be an RFC 3339 string or nanoseconds since the epoch")
+
+
+def format_time_ns(ns: int) -> str:
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
+
+
+def time_ns_to_datetime(ns: int) -> datetime:
+    """A timezone-aware datetime (microsecond precision) for storing in databases."""
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=nanos // 1000)
+
+
+TimeNs = Annotated[
+    int,
+    BeforeValidator(_parse_time_ns),
+    PlainSerializer(format_time_ns, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""Nanoseconds since the Unix epoch in Python, RFC 3339 with 9 fractional digits in JSON."""
+
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def new_traceparent() -> str:
+    return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+
+
+def _check_traceparent(value: Any) -> Any:
+    if value is not None and (not isinstance(value, str) or not _TRACEPARENT.match(value)):
+        raise ValueError("trace must be a W3C traceparent: 00-<32 hex>-<16 hex>-<2 hex>")
+    return value
+
+
+Traceparent = Annotated[str | None, BeforeValidator(_check_traceparent)]
+
+
+class Strict(BaseModel):
+    """Base of every message model: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- registry ---------------------------------------------------------------------------------
+
+MESSAGE_TYPES: dict[str, type[Strict]] = {}
+M = TypeVar("M", bound=type[Strict])
+
+
+def message_type(*names: str) -> Callable[[M], M]:
+    """Register a data model for one or more message types."""
+
+    def register(model: M) -> M:
+        for name in names:
+            if name in MESSAGE_TYPES:
+                raise ValueError(f"message type {name!r} registered twice")
+            MESSAGE_TYPES[name] = model
+        return model
+
+    return register
+
+
+# --- shared value types -----------------------------------------------------------------------
+
+
+class Severity(enum.StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class DeviceStatus(enum.StrEnum):
+    ON = "ON"
+    OFF = "OFF"
+    WARNING = "WARNING"
+
+
+class Box(Strict):
+    """A bounding box in pixels of the frame it was found in (x1, y1) top-left, (x2, y2) bottom-right."""
+
+    x1: float = Field(ge=0)
+    y1: float = Field(ge=0)
+    x2: float = Field(ge=0)
+    y2: float = Field(ge=0)
+
+
+class GeoPoint(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+# --- frames -----------------------------------------------------------------------------------
+
+
+@message_type("frame.captured")
+class FrameCaptured(Strict):
+    """Metadata of one sampled camera frame; the JPEG itself is the message body."""
+
+    camera: uuid.UUID
+    width: int = Field(gt=0, le=16384)
+    height: int = Field(gt=0, le=16384)
+    content_type: Literal["image/jpeg", "image/png"] = "image/jpeg"
+    seq: int = Field(0, ge=0, description="per-camera frame counter")
+
+
+# --- data plane events ------------------------------------------------------------------------
+
+
+@message_type("detection.created")
+class DetectionCreated(Strict):
+    """One object found in one frame."""
+
+    camera: uuid.UUID
+    frame: uuid.UUID = Field(description="id of the frame message it was found in")
+    captured_at: TimeNs
+    label: str = Field(min_length=1, max_length=64)
+    confidence: float = Field(ge=0, le=1)
+    box: Box
+    plate_text: str | None = Field(None, max_length=16)
+    plate_confidence: float | None = Field(None, ge=0, le=1)
+    track: str | None = Field(None, max_length=64, description="tracker id of the object in this camera")
+    snapshot_key: str | None = Field(None, max_length=512)
+    crop_key: str | None = Field(None, max_length=512)
+
+
+@message_type("plate.read")
+class PlateRead(Strict):
+    """The plate decided for one vehicle visit by voting across its frames."""
+
+    camera: uuid.UUID
+    visit: str = Field(min_length=1, max_length=64)
+    plate_text: str = Field(min_length=7, max_length=8)
+    confidence: float = Field(ge=0, le=1)
+    votes: int = Field(ge=1)
+    first_seen: TimeNs
+    last_seen: TimeNs
+    snapshot_key: str | None = None
+
+
+@message_type("anomaly.detected")
+class AnomalyDetected(Strict):
+    """A per-device signal left its normal range."""
+
+    device: uuid.UUID
+    kind: Literal["magnetic", "imu", "audio_infrasound", "audio_ultrasound", "audio_voice", "humanoid"]
+    severity: Severity
+    score: float = Field(description="z-score or detector-specific strength")
+    observed_at: TimeNs
+    value: float | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventSource(Strict):
+    kind: str = Field(min_length=1, max_length=32, description="magnetic, audio, humanoid, person, ...")
+    ref: str = Field(min_length=1, max_length=128, description="id of the anomaly or detection")
+    device: uuid.UUID | None = None
+    camera: uuid.UUID | None = None
+    weight: float = Field(0, ge=0, le=1)
+
+
+@message_type("event.created", "event.updated")
+class EventChanged(Strict):
+    """A correlated incident: created once, updated while the burst lasts."""
+
+    event: uuid.UUID
+    event_type: str = Field(min_length=1, max_length=64)
+    severity: Severity
+    score: float = Field(ge=0)
+    started_at: TimeNs
+    ended_at: TimeNs | None = None
+    site: str | None = Field(None, max_length=128)
+    sources: list[EventSource] = Field(default_factory=list)
+    description: str = Field("", max_length=2000)
+
+
+@message_type("device.status")
+class DeviceStatusChanged(Strict):
+    device: uuid.UUID
+    status: DeviceStatus
+    previous: DeviceStatus | None = None
+    last_seen: TimeNs | None = None
+    reason: str = Field("", max_length=256)
+
+
+@message_type("camera.health")
+class CameraHealth(Strict):
+    camera: uuid.UUID
+    status: Literal["ok", "stale", "down", "restarting"]
+    last_frame_at: TimeNs | None = None
+    detail: str = Field("", max_length=512)
+
+
+# --- control plane changes (outbox) -----------------------------------------------------------
+
+
+class CameraSpec(Strict):
+    """What a streamer needs to run a camera. The RTSP URL is in clear: only the control
+    exchange carries it, and consumers never log it."""
+
+    camera: uuid.UUID
+    name: str
+    rtsp_url: str | None = None
+    fps: float = Field(gt=0, le=60)
+    enabled: bool = True
+    site: str | None = None
+    version: int = Field(1, ge=1)
+
+
+@message_type("camera.created", "camera.updated")
+class CameraChanged(CameraSpec):
+    pass
+
+
+@message_type("camera.deleted")
+class CameraDeleted(Strict):
+    camera: uuid.UUID
+
+
+@message_type("camera.restart")
+class CameraRestart(Strict):
+    camera: uuid.UUID
+    reason: str = Field("", max_length=256)
+
+
+@message_type("device.created", "device.updated")
+class DeviceChanged(Strict):
+    device: uuid.UUID
+    name: str
+    kind: Literal["phone", "camera", "plc", "sensor", "gateway"]
+    site: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    version: int = Field(1, ge=1)
+
+
+@message_type("device.deleted")
+class DeviceDeleted(Strict):
+    device: uuid.UUID
+
+
+@message_type("pipeline.created", "pipeline.updated", "pipeline.started", "pipeline.stopped")
+class PipelineChanged(Strict):
+    pipeline: uuid.UUID
+    name: str
+    state: Literal["draft", "running", "stopped", "error"]
+    graph: dict[str, Any]
+    version: int = Field(1, ge=1)
+
+
+@message_type("pipeline.deleted")
+class PipelineDeleted(Strict):
+    pipeline: uuid.UUID
+
+
+# --- sensors ----------------------------------------------------------------------------------
+
+
+class Vector3(Strict):
+    x: float
+    y: float
+    z: float
+
+
+class Magnetometer(Vector3):
+    magnitude: float | None = None
+
+
+class Orientation(Strict):
+    roll: float
+    pitch: float
+    yaw: float
+
+
+class SensorPacket(Strict):
+    """One reading of a phone's sensors (seed 000 §1.2)."""
+
+    timestamp: int = Field(ge=0, description="device clock, ns since the epoch")
+    seq: int = Field(ge=0, description="per-device sequence number, for acks and dedup")
+    magnetometer: Magnetometer | None = None
+    accelerometer: Vector3 | None = None
+    gyroscope: Vector3 | None = None
+    orientation: Orientation | None = None
+    audio_peak: float | None = None
+    humanoid_detected: bool = False
+    bluetooth_devices_count: int | None = Field(None, ge=0)
+
+
+@message_type("sensor.batch")
+class SensorBatch(Strict):
+    device: uuid.UUID
+    packets: list[SensorPacket] = Field(min_length=1, max_length=10_000)
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+@message_type(
+    "action.webhook", "action.email", "action.telegram", "action.whatsapp", "action.modbus"
+)
+class ActionRequested(Strict):
+    """Something to do outside Vigia because a pipeline or rule fired."""
+
+    pipeline: uuid.UUID | None = None
+    event: uuid.UUID | None = None
+    target: str = Field(min_length=1, max_length=2048, description="URL, address, chat id or PLC address")
+    payload: dict[str, Any] = Field(default_factory=dict)
+    attempt: int = Field(1, ge=1)
+
+
+# --- the envelope -----------------------------------------------------------------------------
+
+
+class Envelope(BaseModel):
+    """The frame around every message. ``data`` is validated against ``type``'s model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: uuid.UUID = Field(default_factory=uuid7)
+    type: str = Field(min_length=1, max_length=64)
+    v: int = Field(1, ge=1)
+    org: uuid.UUID
+    source: str = Field(min_length=1, max_length=128)
+    time: TimeNs = Field(default_factory=_time.time_ns)
+    trace: Traceparent = Field(default_factory=new_traceparent)
+    data: SerializeAsAny[Strict]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate_data_by_type(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        kind = values.get("type")
+        model = MESSAGE_TYPES.get(kind) if isinstance(kind, str) else None
+        if model is None:
+            raise ValueError(f"unknown message type {kind!r}")
+        data = values.get("data")
+        if not isinstance(data, model):
+            try:
+                data = model.model_validate(data if data is not None else {})
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"data.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+                )
+                raise ValueError(problems) from None
+            values = {**values, "data": data}
+        return values
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Envelope:
+        try:
+            payload = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"message is not JSON: {exc}") from exc
+        if not isinstance(payload, dict):
+            raise ValueError("message must be a JSON object")
+        return cls.model_validate(payload)
+
+
+def make(type_: str, org: uuid.UUID | str, source: str, data: Strict | dict[str, Any],
+         trace: str | None = None, time_ns: int | None = None) -> Envelope:
+    """Build an envelope; ``trace`` continues an existing trace when given."""
+    values: dict[str, Any] = {"type": type_, "org": org, "source": source, "data": data}
+    if trace is not None:
+        values["trace"] = trace
+    if time_ns is not None:
+        values["time"] = time_ns
+    return Envelope(**values)
+
+
+HEADER_PREFIX = "x-vigia-"
+
+
+def envelope_headers(envelope: Envelope) -> dict[str, Any]:
+    """Envelope fields as AMQP headers, for binary-bodied messages (frames)."""
+    dumped = envelope.model_dump(mode="json")
+    headers = {HEADER_PREFIX + key: str(value) for key, value in dumped.items() if key != "data"}
+    headers[HEADER_PREFIX + "data"] = orjson.dumps(dumped["data"]).decode()
+    return headers
+
+
+def envelope_from_headers(headers: dict[str, Any]) -> Envelope:
+    def text(key: str) -> Any:
+        value = headers.get(HEADER_PREFIX + key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    return Envelope(
+        id=text("id"), type=text("type"), v=int(text("v") or 1), org=text("org"),
+        source=text("source"), time=text("time"), trace=text("trace"),
+        data=orjson.loads(text("data") or "{}"),
+    )

@@ -1,0 +1,131 @@
+"""Settings shared by every Vigia service.
+
+Each service subclasses :class:`CommonSettings` and adds its own fields. Values come from the
+environment (prefix ``VIGIA_``) or from secret files (``VIGIA_SECRETS_DIR``, one file per field,
+as Docker and Kubernetes mount them). Unknown constructor arguments are refused (``extra="forbid"``)
+and every field carries a description, from which the README's settings table is generated
+(``python -m vigia.common.settings``).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "change_me", "secret", "password", "insecure", "dev", "development"}
+)
+
+
+class Environment(enum.StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+def is_placeholder(value: str) -> bool:
+    lowered = value.strip().lower()
+    return lowered in PLACEHOLDER_SECRETS or lowered.startswith(("insecure", "dev-only", "changeme"))
+
+
+class CommonSettings(BaseSettings):
+    """What every service needs: where the shared stores are, how to log, where to serve metrics."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VIGIA_",
+        extra="forbid",
+        secrets_dir=os.environ.get("VIGIA_SECRETS_DIR") or None,
+        validate_default=True,
+    )
+
+    env: Environment = Field(
+        Environment.development,
+        description="Deployment environment: development, test or production. Placeholder secrets "
+        "are refused outside development and test.",
+    )
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/vigia",
+        description="PostgreSQL URL (libpq form). Through PgBouncer in session mode in compose/k8s.",
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL for heartbeats, leases, "
+                           "last_seen, rate limits and caches.")
+    amqp_url: str = Field(
+        "amqp://guest:guest@127.0.0.1:5672/%2F", description="RabbitMQ AMQP 0-9-1 URL (vhost included)."
+    )
+    amqp_management_url: str = Field(
+        "http://guest:guest@127.0.0.1:15672",
+        description="RabbitMQ management API base URL, used for queue depths and DLQ inspection.",
+    )
+    object_store: str = Field(
+        "file://var/objects",
+        description="Object store: file://<dir> (embedded default, relative to the working directory) "
+        "or s3://<bucket-prefix> (MinIO or any S3 API, see the s3_* settings).",
+    )
+    s3_endpoint: str = Field("127.0.0.1:9000", description="S3/MinIO endpoint host:port.")
+    s3_access_key: str = Field("minioadmin", description="S3/MinIO access key.")
+    s3_secret_key: SecretStr = Field(SecretStr("minioadmin"), description="S3/MinIO secret key.")
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_secure: bool = Field(False, description="Use HTTPS to reach the S3 endpoint.")
+    log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
+    log_json: bool = Field(True, description="Write logs as one JSON object per line.")
+    metrics_port: int = Field(0, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint "
+                              "for workers (0: the service's default).")
+    service_name: str = Field("vigia", description="Name this process reports in logs, metrics and "
+                              "message sources.")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> CommonSettings:
+        if self.env in (Environment.development, Environment.test):
+            return self
+        bad = [
+            name
+            for name, value in self
+            if isinstance(value, SecretStr) and is_placeholder(value.get_secret_value())
+        ]
+        if bad:
+            raise ValueError(
+                f"placeholder secret(s) {', '.join(sorted(bad))} refused in {self.env.value}: "
+                f"set VIGIA_{bad[0].upper()} (or a secret file) to a real value"
+            )
+        for name in ("s3_access_key",):
+            if self.object_store.startswith("s3://") and is_placeholder(getattr(self, name)):
+                raise ValueError(f"placeholder {name} refused in {self.env.value}")
+        return self
+
+
+def settings_table(*models: type[BaseSettings]) -> str:
+    """A Markdown table of every setting of the given models (README's settings section)."""
+    rows: dict[str, tuple[str, str, str]] = {}
+    for model in models:
+        prefix = str(model.model_config.get("env_prefix", ""))
+        for name, field in model.model_fields.items():
+            default: Any = field.default
+            if isinstance(default, SecretStr):
+                default = "(secret)"
+            elif isinstance(default, enum.Enum):
+                default = default.value
+            elif field.default_factory is not None:
+                default = "(generated)"
+            text = "" if default is None else str(default)
+            rows.setdefault((prefix + name).upper(), (f"`{text}`" if text else "", field.description or "",
+                                                     model.__name__))
+    lines = ["| variable | default | description |", "|---|---|---|"]
+    for var in sorted(rows):
+        default, description, _ = rows[var]
+        lines.append(f"| `{var}` | {default} | {description.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import importlib
+    import sys
+
+    models: list[type[BaseSettings]] = [CommonSettings]
+    for dotted in sys.argv[1:]:
+        module_name, _, attr = dotted.partition(":")
+        models.append(getattr(importlib.import_module(module_name), attr))
+    print(settings_table(*models))

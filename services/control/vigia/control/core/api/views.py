@@ -1,0 +1,51 @@
+"""Shared ViewSet bases: tenancy scoping, roles and pagination live here, once.
+
+A concrete ViewSet sets ``queryset``, ``serializer_class`` and maybe ``filterset_class`` and
+``required_roles``; it never filters by org itself. Another org's object is simply not in the
+queryset, so it answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from rest_framework import mixins, viewsets
+from rest_framework.serializers import BaseSerializer
+
+
+class OrgScopedMixin:
+    """Scope every query to the caller's organization and stamp it on every new row."""
+
+    request: Any
+    queryset: QuerySet[Any]
+    org_field = "org"
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = super().get_queryset()  # type: ignore[misc]
+        user = self.request.user
+        if user is None or not getattr(user, "is_authenticated", False):
+            return queryset.none()
+        return queryset.filter(**{self.org_field: user.org_id})
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        serializer.save(**{self.org_field + "_id": self.request.user.org_id})
+
+
+class OrgScopedViewSet(OrgScopedMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
+    """CRUD of an org-owned resource. PUT is full update, PATCH partial."""
+
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+
+class OrgScopedReadOnlyViewSet(OrgScopedMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    """List and retrieve of an org-owned resource (time series written by the data plane)."""
+
+
+class OrgScopedCreateReadViewSet(OrgScopedMixin, mixins.CreateModelMixin,  # type: ignore[type-arg]
+                                 viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+def org_of(instance: Model) -> Any:
+    return getattr(instance, "org_id", None)

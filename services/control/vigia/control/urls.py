@@ -1,0 +1,23 @@
+"""URL map. Every area mounts its own ``api/urls.py`` under /api/v1/."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from vigia.control.core import health
+
+urlpatterns = [
+    path("healthz", health.healthz),
+    path("readyz", health.readyz),
+    path("metrics", health.metrics),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("vigia.control.tenancy.api.urls")),
+    path("api/v1/", include("vigia.control.cameras.api.urls")),
+    path("api/v1/", include("vigia.control.devices.api.urls")),
+    path("api/v1/", include("vigia.control.pipelines.api.urls")),
+    path("api/v1/", include("vigia.control.observations.api.urls")),
+    path("api/v1/", include("vigia.control.audit.api.urls")),
+]
+
+handler404 = "vigia.control.core.health.not_found"
+handler500 = "vigia.control.core.health.server_error"
