@@ -1,0 +1,212 @@
+"""The shared database as the data-plane services see it (SQLAlchemy 2.0 Core over psycopg 3).
+
+Django's migrations own the schema; these declarations mirror only the tables the data plane
+reads or writes (telemetry writer, correlator, watchdog, gateways), and a test in the control
+plane checks that they match what the migrations create. Change both together.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Double,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    create_engine,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+_Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _tz() -> DateTime:
+    return DateTime(timezone=True)
+
+
+organizations = Table(
+    "organizations", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("settings", _Json, nullable=False),
+    Column("created_at", _tz(), nullable=False),
+)
+
+cameras = Table(
+    "cameras", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("rtsp_url_encrypted", Text, nullable=False),
+    Column("fps", Double, nullable=False),
+    Column("zones", _Json, nullable=False),
+    Column("location", String(200), nullable=False),
+    Column("site", String(64), nullable=False),
+    Column("latitude", Double),
+    Column("longitude", Double),
+    Column("enabled", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", _tz(), nullable=False),
+    Column("updated_at", _tz(), nullable=False),
+)
+
+devices = Table(
+    "devices", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("last_seen", _tz()),
+    Column("reporting_interval", Double, nullable=False),
+    Column("location", String(200), nullable=False),
+    Column("site", String(64), nullable=False),
+    Column("latitude", Double),
+    Column("longitude", Double),
+    Column("config", _Json, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", _tz(), nullable=False),
+    Column("updated_at", _tz(), nullable=False),
+)
+
+device_credentials = Table(
+    "device_credentials", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("device_id", Uuid, nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", _tz(), nullable=False),
+    Column("revoked_at", _tz()),
+    Column("last_used_at", _tz()),
+)
+
+detections = Table(
+    "detections", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("camera_id", Uuid, nullable=False),
+    Column("frame_id", Uuid),
+    Column("time", _tz(), nullable=False),
+    Column("label", String(64), nullable=False),
+    Column("confidence", Double, nullable=False),
+    Column("box", _Json, nullable=False),
+    Column("plate_text", String(16)),
+    Column("plate_confidence", Double),
+    Column("track", String(64)),
+    Column("snapshot_key", String(512)),
+    Column("crop_key", String(512)),
+    Column("received_at", _tz(), nullable=False),
+)
+
+anomalies = Table(
+    "anomalies", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("device_id", Uuid, nullable=False),
+    Column("time", _tz(), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("score", Double, nullable=False),
+    Column("value", Double),
+    Column("details", _Json, nullable=False),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("time", _tz(), nullable=False),
+    Column("ended_at", _tz()),
+    Column("event_type", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("score", Double, nullable=False),
+    Column("site", String(128)),
+    Column("sources", _Json, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("classification", String(16), nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("acknowledged_by_id", Uuid),
+    Column("acknowledged_at", _tz()),
+    Column("last_message_time", _tz()),
+    Column("updated_at", _tz(), nullable=False),
+)
+
+device_status_changes = Table(
+    "device_status_changes", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("device_id", Uuid, nullable=False),
+    Column("time", _tz(), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("previous", String(8)),
+    Column("reason", String(256), nullable=False),
+)
+
+telemetry = Table(
+    "telemetry", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("device_id", Uuid, nullable=False),
+    Column("time", _tz(), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    *(Column(name, Double) for name in (
+        "mag_x", "mag_y", "mag_z", "mag_magnitude", "acc_x", "acc_y", "acc_z",
+        "gyro_x", "gyro_y", "gyro_z", "roll", "pitch", "yaw", "audio_peak")),
+    Column("humanoid", Boolean, nullable=False),
+    Column("bluetooth_devices", Integer),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid),
+    Column("type", String(64), nullable=False),
+    Column("exchange", String(64), nullable=False),
+    Column("routing_key", String(255), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", _tz(), nullable=False),
+    Column("published_at", _tz()),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+)
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """Turn a libpq-style URL into SQLAlchemy's psycopg 3 dialect URL."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix):]
+    raise ValueError("VIGIA_DATABASE_URL must start with postgresql://")
+
+
+def make_engine(database_url: str, *, pool_size: int = 5, application_name: str = "vigia") -> Engine:
+    """An engine with pre-ping (survives database restarts) and a statement timeout."""
+    return create_engine(
+        sqlalchemy_url(database_url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"application_name": application_name, "options": "-c statement_timeout=30000"},
+    )
+
+
+def database_ready(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT 1")).scalar() == 1

@@ -1,0 +1,30 @@
+"""The audit trail: who changed what, when and from where."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from vigia.common.ids import uuid7
+
+
+class AuditEntry(models.Model):
+    """One mutating request (POST, PUT, PATCH, DELETE) and its outcome, kept for admins."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    org = models.ForeignKey("tenancy.Organization", null=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey("tenancy.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    time = models.DateTimeField(auto_now_add=True, db_index=True)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=512)
+    route = models.CharField(max_length=256, blank=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    status_code = models.PositiveSmallIntegerField()
+    ip = models.GenericIPAddressField(null=True)
+    user_agent = models.CharField(max_length=256, blank=True)
+    trace_id = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        db_table = "audit_log"
+        ordering = ("-id",)
+        indexes = [models.Index(fields=("org", "-time"), name="audit_org_time")]

@@ -1,0 +1,41 @@
+"""Cameras: the RTSP sources whose frames Vigia samples and analyses."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from vigia.control.core.models import OrgScopedModel
+
+
+class CameraStatus(models.TextChoices):
+    PROVISIONING = "provisioning", "Provisioning"
+    ONLINE = "online", "Online"
+    OFFLINE = "offline", "Offline"
+    ERROR = "error", "Error"
+
+
+class Camera(OrgScopedModel):
+    """An IP camera an organization watches. Its RTSP URL (with credentials) is stored encrypted
+    and never shown again in clear; streamers receive it through the control exchange."""
+
+    name = models.CharField(max_length=200)
+    rtsp_url_encrypted = models.TextField(help_text="MultiFernet token of the RTSP URL.")
+    fps = models.FloatField(default=1.0, help_text="Frames sampled per second.")
+    zones = models.JSONField(default=list, blank=True,
+                             help_text="Named polygons in frame pixels: [{name, points: [[x, y], ...]}].")
+    location = models.CharField(max_length=200, blank=True, help_text="Human description of the place.")
+    site = models.SlugField(max_length=64, blank=True, db_index=True,
+                            help_text="Site/zone grouping shared with devices, used by correlation.")
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    status = models.CharField(max_length=16, choices=CameraStatus.choices, default=CameraStatus.PROVISIONING)
+    version = models.PositiveIntegerField(default=1, help_text="Bumped on every change; carried in messages.")
+
+    class Meta:
+        db_table = "cameras"
+        ordering = ("-id",)
+        constraints = [models.UniqueConstraint(fields=("org", "name"), name="cameras_unique_name_per_org")]
+
+    def __str__(self) -> str:
+        return self.name

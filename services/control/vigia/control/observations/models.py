@@ -1,0 +1,179 @@
+"""What the data plane observed: detections, anomalies, device status history, telemetry and the
+correlated events operators act on. Time-series tables; see docs/adr/0002-time-series-storage.md.
+
+Rows written by the recorder use the message id as primary key, so a redelivered message stores
+one row. Cameras and devices are referenced by id without foreign keys: history outlives them.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import BrinIndex, GinIndex
+from django.db import models
+
+from vigia.common.ids import uuid7
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class Detection(models.Model):
+    """An object (vehicle, person, plate) one camera saw in one frame."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
+    camera_id = models.UUIDField()
+    frame_id = models.UUIDField(null=True, blank=True)
+    time = models.DateTimeField(help_text="When the frame was captured.")
+    label = models.CharField(max_length=64)
+    confidence = models.FloatField()
+    box = models.JSONField(help_text="{x1, y1, x2, y2} in frame pixels.")
+    plate_text = models.CharField(max_length=16, null=True, blank=True)
+    plate_confidence = models.FloatField(null=True, blank=True)
+    track = models.CharField(max_length=64, null=True, blank=True)
+    snapshot_key = models.CharField(max_length=512, null=True, blank=True)
+    crop_key = models.CharField(max_length=512, null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "detections"
+        ordering = ("-time", "-id")
+        indexes = [
+            models.Index(fields=("org", "-time"), name="detections_org_time"),
+            models.Index(fields=("org", "camera_id", "-time"), name="detections_org_camera_time"),
+            models.Index(fields=("org", "label", "-time"), name="detections_org_label_time"),
+            BrinIndex(fields=("time",), name="detections_time_brin"),
+            GinIndex(fields=("plate_text",), name="detections_plate_trgm", opclasses=("gin_trgm_ops",),
+                     condition=models.Q(plate_text__isnull=False)),
+        ]
+
+
+class Anomaly(models.Model):
+    """One device signal out of its normal range (magnetic spike, odd sound, sudden motion)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
+    device_id = models.UUIDField()
+    time = models.DateTimeField()
+    kind = models.CharField(max_length=32)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    score = models.FloatField()
+    value = models.FloatField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "anomalies"
+        ordering = ("-time", "-id")
+        indexes = [
+            models.Index(fields=("org", "device_id", "-time"), name="anomalies_org_device_time"),
+            BrinIndex(fields=("time",), name="anomalies_time_brin"),
+        ]
+
+
+class EventStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class EventClassification(models.TextChoices):
+    UNCLASSIFIED = "unclassified", "Unclassified"
+    TRUE_POSITIVE = "true_positive", "True positive"
+    FALSE_POSITIVE = "false_positive", "False positive"
+    TEST = "test", "Test"
+
+
+class Event(models.Model):
+    """An incident: independent signals that agreed, with a severity, a score and its evidence.
+    Operators acknowledge and classify it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
+    time = models.DateTimeField(help_text="When the incident started.")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    event_type = models.CharField(max_length=64)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    score = models.FloatField()
+    site = models.CharField(max_length=128, null=True, blank=True)
+    sources = models.JSONField(default=list, blank=True)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.OPEN)
+    classification = models.CharField(max_length=16, choices=EventClassification.choices,
+                                      default=EventClassification.UNCLASSIFIED)
+    notes = models.TextField(blank=True)
+    acknowledged_by = models.ForeignKey("tenancy.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+", db_constraint=False)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    last_message_time = models.DateTimeField(null=True, blank=True,
+                                             help_text="Time of the newest message applied (older updates are ignored).")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "events"
+        ordering = ("-time", "-id")
+        indexes = [
+            models.Index(fields=("org", "-time"), name="events_org_time"),
+            models.Index(fields=("org", "severity", "-time"), name="events_org_severity_time"),
+            BrinIndex(fields=("time",), name="events_time_brin"),
+        ]
+
+
+class DeviceStatusChange(models.Model):
+    """One transition of a device between ON, WARNING and OFF."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
+    device_id = models.UUIDField()
+    time = models.DateTimeField()
+    status = models.CharField(max_length=8)
+    previous = models.CharField(max_length=8, null=True, blank=True)
+    reason = models.CharField(max_length=256, blank=True)
+
+    class Meta:
+        db_table = "device_status_changes"
+        ordering = ("-time", "-id")
+        indexes = [models.Index(fields=("org", "device_id", "-time"), name="dsc_org_device_time")]
+
+
+class Telemetry(models.Model):
+    """One sensor reading of one device (phones: magnetometer, IMU, orientation, audio peak...).
+    Written in bulk by the fusion worker with COPY; (device, time, seq) makes redelivery harmless."""
+
+    id = models.BigAutoField(primary_key=True)
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
+    device_id = models.UUIDField()
+    time = models.DateTimeField()
+    seq = models.BigIntegerField()
+    mag_x = models.FloatField(null=True)
+    mag_y = models.FloatField(null=True)
+    mag_z = models.FloatField(null=True)
+    mag_magnitude = models.FloatField(null=True)
+    acc_x = models.FloatField(null=True)
+    acc_y = models.FloatField(null=True)
+    acc_z = models.FloatField(null=True)
+    gyro_x = models.FloatField(null=True)
+    gyro_y = models.FloatField(null=True)
+    gyro_z = models.FloatField(null=True)
+    roll = models.FloatField(null=True)
+    pitch = models.FloatField(null=True)
+    yaw = models.FloatField(null=True)
+    audio_peak = models.FloatField(null=True)
+    humanoid = models.BooleanField(default=False)
+    bluetooth_devices = models.IntegerField(null=True)
+
+    class Meta:
+        db_table = "telemetry"
+        ordering = ("-time",)
+        constraints = [models.UniqueConstraint(fields=("device_id", "time", "seq"), name="telemetry_unique_reading")]
+        indexes = [
+            models.Index(fields=("org", "device_id", "-time"), name="telemetry_org_device_time"),
+            BrinIndex(fields=("time",), name="telemetry_time_brin"),
+        ]
