@@ -1,0 +1,40 @@
+# Vigia — one-command run and test on a plain Debian/Ubuntu machine (no containers needed).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export VIGIA_ENV ?= development
+
+.PHONY: help bootstrap run test bench lint migrate demo clean settings-table
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+bootstrap:  ## start/install PostgreSQL, Redis, RabbitMQ; create .venv
+	@deploy/local/bootstrap.sh
+
+migrate: bootstrap  ## apply database migrations and declare the broker topology
+	@$(PY) -m vigia.control migrate --no-input -v 0
+	@$(PY) -m vigia.control declare_topology
+
+demo: migrate  ## create the demo organization and admin, print the credentials
+	@$(PY) -m vigia.control bootstrap_demo
+
+run: demo  ## run every service under one supervisor (Ctrl-C stops all)
+	@echo "Vigia: API docs http://localhost:8000/api/docs  (Ctrl-C to stop)"
+	@$(VENV)/bin/honcho -f deploy/local/Procfile -d . start
+
+test: bootstrap  ## run every test of every service and tests/
+	@$(VENV)/bin/pytest
+
+bench: bootstrap  ## run the benchmarks in tests/bench (one JSON line each)
+	@set -e; for b in tests/bench/bench_*.py; do echo "# $$b" >&2; $(PY) $$b; done
+
+lint: bootstrap  ## ruff and mypy
+	@$(VENV)/bin/ruff check services tests
+	@$(VENV)/bin/mypy services/common/vigia services/control/vigia
+
+settings-table:  ## print the README's settings table from the settings models
+	@$(PY) -m vigia.common.settings vigia.control.config:ControlSettings
+
+clean:  ## remove the virtualenv and local object store
+	rm -rf $(VENV) var

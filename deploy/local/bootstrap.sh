@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Make this machine ready to run or test Vigia without containers:
+#   PostgreSQL, Redis and RabbitMQ answering on localhost (started if installed, installed with apt
+#   when missing and we are root, otherwise we say exactly what to install), RabbitMQ's
+#   management and consistent-hash plugins enabled, and .venv with every service installed editable.
+# Idempotent and quiet when everything is already in place.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+say() { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[bootstrap]\033[0m %s\n' "$*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() {  # port, seconds, name
+  for _ in $(seq 1 $(( $2 * 4 ))); do port_open "$1" && return 0; sleep 0.25; done
+  die "$3 did not answer on 127.0.0.1:$1 within $2 s"
+}
+
+APT_UPDATED=0
+apt_install() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    die "missing: $*. Install it (Debian/Ubuntu: sudo apt-get install -y $*) and run again."
+  fi
+  if [ "$APT_UPDATED" = 0 ]; then say "apt-get update"; DEBIAN_FRONTEND=noninteractive apt-get update -qq; APT_UPDATED=1; fi
+  say "installing $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_postgres() {
+  port_open 5432 && return 0
+  if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql postgresql-contrib; fi
+  local version
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
+  [ -n "$version" ] || die "PostgreSQL is installed but has no cluster (try: pg_createcluster 15 main)"
+  say "starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  wait_port 5432 30 PostgreSQL
+  if ! psql -h 127.0.0.1 -U postgres -Atc 'select 1' >/dev/null 2>&1; then
+    # A fresh Debian cluster only trusts the postgres OS user over the socket: allow local TCP.
+    local hba="/etc/postgresql/$version/main/pg_hba.conf"
+    if [ -w "$hba" ]; then
+      say "allowing trusted local TCP connections in $hba (development machine)"
+      sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+      pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+    fi
+  fi
+}
+
+ensure_redis() {
+  port_open 6379 && return 0
+  command -v redis-server >/dev/null || apt_install redis-server
+  say "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir "${REDIS_DIR:-/var/lib/redis}" --logfile "${REDIS_LOG:-/var/log/redis/vigia.log}"
+  wait_port 6379 15 Redis
+}
+
+ensure_rabbitmq() {
+  if ! port_open 5672; then
+    command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+    say "starting RabbitMQ"
+    rabbitmq-server -detached
+    wait_port 5672 90 RabbitMQ
+  fi
+  if ! port_open 15672; then
+    say "enabling RabbitMQ plugins: management, consistent-hash exchange"
+    rabbitmq-plugins enable rabbitmq_management rabbitmq_consistent_hash_exchange >/dev/null
+    wait_port 15672 60 "RabbitMQ management"
+  elif ! rabbitmq-plugins list -e -m 2>/dev/null | grep -q rabbitmq_consistent_hash_exchange; then
+    rabbitmq-plugins enable rabbitmq_consistent_hash_exchange >/dev/null
+  fi
+}
+
+ensure_venv() {
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || die "Python 3.11+ is needed ($PYTHON is $("$PYTHON" -V 2>&1))"
+  [ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$PYTHON" -m venv "$VENV"; }
+  local stamp="$VENV/.vigia-installed" want
+  want=$(cat services/*/pyproject.toml requirements-dev.txt 2>/dev/null | sha256sum | cut -c1-16)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing Python packages into $VENV (first run takes a few minutes)"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    local editable=()
+    for dir in services/common services/*/; do
+      dir=${dir%/}
+      [ -f "$dir/pyproject.toml" ] || continue
+      case " ${editable[*]-} " in *" -e $dir "*) continue;; esac
+      editable+=(-e "$dir")
+    done
+    "$VENV/bin/python" -m pip install -q "${editable[@]}" -r requirements-dev.txt
+    echo "$want" > "$stamp"
+  fi
+}
+
+ensure_database() {  # name
+  psql -h 127.0.0.1 -U postgres -Atc "select 1 from pg_database where datname='$1'" | grep -q 1 \
+    || { say "creating database $1"; createdb -h 127.0.0.1 -U postgres "$1"; }
+}
+
+ensure_postgres
+ensure_redis
+ensure_rabbitmq
+ensure_venv
+ensure_database vigia
