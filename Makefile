@@ -17,7 +17,8 @@ migrate: bootstrap  ## apply database migrations and declare the broker topology
 	@$(PY) -m vigia.control declare_topology
 
 demo: migrate  ## create the demo organization and admin, print the credentials
-	@$(PY) -m vigia.control bootstrap_demo
+	@mkdir -p var && [ -s var/demo-password ] || $(PY) -c 'import secrets; print("demo-" + secrets.token_urlsafe(12))' > var/demo-password
+	@VIGIA_DEMO_PASSWORD="$${VIGIA_DEMO_PASSWORD:-$$(cat var/demo-password)}" $(PY) -m vigia.control bootstrap_demo
 
 run: demo  ## run every service under one supervisor (Ctrl-C stops all)
 	@echo "Vigia: API docs http://localhost:8000/api/docs  (Ctrl-C to stop)"

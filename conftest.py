@@ -16,6 +16,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+# Tests never share Redis data with a running `make run` (db 0): the control plane's cache and
+# anything else reading VIGIA_REDIS_URL use db 14 under test.
+os.environ.setdefault("VIGIA_ENV", "test")
+os.environ.setdefault("VIGIA_REDIS_URL", "redis://127.0.0.1:6379/14")
+
 AMQP_HOST = os.environ.get("VIGIA_TEST_AMQP_HOST", "127.0.0.1")
 AMQP_MANAGEMENT = os.environ.get("VIGIA_TEST_AMQP_MANAGEMENT", "http://127.0.0.1:15672")
 AMQP_AUTH = ("guest", "guest")

@@ -78,6 +78,16 @@ TEMPLATES = [
 
 STATIC_URL = "/static/"
 
+# Shared by every API process (login throttling, caches): Redis, never per-process memory.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _cfg.redis_url,
+        "KEY_PREFIX": "vigia:control",
+        "TIMEOUT": 300,
+    }
+}
+
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

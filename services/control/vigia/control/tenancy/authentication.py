@@ -1,16 +1,68 @@
-"""DRF authentication by RS256 access token (Authorization: Bearer ...). Completed by the auth work."""
+"""DRF authentication by RS256 access token (``Authorization: Bearer <jwt>``).
+
+A missing header leaves the request anonymous (the permission then answers 401); a header that is
+present but wrong always answers 401 with ``WWW-Authenticate: Bearer``. The user is re-read from
+the database on every request, so deactivation and org moves take effect before tokens expire;
+the role applied is the current one in the database, not the one in the token.
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from rest_framework.authentication import BaseAuthentication
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
+from vigia.control.tenancy.models import User
+from vigia.control.tenancy.tokens import TokenError, decode_access_token
 
 
 class JWTAuthentication(BaseAuthentication):
-    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        return None
+    """Authenticate with an access token issued by :func:`tokens.issue_access_token`."""
+
+    keyword = "bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, dict[str, Any]] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'",
+                                                  code="invalid_token")
+        try:
+            token = header[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed("token is not ASCII", code="invalid_token") from exc
+        try:
+            claims = decode_access_token(token)
+        except TokenError as exc:
+            raise exceptions.AuthenticationFailed(str(exc), code=exc.code) from exc
+        user = User.objects.select_related("org").filter(pk=_uuid_or_none(claims["sub"])).first()
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed("user is unknown or inactive", code="user_inactive")
+        if str(user.org_id) != str(claims["org"]):
+            raise exceptions.AuthenticationFailed("user no longer belongs to the token's organization",
+                                                  code="invalid_token")
+        return user, claims
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="vigia"'
+
+
+def _uuid_or_none(value: Any) -> str | None:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
+
+
+class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents :class:`JWTAuthentication` as an HTTP bearer JWT scheme in the OpenAPI schema."""
+
+    target_class = "vigia.control.tenancy.authentication.JWTAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
-
 from vigia.common.ids import uuid7
 from vigia.control.core.choices import Role
 
@@ -69,3 +68,64 @@ class User(AbstractBaseUser):
     @property
     def org_slug(self) -> str:
         return self.org.slug
+
+
+class SigningKey(models.Model):
+    """An RSA key pair the control plane signs access tokens with. Exactly one key signs at a time
+    (the newest unretired one); a retired key keeps verifying until every token it could have signed
+    has expired, so rotating keys never logs anybody out. The private half is stored encrypted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    kid = models.CharField(max_length=64, unique=True, help_text="RFC 7638 thumbprint; the JWT `kid`.")
+    private_key_encrypted = models.TextField(help_text="MultiFernet token of the PKCS#8 PEM.")
+    public_jwk = models.JSONField(help_text="Public key as published in the JWKS.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="When it stopped signing.")
+
+    class Meta:
+        db_table = "signing_keys"
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return self.kid
+
+
+class RefreshToken(models.Model):
+    """One refresh token handed to a client. Each refresh spends the token and hands out its child
+    in the same family; spending a token twice means it was stolen, so the whole family dies."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
+    family = models.UUIDField(db_index=True, help_text="Shared by every token descended from one login.")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the opaque token.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True, help_text="When it was exchanged for a child.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "refresh_tokens"
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}/{self.family}"
+
+
+class Invitation(models.Model):
+    """An admin's invitation of a person into their organization: a one-time token the invitee
+    exchanges, with a password of their choosing, for a working account."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="invitation")
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the one-time token.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "invitations"
+
+    def __str__(self) -> str:
+        return str(self.user_id)

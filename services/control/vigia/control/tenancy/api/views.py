@@ -1,0 +1,220 @@
+"""Sign-in (login, refresh, logout, me, accept-invite), the JWKS document and user management."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status, viewsets
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer, ValidationError
+from rest_framework.views import APIView
+from vigia.control.core.api.views import OrgScopedMixin
+from vigia.control.core.choices import Role
+from vigia.control.core.errors import error_body
+from vigia.control.tenancy import keys, tokens
+from vigia.control.tenancy.api.serializers import (
+    AcceptInviteSerializer,
+    LoginSerializer,
+    RefreshSerializer,
+    TokenPairSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+    validate_new_password,
+)
+from vigia.control.tenancy.models import User
+
+INVALID_CREDENTIALS = "invalid email or password"
+BEARER_CHALLENGE = 'Bearer realm="vigia"'
+LOGIN_MAX_FAILURES = 10
+LOGIN_FAILURE_WINDOW = 15 * 60
+
+
+def _client_ip(request: Request) -> str:
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def _failures_key(email: str, request: Request) -> str:
+    return f"vigia:login-failures:{email}:{_client_ip(request)}"
+
+
+def _token_response(user: User, pair: tokens.TokenPair, code: int = status.HTTP_200_OK) -> Response:
+    return Response({**pair.as_response(), "user": UserSerializer(user).data}, status=code)
+
+
+class PublicAPIView(APIView):
+    """An endpoint callers reach without an access token (a stale Authorization header is ignored)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return BEARER_CHALLENGE  # so a refused credential is a 401 with a challenge, not a 403
+
+
+class LoginView(PublicAPIView):
+    """Exchange email + password for an access/refresh token pair."""
+
+    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer})
+    def post(self, request: Request) -> Response:
+        body = LoginSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        email = body.validated_data["email"].strip().lower()
+        password = body.validated_data["password"]
+        failures_key = _failures_key(email, request)
+        if (cache.get(failures_key) or 0) >= LOGIN_MAX_FAILURES:
+            raise exceptions.Throttled(detail="too many failed sign-ins; try again later")
+        user = User.objects.select_related("org").filter(email=email).first()
+        if user is None:
+            make_password(password)  # spend the same hashing time: no user enumeration by timing
+            ok = False
+        else:
+            ok = user.check_password(password) and user.is_active
+        if not ok or user is None:
+            cache.add(failures_key, 0, LOGIN_FAILURE_WINDOW)
+            cache.incr(failures_key)
+            raise exceptions.AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_credentials")
+        cache.delete(failures_key)
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
+        return _token_response(user, tokens.issue_token_pair(user))
+
+
+class RefreshView(PublicAPIView):
+    """Spend a refresh token for a new pair; a reused one revokes its whole family (401).
+
+    Mounted with ``non_atomic_requests``: the family revocation must commit although it answers 401.
+    """
+
+    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer})
+    def post(self, request: Request) -> Response:
+        body = RefreshSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            user, pair = tokens.rotate_refresh_token(body.validated_data["refresh"])
+        except tokens.TokenError as exc:
+            return Response(error_body(exc.code, str(exc)), status=status.HTTP_401_UNAUTHORIZED,
+                            headers={"WWW-Authenticate": BEARER_CHALLENGE})
+        return _token_response(user, pair)
+
+
+class LogoutView(PublicAPIView):
+    """Revoke the family of the given refresh token (every token of that login). Idempotent: 204."""
+
+    @extend_schema(request=RefreshSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        body = RefreshSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        tokens.revoke_refresh_token_family(body.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AcceptInviteView(PublicAPIView):
+    """An invitee chooses a password with their one-time token and is signed in."""
+
+    @extend_schema(request=AcceptInviteSerializer, responses={200: TokenPairSerializer})
+    def post(self, request: Request) -> Response:
+        body = AcceptInviteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invitation = tokens.pending_invitation(body.validated_data["token"])
+        if invitation is None:
+            raise ValidationError({"token": ["invitation is unknown, expired or already accepted"]})
+        user = invitation.user
+        try:
+            validate_new_password(body.validated_data["password"], user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.detail}) from exc
+        user.set_password(body.validated_data["password"])
+        user.last_login = timezone.now()
+        user.save(update_fields=["password", "last_login"])
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+        return _token_response(user, tokens.issue_token_pair(user))
+
+
+class MeView(APIView):
+    """The signed-in user."""
+
+    @extend_schema(responses={200: UserSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(request.user).data)
+
+
+class JWKSView(PublicAPIView):
+    """Public keys that verify access tokens (RFC 7517), for Kong, live and vigia.common.auth."""
+
+    @extend_schema(operation_id="jwks_retrieve", responses={200: dict})
+    def get(self, request: Request) -> Response:
+        return Response(keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+class UserViewSet(OrgScopedMixin, viewsets.ModelViewSet):
+    """Users of the caller's organization; admins only. Creating one invites them: without a
+    password the answer carries a one-time ``invitation_token`` (shown once). DELETE deactivates."""
+
+    queryset = User.objects.select_related("org", "invitation")
+    serializer_class = UserSerializer
+    required_roles = {"read": Role.ADMIN, "write": Role.ADMIN}
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action == "create":
+            return UserCreateSerializer
+        return UserSerializer
+
+    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = UserCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        password = data.pop("password", None)
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(org=request.user.org, password=password, **data)
+        except IntegrityError as exc:  # lost a race on the unique email
+            raise ValidationError({"email": ["a user with this email already exists"]}) from exc
+        answer = UserSerializer(user).data
+        if password is None:
+            answer["invitation_token"] = tokens.create_invitation(user, invited_by=request.user)
+            answer["invitation_pending"] = True
+        return Response(answer, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UserSerializer, responses={200: UserSerializer})
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = self.get_object()
+        body = UserSerializer(user, data=request.data, partial=kwargs.pop("partial", False))
+        body.is_valid(raise_exception=True)
+        changes = body.validated_data
+        _keep_an_admin(user, role=changes.get("role", user.role),
+                       is_active=changes.get("is_active", user.is_active))
+        body.save()
+        if not user.is_active:  # a deactivated user's sessions end now, not in 24 h
+            tokens.revoke_user_tokens(user)
+        return Response(UserSerializer(user).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = self.get_object()
+        _keep_an_admin(user, role=user.role, is_active=False)
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        tokens.revoke_user_tokens(user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _keep_an_admin(user: User, role: str, is_active: bool) -> None:
+    """Refuse (400) a change that would leave ``user``'s organization without an active admin."""
+    if user.role != Role.ADMIN or not user.is_active or (role == Role.ADMIN and is_active):
+        return
+    # Lock every active admin of the org in one order: two admins demoting each other serialize.
+    admins = list(User.objects.select_for_update().filter(org_id=user.org_id, role=Role.ADMIN, is_active=True)
+                  .order_by("pk").values_list("pk", flat=True))
+    if any(pk != user.pk for pk in admins):
+        return
+    name = "role" if role != Role.ADMIN else "is_active"
+    raise ValidationError({name: ["the organization's last active admin cannot be demoted or deactivated"]})
