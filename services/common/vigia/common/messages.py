@@ -32,7 +32,6 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-
 from vigia.common.ids import uuid7
 
 # --- time with nanosecond precision ----------------------------------------------------------
@@ -53,17 +52,28 @@ def _parse_time_ns(value: Any) -> int:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("time must carry a time zone")
-        seconds = int(value.timestamp())
-        return seconds * 1_000_000_000 + value.microsecond * 1000
+        return _since_epoch_ns(value, value.microsecond * 1000)
     if isinstance(value, str):
         match = _RFC3339.match(value)
         if not match:
             raise ValueError("time must be RFC 3339, e.g. 2026-01-02T03:04:05.123456789Z")
         day, clock, fraction, zone = match.groups()
         base = datetime.fromisoformat(f"{day}T{clock}{'+00:00' if zone == 'Z' else zone}")
-        nanos = int((fraction or "0").ljust(9, "0"))
-        return int(base.timestamp()) * 1_000_000_000 + nanos
+        return _since_epoch_ns(base, int((fraction or "0").ljust(9, "0")))
     raise ValueError("time must be an RFC 3339 string or nanoseconds since the epoch")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _since_epoch_ns(moment: datetime, nanos: int) -> int:
+    """Whole seconds of ``moment`` since the epoch plus ``nanos``, in integers: float timestamps
+    lose sub-microsecond digits and truncate the wrong way before 1970."""
+    delta = moment.replace(microsecond=0) - _EPOCH
+    ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + nanos
+    if ns < 0:
+        raise ValueError("time must not be before 1970-01-01T00:00:00Z")
+    return ns
 
 
 def format_time_ns(ns: int) -> str:
@@ -440,20 +450,29 @@ HEADER_PREFIX = "x-vigia-"
 
 
 def envelope_headers(envelope: Envelope) -> dict[str, Any]:
-    """Envelope fields as AMQP headers, for binary-bodied messages (frames)."""
+    """Envelope fields as AMQP headers, for binary-bodied messages (frames). Absent (None) fields,
+    such as a missing trace, are left out rather than written as the text 'None'."""
     dumped = envelope.model_dump(mode="json")
-    headers = {HEADER_PREFIX + key: str(value) for key, value in dumped.items() if key != "data"}
+    headers = {HEADER_PREFIX + key: str(value) for key, value in dumped.items()
+               if key != "data" and value is not None}
     headers[HEADER_PREFIX + "data"] = orjson.dumps(dumped["data"]).decode()
     return headers
 
 
 def envelope_from_headers(headers: dict[str, Any]) -> Envelope:
+    """The envelope carried by :func:`envelope_headers`; raises ValueError naming the bad field
+    (a pydantic ValidationError for the fields, a plain ValueError for undecodable data)."""
+
     def text(key: str) -> Any:
         value = headers.get(HEADER_PREFIX + key)
         return value.decode() if isinstance(value, bytes) else value
 
-    return Envelope(
-        id=text("id"), type=text("type"), v=int(text("v") or 1), org=text("org"),
-        source=text("source"), time=text("time"), trace=text("trace"),
-        data=orjson.loads(text("data") or "{}"),
-    )
+    raw_data = text("data")
+    try:
+        data = orjson.loads(raw_data) if raw_data is not None else {}
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"data: header {HEADER_PREFIX}data is not JSON: {exc}") from None
+    values: dict[str, Any] = {key: text(key) for key in ("id", "type", "v", "org", "source", "time")
+                              if text(key) is not None}
+    values["trace"] = text("trace")  # absent means the producer had no trace: keep it absent
+    return Envelope.model_validate({**values, "data": data})

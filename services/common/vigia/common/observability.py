@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
 import threading
 import time
@@ -29,6 +30,21 @@ trace_context: contextvars.ContextVar[str | None] = contextvars.ContextVar("vigi
 
 _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
 _SECRET_KEYS = ("password", "secret", "token", "rtsp_url", "authorization")
+# Everything before the last '@' of a URL's authority: passwords may hold a raw '@'.
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#]*@")
+
+
+def redact(value: Any) -> Any:
+    """``value`` with secret-named fields (at any depth) replaced by ``***`` and the user:password
+    part of URLs in strings masked (``rtsp://***@host``), so no log line carries credentials."""
+    if isinstance(value, str):
+        return _URL_CREDENTIALS.sub(r"\1***@", value)
+    if isinstance(value, dict):
+        return {k: "***" if isinstance(k, str) and any(s in k.lower() for s in _SECRET_KEYS) else redact(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    return value
 
 
 def trace_id(traceparent: str | None) -> str | None:
@@ -51,7 +67,8 @@ def traced(traceparent: str | None) -> Iterator[None]:
 class JsonFormatter(logging.Formatter):
     """One JSON line per record: time, level, logger, message, trace id and any ``extra`` fields.
 
-    Extra fields whose names look like secrets are replaced with ``***``.
+    Extra fields whose names look like secrets are replaced with ``***``, at any depth, and
+    credentials inside URLs are masked in the message, the extra fields and the traceback.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -59,7 +76,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         trace = trace_id(trace_context.get())
         if trace:
@@ -67,9 +84,9 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key in _RESERVED or key.startswith("_"):
                 continue
-            payload[key] = "***" if any(s in key.lower() for s in _SECRET_KEYS) else value
+            payload[key] = "***" if any(s in key.lower() for s in _SECRET_KEYS) else redact(value)
         if record.exc_info:
-            payload["exc"] = self.formatException(record.exc_info)
+            payload["exc"] = redact(self.formatException(record.exc_info))
         return orjson.dumps(payload, default=str).decode()
 
 
@@ -132,7 +149,8 @@ def serve_metrics(port: int, host: str = "0.0.0.0", registry: CollectorRegistry 
                 body = orjson.dumps({"status": "ready" if ok else "not ready", "checks": results})
                 self._send(200 if ok else 503, body, "application/json")
             else:
-                self._send(404, b'{"error":{"code":"not_found","message":"no such path"}}', "application/json")
+                self._send(404, b'{"error":{"code":"not_found","message":"no such path"}}',
+                           "application/json")
 
         def _send(self, status: int, body: bytes, content_type: str) -> None:
             self.send_response(status)
@@ -141,7 +159,7 @@ def serve_metrics(port: int, host: str = "0.0.0.0", registry: CollectorRegistry 
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer((host, port), Handler)

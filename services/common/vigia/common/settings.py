@@ -1,10 +1,10 @@
 """Settings shared by every Vigia service.
 
 Each service subclasses :class:`CommonSettings` and adds its own fields. Values come from the
-environment (prefix ``VIGIA_``) or from secret files (``VIGIA_SECRETS_DIR``, one file per field,
-as Docker and Kubernetes mount them). Unknown constructor arguments are refused (``extra="forbid"``)
-and every field carries a description, from which the README's settings table is generated
-(``python -m vigia.common.settings``).
+environment (prefix ``VIGIA_``) or from secret files (``VIGIA_SECRETS_DIR``, one file per field
+named like its variable, e.g. ``vigia_s3_secret_key``, as Docker and Kubernetes mount them).
+Unknown constructor arguments are refused (``extra="forbid"``) and every field carries a
+description, from which the README's settings table is generated (``python -m vigia.common.settings``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset(
-    {"", "changeme", "change-me", "change_me", "secret", "password", "insecure", "dev", "development"}
+    {"", "changeme", "change-me", "change_me", "secret", "password", "insecure", "dev", "development",
+     "minioadmin"}
 )
 
 
@@ -65,6 +66,11 @@ class CommonSettings(BaseSettings):
         description="Object store: file://<dir> (embedded default, relative to the working directory) "
         "or s3://<bucket-prefix> (MinIO or any S3 API, see the s3_* settings).",
     )
+    object_url_secret: SecretStr = Field(
+        SecretStr("insecure-dev-object-url-secret"),
+        description="HMAC key (16+ bytes) that signs the local object URLs of the file:// object store; "
+        "required outside development when the file store is used.",
+    )
     s3_endpoint: str = Field("127.0.0.1:9000", description="S3/MinIO endpoint host:port.")
     s3_access_key: str = Field("minioadmin", description="S3/MinIO access key.")
     s3_secret_key: SecretStr = Field(SecretStr("minioadmin"), description="S3/MinIO secret key.")
@@ -81,10 +87,15 @@ class CommonSettings(BaseSettings):
     def _refuse_placeholder_secrets(self) -> CommonSettings:
         if self.env in (Environment.development, Environment.test):
             return self
+        # A secret that only one object-store backend reads is checked only when that backend is on.
+        unused = {"s3_secret_key"} if not self.object_store.startswith("s3://") else set()
+        if not self.object_store.startswith("file://"):
+            unused.add("object_url_secret")
         bad = [
             name
             for name, value in self
-            if isinstance(value, SecretStr) and is_placeholder(value.get_secret_value())
+            if isinstance(value, SecretStr) and name not in unused
+            and is_placeholder(value.get_secret_value())
         ]
         if bad:
             raise ValueError(
