@@ -74,6 +74,11 @@ ensure_rabbitmq() {
   fi
 }
 
+ensure_tools() {
+  # ffprobe checks camera reachability (control) and FFmpeg pulls RTSP (streamer).
+  command -v ffprobe >/dev/null || apt_install ffmpeg
+}
+
 ensure_venv() {
   "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
     || die "Python 3.11+ is needed ($PYTHON is $("$PYTHON" -V 2>&1))"
@@ -103,5 +108,6 @@ ensure_database() {  # name
 ensure_postgres
 ensure_redis
 ensure_rabbitmq
+ensure_tools
 ensure_venv
 ensure_database vigia

@@ -184,6 +184,7 @@ outbox = Table(
     Column("published_at", _tz()),
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text, nullable=False),
+    Column("next_attempt_at", _tz()),
 )
 
 

@@ -132,7 +132,7 @@ LOGGING = {
     "formatters": {"vigia": {"()": "vigia.common.observability.JsonFormatter"} if _cfg.log_json
                    else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "root": {"handlers": ["console"], "level": _cfg.log_level},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {name: {"level": "WARNING"} for name in ("django.db.backends", "pika", "aio_pika", "aiormq")},
 }
 
 VIGIA = _cfg

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import models
+from typing import ClassVar
 
+from django.db import models
+from vigia.common.messages import CameraChanged, CameraDeleted, Strict
+from vigia.control.core import crypto
 from vigia.control.core.models import OrgScopedModel
 
 
@@ -37,5 +40,23 @@ class Camera(OrgScopedModel):
         ordering = ("-id",)
         constraints = [models.UniqueConstraint(fields=("org", "name"), name="cameras_unique_name_per_org")]
 
+    message_prefix: ClassVar[str] = "camera"
+
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def rtsp_url(self) -> str:
+        """The RTSP URL in clear. Only for streamers' messages and the reachability check."""
+        return crypto.decrypt(self.rtsp_url_encrypted)
+
+    @rtsp_url.setter
+    def rtsp_url(self, value: str) -> None:
+        self.rtsp_url_encrypted = crypto.encrypt(value)
+
+    def change_data(self, verb: str) -> Strict:
+        """What streamers and the correlator hear about this camera (URL in clear: control exchange)."""
+        if verb == "deleted":
+            return CameraDeleted(camera=self.id)
+        return CameraChanged(camera=self.id, name=self.name, rtsp_url=self.rtsp_url, fps=self.fps,
+                             enabled=self.enabled, site=self.site or None, version=self.version)

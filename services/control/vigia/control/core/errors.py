@@ -12,10 +12,12 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import IntegrityError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, IntegrityError):
+        # A uniqueness race that the serializer's check could not see (two identical creates at once).
+        set_rollback()
+        log.warning("integrity error answered 409", exc_info=exc)
+        return Response(error_body("conflict", "the change conflicts with existing data; retry or "
+                                   "choose another value"), status=status.HTTP_409_CONFLICT)
     response = drf_exception_handler(exc, context)
     if response is None:
         log.exception("unhandled error in API view", exc_info=exc)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import models
+from typing import ClassVar
 
+from django.db import models
 from vigia.common.ids import uuid7
+from vigia.common.messages import DeviceChanged, DeviceDeleted, Strict
 from vigia.control.core.models import OrgScopedModel
 
 
@@ -37,7 +39,8 @@ class Device(OrgScopedModel):
                             help_text="Site/zone grouping shared with cameras, used by correlation.")
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
-    config = models.JSONField(default=dict, blank=True, help_text="Remote configuration pushed to the device.")
+    config = models.JSONField(default=dict, blank=True,
+                              help_text="Remote configuration pushed to the device.")
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -45,8 +48,17 @@ class Device(OrgScopedModel):
         ordering = ("-id",)
         indexes = [models.Index(fields=("org", "status"), name="devices_org_status")]
 
+    message_prefix: ClassVar[str] = "device"
+
     def __str__(self) -> str:
         return self.name
+
+    def change_data(self, verb: str) -> Strict:
+        """What the data plane hears about this device."""
+        if verb == "deleted":
+            return DeviceDeleted(device=self.id)
+        return DeviceChanged(device=self.id, name=self.name, kind=self.kind,  # type: ignore[arg-type]
+                             site=self.site or None, config=self.config, version=self.version)
 
 
 class DeviceCredential(models.Model):
@@ -65,3 +77,6 @@ class DeviceCredential(models.Model):
     class Meta:
         db_table = "device_credentials"
         ordering = ("-id",)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.device_id})"

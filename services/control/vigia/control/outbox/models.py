@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import models
-
 from vigia.common.ids import uuid7
 
 
@@ -24,8 +23,15 @@ class OutboxMessage(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Not retried before this time (back-off after a failed publish); null: at once.")
 
     class Meta:
         db_table = "outbox"
         ordering = ("id",)
-        indexes = [models.Index(fields=("id",), name="outbox_pending", condition=models.Q(published_at__isnull=True))]
+        indexes = [models.Index(fields=("id",), name="outbox_pending",
+                                condition=models.Q(published_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"

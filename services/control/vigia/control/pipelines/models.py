@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import models
+from typing import ClassVar
 
+from django.db import models
+from vigia.common.messages import PipelineChanged, PipelineDeleted, Strict
 from vigia.control.core.models import OrgScopedModel
 
 
@@ -29,5 +31,14 @@ class Pipeline(OrgScopedModel):
         ordering = ("-id",)
         constraints = [models.UniqueConstraint(fields=("org", "name"), name="pipelines_unique_name_per_org")]
 
+    message_prefix: ClassVar[str] = "pipeline"
+
     def __str__(self) -> str:
         return self.name
+
+    def change_data(self, verb: str) -> Strict:
+        """What the correlator (which runs pipelines) hears about this one."""
+        if verb == "deleted":
+            return PipelineDeleted(pipeline=self.id)
+        return PipelineChanged(pipeline=self.id, name=self.name, state=self.state,  # type: ignore[arg-type]
+                               graph=self.graph, version=self.version)

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
+from vigia.control.cameras.api.views import CameraViewSet
 
-urlpatterns: list = []
+router = SimpleRouter()
+router.trailing_slash = "/?"  # /api/v1/cameras and /api/v1/cameras/ both answer
+router.register("cameras", CameraViewSet, basename="camera")
+
+urlpatterns = router.urls

@@ -13,6 +13,8 @@ from django.db.models import Model, QuerySet
 from rest_framework import mixins, viewsets
 from rest_framework.serializers import BaseSerializer
 
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
 
 class OrgScopedMixin:
     """Scope every query to the caller's organization and stamp it on every new row."""
@@ -20,6 +22,8 @@ class OrgScopedMixin:
     request: Any
     queryset: QuerySet[Any]
     org_field = "org"
+    # Only well-formed ids reach the database; anything else is a plain 404 route miss.
+    lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self) -> QuerySet[Any]:
         queryset = super().get_queryset()  # type: ignore[misc]

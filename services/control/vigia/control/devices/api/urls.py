@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
+from vigia.control.devices.api.views import DeviceViewSet
 
-urlpatterns: list = []
+router = SimpleRouter()
+router.trailing_slash = "/?"  # /api/v1/devices and /api/v1/devices/ both answer
+
+router.register("devices", DeviceViewSet, basename="device")
+
+urlpatterns = router.urls

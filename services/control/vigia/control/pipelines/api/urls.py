@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
+from vigia.control.pipelines.api.views import PipelineViewSet
 
-urlpatterns: list = []
+router = SimpleRouter()
+router.trailing_slash = "/?"  # /api/v1/pipelines and /api/v1/pipelines/ both answer
+router.register("pipelines", PipelineViewSet, basename="pipeline")
+
+urlpatterns = router.urls

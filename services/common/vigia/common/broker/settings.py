@@ -1,0 +1,26 @@
+"""Broker settings: the knobs of the topology, the publishers and the consumer runner."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from vigia.common.settings import CommonSettings
+
+
+class BrokerSettings(CommonSettings):
+    """Settings of :mod:`vigia.common.broker`; services that use the broker subclass this model."""
+
+    frame_ttl_ms: int = Field(10_000, ge=100, le=3_600_000, description="How long a frame may wait in "
+                              "vision.frames before the broker drops it (ms).")
+    frames_max_length: int = Field(1000, ge=1, le=1_000_000, description="Most frames vision.frames "
+                                   "holds; beyond it the oldest are dropped.")
+    delivery_limit: int = Field(5, ge=1, le=1000, description="Deliveries of a message to a durable "
+                                "queue's consumers before it is dead-lettered to <queue>.dlq.")
+    sensor_shards: int = Field(4, ge=1, le=256, description="Number of fusion.sensors.<shard> queues "
+                               "the consistent-hash exchange spreads devices over.")
+    prefetch: int = Field(16, ge=1, le=10_000, description="Unacknowledged messages a consumer may "
+                          "hold (basic.qos); also its handler concurrency.")
+    confirm_timeout_s: float = Field(10.0, gt=0, le=300, description="How long a publisher waits for "
+                                     "the broker's confirm before the publish fails (s).")
+    shutdown_grace_s: float = Field(25.0, gt=0, le=600, description="On SIGTERM, how long a consumer "
+                                    "waits for in-flight handlers before closing (s).")

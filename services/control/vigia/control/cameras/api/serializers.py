@@ -1,0 +1,108 @@
+"""Camera representations. The RTSP URL goes in (``rtsp_url``, write-only) and never comes out:
+responses carry ``rtsp_url_masked`` instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from vigia.control.cameras import rtsp
+from vigia.control.cameras.models import Camera
+from vigia.control.core import crypto
+from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
+
+MAX_FPS = 30.0
+MAX_ZONES = 50
+MAX_ZONE_POINTS = 200
+
+
+class ZoneSerializer(StrictSerializer):
+    """A named polygon in frame pixels: at least three ``[x, y]`` points, non-negative."""
+
+    name = serializers.CharField(min_length=1, max_length=64)
+    points = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(min_value=0), min_length=2, max_length=2),
+        min_length=3, max_length=MAX_ZONE_POINTS,
+    )
+
+
+class CameraSerializer(StrictModelSerializer):
+    """A camera as operators see and edit it."""
+
+    rtsp_url = serializers.CharField(write_only=True, max_length=rtsp.MAX_LENGTH, trim_whitespace=False,
+                                     help_text="rtsp:// or rtsps:// URL, credentials included; never "
+                                     "returned.")
+    rtsp_url_masked = serializers.SerializerMethodField(help_text="The URL with credentials hidden.")
+    zones = ZoneSerializer(many=True, required=False, max_length=MAX_ZONES)
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+
+    class Meta:
+        model = Camera
+        fields = ("id", "name", "rtsp_url", "rtsp_url_masked", "fps", "zones", "location", "site",
+                  "latitude", "longitude", "enabled", "status", "version", "created_at", "updated_at")
+        read_only_fields = ("id", "status", "version", "created_at", "updated_at")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance is not None:
+            # Clients cannot read the URL back, so an update (even PUT) may leave it out.
+            self.fields["rtsp_url"].required = False
+
+    def get_rtsp_url_masked(self, camera: Camera) -> str:
+        return rtsp.mask(camera.rtsp_url)
+
+    def validate_rtsp_url(self, value: str) -> str:
+        try:
+            rtsp.parse(value)
+        except rtsp.InvalidRtspUrl as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    def validate_fps(self, value: float) -> float:
+        if not 0 < value <= MAX_FPS:
+            raise serializers.ValidationError(f"must be greater than 0 and at most {MAX_FPS:g}")
+        return value
+
+    def validate_zones(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        names = [zone["name"] for zone in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise serializers.ValidationError(f"zone names must be unique: {', '.join(duplicates)}")
+        return value
+
+    def validate_name(self, value: str) -> str:
+        org_id = self.context["request"].user.org_id
+        taken = Camera.objects.filter(org_id=org_id, name=value)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("a camera with this name already exists")
+        return value
+
+    def _apply_url(self, validated: dict[str, Any]) -> dict[str, Any]:
+        url = validated.pop("rtsp_url", None)
+        if url is not None:
+            validated["rtsp_url_encrypted"] = crypto.encrypt(url)
+        return validated
+
+    def create(self, validated_data: dict[str, Any]) -> Camera:
+        return super().create(self._apply_url(validated_data))
+
+    def update(self, instance: Camera, validated_data: dict[str, Any]) -> Camera:
+        return super().update(instance, self._apply_url(validated_data))
+
+
+class RestartSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=256, required=False, allow_blank=True, default="")
+
+
+class ProbeResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The answer of a reachability check."""
+
+    reachable = serializers.BooleanField()
+    detail = serializers.CharField()
+    elapsed_ms = serializers.IntegerField()
+    codec = serializers.CharField(allow_null=True)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)

@@ -1,0 +1,81 @@
+"""Device (fleet) representations, their credentials, the status override and the fleet summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from rest_framework import serializers
+from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
+from vigia.control.devices.models import Device, DeviceCredential, DeviceStatus
+
+MAX_CONFIG_BYTES = 16 * 1024
+MAX_REPORTING_INTERVAL = 86_400.0
+
+
+class DeviceSerializer(StrictModelSerializer):
+    """A device as operators see and edit it. ``status`` and ``last_seen`` follow its reports."""
+
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+    config = serializers.JSONField(required=False, help_text=f"A JSON object of at most {MAX_CONFIG_BYTES} "
+                                   "bytes, pushed to the device.")
+
+    class Meta:
+        model = Device
+        fields = ("id", "name", "kind", "status", "last_seen", "reporting_interval", "location", "site",
+                  "latitude", "longitude", "config", "version", "created_at", "updated_at")
+        read_only_fields = ("id", "status", "last_seen", "version", "created_at", "updated_at")
+
+    def validate_reporting_interval(self, value: float) -> float:
+        if not 0 < value <= MAX_REPORTING_INTERVAL:
+            raise serializers.ValidationError(
+                f"must be greater than 0 and at most {MAX_REPORTING_INTERVAL:g} seconds")
+        return value
+
+    def validate_config(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be a JSON object")
+        size = len(orjson.dumps(value))
+        if size > MAX_CONFIG_BYTES:
+            raise serializers.ValidationError(f"is {size} bytes encoded; at most {MAX_CONFIG_BYTES}")
+        return value
+
+
+class DeviceCreatedSerializer(DeviceSerializer):
+    """The create response: the device plus its first token, shown this once."""
+
+    token = serializers.CharField(read_only=True, help_text="Shown once; store it on the device.")
+    credential = serializers.UUIDField(read_only=True, help_text="Id of the token's credential.")
+
+    class Meta(DeviceSerializer.Meta):
+        fields = (*DeviceSerializer.Meta.fields, "token", "credential")
+
+
+class CredentialSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A device credential without its secret."""
+
+    class Meta:
+        model = DeviceCredential
+        fields = ("id", "device", "prefix", "created_at", "revoked_at", "last_used_at")
+        read_only_fields = fields
+
+
+class NewCredentialSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A freshly issued credential: the only time ``token`` is ever returned."""
+
+    id = serializers.UUIDField()
+    token = serializers.CharField()
+    prefix = serializers.CharField()
+
+
+class StatusSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=DeviceStatus.choices)
+    reason = serializers.CharField(max_length=256, required=False, allow_blank=True, default="")
+
+
+class SummarySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    total = serializers.IntegerField()
+    online = serializers.IntegerField()
+    offline = serializers.IntegerField()
+    warning = serializers.IntegerField()

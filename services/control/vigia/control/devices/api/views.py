@@ -1,0 +1,105 @@
+"""Fleet endpoints: device CRUD, search and filters, ``summary``, the ``status`` override and
+per-device credentials (issued once, listed without secrets, revoked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from vigia.common.messages import DeviceStatusChanged
+from vigia.control.core.api.views import UUID_PATTERN, OrgScopedViewSet
+from vigia.control.core.choices import Role
+from vigia.control.devices.api.serializers import (
+    CredentialSerializer,
+    DeviceCreatedSerializer,
+    DeviceSerializer,
+    NewCredentialSerializer,
+    StatusSerializer,
+    SummarySerializer,
+)
+from vigia.control.devices.credentials import issue_credential, revoke
+from vigia.control.devices.filtersets import DeviceFilterSet
+from vigia.control.devices.models import Device, DeviceStatus
+from vigia.control.outbox.changes import ChangeEventsMixin
+from vigia.control.outbox.enqueue import announce
+
+
+class DeviceViewSet(ChangeEventsMixin, OrgScopedViewSet):
+    queryset = Device.objects.all()
+    serializer_class = DeviceSerializer
+    filterset_class = DeviceFilterSet
+    required_roles = {"destroy": Role.ADMIN}
+
+    @extend_schema(responses={201: DeviceCreatedSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Register a device; the response carries its first token, shown this once."""
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        super().perform_create(serializer)
+        credential, token = issue_credential(serializer.instance)  # type: ignore[arg-type]
+        serializer.instance.token = token  # type: ignore[union-attr]
+        serializer.instance.credential = credential.id  # type: ignore[union-attr]
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        return DeviceCreatedSerializer if self.action == "create" else DeviceSerializer
+
+    @extend_schema(responses={200: SummarySerializer})
+    @action(detail=False, methods=["get"])
+    def summary(self, request: Request) -> Response:
+        """How many of the caller's devices are online, offline and in warning."""
+        counts = self.get_queryset().aggregate(
+            total=Count("id"),
+            online=Count("id", filter=Q(status=DeviceStatus.ON)),
+            offline=Count("id", filter=Q(status=DeviceStatus.OFF)),
+            warning=Count("id", filter=Q(status=DeviceStatus.WARNING)),
+        )
+        return Response(counts)
+
+    @extend_schema(request=StatusSerializer, responses={200: DeviceSerializer})
+    @action(detail=True, methods=["put"], url_path="status")
+    def set_status(self, request: Request, pk: str | None = None) -> Response:
+        """Set the status by hand (seed compatibility); announced as ``device.status``."""
+        device = self.get_object()
+        body = StatusSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        previous, new = device.status, body.validated_data["status"]
+        device.status = new
+        device.save(update_fields=["status", "updated_at"])
+        if previous != new:
+            announce("device.status", device.org_id, DeviceStatusChanged(
+                device=device.id, status=new, previous=previous,
+                reason=body.validated_data["reason"] or "set through the API"))
+        return Response(DeviceSerializer(device, context=self.get_serializer_context()).data)
+
+    @extend_schema(methods=["GET"], responses={200: CredentialSerializer(many=True)})
+    @extend_schema(methods=["POST"], request=None, responses={201: NewCredentialSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def credentials(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the device's credentials, without secrets. POST: a new token, returned this once."""
+        device = self.get_object()
+        if request.method == "GET":
+            return Response(CredentialSerializer(device.credentials.order_by("-id"), many=True).data)
+        credential, token = issue_credential(device)
+        return Response({"id": str(credential.id), "token": token, "prefix": credential.prefix},
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: CredentialSerializer})
+    @action(detail=True, methods=["delete"], url_path=f"credentials/(?P<credential_id>{UUID_PATTERN})")
+    def revoke_credential(self, request: Request, pk: str | None = None,
+                          credential_id: str | None = None) -> Response:
+        """Revoke one credential: the device can no longer use that token."""
+        device = self.get_object()
+        credential = get_object_or_404(device.credentials.select_for_update(), pk=credential_id)
+        revoke(credential)
+        return Response(CredentialSerializer(credential).data)
+
+
