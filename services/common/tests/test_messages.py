@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 from pydantic import ValidationError
+
 from vigia.common.ids import uuid7
 from vigia.common.messages import (
     MESSAGE_TYPES,

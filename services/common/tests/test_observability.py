@@ -10,6 +10,7 @@ import httpx
 import orjson
 import pytest
 from prometheus_client import CollectorRegistry, Counter
+
 from vigia.common.observability import HealthRegistry, JsonFormatter, serve_metrics, trace_id, traced
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

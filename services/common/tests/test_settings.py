@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
+
 from vigia.common.settings import CommonSettings, Environment, settings_table
 
 REAL = "a-real-secret-value-7f3c9b21d0e84a56"

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 from moto.server import ThreadedMotoServer
+
 from vigia.common.settings import CommonSettings
 from vigia.common.storage import (
     BUCKETS,

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import pytest
 from django.db.models import Model
 from django.forms.models import model_to_dict
+
 from vigia.control.core.choices import Role, role_at_least
 
 ROLES = (Role.VIEWER, Role.OPERATOR, Role.ADMIN)

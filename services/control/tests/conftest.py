@@ -23,6 +23,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth.hashers import make_password
 from rest_framework.test import APIClient
+
 from vigia.control.core.choices import Role
 from vigia.control.tenancy.keys import create_signing_key
 from vigia.control.tenancy.models import Organization, SigningKey, User

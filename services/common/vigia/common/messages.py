@@ -32,6 +32,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+
 from vigia.common.ids import uuid7
 
 # --- time with nanosecond precision ----------------------------------------------------------

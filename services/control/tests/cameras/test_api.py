@@ -9,12 +9,12 @@ from typing import Any
 
 import orjson
 import pytest
+
+from services.control.tests.api_matrix import APIMatrix, unique_name
 from vigia.control.cameras.models import Camera
 from vigia.control.core import crypto
 from vigia.control.core.choices import Role
 from vigia.control.outbox.models import OutboxMessage
-
-from services.control.tests.api_matrix import APIMatrix, unique_name
 
 SECRET_URL = "rtsp://admin:Sup3rS3cretPw@10.1.2.3:554/Streaming/Channels/101?token=hidden123"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from cryptography.fernet import Fernet
+
 from vigia.control.core import crypto
 
 SECRET = "rtsp://admin:s3cret@10.0.0.7:554/stream1"

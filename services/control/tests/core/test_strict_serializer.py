@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from rest_framework import serializers
+
 from vigia.control.core.serializers import StrictSerializer
 
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pika
 import pytest
 from django.db import transaction
+
 from vigia.common.broker.topology import CORRELATOR_CONTROL, STREAMER_CONTROL
 from vigia.common.messages import CameraRestart, make
 from vigia.control.outbox.enqueue import OutsideTransactionError, enqueue

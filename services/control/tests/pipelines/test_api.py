@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from vigia.control.outbox.models import OutboxMessage
-from vigia.control.pipelines.models import Pipeline
 
 from services.control.tests.api_matrix import APIMatrix, unique_name
 from services.control.tests.cameras.test_api import make_camera
+from vigia.control.outbox.models import OutboxMessage
+from vigia.control.pipelines.models import Pipeline
 
 GRAPH = {
     "nodes": [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from vigia.control.pipelines.graph import GraphInvalid, runnable_problems, validate_graph
 from vigia.control.pipelines.nodes import NODE_TYPES, Category
 

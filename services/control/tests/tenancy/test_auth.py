@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
+
 from vigia.control.tenancy.models import RefreshToken, SigningKey
 
 pytestmark = pytest.mark.django_db(transaction=False)

@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
+
 from vigia.control.tenancy.models import Organization, SigningKey, User
 
 EMAIL = "admin@demo.vigia.local"

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.conf import settings
 from rest_framework.test import APIClient
+
 from vigia.control.core.choices import Role
 from vigia.control.tenancy.keys import private_key_of, public_jwk
 from vigia.control.tenancy.models import Organization, SigningKey, User

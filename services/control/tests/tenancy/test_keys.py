@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
+
 from vigia.control.core import crypto
 from vigia.control.tenancy import keys
 from vigia.control.tenancy.models import SigningKey

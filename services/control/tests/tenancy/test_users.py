@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from rest_framework.test import APIClient
+
 from vigia.control.tenancy.models import Invitation, RefreshToken, User
 
 USERS = "/api/v1/users/"

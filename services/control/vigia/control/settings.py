@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "vigia.control.core.middleware.RequestContextMiddleware",
+    "vigia.control.audit.middleware.AuditMiddleware",
 ]
 
 TEMPLATES = [

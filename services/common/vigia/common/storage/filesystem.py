@@ -33,6 +33,7 @@ from typing import BinaryIO
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import orjson
+
 from vigia.common.storage.base import (
     DEFAULT_CONTENT_TYPE,
     InvalidKey,

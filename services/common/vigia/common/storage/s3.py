@@ -20,6 +20,7 @@ from minio import Minio
 from minio.commonconfig import ENABLED, Filter
 from minio.error import MinioException, S3Error
 from minio.lifecycleconfig import Expiration, LifecycleConfig, Rule
+
 from vigia.common.storage.base import (
     DEFAULT_CONTENT_TYPE,
     InvalidKey,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
+
 from vigia.control.cameras.models import Camera, CameraStatus
 
 

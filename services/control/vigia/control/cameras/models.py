@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+
 from vigia.common.messages import CameraChanged, CameraDeleted, Strict
 from vigia.control.core import crypto
 from vigia.control.core.models import OrgScopedModel

@@ -4,6 +4,7 @@ revocable. The gateways verify them with the same module."""
 from __future__ import annotations
 
 from django.utils import timezone
+
 from vigia.common.auth import new_device_token
 from vigia.control.devices.models import Device, DeviceCredential
 

@@ -11,6 +11,7 @@ import re
 import django_filters
 from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
+
 from vigia.control.devices.models import Device, DeviceKind, DeviceStatus
 
 _ID_PREFIX = re.compile(r"^[0-9a-f][0-9a-f-]{0,35}$")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+
 from vigia.common.ids import uuid7
 from vigia.common.messages import DeviceChanged, DeviceDeleted, Strict
 from vigia.control.core.models import OrgScopedModel

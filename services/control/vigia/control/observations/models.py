@@ -110,8 +110,8 @@ class Event(models.Model):
     acknowledged_by = models.ForeignKey("tenancy.User", null=True, blank=True, on_delete=models.SET_NULL,
                                         related_name="+", db_constraint=False)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    last_message_time = models.DateTimeField(null=True, blank=True,
-                                             help_text="Time of the newest message applied (older updates are ignored).")
+    last_message_time = models.DateTimeField(
+        null=True, blank=True, help_text="Time of the newest message applied (older updates are ignored).")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -139,7 +139,10 @@ class DeviceStatusChange(models.Model):
     class Meta:
         db_table = "device_status_changes"
         ordering = ("-time", "-id")
-        indexes = [models.Index(fields=("org", "device_id", "-time"), name="dsc_org_device_time")]
+        indexes = [
+            models.Index(fields=("org", "device_id", "-time"), name="dsc_org_device_time"),
+            BrinIndex(fields=("time",), name="dsc_time_brin"),
+        ]
 
 
 class Telemetry(models.Model):
@@ -172,7 +175,8 @@ class Telemetry(models.Model):
     class Meta:
         db_table = "telemetry"
         ordering = ("-time",)
-        constraints = [models.UniqueConstraint(fields=("device_id", "time", "seq"), name="telemetry_unique_reading")]
+        constraints = [models.UniqueConstraint(fields=("device_id", "time", "seq"),
+                                               name="telemetry_unique_reading")]
         indexes = [
             models.Index(fields=("org", "device_id", "-time"), name="telemetry_org_device_time"),
             BrinIndex(fields=("time",), name="telemetry_time_brin"),

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from django.db import connection
+
 from vigia.common.broker.topology import route
 from vigia.common.messages import Envelope, Strict, make
 from vigia.common.observability import trace_context

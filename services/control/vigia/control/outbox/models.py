@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+
 from vigia.common.ids import uuid7
 
 

@@ -34,6 +34,7 @@ from django.db.models import Q
 from django.utils import timezone
 from pika.exceptions import AMQPError
 from prometheus_client import Counter, Gauge
+
 from vigia.common.broker.connection import redact
 from vigia.common.broker.errors import BrokerError, PublishError, UnroutableError
 from vigia.common.broker.settings import BrokerSettings

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+
 from vigia.control.pipelines.nodes import NODE_TYPES, NodeType
 
 MAX_NODES = 500

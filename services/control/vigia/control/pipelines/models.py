@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+
 from vigia.common.messages import PipelineChanged, PipelineDeleted, Strict
 from vigia.control.core.models import OrgScopedModel
 

@@ -15,6 +15,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
+
 from vigia.control.tenancy.models import User
 from vigia.control.tenancy.tokens import TokenError, decode_access_token
 

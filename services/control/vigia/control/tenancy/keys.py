@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+
 from vigia.control.core import crypto
 from vigia.control.tenancy.models import SigningKey
 

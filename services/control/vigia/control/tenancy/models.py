@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
+
 from vigia.common.ids import uuid7
 from vigia.control.core.choices import Role
 

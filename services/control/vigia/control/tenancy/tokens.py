@@ -18,6 +18,7 @@ import jwt
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
 from vigia.common.ids import uuid7
 from vigia.control.tenancy import keys
 from vigia.control.tenancy.models import Invitation, RefreshToken, User

@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+"""Routes of the audit log."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from vigia.control.audit.api import views
+
+router = SimpleRouter()
+router.trailing_slash = "/?"  # /events/{id}/acknowledge and .../acknowledge/ both work
+router.register("audit", views.AuditEntryViewSet, basename="audit-entry")
+
+urlpatterns = router.urls

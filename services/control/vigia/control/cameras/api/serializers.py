@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+
 from vigia.control.cameras import rtsp
 from vigia.control.cameras.models import Camera
 from vigia.control.core import crypto

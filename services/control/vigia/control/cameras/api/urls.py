@@ -1,4 +1,5 @@
 from rest_framework.routers import SimpleRouter
+
 from vigia.control.cameras.api.views import CameraViewSet
 
 router = SimpleRouter()

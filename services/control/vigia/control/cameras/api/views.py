@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+
 from vigia.common.messages import CameraRestart
 from vigia.control.cameras import reachability
 from vigia.control.cameras.api.serializers import CameraSerializer, ProbeResultSerializer, RestartSerializer

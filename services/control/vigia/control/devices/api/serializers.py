@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from rest_framework import serializers
+
 from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
 from vigia.control.devices.models import Device, DeviceCredential, DeviceStatus
 

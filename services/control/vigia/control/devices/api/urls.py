@@ -1,4 +1,5 @@
 from rest_framework.routers import SimpleRouter
+
 from vigia.control.devices.api.views import DeviceViewSet
 
 router = SimpleRouter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+
 from vigia.control.cameras.models import Camera
 from vigia.control.core.serializers import StrictModelSerializer
 from vigia.control.pipelines.graph import GraphInvalid, validate_graph

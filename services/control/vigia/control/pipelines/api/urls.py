@@ -1,4 +1,5 @@
 from rest_framework.routers import SimpleRouter
+
 from vigia.control.pipelines.api.views import PipelineViewSet
 
 router = SimpleRouter()

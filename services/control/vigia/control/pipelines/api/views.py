@@ -11,6 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+
 from vigia.control.core.api.views import OrgScopedViewSet
 from vigia.control.outbox.changes import ChangeEventsMixin, announce_change
 from vigia.control.pipelines.api.serializers import NodeTypeSerializer, PipelineSerializer

@@ -6,6 +6,7 @@ import uuid
 from typing import Literal
 
 from pydantic import Field
+
 from vigia.control.pipelines.nodes.registry import Category, NodeConfig, PortType, node_type
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
+
 from vigia.control.pipelines.nodes.registry import Category, NodeConfig, PortType, node_type
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator
+
 from vigia.control.pipelines.nodes.registry import Category, NodeConfig, PortType, node_type
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+
 from vigia.control.core.choices import Role
 from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
 from vigia.control.tenancy.models import User

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.urls import path
 from rest_framework.routers import SimpleRouter
+
 from vigia.control.tenancy.api import views
 
 router = SimpleRouter()

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer, ValidationError
 from rest_framework.views import APIView
+
 from vigia.control.core.api.views import OrgScopedMixin
 from vigia.control.core.choices import Role
 from vigia.control.core.errors import error_body

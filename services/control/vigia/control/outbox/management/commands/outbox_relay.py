@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
 from vigia.common.observability import health, serve_metrics
 from vigia.control.outbox.relay import OutboxRelay
 

@@ -14,6 +14,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+
 from vigia.control.core.choices import Role
 from vigia.control.tenancy import keys
 from vigia.control.tenancy.models import Organization, User

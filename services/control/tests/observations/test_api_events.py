@@ -1,0 +1,161 @@
+"""Events read API and the operator actions acknowledge / classify; anomalies, telemetry and the
+device status history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from vigia.control.observations.models import DeviceStatusChange, Event
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/events/"
+
+
+def ago(**delta: float) -> datetime:
+    return datetime.now(UTC) - timedelta(**delta)
+
+
+def ids(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [row["id"] for row in response.json()["results"]]
+
+
+def test_events_filter_by_severity_status_site_and_time(api, viewer, make_event, other_org):
+    high = make_event(severity="high", site="gate-1", time=ago(hours=1))
+    critical = make_event(severity="critical", site="gate-2", status="acknowledged", time=ago(hours=2))
+    make_event(severity="low", site="gate-1", time=ago(days=3))
+    make_event(org=other_org, severity="high", site="gate-1")
+    client = api(viewer)
+    assert ids(client.get(URL, {"severity": "high"})) == [str(high.id)]
+    assert ids(client.get(URL + "?severity=high&severity=critical")) == [str(high.id), str(critical.id)]
+    assert ids(client.get(URL, {"status": "acknowledged"})) == [str(critical.id)]
+    assert ids(client.get(URL, {"site": "gate-1", "since": ago(days=1).isoformat()})) == [str(high.id)]
+
+
+@pytest.mark.parametrize(("param", "value"), [("severity", "apocalyptic"), ("status", "done"),
+                                              ("since", "last tuesday")])
+def test_bad_event_filter_is_400_naming_it(api, viewer, param, value):
+    response = api(viewer).get(URL, {param: value})
+    assert response.status_code == 400
+    assert param in response.json()["error"]["fields"]
+
+
+def test_operator_acknowledges_an_event_and_who_and_when_are_recorded(api, operator, make_event):
+    event = make_event()
+    before = datetime.now(UTC)
+    response = api(operator).post(f"{URL}{event.id}/acknowledge", {}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "acknowledged"
+    assert body["acknowledged_by"] == str(operator.id)
+    event.refresh_from_db()
+    assert event.acknowledged_by_id == operator.id
+    assert event.acknowledged_at is not None and event.acknowledged_at >= before
+
+
+def test_second_acknowledgement_keeps_the_first(api, operator, make_user, make_event):
+    event = make_event()
+    api(operator).post(f"{URL}{event.id}/acknowledge")
+    first_at = Event.objects.get(pk=event.pk).acknowledged_at
+    other = make_user(role="operator")
+    response = api(other).post(f"{URL}{event.id}/acknowledge")
+    assert response.status_code == 200
+    event.refresh_from_db()
+    assert event.acknowledged_by_id == operator.id
+    assert event.acknowledged_at == first_at
+
+
+def test_acknowledge_refuses_unknown_body_fields(api, operator, make_event):
+    event = make_event()
+    response = api(operator).post(f"{URL}{event.id}/acknowledge", {"status": "resolved"}, format="json")
+    assert response.status_code == 400
+    assert "status" in response.json()["error"]["fields"]
+    assert Event.objects.get(pk=event.pk).status == "open"
+
+
+def test_operator_classifies_an_event_with_notes(api, operator, make_event):
+    event = make_event()
+    response = api(operator).post(f"{URL}{event.id}/classify",
+                                  {"classification": "false_positive", "notes": "a cat"}, format="json")
+    assert response.status_code == 200, response.content
+    event.refresh_from_db()
+    assert (event.classification, event.notes) == ("false_positive", "a cat")
+    # classifying an open event also acknowledges it
+    assert event.status == "acknowledged" and event.acknowledged_by_id == operator.id
+
+
+def test_classify_with_unknown_classification_is_400_and_changes_nothing(api, operator, make_event):
+    event = make_event()
+    response = api(operator).post(f"{URL}{event.id}/classify", {"classification": "maybe"}, format="json")
+    assert response.status_code == 400
+    assert "classification" in response.json()["error"]["fields"]
+    event.refresh_from_db()
+    assert event.classification == "unclassified" and event.status == "open"
+
+
+def test_viewer_cannot_acknowledge_or_classify(api, viewer, make_event):
+    event = make_event()
+    client = api(viewer)
+    assert client.post(f"{URL}{event.id}/acknowledge").status_code == 403
+    assert client.post(f"{URL}{event.id}/classify", {"classification": "test"},
+                       format="json").status_code == 403
+    event.refresh_from_db()
+    assert event.status == "open" and event.classification == "unclassified"
+
+
+def test_another_orgs_event_is_404_for_read_and_actions(api, outsider, make_event):
+    event = make_event()
+    client = api(outsider)
+    assert client.get(f"{URL}{event.id}/").status_code == 404
+    assert client.post(f"{URL}{event.id}/acknowledge").status_code == 404
+    assert client.post(f"{URL}{event.id}/classify", {"classification": "test"},
+                       format="json").status_code == 404
+    assert ids(client.get(URL)) == []
+    event.refresh_from_db()
+    assert event.status == "open"
+
+
+def test_dashboard_events_alias(api, viewer, make_event):
+    event = make_event()
+    response = api(viewer).get("/api/v1/dashboard/events")
+    assert ids(response) == [str(event.id)]
+
+
+def test_anomalies_filter_by_device_and_severity(api, viewer, make_anomaly, other_org):
+    device = uuid.uuid4()
+    mine = make_anomaly(device_id=device, severity="high")
+    make_anomaly(device_id=device, severity="low")
+    make_anomaly(org=other_org, device_id=device, severity="high")
+    response = api(viewer).get("/api/v1/anomalies/", {"device": str(device), "severity": "high"})
+    assert ids(response) == [str(mine.id)]
+
+
+def test_telemetry_requires_a_device(api, viewer):
+    response = api(viewer).get("/api/v1/telemetry/")
+    assert response.status_code == 400
+    assert "device" in response.json()["error"]["fields"]
+
+
+def test_telemetry_of_one_device_in_a_time_range(api, viewer, make_telemetry, other_org):
+    device = uuid.uuid4()
+    make_telemetry(device_id=device, time=ago(hours=3))
+    recent = make_telemetry(device_id=device, time=ago(minutes=30))
+    make_telemetry(time=ago(minutes=30))
+    make_telemetry(org=other_org, device_id=device, time=ago(minutes=20))
+    response = api(viewer).get("/api/v1/telemetry/",
+                               {"device": str(device), "since": ago(hours=1).isoformat()})
+    assert [row["id"] for row in response.json()["results"]] == [recent.id]
+
+
+def test_device_status_history_newest_first_and_org_scoped(api, viewer, org, other_org):
+    device = uuid.uuid4()
+    older = DeviceStatusChange.objects.create(org=org, device_id=device, time=ago(hours=2), status="ON")
+    newer = DeviceStatusChange.objects.create(org=org, device_id=device, time=ago(hours=1), status="OFF",
+                                              previous="ON", reason="silent")
+    DeviceStatusChange.objects.create(org=other_org, device_id=device, time=ago(minutes=1), status="ON")
+    response = api(viewer).get(f"/api/v1/devices/{device}/status-history")
+    assert ids(response) == [str(newer.id), str(older.id)]

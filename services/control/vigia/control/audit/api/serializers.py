@@ -1,0 +1,21 @@
+"""Representation of audit entries (read-only)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from vigia.control.audit.models import AuditEntry
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    user = serializers.UUIDField(source="user_id", read_only=True, allow_null=True)
+    user_email = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEntry
+        fields = ("id", "time", "user", "user_email", "method", "path", "route", "object_type",
+                  "object_id", "status_code", "ip", "user_agent", "trace_id")
+        read_only_fields = fields
+
+    def get_user_email(self, entry: AuditEntry) -> str | None:
+        return entry.user.email if entry.user is not None else None

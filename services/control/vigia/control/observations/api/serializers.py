@@ -1,0 +1,137 @@
+"""Representations of detections, events, anomalies, telemetry and status history (read-only:
+the data plane writes them through the recorder), and the bodies of the event actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rest_framework import serializers
+
+from vigia.control.core.serializers import StrictSerializer
+from vigia.control.observations.models import (
+    Anomaly,
+    Detection,
+    DeviceStatusChange,
+    Event,
+    EventClassification,
+    Telemetry,
+)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    # DRF's DateTimeField rendering: ISO 8601, "Z" for UTC.
+    if moment is None:
+        return None
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class DetectionSerializer(serializers.ModelSerializer):
+    """A detection. The hottest list of the API: rendered by hand (same output as the declared
+    fields, which document the schema) because per-field DRF rendering dominated its latency."""
+
+    camera = serializers.UUIDField(source="camera_id", read_only=True)
+    frame = serializers.UUIDField(source="frame_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Detection
+        fields = ("id", "camera", "frame", "time", "label", "confidence", "box", "plate_text",
+                  "plate_confidence", "track", "snapshot_key", "crop_key", "received_at")
+        read_only_fields = fields
+
+    def to_representation(self, instance: Detection) -> dict[str, Any]:
+        return {
+            "id": str(instance.id), "camera": str(instance.camera_id),
+            "frame": str(instance.frame_id) if instance.frame_id is not None else None,
+            "time": _iso(instance.time), "label": instance.label, "confidence": instance.confidence,
+            "box": instance.box, "plate_text": instance.plate_text,
+            "plate_confidence": instance.plate_confidence, "track": instance.track,
+            "snapshot_key": instance.snapshot_key, "crop_key": instance.crop_key,
+            "received_at": _iso(instance.received_at),
+        }
+
+
+class PlateMatchSerializer(DetectionSerializer):
+    similarity = serializers.FloatField(read_only=True)
+
+    class Meta(DetectionSerializer.Meta):
+        fields = (*DetectionSerializer.Meta.fields, "similarity")  # type: ignore[assignment]
+        read_only_fields = fields  # type: ignore[assignment]
+
+    def to_representation(self, instance: Detection) -> dict[str, Any]:
+        return {**super().to_representation(instance), "similarity": getattr(instance, "similarity", None)}
+
+
+class PlateCandidateSerializer(serializers.Serializer):
+    """One distinct plate that matched a search, with how often and when it was last seen."""
+
+    plate_text = serializers.CharField()
+    similarity = serializers.FloatField()
+    detections = serializers.IntegerField()
+    last_seen = serializers.DateTimeField()
+
+
+class PlateSearchQuerySerializer(serializers.Serializer):
+    """Query parameters of /detections/search (unknown parameters are ignored, as for lists)."""
+
+    plate = serializers.CharField(max_length=32, help_text="Plate as read; case and separators ignored.")
+    threshold = serializers.FloatField(required=False, min_value=0.1, max_value=1.0,
+                                       help_text="Minimum trigram similarity (default from settings).")
+    camera = serializers.UUIDField(required=False)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    acknowledged_by = serializers.UUIDField(source="acknowledged_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Event
+        fields = ("id", "time", "ended_at", "event_type", "severity", "score", "site", "sources",
+                  "description", "status", "classification", "notes", "acknowledged_by",
+                  "acknowledged_at", "updated_at")
+        read_only_fields = fields
+
+
+class AcknowledgeSerializer(StrictSerializer):
+    """POST /events/{id}/acknowledge takes no fields (an empty body or ``{}``)."""
+
+
+class ClassifySerializer(StrictSerializer):
+    classification = serializers.ChoiceField(choices=EventClassification.choices)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+
+
+class AnomalySerializer(serializers.ModelSerializer):
+    device = serializers.UUIDField(source="device_id", read_only=True)
+
+    class Meta:
+        model = Anomaly
+        fields = ("id", "device", "time", "kind", "severity", "score", "value", "details")
+        read_only_fields = fields
+
+
+class TelemetrySerializer(serializers.ModelSerializer):
+    device = serializers.UUIDField(source="device_id", read_only=True)
+
+    class Meta:
+        model = Telemetry
+        fields = ("id", "device", "time", "seq", "mag_x", "mag_y", "mag_z", "mag_magnitude", "acc_x",
+                  "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z", "roll", "pitch", "yaw", "audio_peak",
+                  "humanoid", "bluetooth_devices")
+        read_only_fields = fields
+
+
+class DeviceStatusChangeSerializer(serializers.ModelSerializer):
+    device = serializers.UUIDField(source="device_id", read_only=True)
+
+    class Meta:
+        model = DeviceStatusChange
+        fields = ("id", "device", "time", "status", "previous", "reason")
+        read_only_fields = fields
+
+
+class AnalyticsQuerySerializer(serializers.Serializer):
+    hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 31, default=24)

@@ -1,0 +1,190 @@
+"""Read APIs of what the data plane observed, the event actions operators take, and the dashboard.
+
+Every view is scoped to the caller's organization by :class:`OrgScopedMixin`; lists page with a
+time cursor (newest first), stable under the recorder's inserts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from vigia.control.core.api.views import OrgScopedMixin, OrgScopedReadOnlyViewSet
+from vigia.control.core.choices import Role
+from vigia.control.core.pagination import IdCursorPagination
+from vigia.control.observations.api import serializers as s
+from vigia.control.observations.filtersets import (
+    AnomalyFilterSet,
+    DetectionFilterSet,
+    DeviceStatusChangeFilterSet,
+    EventFilterSet,
+    TelemetryFilterSet,
+)
+from vigia.control.observations.models import (
+    Anomaly,
+    Detection,
+    DeviceStatusChange,
+    Event,
+    EventStatus,
+    Telemetry,
+)
+from vigia.control.observations.plates import normalise_plate, plate_search_settings
+from vigia.control.observations.queries import (
+    PlateQuery,
+    dashboard_analytics,
+    plate_candidates,
+    plate_matches,
+    set_similarity_threshold,
+)
+
+
+class TimeCursorPagination(IdCursorPagination):
+    """Newest first by observation time (ties broken by id)."""
+
+    ordering = ("-time", "-id")
+
+
+class ObservationViewSet(OrgScopedReadOnlyViewSet):
+    pagination_class = TimeCursorPagination
+
+
+class DetectionViewSet(ObservationViewSet):
+    """Objects the cameras saw. Filters: camera, since, until, label, plate (exact), min_confidence."""
+
+    queryset = Detection.objects.all()
+    serializer_class = s.DetectionSerializer
+    filterset_class = DetectionFilterSet
+
+
+class PlateSearchView(APIView):
+    """Tolerant plate search: ``?plate=ABC1O23`` finds ABC1D23. The query is normalised (upper
+    case, letters and digits only) and matched with pg_trgm's ``%`` through the GIN index."""
+
+    @extend_schema(parameters=[s.PlateSearchQuerySerializer],
+                   responses={200: s.PlateMatchSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        params = s.PlateSearchQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        plate = normalise_plate(data["plate"])
+        if plate is None:
+            raise ValidationError({"plate": ["must contain letters or digits"]})
+        threshold = data.get("threshold", plate_search_settings().plate_similarity_threshold)
+        query = PlateQuery(plate, threshold, data.get("camera"), data.get("since"), data.get("until"))
+        with transaction.atomic():
+            set_similarity_threshold(threshold)
+            matches = plate_matches(request.user.org_id, query)
+            detections = list(matches.order_by("-similarity", "-time", "-id")[:data["limit"]])
+            candidates = plate_candidates(matches, data["limit"])
+        return Response({
+            "query": plate,
+            "threshold": threshold,
+            "plates": s.PlateCandidateSerializer(candidates, many=True).data,
+            "results": s.PlateMatchSerializer(detections, many=True).data,
+        })
+
+
+class EventViewSet(ObservationViewSet):
+    """Incidents. Filters: severity, status, classification, site, event_type, since, until.
+    Operators acknowledge and classify them."""
+
+    queryset = Event.objects.all()
+    serializer_class = s.EventSerializer
+    filterset_class = EventFilterSet
+    required_roles = {"acknowledge": Role.OPERATOR, "classify": Role.OPERATOR}
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "acknowledge":
+            return s.AcknowledgeSerializer
+        if self.action == "classify":
+            return s.ClassifySerializer
+        return s.EventSerializer
+
+    @extend_schema(request=s.AcknowledgeSerializer, responses={200: s.EventSerializer})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        """Mark the event as seen by the caller. The first acknowledgement is kept (who and when);
+        acknowledging again, or a resolved event, changes nothing."""
+        body = s.AcknowledgeSerializer(data=request.data if request.data is not None else {})
+        body.is_valid(raise_exception=True)
+        event = self._locked_event()
+        if event.status == EventStatus.OPEN:
+            event.status = EventStatus.ACKNOWLEDGED
+            event.acknowledged_by_id = request.user.pk
+            event.acknowledged_at = timezone.now()
+            event.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "updated_at"])
+        return Response(s.EventSerializer(event).data)
+
+    @extend_schema(request=s.ClassifySerializer, responses={200: s.EventSerializer})
+    @action(detail=True, methods=["post"])
+    def classify(self, request: Request, pk: str | None = None) -> Response:
+        """Record the operator's verdict (true/false positive, test) and notes. Classifying an
+        open event also acknowledges it, by the caller."""
+        body = s.ClassifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        event = self._locked_event()
+        event.classification = body.validated_data["classification"]
+        event.notes = body.validated_data.get("notes", "")
+        fields = ["classification", "notes", "updated_at"]
+        if event.status == EventStatus.OPEN:
+            event.status = EventStatus.ACKNOWLEDGED
+            event.acknowledged_by_id = request.user.pk
+            event.acknowledged_at = timezone.now()
+            fields += ["status", "acknowledged_by", "acknowledged_at"]
+        event.save(update_fields=fields)
+        return Response(s.EventSerializer(event).data)
+
+    def _locked_event(self) -> Event:
+        # Row lock: a concurrent recorder update or second operator waits instead of clobbering.
+        event = self.get_object()
+        return Event.objects.select_for_update().get(pk=event.pk, org_id=event.org_id)
+
+
+class AnomalyViewSet(ObservationViewSet):
+    """Device signals out of range. Filters: device, kind, severity, since, until."""
+
+    queryset = Anomaly.objects.all()
+    serializer_class = s.AnomalySerializer
+    filterset_class = AnomalyFilterSet
+
+
+class TelemetryViewSet(OrgScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Sensor readings of one device: ``?device=<id>`` (required), since, until."""
+
+    queryset = Telemetry.objects.all()
+    serializer_class = s.TelemetrySerializer
+    filterset_class = TelemetryFilterSet
+    pagination_class = TimeCursorPagination
+
+
+class DeviceStatusHistoryView(OrgScopedMixin, ListAPIView):
+    """Status transitions of one device, newest first (history outlives the device)."""
+
+    queryset = DeviceStatusChange.objects.all()
+    serializer_class = s.DeviceStatusChangeSerializer
+    filterset_class = DeviceStatusChangeFilterSet
+    pagination_class = TimeCursorPagination
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().filter(device_id=self.kwargs["device_id"])
+
+
+class AnalyticsView(APIView):
+    """The dashboard's numbers for the last ``hours`` hours (default 24, at most 744)."""
+
+    @extend_schema(parameters=[s.AnalyticsQuerySerializer], responses={200: dict})
+    def get(self, request: Request) -> Response:
+        params = s.AnalyticsQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return Response(dashboard_analytics(request.user.org_id, params.validated_data["hours"],
+                                            timezone.now()))

@@ -1,0 +1,83 @@
+"""Query filters of the observation read APIs. A value that does not parse (a bad ISO 8601 time,
+an unknown severity, a non-UUID camera) answers 400 naming the parameter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters as filters
+from django.db.models import QuerySet
+
+from vigia.control.observations.models import (
+    Anomaly,
+    Detection,
+    DeviceStatusChange,
+    Event,
+    EventClassification,
+    EventStatus,
+    Severity,
+    Telemetry,
+)
+from vigia.control.observations.plates import normalise_plate
+
+
+class TimeRangeFilterSet(filters.FilterSet):
+    """``since`` (inclusive) and ``until`` (exclusive), ISO 8601 with a zone (naive means UTC)."""
+
+    since = filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
+    until = filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt")
+
+
+class DetectionFilterSet(TimeRangeFilterSet):
+    camera = filters.UUIDFilter(field_name="camera_id")
+    label = filters.CharFilter(field_name="label", max_length=64)
+    plate = filters.CharFilter(method="filter_plate", max_length=32,
+                               help_text="Exact plate, normalised (case and separators ignored).")
+    min_confidence = filters.NumberFilter(field_name="confidence", lookup_expr="gte")
+    track = filters.CharFilter(field_name="track", max_length=64)
+
+    class Meta:
+        model = Detection
+        fields: list[str] = []
+
+    def filter_plate(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        plate = normalise_plate(value)
+        return queryset.filter(plate_text=plate) if plate else queryset.none()
+
+
+class EventFilterSet(TimeRangeFilterSet):
+    severity = filters.MultipleChoiceFilter(choices=Severity.choices)
+    status = filters.MultipleChoiceFilter(choices=EventStatus.choices)
+    classification = filters.ChoiceFilter(choices=EventClassification.choices)
+    site = filters.CharFilter(field_name="site", max_length=128)
+    event_type = filters.CharFilter(field_name="event_type", max_length=64)
+
+    class Meta:
+        model = Event
+        fields: list[str] = []
+
+
+class AnomalyFilterSet(TimeRangeFilterSet):
+    device = filters.UUIDFilter(field_name="device_id")
+    kind = filters.CharFilter(field_name="kind", max_length=32)
+    severity = filters.MultipleChoiceFilter(choices=Severity.choices)
+
+    class Meta:
+        model = Anomaly
+        fields: list[str] = []
+
+
+class TelemetryFilterSet(TimeRangeFilterSet):
+    """Telemetry is only ever read for one device: ``device`` is required."""
+
+    device = filters.UUIDFilter(field_name="device_id", required=True)
+
+    class Meta:
+        model = Telemetry
+        fields: list[str] = []
+
+
+class DeviceStatusChangeFilterSet(TimeRangeFilterSet):
+    class Meta:
+        model = DeviceStatusChange
+        fields: list[str] = []

@@ -1,0 +1,184 @@
+"""The recorder: persists what the data plane publishes on ``vigia.events``, idempotently.
+
+:class:`Recorder` is plain data-plane code over a SQLAlchemy :class:`~sqlalchemy.Engine` (no
+Django ORM), so it is tested without a broker and runs under any process. Per message type:
+
+* ``detection.created`` -> a ``detections`` row whose id is the envelope id;
+* ``anomaly.detected`` -> an ``anomalies`` row whose id is the envelope id;
+* ``event.created`` / ``event.updated`` -> an ``events`` row whose id is ``data.event``, created
+  or updated; an update whose envelope time is not newer than ``last_message_time`` is ignored,
+  and operator fields (status, classification, notes, acknowledgement) are never touched;
+* ``device.status`` -> a ``device_status_changes`` row whose id is the envelope id, and the
+  device's ``status`` (unless a newer change is already recorded) and ``last_seen`` (only
+  forward) in ``devices``.
+
+Inserts are ``ON CONFLICT DO NOTHING``, so a redelivered message stores one row; each message is
+one transaction, and :meth:`Recorder.handle` returns only after it committed, so the consumer acks
+after the commit. The org comes from the envelope and must exist: a message for an unknown org
+raises :class:`UnknownOrganization` (the broker retries it, then dead-letters it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, case, exists, func, literal, select
+from sqlalchemy.dialects.postgresql import insert
+
+from vigia.common import db
+from vigia.common.messages import (
+    AnomalyDetected,
+    DetectionCreated,
+    DeviceStatusChanged,
+    Envelope,
+    EventChanged,
+    time_ns_to_datetime,
+)
+from vigia.control.observations.plates import normalise_plate
+
+log = logging.getLogger(__name__)
+
+RECORDED_TYPES = frozenset({"detection.created", "anomaly.detected", "event.created", "event.updated",
+                            "device.status"})
+
+
+class UnknownOrganization(LookupError):
+    """The envelope names an organization that does not exist."""
+
+
+class UnsupportedMessage(ValueError):
+    """A message type the recorder does not store reached its queue (a binding mistake)."""
+
+
+class Recorder:
+    """Stores envelopes in the shared database; one call of :meth:`handle` per message."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._known_orgs: set[uuid.UUID] = set()
+        self._lock = threading.Lock()
+        self._stores: dict[str, Callable[[Connection, Envelope], bool]] = {
+            "detection.created": self._store_detection,
+            "anomaly.detected": self._store_anomaly,
+            "event.created": self._store_event,
+            "event.updated": self._store_event,
+            "device.status": self._store_device_status,
+        }
+
+    def handle(self, envelope: Envelope) -> bool:
+        """Store one message in one transaction; True if it changed the database, False if it was
+        a duplicate or an outdated update. Raises on anything that should be retried or
+        dead-lettered."""
+        store = self._stores.get(envelope.type)
+        if store is None:
+            raise UnsupportedMessage(f"the recorder does not store {envelope.type!r} messages")
+        with self.engine.begin() as conn:
+            self._check_org(conn, envelope.org)
+            return store(conn, envelope)
+
+    async def __call__(self, envelope: Envelope, meta: Any = None) -> None:
+        """The consumer handler (``async def handler(envelope, meta)``): the blocking database
+        work runs in a worker thread so other deliveries keep flowing."""
+        changed = await asyncio.to_thread(self.handle, envelope)
+        log.debug("recorded", extra={"message_id": str(envelope.id), "type": envelope.type,
+                                     "changed": changed})
+
+    # --- per type -------------------------------------------------------------------------------
+
+    def _check_org(self, conn: Connection, org: uuid.UUID) -> None:
+        # Organizations are never re-keyed: a positive answer can be cached for the process life.
+        if org in self._known_orgs:
+            return
+        found = conn.execute(select(db.organizations.c.id).where(db.organizations.c.id == org)).first()
+        if found is None:
+            raise UnknownOrganization(f"organization {org} does not exist")
+        with self._lock:
+            self._known_orgs.add(org)
+
+    @staticmethod
+    def _inserted(conn: Connection, statement: Any) -> bool:
+        # No conflict target: works with the plain (id) key and the hypertables' (id, time) key.
+        # RETURNING, not rowcount: the driver does not always report rowcount for INSERT.
+        returning = statement.on_conflict_do_nothing().returning(statement.table.c.id)
+        return conn.execute(returning).first() is not None
+
+    def _store_detection(self, conn: Connection, envelope: Envelope) -> bool:
+        data = envelope.data
+        assert isinstance(data, DetectionCreated)
+        return self._inserted(conn, insert(db.detections).values(
+            id=envelope.id, org_id=envelope.org, camera_id=data.camera, frame_id=data.frame,
+            time=time_ns_to_datetime(data.captured_at), label=data.label, confidence=data.confidence,
+            box=data.box.model_dump(), plate_text=normalise_plate(data.plate_text),
+            plate_confidence=data.plate_confidence, track=data.track, snapshot_key=data.snapshot_key,
+            crop_key=data.crop_key, received_at=func.now()))
+
+    def _store_anomaly(self, conn: Connection, envelope: Envelope) -> bool:
+        data = envelope.data
+        assert isinstance(data, AnomalyDetected)
+        return self._inserted(conn, insert(db.anomalies).values(
+            id=envelope.id, org_id=envelope.org, device_id=data.device,
+            time=time_ns_to_datetime(data.observed_at), kind=data.kind, severity=data.severity.value,
+            score=data.score, value=data.value, details=data.details))
+
+    def _store_event(self, conn: Connection, envelope: Envelope) -> bool:
+        data = envelope.data
+        assert isinstance(data, EventChanged)
+        events = db.events
+        message_time = time_ns_to_datetime(envelope.time)
+        changes: dict[str, Any] = {
+            "ended_at": time_ns_to_datetime(data.ended_at) if data.ended_at is not None else None,
+            "event_type": data.event_type, "severity": data.severity.value, "score": data.score,
+            "site": data.site, "sources": [source.model_dump(mode="json") for source in data.sources],
+            "description": data.description, "last_message_time": message_time, "updated_at": func.now(),
+        }
+        # Two attempts: a concurrent insert of the same event can win the race between our
+        # SELECT and INSERT; the second pass then updates the row it created.
+        for _ in range(2):
+            current = conn.execute(
+                select(events.c.org_id, events.c.last_message_time)
+                .where(events.c.id == data.event).with_for_update()).first()
+            if current is None:
+                created = self._inserted(conn, insert(events).values(
+                    id=data.event, org_id=envelope.org, time=time_ns_to_datetime(data.started_at),
+                    status="open", classification="unclassified", notes="", **changes))
+                if created:
+                    return True
+                continue
+            if current.org_id != envelope.org:
+                raise UnknownOrganization(f"event {data.event} belongs to another organization")
+            if current.last_message_time is not None and current.last_message_time >= message_time:
+                log.info("ignored an outdated event update", extra={
+                    "event": str(data.event), "message_id": str(envelope.id)})
+                return False
+            conn.execute(events.update().where(events.c.id == data.event).values(**changes))
+            return True
+        raise RuntimeError(f"event {data.event} could be neither inserted nor found")
+
+    def _store_device_status(self, conn: Connection, envelope: Envelope) -> bool:
+        data = envelope.data
+        assert isinstance(data, DeviceStatusChanged)
+        history, devices = db.device_status_changes, db.devices
+        changed_at = time_ns_to_datetime(envelope.time)
+        inserted = self._inserted(conn, insert(history).values(
+            id=envelope.id, org_id=envelope.org, device_id=data.device, time=changed_at,
+            status=data.status.value, previous=data.previous.value if data.previous else None,
+            reason=data.reason))
+        newer_change = exists().where(and_(
+            history.c.org_id == envelope.org, history.c.device_id == data.device,
+            history.c.time > changed_at))
+        # A late, older status message must not overwrite a newer status.
+        values: dict[str, Any] = {
+            "status": case((newer_change, devices.c.status), else_=literal(data.status.value)),
+            "updated_at": func.now(),
+        }
+        if data.last_seen is not None:
+            # GREATEST ignores NULL: last_seen only ever moves forward.
+            values["last_seen"] = func.greatest(devices.c.last_seen, time_ns_to_datetime(data.last_seen))
+        conn.execute(devices.update().where(and_(devices.c.id == data.device,
+                                                 devices.c.org_id == envelope.org)).values(**values))
+        return inserted

@@ -1,0 +1,229 @@
+"""Storage of the time-series tables: TimescaleDB hypertables when the extension exists, plain
+BRIN-indexed tables cleaned by a janitor otherwise (docs/adr/0002-time-series-storage.md).
+
+* :func:`setup_timescale` (run by migration ``0002_timeseries``) turns the tables of
+  :data:`TABLES` into hypertables with compression and retention policies, when
+  ``VIGIA_TIMESCALE`` allows it and the extension can be created.
+* :func:`run_janitor` (command ``timeseries_janitor``) deletes rows older than their retention
+  from the tables that are *not* hypertables, in bounded batches, one transaction per batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from django.db import connection as default_connection
+from django.db import transaction
+from django.utils import timezone
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+
+class TimeSeriesSettings(BaseSettings):
+    """Retention and storage of the time-series tables (environment prefix ``VIGIA_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIA_", extra="forbid")
+
+    timescale: Literal["auto", "on", "off"] = Field(
+        "auto", description="Use TimescaleDB hypertables: auto (when the extension can be created), "
+        "on (fail the migration without it) or off (plain tables + janitor).")
+    retention_detections_days: int = Field(30, ge=1, description="Days detections are kept.")
+    retention_events_days: int = Field(365, ge=1, description="Days events are kept.")
+    retention_anomalies_days: int = Field(90, ge=1, description="Days anomalies are kept.")
+    retention_telemetry_days: int = Field(30, ge=1, description="Days telemetry readings are kept.")
+    retention_device_status_days: int = Field(365, ge=1, description="Days device status history "
+                                              "is kept.")
+    compress_after_days: int = Field(7, ge=1, description="TimescaleDB: chunks older than this are "
+                                     "compressed (detections, anomalies, telemetry).")
+    janitor_batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows the janitor deletes "
+                                    "per transaction.")
+    janitor_interval_seconds: float = Field(3600, gt=0, description="Pause between janitor runs when "
+                                            "it runs as a long-lived process (--loop).")
+
+
+@dataclass(frozen=True)
+class TimeSeriesTable:
+    """One time-series table: its hypertable shape and which retention setting applies."""
+
+    name: str
+    retention_setting: str
+    chunk_days: int
+    segment_by: str
+    compress: bool = True
+    time_column: str = "time"
+
+
+TABLES: tuple[TimeSeriesTable, ...] = (
+    TimeSeriesTable("detections", "retention_detections_days", 1, "org_id, camera_id"),
+    TimeSeriesTable("events", "retention_events_days", 30, "org_id", compress=False),
+    TimeSeriesTable("anomalies", "retention_anomalies_days", 7, "org_id, device_id"),
+    TimeSeriesTable("telemetry", "retention_telemetry_days", 1, "org_id, device_id"),
+    TimeSeriesTable("device_status_changes", "retention_device_status_days", 30, "org_id, device_id",
+                    compress=False),
+)
+
+
+def retention_days(table: TimeSeriesTable, settings: TimeSeriesSettings) -> int:
+    return int(getattr(settings, table.retention_setting))
+
+
+# --- TimescaleDB --------------------------------------------------------------------------------
+
+
+def timescale_statements(table: TimeSeriesTable, settings: TimeSeriesSettings,
+                         primary_key_name: str) -> list[str]:
+    """The SQL that turns ``table`` into a hypertable (idempotent where TimescaleDB allows it).
+
+    A hypertable's unique constraints must include its time column, so the ``id`` primary key
+    becomes ``(id, time)``; the recorder inserts with ``ON CONFLICT DO NOTHING`` without a target,
+    which works with either key. Events are not compressed: operators still update them.
+    """
+    t, tc = table.name, table.time_column
+    statements = [
+        f'ALTER TABLE "{t}" DROP CONSTRAINT "{primary_key_name}"',
+        f'ALTER TABLE "{t}" ADD PRIMARY KEY (id, "{tc}")',
+        f"SELECT create_hypertable('{t}', '{tc}', chunk_time_interval => INTERVAL '{table.chunk_days} days', "
+        "migrate_data => true, if_not_exists => true)",
+    ]
+    if table.compress:
+        statements += [
+            f"ALTER TABLE \"{t}\" SET (timescaledb.compress, timescaledb.compress_segmentby = "
+            f"'{table.segment_by}', timescaledb.compress_orderby = '{tc} DESC, id')",
+            f"SELECT add_compression_policy('{t}', INTERVAL '{settings.compress_after_days} days', "
+            "if_not_exists => true)",
+        ]
+    statements.append(
+        f"SELECT add_retention_policy('{t}', INTERVAL '{retention_days(table, settings)} days', "
+        "if_not_exists => true)")
+    return statements
+
+
+def timescale_available(cursor: Any) -> bool:
+    """Whether ``CREATE EXTENSION timescaledb`` can work here: packaged and preloaded."""
+    cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
+    if cursor.fetchone() is None:
+        return False
+    cursor.execute("SELECT current_setting('shared_preload_libraries')")
+    row = cursor.fetchone()
+    return row is not None and "timescaledb" in str(row[0])
+
+
+def setup_timescale(conn: Any = None, settings: TimeSeriesSettings | None = None) -> bool:
+    """Create the extension and the hypertables if the settings and the server allow it.
+
+    Returns True when the tables are hypertables afterwards. ``VIGIA_TIMESCALE=on`` without the
+    extension raises; ``auto`` quietly keeps plain tables (the janitor then applies retention).
+    """
+    conn = conn or default_connection
+    settings = settings or TimeSeriesSettings.model_validate({})
+    if settings.timescale == "off":
+        return False
+    with conn.cursor() as cursor:
+        if not timescale_available(cursor):
+            if settings.timescale == "on":
+                raise RuntimeError("VIGIA_TIMESCALE=on but the timescaledb extension is not available "
+                                   "(install it and add it to shared_preload_libraries)")
+            log.info("timescaledb not available: time series stay plain tables with a janitor")
+            return False
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        for table in TABLES:
+            if _is_hypertable(cursor, table.name):
+                continue
+            cursor.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
+                           "AND contype = 'p'", [table.name])
+            pk = cursor.fetchone()
+            if pk is None:
+                raise RuntimeError(f"{table.name} has no primary key")
+            for statement in timescale_statements(table, settings, pk[0]):
+                cursor.execute(statement)
+    return True
+
+
+def _is_hypertable(cursor: Any, table: str) -> bool:
+    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
+    if cursor.fetchone() is None:
+        return False
+    cursor.execute("SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = %s",
+                   [table])
+    return cursor.fetchone() is not None
+
+
+# --- the janitor (plain tables) ---------------------------------------------------------------------
+
+
+@dataclass
+class TableCleanup:
+    """What the janitor did to one table."""
+
+    table: str
+    cutoff: datetime | None
+    deleted: int = 0
+    batches: int = 0
+    skipped: str | None = None
+
+
+@dataclass
+class JanitorReport:
+    tables: list[TableCleanup] = field(default_factory=list)
+
+    @property
+    def deleted(self) -> int:
+        return sum(t.deleted for t in self.tables)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {t.table: {"deleted": t.deleted, "batches": t.batches, "skipped": t.skipped,
+                          "cutoff": t.cutoff.isoformat() if t.cutoff else None} for t in self.tables}
+
+
+def delete_expired(table: TimeSeriesTable, cutoff: datetime, batch_size: int,
+                   max_batches: int | None = None, conn: Any = None) -> TableCleanup:
+    """Delete rows of ``table`` with time < ``cutoff``, ``batch_size`` rows per transaction.
+
+    Small transactions keep locks short and WAL bursts bounded; the BRIN index on time finds the
+    old rows without scanning the table. Stops after ``max_batches`` (None: until none remain).
+    """
+    conn = conn or default_connection
+    result = TableCleanup(table.name, cutoff)
+    # ctid batches: one shape for every table whatever its key (uuid, bigint, composite).
+    # Table and column names come from TABLES, never from input.
+    sql = (f'DELETE FROM "{table.name}" WHERE ctid = ANY(ARRAY('  # noqa: S608
+           f'SELECT ctid FROM "{table.name}" WHERE "{table.time_column}" < %s LIMIT %s))')
+    while max_batches is None or result.batches < max_batches:
+        with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
+            cursor.execute(sql, [cutoff, batch_size])
+            deleted = cursor.rowcount
+        result.batches += 1
+        result.deleted += deleted
+        if deleted < batch_size:
+            break
+    return result
+
+
+def run_janitor(settings: TimeSeriesSettings | None = None, *, now: datetime | None = None,
+                batch_size: int | None = None, max_batches: int | None = None,
+                tables: list[str] | None = None, conn: Any = None) -> JanitorReport:
+    """Apply retention to every plain time-series table (hypertables are TimescaleDB's job)."""
+    conn = conn or default_connection
+    settings = settings or TimeSeriesSettings.model_validate({})
+    now = now or timezone.now()
+    batch = batch_size or settings.janitor_batch_size
+    report = JanitorReport()
+    for table in TABLES:
+        if tables is not None and table.name not in tables:
+            continue
+        with conn.cursor() as cursor:
+            hyper = _is_hypertable(cursor, table.name)
+        if hyper:
+            report.tables.append(TableCleanup(table.name, None, skipped="hypertable: retention policy"))
+            continue
+        cutoff = now - timedelta(days=retention_days(table, settings))
+        cleanup = delete_expired(table, cutoff, batch, max_batches, conn)
+        log.info("janitor cleaned table", extra={"table": table.name, "deleted": cleanup.deleted,
+                                                 "batches": cleanup.batches})
+        report.tables.append(cleanup)
+    return report
