@@ -34,8 +34,8 @@ lint: bootstrap  ## ruff and mypy
 	@$(VENV)/bin/ruff check services tests
 	@$(VENV)/bin/mypy services/common/vigia services/control/vigia
 
-settings-table:  ## print the README's settings table from the settings models
-	@$(PY) -m vigia.common.settings vigia.control.config:ControlSettings
+settings-table:  ## regenerate the README's settings table from the settings models
+	@$(PY) -m vigia.control.settings_table --write README.md
 
 clean:  ## remove the virtualenv and local object store
 	rm -rf $(VENV) var

@@ -304,3 +304,55 @@ def constant_time_equals(a: str | bytes, b: str | bytes) -> bool:
 def device_token_matches(token: str, token_hash: str) -> bool:
     """True when ``token`` is well formed and hashes to ``token_hash`` (compared in constant time)."""
     return is_well_formed_device_token(token) and constant_time_equals(hash_device_token(token), token_hash)
+
+
+# --- device tokens against the database ---------------------------------------------------------
+
+
+class DeviceIdentity(NamedTuple):
+    """Who a valid device token speaks for: one device of one organization."""
+
+    device: uuid.UUID
+    org: uuid.UUID
+    credential: uuid.UUID
+
+
+class DeviceTokenVerifier:
+    """Verify device tokens against ``device_credentials`` (gateways: ingest-frames, ingest-sensors).
+
+    A token is valid while its credential is not revoked and its device exists. The lookup is by
+    the token's SHA-256, which is unique and indexed, so no timing oracle leaks the stored hash.
+    ``last_used_at`` is refreshed at most once per ``touch_seconds`` per credential.
+    """
+
+    def __init__(self, engine: Any, touch_seconds: float = 60.0) -> None:
+        self._engine = engine
+        self._touch_seconds = touch_seconds
+        self._touched: dict[uuid.UUID, float] = {}
+
+    def verify(self, token: str) -> DeviceIdentity:
+        """The identity behind ``token``; raises :class:`InvalidToken` for any bad token."""
+        from sqlalchemy import func, select, update
+
+        from vigia.common.db import device_credentials, devices
+
+        if not is_well_formed_device_token(token):
+            raise InvalidToken("malformed device token")
+        query = (
+            select(device_credentials.c.id, device_credentials.c.device_id, devices.c.org_id)
+            .join(devices, devices.c.id == device_credentials.c.device_id)
+            .where(device_credentials.c.token_hash == hash_device_token(token),
+                   device_credentials.c.revoked_at.is_(None),
+                   devices.c.org_id == device_credentials.c.org_id)
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+            if row is None:
+                raise InvalidToken("unknown or revoked device token")
+            now = time.monotonic()
+            if now - self._touched.get(row.id, float("-inf")) >= self._touch_seconds:
+                conn.execute(update(device_credentials).where(device_credentials.c.id == row.id)
+                             .values(last_used_at=func.now()))
+                conn.commit()
+                self._touched[row.id] = now
+        return DeviceIdentity(device=row.device_id, org=row.org_id, credential=row.id)

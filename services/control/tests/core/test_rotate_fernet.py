@@ -1,0 +1,40 @@
+"""Fernet key rotation re-encrypts every secret at rest so the old key can be dropped."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet, InvalidToken
+from django.core.management import call_command
+
+from vigia.control.cameras.models import Camera
+from vigia.control.core import crypto
+from vigia.control.tenancy.models import SigningKey
+
+OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+
+@pytest.mark.django_db
+def test_rotation_leaves_every_secret_readable_with_the_new_key_alone(settings: Any, org: Any,
+                                                                      signing_key: SigningKey) -> None:
+    settings.VIGIA_FERNET_KEYS = OLD
+    camera = Camera.objects.create(org=org, name="gate", rtsp_url_encrypted=crypto.encrypt("rtsp://u:p@h/s"))
+    signing_key.private_key_encrypted = crypto.encrypt("pem-bytes")
+    signing_key.save(update_fields=["private_key_encrypted"])
+
+    settings.VIGIA_FERNET_KEYS = f"{NEW},{OLD}"
+    out = StringIO()
+    call_command("rotate_fernet", stdout=out)
+    assert "cameras 1" in out.getvalue()
+
+    settings.VIGIA_FERNET_KEYS = NEW  # the old key is gone
+    camera.refresh_from_db()
+    signing_key.refresh_from_db()
+    assert crypto.decrypt(camera.rtsp_url_encrypted) == "rtsp://u:p@h/s"
+    assert crypto.decrypt(signing_key.private_key_encrypted) == "pem-bytes"
+
+    settings.VIGIA_FERNET_KEYS = OLD
+    with pytest.raises(InvalidToken):
+        crypto.decrypt(camera.rtsp_url_encrypted)
