@@ -121,6 +121,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"DeviceStatusEnum": "vigia.control.devices.models.DeviceStatus"},
 }
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
