@@ -6,12 +6,16 @@ Defaults: safe methods need ``viewer``, everything else ``operator``. A view nar
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from vigia.control.core.choices import Role, role_at_least
+
+if TYPE_CHECKING:
+    from vigia.control.tenancy.models import User
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -26,6 +30,16 @@ def required_role(view: Any, request: Request) -> str:
     if request.method in SAFE_METHODS:
         return mapping.get("read", Role.VIEWER)
     return mapping.get("write", Role.OPERATOR)
+
+
+def signed_in_user(request: Request) -> User:
+    """The authenticated caller of a view. Raises ``NotAuthenticated`` (401) when there is none;
+    behind ``RolePermission`` that never happens, so this mostly narrows the type."""
+    user = request.user
+    # UNAUTHENTICATED_USER is None in settings, so an anonymous caller is None, not AnonymousUser.
+    if user is None or not user.is_authenticated:
+        raise NotAuthenticated()
+    return user
 
 
 class RolePermission(BasePermission):

@@ -58,7 +58,7 @@ class Device(OrgScopedModel):
         """What the data plane hears about this device."""
         if verb == "deleted":
             return DeviceDeleted(device=self.id)
-        return DeviceChanged(device=self.id, name=self.name, kind=self.kind,  # type: ignore[arg-type]
+        return DeviceChanged(device=self.id, name=self.name, kind=self.kind,
                              site=self.site or None, config=self.config, version=self.version)
 
 

@@ -41,5 +41,5 @@ class Pipeline(OrgScopedModel):
         """What the correlator (which runs pipelines) hears about this one."""
         if verb == "deleted":
             return PipelineDeleted(pipeline=self.id)
-        return PipelineChanged(pipeline=self.id, name=self.name, state=self.state,  # type: ignore[arg-type]
+        return PipelineChanged(pipeline=self.id, name=self.name, state=self.state,
                                graph=self.graph, version=self.version)

@@ -34,7 +34,8 @@ class CameraSerializer(StrictModelSerializer):
                                      help_text="rtsp:// or rtsps:// URL, credentials included; never "
                                      "returned.")
     rtsp_url_masked = serializers.SerializerMethodField(help_text="The URL with credentials hidden.")
-    zones = ZoneSerializer(many=True, required=False, max_length=MAX_ZONES)
+    # many=True builds a ListSerializer, which takes max_length; the stubs type only ZoneSerializer.
+    zones = ZoneSerializer(many=True, required=False, max_length=MAX_ZONES)  # type: ignore[call-arg]
     latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
     longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
 
@@ -98,7 +99,7 @@ class RestartSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=256, required=False, allow_blank=True, default="")
 
 
-class ProbeResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ProbeResultSerializer(serializers.Serializer):
     """The answer of a reachability check."""
 
     reachable = serializers.BooleanField()

@@ -20,7 +20,6 @@ class OrgScopedMixin:
     """Scope every query to the caller's organization and stamp it on every new row."""
 
     request: Any
-    queryset: QuerySet[Any]
     org_field = "org"
     # Only well-formed ids reach the database; anything else is a plain 404 route miss.
     lookup_value_regex = UUID_PATTERN
@@ -36,17 +35,17 @@ class OrgScopedMixin:
         serializer.save(**{self.org_field + "_id": self.request.user.org_id})
 
 
-class OrgScopedViewSet(OrgScopedMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
+class OrgScopedViewSet(OrgScopedMixin, viewsets.ModelViewSet):
     """CRUD of an org-owned resource. PUT is full update, PATCH partial."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
 
-class OrgScopedReadOnlyViewSet(OrgScopedMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+class OrgScopedReadOnlyViewSet(OrgScopedMixin, viewsets.ReadOnlyModelViewSet):
     """List and retrieve of an org-owned resource (time series written by the data plane)."""
 
 
-class OrgScopedCreateReadViewSet(OrgScopedMixin, mixins.CreateModelMixin,  # type: ignore[type-arg]
+class OrgScopedCreateReadViewSet(OrgScopedMixin, mixins.CreateModelMixin,
                                  viewsets.ReadOnlyModelViewSet):
     pass
 

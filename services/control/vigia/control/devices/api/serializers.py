@@ -24,8 +24,10 @@ class DeviceSerializer(StrictModelSerializer):
 
     class Meta:
         model = Device
-        fields = ("id", "name", "kind", "status", "last_seen", "reporting_interval", "location", "site",
-                  "latitude", "longitude", "config", "version", "created_at", "updated_at")
+        # Widened so DeviceCreatedSerializer.Meta may extend it.
+        fields: tuple[str, ...] = ("id", "name", "kind", "status", "last_seen", "reporting_interval",
+                                   "location", "site", "latitude", "longitude", "config", "version",
+                                   "created_at", "updated_at")
         read_only_fields = ("id", "status", "last_seen", "version", "created_at", "updated_at")
 
     def validate_reporting_interval(self, value: float) -> float:
@@ -53,7 +55,7 @@ class DeviceCreatedSerializer(DeviceSerializer):
         fields = (*DeviceSerializer.Meta.fields, "token", "credential")
 
 
-class CredentialSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class CredentialSerializer(serializers.ModelSerializer):
     """A device credential without its secret."""
 
     class Meta:
@@ -62,7 +64,7 @@ class CredentialSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
         read_only_fields = fields
 
 
-class NewCredentialSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class NewCredentialSerializer(serializers.Serializer):
     """A freshly issued credential: the only time ``token`` is ever returned."""
 
     id = serializers.UUIDField()
@@ -75,7 +77,7 @@ class StatusSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=256, required=False, allow_blank=True, default="")
 
 
-class SummarySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SummarySerializer(serializers.Serializer):
     total = serializers.IntegerField()
     online = serializers.IntegerField()
     offline = serializers.IntegerField()

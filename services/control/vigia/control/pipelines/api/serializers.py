@@ -58,17 +58,18 @@ class PipelineSerializer(StrictModelSerializer):
             raise serializers.ValidationError(problems)
 
 
-class PortSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PortSerializer(serializers.Serializer):
     name = serializers.CharField()
     type = serializers.CharField()
 
 
-class NodeTypeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class NodeTypeSerializer(serializers.Serializer):
     """One entry of the node catalogue (config described by a JSON Schema)."""
 
     type = serializers.CharField()
     category = serializers.CharField()
-    label = serializers.CharField()
+    # SerializerMetaclass moves declared fields off the class, so this does not shadow Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     description = serializers.CharField()
     inputs = PortSerializer(many=True)
     outputs = PortSerializer(many=True)

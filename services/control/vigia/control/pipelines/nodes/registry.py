@@ -11,6 +11,7 @@ configuration. Adding a node type is adding one decorated class to a module of t
 
 from __future__ import annotations
 
+import builtins
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -59,7 +60,8 @@ class NodeType:
     description: str
     inputs: Mapping[str, PortType]
     outputs: Mapping[str, PortType]
-    config: type[NodeConfig]
+    # ``builtins.type``: the ``type`` field above shadows the builtin inside this class body.
+    config: builtins.type[NodeConfig]
 
     def describe(self) -> dict[str, Any]:
         """The catalogue entry as the console reads it (config as JSON Schema)."""

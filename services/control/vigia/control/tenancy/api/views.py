@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from vigia.control.core.api.views import OrgScopedMixin
 from vigia.control.core.choices import Role
 from vigia.control.core.errors import error_body
+from vigia.control.core.permissions import signed_in_user
 from vigia.control.tenancy import keys, tokens
 from vigia.control.tenancy.api.serializers import (
     AcceptInviteSerializer,
@@ -171,18 +172,19 @@ class UserViewSet(OrgScopedMixin, viewsets.ModelViewSet):
 
     @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        caller = signed_in_user(request)
         body = UserCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         password = data.pop("password", None)
         try:
             with transaction.atomic():
-                user = User.objects.create_user(org=request.user.org, password=password, **data)
+                user = User.objects.create_user(org=caller.org, password=password, **data)
         except IntegrityError as exc:  # lost a race on the unique email
             raise ValidationError({"email": ["a user with this email already exists"]}) from exc
         answer = UserSerializer(user).data
         if password is None:
-            answer["invitation_token"] = tokens.create_invitation(user, invited_by=request.user)
+            answer["invitation_token"] = tokens.create_invitation(user, invited_by=caller)
             answer["invitation_pending"] = True
         return Response(answer, status=status.HTTP_201_CREATED)
 
