@@ -6,7 +6,7 @@ from rest_framework.pagination import CursorPagination
 class IdCursorPagination(CursorPagination):
     """Newest first by UUIDv7 id, which is time-ordered."""
 
-    ordering = "-id"
+    ordering: str | tuple[str, ...] = "-id"
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 500

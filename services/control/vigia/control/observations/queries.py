@@ -16,6 +16,8 @@ from django.db.models.functions import TruncHour
 from vigia.control.devices.models import Device, DeviceStatus
 from vigia.control.observations.models import Detection, Event, Severity
 
+PlateMatches = QuerySet[Detection]
+
 # --- plate search -----------------------------------------------------------------------------------
 
 
@@ -38,7 +40,7 @@ def set_similarity_threshold(threshold: float) -> None:
         cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(threshold)])
 
 
-def plate_matches(org_id: uuid.UUID, query: PlateQuery) -> QuerySet[Detection]:
+def plate_matches(org_id: uuid.UUID, query: PlateQuery) -> PlateMatches:
     """Detections of the org whose plate is trigram-similar to ``query.plate`` (normalised),
     best match first, then newest. Call :func:`set_similarity_threshold` in the same transaction."""
     queryset = Detection.objects.filter(org_id=org_id, plate_text__trigram_similar=query.plate)
@@ -51,9 +53,10 @@ def plate_matches(org_id: uuid.UUID, query: PlateQuery) -> QuerySet[Detection]:
     return queryset.annotate(similarity=TrigramSimilarity("plate_text", query.plate))
 
 
-def plate_candidates(matches: QuerySet[Detection], limit: int) -> list[dict[str, Any]]:
+def plate_candidates(matches: PlateMatches, limit: int) -> list[dict[str, Any]]:
     """Distinct matching plates: similarity, number of sightings and last sighting."""
-    rows = (matches.values("plate_text", "similarity")
+    # django-stubs cannot see the `similarity` annotation added by plate_matches.
+    rows = (matches.values("plate_text", "similarity")  # type: ignore[misc]
             .annotate(detections=Count("id"), last_seen=Max("time"))
             .order_by("-similarity", "-last_seen")[:limit])
     return list(rows)
@@ -94,8 +97,8 @@ def dashboard_analytics(org_id: uuid.UUID, hours: int, now: datetime) -> dict[st
         severities[row["severity"]] = row["count"]
 
     statuses = {value: 0 for value in DeviceStatus.values}
-    for row in Device.objects.filter(org_id=org_id).values("status").annotate(count=Count("id")).order_by():
-        statuses[row["status"]] = row["count"]
+    for status_row in Device.objects.filter(org_id=org_id).values("status").annotate(count=Count("id")).order_by():
+        statuses[status_row["status"]] = status_row["count"]
 
     return {
         "hours": hours,

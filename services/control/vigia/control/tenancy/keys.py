@@ -1,7 +1,11 @@
 """Signing keys of access tokens: creation, rotation, lookup by ``kid`` and the JWKS document.
 
 Which key signs is always read from the database (so a rotation made by a management command
-applies at once in every process); only parsed key objects are cached, by ``kid``.
+applies at once in every process). Verification reads keys from a per-process cache of loaded
+public keys by ``kid`` (:data:`VERIFY_CACHE_TTL` seconds): an unknown ``kid`` reloads it at once,
+so a key created elsewhere verifies immediately, and the verification window is checked against
+the cached ``retired_at`` on every call, so a retired key stops verifying exactly when its window
+closes. Deleting a key (emergency revocation) takes effect in other processes within the TTL.
 """
 
 from __future__ import annotations
@@ -9,6 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -26,6 +33,7 @@ from vigia.control.tenancy.models import SigningKey
 KEY_BITS = 2048
 ALGORITHM = "RS256"
 _CREATE_LOCK = 0x76696B6579  # pg advisory lock id ("vikey"): one process creates the first key
+VERIFY_CACHE_TTL = 60.0  # seconds a process trusts its cached verifying keys before re-reading them
 
 
 def _b64url_uint(value: int) -> str:
@@ -55,8 +63,10 @@ def create_signing_key(private_key: rsa.RSAPrivateKey | None = None) -> SigningK
     pem = private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption()).decode("ascii")
     jwk = public_jwk(private_key.public_key())
-    return SigningKey.objects.create(kid=jwk["kid"], private_key_encrypted=crypto.encrypt(pem),
-                                     public_jwk=jwk)
+    key = SigningKey.objects.create(kid=jwk["kid"], private_key_encrypted=crypto.encrypt(pem),
+                                    public_jwk=jwk)
+    _forget_verifying_keys()
+    return key
 
 
 def active_signing_key() -> SigningKey:
@@ -82,7 +92,7 @@ def rotate_signing_key(private_key: rsa.RSAPrivateKey | None = None) -> tuple[Si
         now = timezone.now()
         previous = list(SigningKey.objects.select_for_update().filter(retired_at__isnull=True))
         SigningKey.objects.filter(pk__in=[k.pk for k in previous]).update(retired_at=now)
-        key = create_signing_key(private_key)
+        key = create_signing_key(private_key)  # also forgets the cached verifying keys
     return key, [k.kid for k in previous]
 
 
@@ -99,12 +109,58 @@ def expired_keys(now: datetime | None = None) -> QuerySet[SigningKey]:
     return SigningKey.objects.filter(retired_at__lte=now - verification_window())
 
 
-def verifying_public_key(kid: str) -> rsa.RSAPublicKey | None:
-    """The public key for ``kid`` if that key still verifies, else ``None``."""
-    key = verifying_keys().filter(kid=kid).first()
-    if key is None:
+@dataclass(frozen=True)
+class _Verifier:
+    public_key: rsa.RSAPublicKey
+    retired_at: datetime | None
+
+
+class _VerifierCache:
+    """Loaded public keys of every verifying key, by ``kid``, re-read at most every TTL seconds
+    or at once when a ``kid`` is missing. Swapped whole under a lock: readers never see a half."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_kid: dict[str, _Verifier] = {}
+        self._loaded_at = float("-inf")
+
+    def get(self, kid: str) -> _Verifier | None:
+        if time.monotonic() - self._loaded_at > VERIFY_CACHE_TTL or kid not in self._by_kid:
+            self._reload()
+        return self._by_kid.get(kid)
+
+    def _reload(self) -> None:
+        with self._lock:
+            rows = verifying_keys().values_list("kid", "public_jwk", "retired_at")
+            self._by_kid = {kid: _Verifier(_load_public(json.dumps(jwk, sort_keys=True)), retired_at)
+                            for kid, jwk, retired_at in rows}
+            self._loaded_at = time.monotonic()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_kid = {}
+            self._loaded_at = float("-inf")
+
+
+_verifiers = _VerifierCache()
+
+
+def _forget_verifying_keys() -> None:
+    # Now for this transaction's own reads, and after commit for the other threads of the process.
+    _verifiers.clear()
+    transaction.on_commit(_verifiers.clear)
+
+
+def verifying_public_key(kid: str, now: datetime | None = None) -> rsa.RSAPublicKey | None:
+    """The public key for ``kid`` if that key still verifies, else ``None`` (cached per process;
+    the window of a retired key is checked on every call)."""
+    verifier = _verifiers.get(kid)
+    if verifier is None:
         return None
-    return _load_public(json.dumps(key.public_jwk, sort_keys=True))
+    retired_at = verifier.retired_at
+    if retired_at is not None and retired_at <= (now or timezone.now()) - verification_window():
+        return None
+    return verifier.public_key
 
 
 def private_key_of(key: SigningKey) -> rsa.RSAPrivateKey:

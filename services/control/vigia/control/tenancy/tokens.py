@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,7 @@ INVITATION_TTL = timedelta(days=7)
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "org", "role", "jti", "iat", "exp"]
 CLOCK_SKEW_SECONDS = 30
 MAX_TOKEN_CHARS = 8192  # ours are ~700; refuse megabyte "tokens" before parsing them
+VERIFIED_CACHE_SIZE = 4096  # access tokens whose signature this process has already checked
 
 
 class TokenError(Exception):
@@ -78,11 +80,40 @@ def issue_access_token(user: User) -> tuple[str, int]:
     return token, cfg.access_token_ttl
 
 
+# token -> (kid, claims) of tokens that passed full verification. A hit skips only the parsing
+# and signature check of the very same bytes; expiry and the key's window are checked every time.
+_verified: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}
+
+
 def decode_access_token(token: str) -> dict[str, Any]:
     """Verify an access token: RS256 only, known and still-verifying ``kid``, signature, ``exp``,
-    ``iss``, ``aud`` and every required claim. Returns the claims; raises :class:`TokenError`."""
+    ``iss``, ``aud`` and every required claim. Returns the claims; raises :class:`TokenError`.
+
+    The first verification of a token is remembered per process (bounded), so a client reusing
+    its token costs a dictionary lookup, an ``exp`` comparison and a key-window check."""
     if len(token) > MAX_TOKEN_CHARS:
         raise TokenError("malformed token")
+    cfg = settings.VIGIA
+    cache_key = (token, cfg.jwt_audience, cfg.jwt_issuer)
+    hit = _verified.get(cache_key)
+    if hit is not None:
+        kid, claims = hit
+        if claims["exp"] <= time.time() - CLOCK_SKEW_SECONDS:
+            _verified.pop(cache_key, None)
+            raise TokenError("token expired", code="token_expired")
+        if keys.verifying_public_key(kid) is None:
+            _verified.pop(cache_key, None)
+            raise TokenError("unknown signing key", code="unknown_key")
+        return dict(claims)
+    claims = _verify_access_token(token)
+    if len(_verified) >= VERIFIED_CACHE_SIZE:
+        _verified.clear()  # simple bound: at worst the next requests verify their token again
+    _verified[cache_key] = (claims.pop("_kid"), claims)
+    return dict(claims)
+
+
+def _verify_access_token(token: str) -> dict[str, Any]:
+    """Full verification of :func:`decode_access_token`; the claims carry the ``_kid`` used."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -98,9 +129,10 @@ def decode_access_token(token: str) -> dict[str, Any]:
         raise TokenError("unknown signing key", code="unknown_key")
     cfg = settings.VIGIA
     try:
-        return jwt.decode(token, public_key, algorithms=[keys.ALGORITHM], audience=cfg.jwt_audience,
-                          issuer=cfg.jwt_issuer, leeway=CLOCK_SKEW_SECONDS,
-                          options={"require": REQUIRED_CLAIMS, "verify_signature": True})
+        claims: dict[str, Any] = jwt.decode(
+            token, public_key, algorithms=[keys.ALGORITHM], audience=cfg.jwt_audience,
+            issuer=cfg.jwt_issuer, leeway=CLOCK_SKEW_SECONDS,
+            options={"require": REQUIRED_CLAIMS, "verify_signature": True})
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("token expired", code="token_expired") from exc
     except jwt.InvalidAudienceError as exc:
@@ -109,6 +141,7 @@ def decode_access_token(token: str) -> dict[str, Any]:
         raise TokenError("token issuer is wrong") from exc
     except jwt.PyJWTError as exc:
         raise TokenError(f"invalid token: {exc}") from exc
+    return {**claims, "_kid": kid}
 
 
 # -- refresh tokens --------------------------------------------------------------------------

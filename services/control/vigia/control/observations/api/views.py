@@ -13,7 +13,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +22,8 @@ from rest_framework.views import APIView
 from vigia.control.core.api.views import OrgScopedMixin, OrgScopedReadOnlyViewSet
 from vigia.control.core.choices import Role
 from vigia.control.core.pagination import IdCursorPagination
+from vigia.control.core.permissions import signed_in_user
+from vigia.control.devices.models import Device
 from vigia.control.observations.api import serializers as s
 from vigia.control.observations.filtersets import (
     AnomalyFilterSet,
@@ -83,8 +85,9 @@ class PlateSearchView(APIView):
         query = PlateQuery(plate, threshold, data.get("camera"), data.get("since"), data.get("until"))
         with transaction.atomic():
             set_similarity_threshold(threshold)
-            matches = plate_matches(request.user.org_id, query)
-            detections = list(matches.order_by("-similarity", "-time", "-id")[:data["limit"]])
+            matches = plate_matches(signed_in_user(request).org_id, query)
+            # `similarity` is an annotation django-stubs cannot see.
+            detections = list(matches.order_by("-similarity", "-time", "-id")[:data["limit"]])  # type: ignore[misc]
             candidates = plate_candidates(matches, data["limit"])
         return Response({
             "query": plate,
@@ -115,9 +118,9 @@ class EventViewSet(ObservationViewSet):
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         """Mark the event as seen by the caller. The first acknowledgement is kept (who and when);
         acknowledging again, or a resolved event, changes nothing."""
+        event = self._locked_event()  # first: another org's event is a 404 whatever the body
         body = s.AcknowledgeSerializer(data=request.data if request.data is not None else {})
         body.is_valid(raise_exception=True)
-        event = self._locked_event()
         if event.status == EventStatus.OPEN:
             event.status = EventStatus.ACKNOWLEDGED
             event.acknowledged_by_id = request.user.pk
@@ -130,9 +133,9 @@ class EventViewSet(ObservationViewSet):
     def classify(self, request: Request, pk: str | None = None) -> Response:
         """Record the operator's verdict (true/false positive, test) and notes. Classifying an
         open event also acknowledges it, by the caller."""
+        event = self._locked_event()  # first: another org's event is a 404 whatever the body
         body = s.ClassifySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        event = self._locked_event()
         event.classification = body.validated_data["classification"]
         event.notes = body.validated_data.get("notes", "")
         fields = ["classification", "notes", "updated_at"]
@@ -178,6 +181,15 @@ class DeviceStatusHistoryView(OrgScopedMixin, ListAPIView):
     def get_queryset(self) -> Any:
         return super().get_queryset().filter(device_id=self.kwargs["device_id"])
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Another org's device answers 404 like every detail route; a deleted device of this org
+        # still has its history, so the rows themselves also count as proof of ownership.
+        org = signed_in_user(request).org_id
+        if not (Device.objects.filter(org_id=org, id=kwargs["device_id"]).exists()
+                or self.get_queryset().exists()):
+            raise NotFound("no such device")
+        return super().list(request, *args, **kwargs)
+
 
 class AnalyticsView(APIView):
     """The dashboard's numbers for the last ``hours`` hours (default 24, at most 744)."""
@@ -186,5 +198,5 @@ class AnalyticsView(APIView):
     def get(self, request: Request) -> Response:
         params = s.AnalyticsQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        return Response(dashboard_analytics(request.user.org_id, params.validated_data["hours"],
+        return Response(dashboard_analytics(signed_in_user(request).org_id, params.validated_data["hours"],
                                             timezone.now()))
