@@ -1,0 +1,1 @@
+"""vigia.live: the operators' WebSocket feed (detections, events, device and camera status)."""

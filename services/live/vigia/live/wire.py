@@ -1,0 +1,100 @@
+"""What operators receive: broker envelopes translated into the feed's JSON messages.
+
+The message types follow seed 001 ("WebSocket Events") and extend it:
+
+========================  =====================================================================
+``new_detection``         ``{"type", "id", "time", "detection": {...DetectionCreated, "id"}}``
+``new_event``             ``{"type", "id", "time", "change": "created"|"updated", "event": {...}}``
+``device_status_update``  ``{"type", "id", "time", "device_id", "status", "previous",
+                          "timestamp" (unix seconds, as in the seed), "last_seen", "reason"}``
+``camera_health``         ``{"type", "id", "time", "camera_id", "status", "last_frame_at", "detail"}``
+``plate_read``            ``{"type", "id", "time", "plate_read": {...PlateRead}}``
+========================  =====================================================================
+
+``id`` is the envelope id (UUIDv7: clients dedupe and order by it), ``time`` the envelope time
+(RFC 3339, ns). Control messages of the feed itself: ``pong`` (answer to ``{"type": "ping"}``),
+``error`` (a client message that was not understood; the socket stays open).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from vigia.common.messages import Envelope
+
+NEW_DETECTION = "new_detection"
+NEW_EVENT = "new_event"
+DEVICE_STATUS_UPDATE = "device_status_update"
+CAMERA_HEALTH = "camera_health"
+PLATE_READ = "plate_read"
+FEED_TYPES = frozenset({NEW_DETECTION, NEW_EVENT, DEVICE_STATUS_UPDATE, CAMERA_HEALTH, PLATE_READ})
+
+#: The routing keys live binds on vigia.events: everything the feed can translate.
+BINDING_KEYS = ("detection.#", "event.#", "device.status.#", "camera.health.#", "plate.read.#")
+
+
+def _detection(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": NEW_DETECTION, "detection": {"id": str(env.id), **data}}
+
+
+def _event(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
+    event = {"id": data["event"], **{k: v for k, v in data.items() if k != "event"}}
+    return {"type": NEW_EVENT, "change": env.type.rsplit(".", 1)[1], "event": event}
+
+
+def _device_status(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": DEVICE_STATUS_UPDATE, "device_id": data["device"], "status": data["status"],
+            "previous": data.get("previous"), "timestamp": env.time // 1_000_000_000,
+            "last_seen": data.get("last_seen"), "reason": data.get("reason", "")}
+
+
+def _camera_health(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": CAMERA_HEALTH, "camera_id": data["camera"], "status": data["status"],
+            "last_frame_at": data.get("last_frame_at"), "detail": data.get("detail", "")}
+
+
+def _plate_read(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": PLATE_READ, "plate_read": data}
+
+
+_TRANSLATORS: dict[str, Callable[[Envelope, dict[str, Any]], dict[str, Any]]] = {
+    "detection.created": _detection,
+    "event.created": _event,
+    "event.updated": _event,
+    "device.status": _device_status,
+    "camera.health": _camera_health,
+    "plate.read": _plate_read,
+}
+
+
+def feed_message(envelope: Envelope) -> tuple[str, str] | None:
+    """``(feed type, JSON text)`` for an envelope, or None when the feed does not carry its type.
+
+    Encoded once per envelope and shared by every client it goes to."""
+    translate = _TRANSLATORS.get(envelope.type)
+    if translate is None:
+        return None
+    dumped = envelope.model_dump(mode="json")
+    body = translate(envelope, dumped["data"])
+    message = {"type": body.pop("type"), "id": dumped["id"], "time": dumped["time"], **body}
+    return message["type"], orjson.dumps(message).decode()
+
+
+def control_message(type_: str, **fields: Any) -> str:
+    """A message of the feed itself (``pong``, ``error``) as JSON text."""
+    return orjson.dumps({"type": type_, **fields}).decode()
+
+
+def parse_types(raw: str | None) -> frozenset[str] | None:
+    """The ``?types=`` filter: None (everything) or a set of feed types; ValueError names bad ones."""
+    if raw is None or not raw.strip():
+        return None
+    wanted = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    unknown = sorted(wanted - FEED_TYPES)
+    if unknown:
+        raise ValueError(f"types: unknown type(s) {', '.join(unknown)}; "
+                         f"expected any of {', '.join(sorted(FEED_TYPES))}")
+    return wanted

@@ -1,0 +1,67 @@
+"""``python -m vigia.watchdog``: restarts frozen cameras; metrics and health on :9103.
+
+Start-up: configure logging, read settings, connect to PostgreSQL, Redis and the broker (declaring
+the topology), serve metrics/health, then tick the periodic checks under the leader lease until
+SIGTERM, which finishes the current tick, releases the lease and closes the connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from redis.asyncio import Redis
+
+from vigia.common.broker import AsyncPublisher
+from vigia.common.db import database_ready, make_engine
+from vigia.common.observability import configure_logging, health, serve_metrics
+from vigia.watchdog.cameras import CameraFreshness
+from vigia.watchdog.checks import Watchdog
+from vigia.watchdog.config import DEFAULT_METRICS_PORT, WatchdogSettings
+from vigia.watchdog.lease import LeaderLease, default_holder
+
+log = logging.getLogger("vigia.watchdog")
+
+
+async def run(settings: WatchdogSettings) -> None:
+    engine = make_engine(settings.database_url, pool_size=2, application_name="vigia-watchdog")
+    redis = Redis.from_url(settings.redis_url)
+    publisher = AsyncPublisher(settings.amqp_url, settings=settings, declare=True,
+                               connection_name="watchdog")
+    await publisher.connect()
+    health.add("database", lambda: database_ready(engine))
+    health.add("broker", lambda: publisher._connection is not None and not publisher._connection.is_closed)
+    server = serve_metrics(settings.metrics_port or DEFAULT_METRICS_PORT)
+
+    checks = [
+        CameraFreshness(engine, redis, publisher, interval=settings.camera_check_s,
+                        stale_seconds=settings.camera_stale_seconds,
+                        cooldown_seconds=settings.camera_restart_cooldown_s,
+                        cooldown_max_seconds=settings.camera_restart_cooldown_max_s),
+        # DeviceHealth (issue #4) joins here.
+    ]
+    lease = LeaderLease(redis, settings.watchdog_instance or default_holder(), settings.watchdog_lease_s)
+    watchdog = Watchdog(checks, lease, settings.watchdog_tick_s)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, watchdog.stop)
+    log.info("watchdog running", extra={"holder": lease.holder, "checks": [c.name for c in checks]})
+    try:
+        await watchdog.run()
+    finally:
+        server.shutdown()
+        await publisher.close()
+        await redis.aclose()
+        engine.dispose()
+        log.info("watchdog stopped")
+
+
+def main() -> None:
+    settings = WatchdogSettings()
+    configure_logging(settings.log_level, settings.log_json)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Settings of the watchdog (env prefix ``VIGIA_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from vigia.common.broker import BrokerSettings
+
+DEFAULT_METRICS_PORT = 9103
+
+
+class WatchdogSettings(BrokerSettings):
+    """How often the watchdog looks, when a camera counts as frozen, and how hard it pushes."""
+
+    watchdog_tick_s: float = Field(1.0, gt=0, le=60, description="How often the watchdog wakes up to "
+                                   "renew its lease and run the checks that are due (s).")
+    watchdog_lease_s: float = Field(15.0, gt=0, le=600, description="Lifetime of the watchdog:leader "
+                                    "lease in Redis: a dead leader is replaced within this time (s).")
+    watchdog_instance: str | None = Field(None, max_length=128, description="Name this replica holds "
+                                          "the leader lease under. Default: host, pid and a random id.")
+    camera_check_s: float = Field(5.0, gt=0, le=3600, description="How often camera heartbeats are "
+                                  "checked (s).")
+    camera_stale_seconds: float = Field(15.0, gt=0, le=86_400, description="A camera whose last frame "
+                                        "(Redis camera:<id>:last_frame) is older than this is restarted (s).")
+    camera_restart_cooldown_s: float = Field(30.0, gt=0, le=86_400, description="After a restart command, "
+                                             "how long before the same camera may be restarted again; it "
+                                             "doubles with each restart that does not help (s).")
+    camera_restart_cooldown_max_s: float = Field(600.0, gt=0, le=86_400, description="Upper bound of the "
+                                                 "doubling restart cool-down (s).")
