@@ -35,7 +35,7 @@ lint: bootstrap  ## ruff and mypy
 	@$(VENV)/bin/mypy services/common/vigia services/control/vigia
 
 settings-table:  ## regenerate the README's settings table from the settings models
-	@$(PY) -m vigia.control.settings_table --write README.md
+	@$(PY) -m vigia.common.settings --write README.md
 
 clean:  ## remove the virtualenv and local object store
 	rm -rf $(VENV) var

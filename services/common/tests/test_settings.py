@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from vigia.common.settings import CommonSettings, Environment, settings_table
+from vigia.common.settings import CommonSettings, Environment, discover_settings_models, settings_table
 
 REAL = "a-real-secret-value-7f3c9b21d0e84a56"
 
 
-def _settings_classes() -> list[type[BaseSettings]]:
-    """CommonSettings and every subclass defined by an importable vigia service module."""
-    # Editable installs hide the namespace from pkgutil: find the services by distribution name.
-    services = {dist.metadata["Name"].lower().removeprefix("vigia-").replace("-", "_")
-                for dist in importlib.metadata.distributions()
-                if (dist.metadata["Name"] or "").lower().startswith("vigia-")}
-    for service in sorted(services):
-        for candidate in (f"vigia.{service}.config", f"vigia.{service}.settings",
-                          f"vigia.{service}.broker.settings"):
-            try:
-                importlib.import_module(candidate)
-            except ImportError:
-                continue
-    found: list[type[BaseSettings]] = []
-    pending: list[type[BaseSettings]] = [CommonSettings]
-    while pending:
-        cls = pending.pop()
-        if cls.__module__.startswith("vigia.") and cls not in found:
-            found.append(cls)
-        pending.extend(cls.__subclasses__())
-    return found
-
-
-SETTINGS_CLASSES = _settings_classes()
+SETTINGS_CLASSES = discover_settings_models()
 
 
 def test_known_subclasses_are_discovered() -> None:

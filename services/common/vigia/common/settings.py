@@ -131,12 +131,74 @@ def settings_table(*models: type[BaseSettings]) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    import importlib
-    import sys
+def discover_settings_models() -> list[type[BaseSettings]]:
+    """Every settings model of every installed Vigia service.
 
-    models: list[type[BaseSettings]] = [CommonSettings]
-    for dotted in sys.argv[1:]:
-        module_name, _, attr = dotted.partition(":")
-        models.append(getattr(importlib.import_module(module_name), attr))
-    print(settings_table(*models))
+    A service lists its models under the ``vigia.settings`` entry-point group (a module attribute
+    holding a tuple of models); services without one are searched in ``vigia.<service>.config``
+    and ``vigia.<service>.settings``. Subclasses of the models found are included.
+    """
+    import importlib
+    import importlib.metadata
+
+    importlib.import_module("vigia.common.broker.settings")
+    roots: list[type[BaseSettings]] = [CommonSettings]
+    for entry in importlib.metadata.entry_points(group="vigia.settings"):
+        roots.extend(entry.load())
+    # Editable installs hide the namespace from pkgutil: find the services by distribution name.
+    services = {(dist.metadata["Name"] or "").lower().removeprefix("vigia-").replace("-", "_")
+                for dist in importlib.metadata.distributions()
+                if (dist.metadata["Name"] or "").lower().startswith("vigia-")}
+    for service in sorted(services):
+        for candidate in (f"vigia.{service}.config", f"vigia.{service}.settings"):
+            try:
+                importlib.import_module(candidate)
+            except ImportError:
+                continue
+    found: list[type[BaseSettings]] = []
+    pending = list(roots)
+    while pending:
+        cls = pending.pop(0)
+        if cls.__module__.startswith("vigia.") and cls not in found:
+            found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def conflicting_settings(*models: type[BaseSettings]) -> dict[str, set[str]]:
+    """Variables that two models declare with different meanings (descriptions): in a shared
+    environment one value would configure both, so each must have a name of its own."""
+    seen: dict[str, set[str]] = {}
+    for model in models:
+        prefix = str(model.model_config.get("env_prefix", ""))
+        for name, field in model.model_fields.items():
+            seen.setdefault((prefix + name).upper(), set()).add(field.description or "")
+    return {var: descriptions for var, descriptions in seen.items() if len(descriptions) > 1}
+
+
+README_START, README_END = "<!-- settings-table:start -->", "<!-- settings-table:end -->"
+
+
+def render_readme(readme: str, table: str) -> str:
+    """``readme`` with the block between the settings-table markers replaced by ``table``."""
+    import re
+
+    block = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.S)
+    if not block.search(readme):
+        raise ValueError(f"README has no {README_START} ... {README_END} block")
+    return block.sub(lambda _: f"{README_START}\n{table}\n{README_END}", readme)
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    models = discover_settings_models()
+    clashes = conflicting_settings(*models)
+    if clashes:
+        sys.exit(f"settings with two meanings: {sorted(clashes)}")
+    if len(sys.argv) == 3 and sys.argv[1] == "--write":
+        target = Path(sys.argv[2])
+        target.write_text(render_readme(target.read_text(), settings_table(*models)))
+    else:
+        print(settings_table(*models))

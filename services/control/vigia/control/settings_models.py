@@ -1,0 +1,8 @@
+"""The control image's settings models, listed for the README's settings table (entry point
+``vigia.settings``)."""
+
+from vigia.control.config import ControlSettings
+from vigia.control.observations.plates import PlateSearchSettings
+from vigia.control.observations.timeseries import TimeSeriesSettings
+
+MODELS = (ControlSettings, TimeSeriesSettings, PlateSearchSettings)
