@@ -79,6 +79,17 @@ ensure_tools() {
   command -v ffprobe >/dev/null || apt_install ffmpeg
 }
 
+ensure_gstreamer() {
+  # camsim's RTSP server runs under Debian's python3 with GStreamer's RTSP server bindings:
+  # appsrc (plugins-base), x264enc (plugins-ugly), rtph264pay (plugins-good), numpy + OpenCV.
+  /usr/bin/python3 -c 'import gi, numpy, cv2; gi.require_version("Gst", "1.0"); gi.require_version("GstRtspServer", "1.0")
+from gi.repository import Gst, GstRtspServer; Gst.init(None)
+assert all(Gst.ElementFactory.find(e) for e in ("appsrc", "x264enc", "rtph264pay"))' \
+    >/dev/null 2>&1 && return 0
+  apt_install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+    gstreamer1.0-plugins-ugly python3-numpy python3-opencv
+}
+
 ensure_venv() {
   "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
     || die "Python 3.11+ is needed ($PYTHON is $("$PYTHON" -V 2>&1))"
@@ -109,5 +120,6 @@ ensure_postgres
 ensure_redis
 ensure_rabbitmq
 ensure_tools
+ensure_gstreamer
 ensure_venv
 ensure_database vigia

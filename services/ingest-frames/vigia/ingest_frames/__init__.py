@@ -1,0 +1,1 @@
+"""ingest-frames: the HTTP gateway through which cameras and streamers push frames."""

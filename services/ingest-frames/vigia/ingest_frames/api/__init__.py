@@ -1,0 +1,1 @@
+"""HTTP layer of the gateway: routes, request/response models, dependencies."""

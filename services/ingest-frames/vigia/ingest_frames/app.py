@@ -1,0 +1,55 @@
+"""The ASGI application: routes, error shape, metrics middleware and the gateway's lifespan.
+
+``create_app(settings)`` builds it; ``main_app()`` is the factory uvicorn's workers import
+(``uvicorn vigia.ingest_frames.app:main_app --factory``): it reads settings from the environment
+and configures logging first. The lifespan opens the :class:`Gateway` (database engine, Redis,
+broker connection in the background, drop meter) and closes it after uvicorn has drained the
+requests in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from vigia.common.observability import configure_logging
+from vigia.ingest_frames.api import frames, ops
+from vigia.ingest_frames.errors import install_error_handlers
+from vigia.ingest_frames.gateway import Gateway
+from vigia.ingest_frames.metrics import HttpMetricsMiddleware
+from vigia.ingest_frames.settings import IngestFramesSettings
+
+SERVICE = "ingest-frames"
+
+
+def create_app(settings: IngestFramesSettings | None = None) -> FastAPI:
+    """The gateway application for ``settings`` (default: from the environment)."""
+    resolved = settings or IngestFramesSettings(service_name=SERVICE)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gateway = Gateway.open(resolved)
+        app.state.gateway = gateway
+        try:
+            yield
+        finally:
+            await gateway.close()
+
+    app = FastAPI(title="Vigia ingest-frames", version="1", lifespan=lifespan,
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+                  description="Cameras and streamers push frames; each is published with publisher "
+                  "confirms to vigia.frames before the 202.")
+    install_error_handlers(app)
+    app.include_router(frames.router)
+    app.include_router(ops.router)
+    app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
+    return app
+
+
+def main_app() -> FastAPI:
+    """uvicorn's factory: settings from the environment, JSON logs."""
+    settings = IngestFramesSettings(service_name=SERVICE)
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

@@ -1,0 +1,140 @@
+"""One JSON error shape, the control plane's: ``{"error": {"code", "message", "fields"}}``.
+
+``fields`` names the offending request fields (``frame``, ``camera``, ``captured_at``...) and is
+left out when the error is not about a field. Every refusal of a frame is also counted in
+``vigia_frames_rejected_total{reason}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from vigia.common.auth import InvalidToken
+from vigia.ingest_frames.images import ImageRejected
+from vigia.ingest_frames.metrics import FRAMES_REJECTED
+from vigia.ingest_frames.publishing import BrokerUnavailable
+from vigia.ingest_frames.service import CameraNotFound, RateLimited
+
+log = logging.getLogger(__name__)
+
+BROKER_RETRY_AFTER_S = 2
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    """The error body every endpoint answers with."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return Response(orjson.dumps({"error": body}), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+class ApiError(Exception):
+    """A refusal raised by the HTTP layer (auth, size, form parsing); ``reason`` labels the metric."""
+
+    def __init__(self, status: int, code: str, message: str, *, reason: str,
+                 fields: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.fields = fields
+        self.headers = headers
+
+
+def invalid(field: str, message: str) -> ApiError:
+    """400 naming one field."""
+    return ApiError(400, "invalid", f"{field}: {message}", reason="invalid", fields={field: [message]})
+
+
+def too_large(limit: int, size: int | None = None) -> ApiError:
+    what = f"{size} bytes" if size is not None else "the body"
+    return ApiError(413, "too_large", f"{what} exceeds the limit of {limit} bytes per frame",
+                    reason="too_large", fields={"frame": [f"larger than {limit} bytes"]})
+
+
+def _api_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    FRAMES_REJECTED.labels(exc.reason).inc()
+    return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+
+
+def _invalid_token(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidToken)
+    FRAMES_REJECTED.labels("unauthenticated").inc()
+    return error_response(401, "authentication_failed", exc.reason,
+                          headers={"WWW-Authenticate": 'Bearer realm="vigia-devices"'})
+
+
+def _image_rejected(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ImageRejected)
+    if exc.kind == "unsupported":
+        FRAMES_REJECTED.labels("unsupported_type").inc()
+        return error_response(415, "unsupported_media_type", f"frame: {exc.message}",
+                              {"frame": [exc.message]})
+    FRAMES_REJECTED.labels(exc.kind).inc()
+    return error_response(400, "invalid", f"frame: {exc.message}", {"frame": [exc.message]})
+
+
+def _camera_not_found(_: Request, exc: Exception) -> Response:
+    FRAMES_REJECTED.labels("camera_not_found").inc()
+    return error_response(404, "not_found", "camera: no such camera", {"camera": ["no such camera"]})
+
+
+def _rate_limited(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RateLimited)
+    FRAMES_REJECTED.labels("rate_limited").inc()
+    return error_response(429, "throttled", str(exc), headers={"Retry-After": str(exc.retry_after_s)})
+
+
+def _broker_unavailable(_: Request, exc: Exception) -> Response:
+    FRAMES_REJECTED.labels("broker_unavailable").inc()
+    log.warning("frame refused: broker unavailable", extra={"error": str(exc)})
+    return error_response(503, "unavailable", "the frame could not be queued; retry later",
+                          headers={"Retry-After": str(BROKER_RETRY_AFTER_S)})
+
+
+def _validation(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    fields: dict[str, list[str]] = {}
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("query", "body", "header", "path")]
+        fields.setdefault(".".join(loc) or "non_field_errors", []).append(str(err.get("msg", "invalid")))
+    FRAMES_REJECTED.labels("invalid").inc()
+    name, messages = next(iter(fields.items()))
+    return error_response(400, "invalid", f"{name}: {messages[0]}", fields)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+
+
+def _http_exception(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail),
+                          headers=dict(exc.headers or {}))
+
+
+def _unexpected(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "server_error", "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every refusal to the one error shape (and its metric)."""
+    handlers = {
+        ApiError: _api_error, InvalidToken: _invalid_token, ImageRejected: _image_rejected,
+        CameraNotFound: _camera_not_found, RateLimited: _rate_limited,
+        BrokerUnavailable: _broker_unavailable, RequestValidationError: _validation,
+        StarletteHTTPException: _http_exception, Exception: _unexpected,
+    }
+    for exc_type, handler in handlers.items():
+        app.add_exception_handler(exc_type, handler)

@@ -1,0 +1,86 @@
+"""Scene rendering: deterministic, the plates are where the scene says, and large and contrasted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vigia.simulators.camsim.scene import Scene, SceneConfig
+
+CFG = SceneConfig(width=1280, height=720, fps=10, seed=11)
+FRAMES = [0, 25, 57, 120, 333, 600]
+
+
+def test_same_seed_renders_identical_frames_in_any_order():
+    a, b = Scene(CFG), Scene(CFG)
+    forward = [a.render(i) for i in FRAMES]
+    backward = {i: b.render(i) for i in reversed(FRAMES)}
+    for i, img in zip(FRAMES, forward, strict=True):
+        assert img.shape == (720, 1280, 3) and img.dtype == np.uint8
+        assert np.array_equal(img, backward[i])
+
+
+def test_plates_do_not_depend_on_what_was_asked_before():
+    a, b = Scene(CFG), Scene(CFG)
+    a.render(300)
+    b.plates(5)
+    assert a.plates(600) == b.plates(600)
+
+
+def test_different_seeds_render_different_streets():
+    a, b = Scene(CFG), Scene(SceneConfig(seed=12))
+    assert not np.array_equal(a.render(100), b.render(100))
+    assert [v.plate for v in a.plates(100)] != [v.plate for v in b.plates(100)]
+
+
+def test_consecutive_frames_move():
+    s = Scene(CFG)
+    assert np.abs(s.render(200).astype(int) - s.render(201).astype(int)).mean() > 0.5
+
+
+@pytest.mark.parametrize("kwargs", [{"width": 100}, {"width": 641}, {"fps": 0}, {"fps": 120}])
+def test_bad_configuration_is_refused(kwargs):
+    with pytest.raises(ValueError):
+        SceneConfig(**kwargs)
+
+
+def _visible_plates(scene: Scene, frames: range):
+    for i in frames:
+        views = [v for v in scene.plates(i) if v.visible]
+        if views:
+            yield i, views
+
+
+def test_visible_plate_boxes_hold_plate_pixels_large_and_contrasted():
+    scene = Scene(CFG)
+    checked = set()
+    for i, views in _visible_plates(scene, range(0, 1800, 7)):
+        img = scene.render(i).astype(int)
+        for v in views:
+            x, y, w, h = v.box
+            crop = img[y:y + h, x:x + w]
+            grey = crop.mean(axis=-1)
+            ink = (grey < 70).mean()
+            if v.format == "mercosul":
+                background = (crop > 150).all(axis=-1).mean()  # white, darkened at most by lighting
+                band = ((crop[..., 0] > 80) & (crop[..., 0] > crop[..., 2] + 50)).mean()  # blue
+                assert band > 0.05, (i, v)
+            else:
+                background = ((np.abs(crop - crop.mean(axis=-1, keepdims=True)) < 20).all(axis=-1)
+                              & (grey > 110)).mean()  # neutral grey
+            assert background > 0.2 and ink > 0.08, (i, v, background, ink)
+            # Legibility proxy: wide enough for OCR, strong ink/background contrast.
+            assert w >= 140, (i, v)
+            assert np.percentile(grey, 90) - np.percentile(grey, 10) > 90, (i, v)
+            checked.add((v.vehicle, v.format))
+    assert {"mercosul", "old"} <= {fmt for _, fmt in checked}
+    assert len(checked) >= 8
+
+
+def test_the_plate_box_follows_the_vehicle_not_the_background():
+    scene = Scene(CFG)
+    i, views = next(_visible_plates(scene, range(0, 600)))
+    x, y, w, h = views[0].box
+    empty = scene.background[y:y + h, x:x + w].astype(int)
+    drawn = scene.render(i)[y:y + h, x:x + w].astype(int)
+    assert np.abs(drawn - empty).mean() > 40
