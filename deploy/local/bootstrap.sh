@@ -107,6 +107,14 @@ ensure_venv() {
       editable+=(-e "$dir")
     done
     "$VENV/bin/python" -m pip install -q "${editable[@]}" -r requirements-dev.txt
+    # opencv-python (ultralytics), -headless (easyocr, camsim) and -contrib-headless (vision: HOG,
+    # cascades) all unpack into the same cv2/ folder, in whatever order pip picks: the contrib
+    # build is a superset of the others, so it has the last word.
+    if "$VENV/bin/python" -m pip show -q opencv-contrib-python-headless 2>/dev/null; then
+      local contrib
+      contrib=$("$VENV/bin/python" -m pip show opencv-contrib-python-headless | awk '/^Version:/ {print $2}')
+      "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "opencv-contrib-python-headless==$contrib"
+    fi
     echo "$want" > "$stamp"
   fi
 }

@@ -189,16 +189,28 @@ def render_readme(readme: str, table: str) -> str:
     return block.sub(lambda _: f"{README_START}\n{table}\n{README_END}", readme)
 
 
-if __name__ == "__main__":
-    import sys
+def main(argv: list[str]) -> int:
+    """``python -m vigia.common.settings [--write README.md]``: print or write the settings table."""
     from pathlib import Path
 
     models = discover_settings_models()
     clashes = conflicting_settings(*models)
     if clashes:
-        sys.exit(f"settings with two meanings: {sorted(clashes)}")
-    if len(sys.argv) == 3 and sys.argv[1] == "--write":
-        target = Path(sys.argv[2])
+        print(f"settings with two meanings: {sorted(clashes)}")
+        return 1
+    if len(argv) == 2 and argv[0] == "--write":
+        target = Path(argv[1])
         target.write_text(render_readme(target.read_text(), settings_table(*models)))
     else:
         print(settings_table(*models))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    # Run the imported module's main: as __main__ this file would define a second CommonSettings,
+    # of which no service's settings are subclasses.
+    from vigia.common import settings as _self
+
+    sys.exit(_self.main(sys.argv[1:]))

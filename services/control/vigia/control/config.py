@@ -6,22 +6,18 @@ from functools import lru_cache
 
 from pydantic import Field, SecretStr, model_validator
 
+from vigia.common.secrets_at_rest import fernet_keys_field, holds_dev_key
 from vigia.common.settings import CommonSettings, Environment
 
 # Well-known development values: fine on a laptop, refused in production.
 DEV_SECRET_KEY = "insecure-development-secret-key-do-not-use-in-production"
-DEV_FERNET_KEY = "ZGV2LW9ubHktZmVybmV0LWtleS0zMi1ieXRlcy0hISE="
 
 
 class ControlSettings(CommonSettings):
     """The control plane's own settings on top of the shared ones."""
 
     secret_key: SecretStr = Field(SecretStr(DEV_SECRET_KEY), description="Django SECRET_KEY.")
-    fernet_keys: SecretStr = Field(
-        SecretStr(DEV_FERNET_KEY),
-        description="Comma-separated Fernet keys for RTSP URLs and signing keys at rest; the first "
-        "encrypts, all decrypt (MultiFernet rotation: prepend a new key, run `rotate_fernet`).",
-    )
+    fernet_keys: SecretStr = fernet_keys_field()
     debug: bool = Field(False, description="Django DEBUG (never in production).")
     allowed_hosts: str = Field("*", description="Comma-separated Django ALLOWED_HOSTS.")
     jwt_issuer: str = Field("vigia-control", description="`iss` of access tokens (Kong checks it).")
@@ -40,7 +36,7 @@ class ControlSettings(CommonSettings):
         if self.env is Environment.production:
             if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
                 raise ValueError("VIGIA_SECRET_KEY is the development placeholder; set a real one")
-            if DEV_FERNET_KEY in self.fernet_keys.get_secret_value().split(","):
+            if holds_dev_key(self.fernet_keys):
                 raise ValueError("VIGIA_FERNET_KEYS holds the development key; set real keys")
             if self.debug:
                 raise ValueError("VIGIA_DEBUG must be off in production")

@@ -7,10 +7,10 @@ for a ``TextField``.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 from django.conf import settings
+
+from vigia.common.secrets_at_rest import multifernet
 
 __all__ = ["InvalidToken", "decrypt", "encrypt", "rotate"]
 
@@ -23,16 +23,8 @@ def _configured_keys() -> str:
     return settings.VIGIA.fernet_keys.get_secret_value()
 
 
-@lru_cache(maxsize=4)
-def _multifernet(keys: str) -> MultiFernet:
-    parts = [k.strip() for k in keys.split(",") if k.strip()]
-    if not parts:
-        raise ValueError("VIGIA_FERNET_KEYS holds no key")
-    return MultiFernet([Fernet(k.encode()) for k in parts])
-
-
 def _fernet() -> MultiFernet:
-    return _multifernet(_configured_keys())
+    return multifernet(_configured_keys())
 
 
 def encrypt(plaintext: str) -> str:

@@ -1,0 +1,101 @@
+"""Camera leases in Redis: which replica runs which camera.
+
+* ``camera:{id}:lease`` = replica id, set with ``SET NX PX lease_ms``; renewed by its holder with a
+  compare-and-``PEXPIRE`` script, released with compare-and-``DEL`` (never another's lease).
+* ``streamer:replicas`` is a sorted set of replica heartbeats (score = ms); members older than a
+  lease are dropped, the rest are the live replicas used for the fair-share cap.
+* ``cameras:version`` is bumped on every camera change notification; replicas reload the
+  cameras from the database when it moves. ``camera:{id}:restart`` counts restart commands.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+
+from redis.asyncio import Redis
+
+REPLICAS_KEY = "streamer:replicas"
+VERSION_KEY = "cameras:version"
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def lease_key(camera: uuid.UUID | str) -> str:
+    return f"camera:{camera}:lease"
+
+
+def restart_key(camera: uuid.UUID | str) -> str:
+    return f"camera:{camera}:restart"
+
+
+def heartbeat_key(camera: uuid.UUID | str) -> str:
+    return f"camera:{camera}:last_frame"
+
+
+class CameraLeases:
+    """Lease operations of one replica (``replica``) over ``redis`` (decode_responses=False)."""
+
+    def __init__(self, redis: Redis, replica: str, lease_ms: int) -> None:
+        self.redis = redis
+        self.replica = replica
+        self.lease_ms = lease_ms
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
+
+    async def acquire(self, camera: uuid.UUID) -> bool:
+        """Take the camera's lease if nobody holds it."""
+        return bool(await self.redis.set(lease_key(camera), self.replica, nx=True, px=self.lease_ms))
+
+    async def renew(self, cameras: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Extend our leases; returns the cameras whose lease we still hold."""
+        items = list(cameras)
+        if not items:
+            return set()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for camera in items:
+                await self._renew(keys=[lease_key(camera)], args=[self.replica, self.lease_ms], client=pipe)
+            results = await pipe.execute()
+        return {camera for camera, ok in zip(items, results, strict=True) if ok}
+
+    async def release(self, camera: uuid.UUID) -> bool:
+        return bool(await self._release(keys=[lease_key(camera)], args=[self.replica]))
+
+    async def holders(self, cameras: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+        items = list(cameras)
+        if not items:
+            return {}
+        values = await self.redis.mget([lease_key(c) for c in items])
+        return {c: (v.decode() if isinstance(v, bytes) else v) for c, v in zip(items, values, strict=True)}
+
+    async def heartbeat(self) -> int:
+        """Record this replica as alive; returns how many replicas are alive (at least 1)."""
+        now = int(time.time() * 1000)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(REPLICAS_KEY, {self.replica: now})
+            pipe.zremrangebyscore(REPLICAS_KEY, "-inf", now - self.lease_ms)
+            pipe.zcard(REPLICAS_KEY)
+            results = await pipe.execute()
+        return max(1, int(results[-1]))
+
+    async def leave(self) -> None:
+        await self.redis.zrem(REPLICAS_KEY, self.replica)
+
+    async def restart_generations(self, cameras: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+        items = list(cameras)
+        if not items:
+            return {}
+        values = await self.redis.mget([restart_key(c) for c in items])
+        return {c: int(v or 0) for c, v in zip(items, values, strict=True)}

@@ -1,0 +1,48 @@
+"""The YOLO path with an untrained network built from ultralytics' yolov8n.yaml: shapes, batching,
+class filtering and output types -- no accuracy claims (random weights)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vigia.vision.detectors import Detection, build_detector
+from vigia.vision.detectors.yolo import COCO_CLASSES
+
+
+@pytest.fixture(scope="module")
+def yolo():
+    # Confidence 0: an untrained net's scores are tiny; we want its raw (NMS'd) output.
+    return build_detector({"type": "yolo", "model": "yolov8n.yaml", "device": "cpu", "confidence": 0.0,
+                           "imgsz": 320, "max_det": 50})
+
+
+def test_untrained_yolo_returns_one_typed_list_per_frame_of_a_batch(yolo, bus_image) -> None:
+    small = bus_image[:360, :640]
+    out = yolo.detect([bus_image, small, bus_image])
+    assert len(out) == 3
+    for frame, found in zip([bus_image, small, bus_image], out, strict=True):
+        h, w = frame.shape[:2]
+        assert len(found) <= 50
+        for d in found:
+            assert isinstance(d, Detection)
+            assert isinstance(d.confidence, float) and 0.0 <= d.confidence <= 1.0
+            x1, y1, x2, y2 = d.box
+            assert all(isinstance(v, float) for v in d.box)
+            assert 0 <= x1 <= x2 <= w and 0 <= y1 <= y2 <= h
+
+
+def test_only_vigia_classes_are_reported(yolo, bus_image) -> None:
+    labels = {d.label for found in yolo.detect([bus_image, bus_image]) for d in found}
+    assert labels <= set(COCO_CLASSES.values())
+
+
+def test_batched_and_single_inference_agree(yolo, bus_image) -> None:
+    single = yolo.detect([bus_image])[0]
+    batched = yolo.detect([bus_image, bus_image[::-1].copy()])[0]
+    assert [d.label for d in single] == [d.label for d in batched]
+    assert np.allclose([d.box for d in single], [d.box for d in batched], atol=1.0)
+
+
+def test_empty_batch_gives_no_results(yolo) -> None:
+    assert yolo.detect([]) == []

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from vigia.vision.tracking import CameraTracker, Tracker, TrackerConfig
+
+S = 1_000_000_000
+
+
+def box(x: float, y: float, w: float = 180, h: float = 60):
+    return (x, y, x + w, y + h)
+
+
+def test_plate_moving_its_own_width_per_frame_keeps_one_track() -> None:
+    tracker = CameraTracker("cam")
+    ids = set()
+    for i in range(6):
+        (track,), ended = tracker.update(i * S, [("plate", box(100 + 200 * i, 300))])
+        ids.add(track.id)
+        assert not ended
+    assert len(ids) == 1
+
+
+def test_two_lanes_moving_together_stay_two_tracks() -> None:
+    tracker = CameraTracker("cam")
+    seen: list[tuple[str, str]] = []
+    for i in range(4):
+        tracks, _ = tracker.update(i * S, [("plate", box(100 + 180 * i, 280)), ("plate", box(150 + 200 * i, 540))])
+        seen.append((tracks[0].id, tracks[1].id))
+    assert len({a for a, _ in seen}) == 1 and len({b for _, b in seen}) == 1
+    assert seen[0][0] != seen[0][1]
+
+
+def test_track_ends_after_max_missed_frames() -> None:
+    tracker = CameraTracker("cam", TrackerConfig(max_missed=1))
+    (track,), _ = tracker.update(0, [("vehicle", box(0, 0, 400, 300))])
+    _, ended = tracker.update(1 * S, [])
+    assert ended == []
+    _, ended = tracker.update(2 * S, [])
+    assert [t.id for t in ended] == [track.id]
+
+
+def test_different_groups_are_never_matched() -> None:
+    tracker = CameraTracker("cam")
+    (a,), _ = tracker.update(0, [("person", box(100, 100, 50, 120))])
+    (b,), _ = tracker.update(S, [("vehicle", box(100, 100, 50, 120))])
+    assert a.id != b.id
+
+
+def test_cameras_have_separate_tracks_and_idle_cameras_end_their_visits() -> None:
+    tracker = Tracker(TrackerConfig(max_gap_s=2))
+    (a,), _ = tracker.camera("c1").update(0, [("plate", box(100, 100))])
+    (b,), _ = tracker.camera("c2").update(0, [("plate", box(100, 100))])
+    assert a.id != b.id
+    tracker.camera("c2").update(3 * S, [("plate", box(110, 100))])
+    ended = tracker.end_idle(4 * S)
+    assert [t.id for t in ended] == [a.id]

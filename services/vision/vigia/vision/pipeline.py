@@ -1,0 +1,211 @@
+"""The vision pipeline without a broker: frames in, typed results out (STYLE: handlers hold the
+logic, adapters are passed in). The worker feeds it micro-batches; tests and the benchmark call it
+directly.
+
+Per batch: one batched :meth:`Detector.detect` call; then, frame by frame in order, plate regions
+are found cheaply (inside vehicle boxes when there are any, else in the whole frame), objects are
+tracked per camera into visits, and OCR runs only where it can still change a visit's outcome: a
+plate whole in the frame, wide enough, on a visit not yet decided and read fewer than
+``max_reads`` times. Readings are corrected to valid Brazilian plates and voted per slot
+(:mod:`vigia.vision.plates.voting`); a :class:`VisitPlate` is emitted when a visit's vote is
+decided, when it changes after that, and when the visit ends with a plate not yet emitted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from prometheus_client import Counter, Histogram
+
+from vigia.vision.detectors.base import Detection, Detector
+from vigia.vision.plates.brazil import PlateReading, correct_plate
+from vigia.vision.plates.finder import (
+    FinderConfig,
+    PlateCandidate,
+    crop_plate,
+    find_plates,
+    text_band,
+    touches_edge,
+)
+from vigia.vision.plates.ocr import PlateOCR
+from vigia.vision.plates.voting import PlateDecision, PlateVote
+from vigia.vision.tracking import Track, Tracker, TrackerConfig, iou
+
+log = logging.getLogger(__name__)
+
+INFERENCE_SECONDS = Histogram("vigia_vision_inference_seconds", "Detector time per batch",
+                              buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
+OCR_SECONDS = Histogram("vigia_vision_ocr_seconds", "OCR time per frame that needed OCR",
+                        buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5))
+PLATES_READ = Counter("vigia_vision_plate_reads_total", "Plate crops sent to OCR, by outcome "
+                      "(valid: corrected to a valid plate; invalid: no plausible plate)", ["outcome"])
+
+
+@dataclass(frozen=True)
+class FrameInput:
+    """One decoded frame of one camera; ``time_ns`` is its capture time; ``context`` is carried
+    through untouched (the worker keeps the envelope there)."""
+
+    camera: str
+    time_ns: int
+    image: np.ndarray
+    context: Any = None
+
+
+@dataclass(frozen=True)
+class ObjectResult:
+    """One reported object: its detection, its track (visit) id, and, for vehicles and plates,
+    the plate box in this frame and the visit's plate so far."""
+
+    detection: Detection
+    track: str
+    plate_box: tuple[float, float, float, float] | None = None
+    plate: PlateDecision | None = None
+
+
+@dataclass(frozen=True)
+class VisitPlate:
+    """A plate decided (or re-decided, or final at the visit's end) for one visit."""
+
+    camera: str
+    visit: str
+    decision: PlateDecision
+    first_seen: int
+    last_seen: int
+    context: Any = None
+    final: bool = False
+
+
+@dataclass
+class FrameResult:
+    frame: FrameInput
+    objects: list[ObjectResult] = field(default_factory=list)
+    plates: list[VisitPlate] = field(default_factory=list)
+    ocr_crops: int = 0
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """``max_reads``: OCR reads per visit at most; ``agree``: agreeing reads that decide a visit;
+    ``min_plate_width``: narrower plate crops are not read (px)."""
+
+    max_reads: int = 4
+    agree: int = 2
+    min_plate_width: int = 60
+    ocr: bool = True
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    finder: FinderConfig = field(default_factory=FinderConfig)
+
+
+class VisionPipeline:
+    """Detector + plate finder + OCR + tracking + voting. Not thread-safe: one caller at a time."""
+
+    def __init__(self, detector: Detector, ocr: PlateOCR | None, config: PipelineConfig | None = None) -> None:
+        self.detector = detector
+        self.ocr = ocr
+        self.config = config or PipelineConfig()
+        self.tracker = Tracker(self.config.tracker)
+
+    # --- per batch ---
+
+    def process(self, frames: Sequence[FrameInput]) -> list[FrameResult]:
+        """Results of each frame, in order. Frames of one camera must come in capture order."""
+        if not frames:
+            return []
+        started = time.perf_counter()
+        detections = self.detector.detect([f.image for f in frames])
+        INFERENCE_SECONDS.observe(time.perf_counter() - started)
+        return [self._frame(frame, found) for frame, found in zip(frames, detections, strict=True)]
+
+    def end_idle(self, now_ns: int) -> list[VisitPlate]:
+        """Final plates of visits on cameras that went quiet."""
+        return [p for t in self.tracker.end_idle(now_ns) if (p := self._final(t)) is not None]
+
+    # --- per frame ---
+
+    def _frame(self, frame: FrameInput, found: list[Detection]) -> FrameResult:
+        image = frame.image
+        H, W = image.shape[:2]
+        vehicles = [d for d in found if d.is_vehicle]
+        others = [d for d in found if not d.is_vehicle and d.label != "plate"]
+        candidates = find_plates(image, [v.box for v in vehicles] or None, self.config.finder)
+        # A detector's own plate boxes (Haar) count only where the shape finder saw nothing.
+        for d in found:
+            if d.label == "plate" and all(iou(d.box, c.box) < 0.2 for c in candidates):
+                candidates.append(PlateCandidate(d.box, 0, d.confidence, 0.0))
+        # Each plate belongs to the vehicle whose box holds its centre; the rest stand alone.
+        owner: dict[int, PlateCandidate] = {}
+        orphans: list[PlateCandidate] = []
+        for cand in candidates:
+            cx, cy = (cand.box[0] + cand.box[2]) / 2, (cand.box[1] + cand.box[3]) / 2
+            holders = [i for i, v in enumerate(vehicles)
+                       if v.box[0] <= cx <= v.box[2] and v.box[1] <= cy <= v.box[3] and i not in owner]
+            if holders:
+                owner[min(holders, key=lambda i: _area(vehicles[i].box))] = cand
+            else:
+                orphans.append(cand)
+        plate_dets = [Detection("plate", min(1.0, c.score / 2), c.box) for c in orphans]
+        entries: list[tuple[Detection, PlateCandidate | None]] = [
+            *((v, owner.get(i)) for i, v in enumerate(vehicles)),
+            *((p, c) for p, c in zip(plate_dets, orphans, strict=True)),
+            *((d, None) for d in others),
+        ]
+        camera = self.tracker.camera(frame.camera)
+        tracks, ended = camera.update(frame.time_ns, [(_group(d), d.box) for d, _ in entries])
+        result = FrameResult(frame)
+        jobs: list[tuple[Track, PlateCandidate]] = []
+        for (_, cand), track in zip(entries, tracks, strict=True):
+            state = track.state
+            state["context"] = frame.context
+            if cand is None:
+                continue
+            vote: PlateVote = state.setdefault("vote", PlateVote(agree=self.config.agree))
+            if (self.config.ocr and self.ocr is not None and not vote.decided
+                    and state.get("reads", 0) < self.config.max_reads
+                    and cand.width >= self.config.min_plate_width and not touches_edge(cand.box, W, H)):
+                jobs.append((track, cand))
+        if jobs:
+            assert self.ocr is not None
+            started = time.perf_counter()
+            reads = self.ocr.read([text_band(crop_plate(image, c.box, 0.0, 0.0)) for _, c in jobs])
+            OCR_SECONDS.observe(time.perf_counter() - started)
+            result.ocr_crops = len(jobs)
+            for (track, _), read in zip(jobs, reads, strict=True):
+                track.state["reads"] = track.state.get("reads", 0) + 1
+                reading: PlateReading | None = correct_plate(read.text, read.confidence)
+                PLATES_READ.labels("valid" if reading else "invalid").inc()
+                if reading is not None:
+                    track.state["vote"].add(reading)
+        for (det, cand), track in zip(entries, tracks, strict=True):
+            vote = track.state.get("vote")
+            decision = vote.result() if vote is not None else None
+            result.objects.append(ObjectResult(det, track.id, cand.box if cand else None, decision))
+            if vote is not None and decision is not None and vote.decided \
+                    and track.state.get("emitted") != decision.text:
+                track.state["emitted"] = decision.text
+                result.plates.append(VisitPlate(track.camera, track.id, decision, track.first_seen,
+                                                track.last_seen, frame.context))
+        result.plates += [p for t in ended if (p := self._final(t)) is not None]
+        return result
+
+    def _final(self, track: Track) -> VisitPlate | None:
+        vote = track.state.get("vote")
+        decision = vote.result() if vote is not None else None
+        if decision is None or track.state.get("emitted") == decision.text:
+            return None
+        track.state["emitted"] = decision.text
+        return VisitPlate(track.camera, track.id, decision, track.first_seen, track.last_seen,
+                          track.state.get("context"), final=True)
+
+
+def _area(box: tuple[float, float, float, float]) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def _group(detection: Detection) -> str:
+    return "vehicle" if detection.is_vehicle else detection.label

@@ -1,0 +1,1 @@
+"""Plates: cheap region finding, OCR on crops, Brazilian validation/correction and voting."""

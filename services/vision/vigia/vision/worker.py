@@ -1,0 +1,271 @@
+"""The vision worker: ``vision.frames`` in micro-batches -> snapshots, detection.created, plate.read.
+
+The broker :class:`~vigia.common.broker.Consumer` calls :meth:`VisionWorker.handle` once per frame
+(prefetch >= batch size, so several are in flight); ``handle`` queues the frame and awaits its
+batch. One batcher task gathers up to ``batch_size`` frames or waits ``batch_wait_ms`` after the
+first, then runs the pipeline on a single inference thread (the event loop keeps consuming and
+acking meanwhile). Per frame, in this order: skipped if stale (older than the frame TTL) or not a
+decodable image -- both counted and acked, since retrying cannot help; else detections, snapshot
+and crop stored, detection.created published (with the frame's trace), plate.read published for
+visits decided, then ``handle`` returns and the consumer acks.
+
+Failures: ``vision.frames`` is perishable and has no DLQ. A frame whose processing raises fails
+alone (a failing batch is retried frame by frame); its ``handle`` raises, and the consumer -- with
+``requeue_failures=False`` for frames -- logs it, counts it and drops it. It is never requeued, so
+a frame that keeps failing cannot loop forever (seed 003's bug).
+
+Ordering: tracking needs each camera's frames in order. One worker consumes them in queue order
+and its batches keep that order. With several workers, a camera's frames are spread over them and
+each worker's tracker sees only some of them: visits split and plates are voted on fewer reads. Run
+one vision worker per group of cameras (or accept split visits) until frames are routed by camera.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import cv2
+import numpy as np
+from prometheus_client import Counter, Histogram
+
+from vigia.common.broker import MessageMeta
+from vigia.common.messages import Box, DetectionCreated, Envelope, FrameCaptured, PlateRead, make
+from vigia.common.storage import ObjectStore
+from vigia.vision.pipeline import FrameInput, FrameResult, VisionPipeline, VisitPlate
+from vigia.vision.plates.finder import crop_plate
+
+log = logging.getLogger(__name__)
+
+FRAMES = Counter("vigia_vision_frames_total", "Frames taken from vision.frames, by outcome (processed; "
+                 "stale: older than the frame TTL; undecodable: not an image; failed: processing raised)",
+                 ["outcome"])
+BATCH_SIZE = Histogram("vigia_vision_batch_size", "Frames per inference batch",
+                       buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64))
+DETECTIONS = Counter("vigia_vision_detections_total", "detection.created published, by label", ["label"])
+PLATES = Counter("vigia_vision_plate_reads_published_total", "plate.read published (one or more per visit)")
+
+Publish = Callable[[list[Envelope]], Awaitable[None]]
+SNAPSHOTS = "snapshots"
+
+
+@dataclass
+class _Pending:
+    envelope: Envelope
+    body: bytes
+    future: asyncio.Future[None]
+
+
+class VisionWorker:
+    """Turns frames into detections (see the module docstring for the contract)."""
+
+    def __init__(self, pipeline: VisionPipeline, publish: Publish, store: ObjectStore | None, *,
+                 source: str = "vision", batch_size: int = 4, batch_wait_ms: int = 50,
+                 frame_ttl_ms: int = 10_000, idle_sweep_s: float = 1.0) -> None:
+        self.pipeline = pipeline
+        self.publish = publish
+        self.store = store
+        self.source = source
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait_ms / 1000
+        self.frame_ttl_ns = frame_ttl_ms * 1_000_000
+        self.idle_sweep_s = idle_sweep_s
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        # One inference thread: the pipeline (tracker state, torch) is used by one caller at a time.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-infer")
+        self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vision-store")
+        self._tasks: list[asyncio.Task[None]] = []
+        self._orgs: dict[str, uuid.UUID] = {}
+
+    # --- lifecycle ---
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._batches(), name="vision-batcher"),
+                       asyncio.create_task(self._sweep(), name="vision-idle-sweep")]
+
+    async def stop(self) -> None:
+        """Stop batching (call after the consumer drained its in-flight frames)."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._executor.shutdown(wait=True)
+        self._io.shutdown(wait=True)
+
+    # --- per message (the consumer's handler) ---
+
+    async def handle(self, envelope: Envelope, meta: MessageMeta) -> None:
+        """Queue the frame for the next batch and return once it is fully handled."""
+        if not isinstance(envelope.data, FrameCaptured):
+            FRAMES.labels("undecodable").inc()
+            log.warning("not a frame, dropped", extra={"type": envelope.type, "message_id": str(envelope.id)})
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(envelope, meta.body, future))
+        await future
+
+    # --- batching ---
+
+    async def _batches(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            deadline = loop.time() + self.batch_wait
+            while len(batch) < self.batch_size:
+                remaining = deadline - loop.time()
+                try:
+                    batch.append(self._queue.get_nowait() if remaining <= 0 else
+                                 await asyncio.wait_for(self._queue.get(), remaining))
+                except (asyncio.QueueEmpty, TimeoutError):
+                    break
+            try:
+                await self._run(batch)
+            except Exception as exc:  # never let the batcher die: fail what is left of the batch
+                log.exception("batch failed")
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+
+    async def _run(self, batch: list[_Pending]) -> None:
+        loop = asyncio.get_running_loop()
+        now = time.time_ns()
+        ready: list[tuple[_Pending, FrameInput]] = []
+        for item in batch:
+            if now - item.envelope.time > self.frame_ttl_ns:
+                FRAMES.labels("stale").inc()
+                log.info("stale frame skipped", extra={"message_id": str(item.envelope.id),
+                                                       "age_s": round((now - item.envelope.time) / 1e9, 3)})
+                item.future.set_result(None)
+                continue
+            image = _decode(item.body)
+            if image is None:
+                FRAMES.labels("undecodable").inc()
+                log.warning("undecodable frame dropped", extra={"message_id": str(item.envelope.id),
+                                                                "bytes": len(item.body)})
+                item.future.set_result(None)
+                continue
+            data = item.envelope.data
+            assert isinstance(data, FrameCaptured)
+            self._orgs[str(data.camera)] = item.envelope.org
+            ready.append((item, FrameInput(str(data.camera), item.envelope.time, image, item.envelope)))
+        if not ready:
+            return
+        BATCH_SIZE.observe(len(ready))
+        frames = [f for _, f in ready]
+        try:
+            results: list[FrameResult | BaseException] = list(
+                await loop.run_in_executor(self._executor, self.pipeline.process, frames))
+        except Exception:
+            log.warning("batch failed, retrying its frames one by one", exc_info=True)
+            results = []
+            for frame in frames:
+                try:
+                    results.extend(await loop.run_in_executor(self._executor, self.pipeline.process, [frame]))
+                except Exception as exc:
+                    results.append(exc)
+        for (item, _), result in zip(ready, results, strict=True):
+            if isinstance(result, BaseException):
+                FRAMES.labels("failed").inc()
+                item.future.set_exception(result)
+                continue
+            try:
+                await self._emit(item.envelope, item.body, result)
+            except Exception as exc:
+                FRAMES.labels("failed").inc()
+                item.future.set_exception(exc)
+                continue
+            FRAMES.labels("processed").inc()
+            item.future.set_result(None)
+
+    async def _sweep(self) -> None:
+        """End the visits of cameras that stopped sending frames, publishing their final plates."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.idle_sweep_s)
+            try:
+                plates = await loop.run_in_executor(self._executor, self.pipeline.end_idle, time.time_ns())
+                if plates:
+                    await self.publish([self._plate_envelope(p, None) for p in plates])
+            except Exception:
+                log.warning("idle sweep failed", exc_info=True)
+
+    # --- output ---
+
+    async def _emit(self, envelope: Envelope, body: bytes, result: FrameResult) -> None:
+        data = envelope.data
+        assert isinstance(data, FrameCaptured)
+        loop = asyncio.get_running_loop()
+        snapshot_key: str | None = None
+        crop_keys: list[str | None] = [None] * len(result.objects)
+        if self.store is not None and result.objects:
+            snapshot_key, crop_keys = await loop.run_in_executor(self._io, self._store, envelope, body, result)
+        out: list[Envelope] = []
+        for obj, crop_key in zip(result.objects, crop_keys, strict=True):
+            x1, y1, x2, y2 = obj.detection.box
+            plate = obj.plate
+            out.append(make("detection.created", envelope.org, self.source, DetectionCreated(
+                camera=data.camera, frame=envelope.id, captured_at=envelope.time,
+                label=obj.detection.label, confidence=round(obj.detection.confidence, 4),
+                box=Box(x1=x1, y1=y1, x2=x2, y2=y2),
+                plate_text=plate.text if plate else None,
+                plate_confidence=plate.confidence if plate else None,
+                track=obj.track, snapshot_key=snapshot_key, crop_key=crop_key), trace=envelope.trace))
+            DETECTIONS.labels(obj.detection.label).inc()
+        plate_crops = {obj.track: key for obj, key in zip(result.objects, crop_keys, strict=True)
+                       if obj.plate_box is not None}
+        out += [self._plate_envelope(p, plate_crops.get(p.visit) or snapshot_key) for p in result.plates]
+        if out:
+            await self.publish(out)
+
+    def _plate_envelope(self, plate: VisitPlate, snapshot_key: str | None) -> Envelope:
+        context = plate.context if isinstance(plate.context, Envelope) else None
+        org = context.org if context else self._orgs[plate.camera]
+        PLATES.inc()
+        return make("plate.read", org, self.source, PlateRead(
+            camera=uuid.UUID(plate.camera), visit=plate.visit, plate_text=plate.decision.text,
+            confidence=plate.decision.confidence, votes=plate.decision.votes,
+            first_seen=plate.first_seen, last_seen=plate.last_seen, snapshot_key=snapshot_key),
+            trace=context.trace if context else None)
+
+    def _store(self, envelope: Envelope, body: bytes, result: FrameResult) -> tuple[str, list[str | None]]:
+        """Store the frame (its JPEG as received) and one crop per object (the plate for vehicles
+        that have one); returns their keys."""
+        assert self.store is not None
+        data = envelope.data
+        assert isinstance(data, FrameCaptured)
+        day = datetime.fromtimestamp(envelope.time / 1e9, UTC)
+        base = f"{envelope.org}/{data.camera}/{day:%Y/%m/%d}/{envelope.id}"
+        snapshot_key = f"{base}.jpg"
+        content_type = data.content_type if body else "image/jpeg"
+        self.store.put(SNAPSHOTS, snapshot_key, body, content_type=content_type)
+        keys: list[str | None] = []
+        image = result.frame.image
+        for i, obj in enumerate(result.objects):
+            ok, jpeg = cv2.imencode(".jpg", crop_plate(image, obj.plate_box or obj.detection.box, 0.02, 0.02),
+                                    [cv2.IMWRITE_JPEG_QUALITY, 90])
+            if not ok:
+                keys.append(None)
+                continue
+            key = f"{base}-{i}.jpg"
+            self.store.put(SNAPSHOTS, key, jpeg.tobytes(), content_type="image/jpeg")
+            keys.append(key)
+        return snapshot_key, keys
+
+
+def _decode(body: bytes) -> np.ndarray | None:
+    """A BGR image from JPEG/PNG bytes, or None when the bytes are not a decodable image."""
+    if len(body) < 4:
+        return None
+    image: Any = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        return None
+    return image
