@@ -16,33 +16,14 @@ from collections.abc import Iterable
 
 from redis.asyncio import Redis
 
+from vigia.common.leases import RedisLeases, camera_heartbeat_key, camera_lease_key, camera_restart_key
+
 REPLICAS_KEY = "streamer:replicas"
 VERSION_KEY = "cameras:version"
 
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-
-def lease_key(camera: uuid.UUID | str) -> str:
-    return f"camera:{camera}:lease"
-
-
-def restart_key(camera: uuid.UUID | str) -> str:
-    return f"camera:{camera}:restart"
-
-
-def heartbeat_key(camera: uuid.UUID | str) -> str:
-    return f"camera:{camera}:last_frame"
+lease_key = camera_lease_key
+restart_key = camera_restart_key
+heartbeat_key = camera_heartbeat_key
 
 
 class CameraLeases:
@@ -52,26 +33,20 @@ class CameraLeases:
         self.redis = redis
         self.replica = replica
         self.lease_ms = lease_ms
-        self._renew = redis.register_script(_RENEW)
-        self._release = redis.register_script(_RELEASE)
+        self._leases = RedisLeases(redis, replica, lease_ms)
 
     async def acquire(self, camera: uuid.UUID) -> bool:
         """Take the camera's lease if nobody holds it."""
-        return bool(await self.redis.set(lease_key(camera), self.replica, nx=True, px=self.lease_ms))
+        return await self._leases.acquire(lease_key(camera))
 
     async def renew(self, cameras: Iterable[uuid.UUID]) -> set[uuid.UUID]:
         """Extend our leases; returns the cameras whose lease we still hold."""
         items = list(cameras)
-        if not items:
-            return set()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for camera in items:
-                await self._renew(keys=[lease_key(camera)], args=[self.replica, self.lease_ms], client=pipe)
-            results = await pipe.execute()
-        return {camera for camera, ok in zip(items, results, strict=True) if ok}
+        held = await self._leases.renew(lease_key(camera) for camera in items)
+        return {camera for camera, ok in zip(items, held, strict=True) if ok}
 
     async def release(self, camera: uuid.UUID) -> bool:
-        return bool(await self._release(keys=[lease_key(camera)], args=[self.replica]))
+        return await self._leases.release(lease_key(camera))
 
     async def holders(self, cameras: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:
         items = list(cameras)

@@ -35,6 +35,7 @@ from sqlalchemy import Engine, select
 
 from vigia.common.broker import AsyncPublisher, PublishError
 from vigia.common.db import cameras
+from vigia.common.leases import camera_heartbeat_key
 from vigia.common.messages import CameraHealth, CameraRestart, make
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,7 @@ SOURCE = "watchdog"
 NS = 1_000_000_000
 
 
-def last_frame_key(camera: uuid.UUID | str) -> str:
-    return f"camera:{camera}:last_frame"
+last_frame_key = camera_heartbeat_key
 
 
 def cooldown_key(camera: uuid.UUID | str) -> str:

@@ -14,28 +14,9 @@ import uuid
 
 from redis.asyncio import Redis
 
+from vigia.common.leases import RedisLeases
+
 LEADER_KEY = "watchdog:leader"
-
-_HOLD = """
-local current = redis.call('GET', KEYS[1])
-if current == false then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if current == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
 
 def default_holder() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -49,13 +30,12 @@ class LeaderLease:
         self.holder = holder
         self.ttl_ms = max(1, int(ttl * 1000))
         self.key = key
-        self._hold = redis.register_script(_HOLD)
-        self._release = redis.register_script(_RELEASE)
+        self._leases = RedisLeases(redis, holder, self.ttl_ms)
 
     async def hold(self) -> bool:
         """Take or renew the lease; True while we are the leader."""
-        return bool(await self._hold(keys=[self.key], args=[self.holder, self.ttl_ms]))
+        return await self._leases.hold(self.key)
 
     async def release(self) -> None:
         """Give the lease up if we hold it (a clean stop hands over at once)."""
-        await self._release(keys=[self.key], args=[self.holder])
+        await self._leases.release(self.key)

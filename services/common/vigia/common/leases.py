@@ -1,0 +1,91 @@
+"""Redis leases and the camera keys shared by the streamer and the watchdog.
+
+A lease is a key holding its holder's name with a TTL. It is taken with ``SET NX PX``; renewed
+and released only by its holder (compare-and-``PEXPIRE`` / compare-and-``DEL`` Lua scripts), so a
+replica can never extend or drop another's lease. A holder that dies stops renewing and its
+lease expires after one TTL.
+
+Camera keys (the contract between streamer, watchdog and anyone reading camera health):
+
+* ``camera:{id}:last_frame`` — ``str(time.time_ns())`` of the camera's last published frame;
+* ``camera:{id}:lease`` — the streamer replica running the camera;
+* ``camera:{id}:restart`` — a counter bumped by each restart command.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from redis.asyncio import Redis
+
+_HOLD = """
+local current = redis.call('GET', KEYS[1])
+if current == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if current == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def camera_heartbeat_key(camera: uuid.UUID | str) -> str:
+    return f"camera:{camera}:last_frame"
+
+
+def camera_lease_key(camera: uuid.UUID | str) -> str:
+    return f"camera:{camera}:lease"
+
+
+def camera_restart_key(camera: uuid.UUID | str) -> str:
+    return f"camera:{camera}:restart"
+
+
+class RedisLeases:
+    """Lease operations of one ``holder`` over any number of keys, ``ttl_ms`` at a time."""
+
+    def __init__(self, redis: Redis, holder: str, ttl_ms: int) -> None:
+        self.redis = redis
+        self.holder = holder
+        self.ttl_ms = max(1, int(ttl_ms))
+        self._hold = redis.register_script(_HOLD)
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
+
+    async def acquire(self, key: str) -> bool:
+        """Take ``key`` if nobody holds it (never renews)."""
+        return bool(await self.redis.set(key, self.holder, nx=True, px=self.ttl_ms))
+
+    async def hold(self, key: str) -> bool:
+        """Take ``key`` if free or renew it if ours; True while we hold it."""
+        return bool(await self._hold(keys=[key], args=[self.holder, self.ttl_ms]))
+
+    async def renew(self, keys: Iterable[str]) -> list[bool]:
+        """Extend the given leases in one round trip; for each key, whether we still hold it."""
+        items = list(keys)
+        if not items:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in items:
+                await self._renew(keys=[key], args=[self.holder, self.ttl_ms], client=pipe)
+            results = await pipe.execute()
+        return [bool(ok) for ok in results]
+
+    async def release(self, key: str) -> bool:
+        """Give ``key`` up if we hold it (a clean stop hands over at once)."""
+        return bool(await self._release(keys=[key], args=[self.holder]))
