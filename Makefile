@@ -21,7 +21,7 @@ demo: migrate  ## create the demo organization and admin, print the credentials
 	@VIGIA_DEMO_PASSWORD="$${VIGIA_DEMO_PASSWORD:-$$(cat var/demo-password)}" $(PY) -m vigia.control bootstrap_demo
 
 run: demo  ## run every service under one supervisor (Ctrl-C stops all)
-	@echo "Vigia: API docs http://localhost:8000/api/docs  (Ctrl-C to stop)"
+	@echo "Vigia: API docs http://localhost:8000/api/docs, live feed ws://localhost:8003/api/v1/ws  (Ctrl-C to stop)"
 	@$(VENV)/bin/honcho -f deploy/local/Procfile -d . start
 
 test: bootstrap  ## run every test of every service and tests/
