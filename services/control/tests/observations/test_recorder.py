@@ -18,6 +18,7 @@ from vigia.common.messages import (
     make,
     time_ns_to_datetime,
 )
+from vigia.control.cameras.models import Camera
 from vigia.control.devices.models import Device
 from vigia.control.observations.models import Anomaly, Detection, DeviceStatusChange, Event
 from vigia.control.observations.recorder import Recorder, UnknownOrganization, UnsupportedMessage
@@ -156,9 +157,30 @@ def test_message_for_an_unknown_org_raises_and_stores_nothing(recorder, org):
 
 
 def test_unsupported_message_type_raises(recorder, org):
-    envelope = make("camera.health", org.id, "watchdog-test", {"camera": uuid.uuid4(), "status": "ok"})
+    envelope = make("plate.read", org.id, "vision-test", {
+        "camera": uuid.uuid4(), "visit": "v1", "plate_text": "ABC1D23", "confidence": 0.9, "votes": 2,
+        "first_seen": time.time_ns(), "last_seen": time.time_ns()})
     with pytest.raises(UnsupportedMessage):
         recorder.handle(envelope)
+
+
+def test_camera_health_moves_the_camera_status_and_nothing_else(recorder, org, other_org):
+    camera = Camera.objects.create(org=org, name="gate", rtsp_url_encrypted="x", version=3)
+    before = Camera.objects.get(pk=camera.pk)
+
+    def health(status, owner=org):
+        return make("camera.health", owner.id, "watchdog-test", {"camera": camera.id, "status": status})
+
+    assert recorder.handle(health("ok")) is True
+    camera.refresh_from_db()
+    assert (camera.status, camera.version, camera.updated_at) == ("online", 3, before.updated_at)
+    assert recorder.handle(health("ok")) is False  # redelivery changes nothing
+    assert recorder.handle(health("restarting")) is True
+    camera.refresh_from_db()
+    assert camera.status == "offline"
+    assert recorder.handle(health("ok", owner=other_org)) is False  # another org cannot touch it
+    camera.refresh_from_db()
+    assert camera.status == "offline"
 
 
 def test_async_handler_stores_like_handle(recorder, org):

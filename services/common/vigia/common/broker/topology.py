@@ -11,7 +11,8 @@ Layout (see ARCHITECTURE.md "Broker topology")::
     vigia.frames  (topic)    frame.#                         -> vision.frames (classic, perishable)
     vigia.sensors (topic)    sensor.#  -> vigia.sensors.shards (x-consistent-hash, internal)
                                           weight "1"         -> fusion.sensors.<0..N-1> (SAC)
-    vigia.events  (topic)    detection.# event.# anomaly.# device.status.#   -> recorder.events
+    vigia.events  (topic)    detection.# event.# anomaly.# device.status.# camera.health.#
+                                                                             -> recorder.events
                              detection.# anomaly.# plate.read.# camera.health.# -> correlator.in
                              (per-instance, exclusive)        -> live.<instance>
     vigia.control (topic)    camera.# device.# pipeline.#    -> correlator.control
@@ -179,7 +180,8 @@ def build_topology(settings: BrokerSettings | None = None) -> Topology:
 
     for shard in range(s.sensor_shards):
         durable(sensor_shard_queue(shard), SENSOR_SHARDS, ["1"], {"x-single-active-consumer": True})
-    durable(RECORDER_EVENTS, EVENTS, ["detection.#", "event.#", "anomaly.#", "device.status.#"])
+    durable(RECORDER_EVENTS, EVENTS, ["detection.#", "event.#", "anomaly.#", "device.status.#",
+                                      "camera.health.#"])
     durable(CORRELATOR_IN, EVENTS, ["detection.#", "anomaly.#", "plate.read.#", "camera.health.#"])
     durable(CORRELATOR_CONTROL, CONTROL, ["camera.#", "device.#", "pipeline.#"])
     durable(STREAMER_CONTROL, CONTROL, ["camera.#"])

@@ -10,7 +10,8 @@ Django ORM), so it is tested without a broker and runs under any process. Per me
   and operator fields (status, classification, notes, acknowledgement) are never touched;
 * ``device.status`` -> a ``device_status_changes`` row whose id is the envelope id, and the
   device's ``status`` (unless a newer change is already recorded) and ``last_seen`` (only
-  forward) in ``devices``.
+  forward) in ``devices``;
+* ``camera.health`` -> the camera's ``status`` (online / offline) in ``cameras``, nothing else.
 
 Inserts are ``ON CONFLICT DO NOTHING``, so a redelivered message stores one row; each message is
 one transaction, and :meth:`Recorder.handle` returns only after it committed, so the consumer acks
@@ -33,6 +34,7 @@ from sqlalchemy.dialects.postgresql import insert
 from vigia.common import db
 from vigia.common.messages import (
     AnomalyDetected,
+    CameraHealth,
     DetectionCreated,
     DeviceStatusChanged,
     Envelope,
@@ -44,7 +46,10 @@ from vigia.control.observations.plates import normalise_plate
 log = logging.getLogger(__name__)
 
 RECORDED_TYPES = frozenset({"detection.created", "anomaly.detected", "event.created", "event.updated",
-                            "device.status"})
+                            "device.status", "camera.health"})
+
+# What the cameras table says about a camera, by the watchdog's latest health report.
+CAMERA_STATUS_BY_HEALTH = {"ok": "online", "stale": "offline", "down": "offline", "restarting": "offline"}
 
 
 class UnknownOrganization(LookupError):
@@ -68,6 +73,7 @@ class Recorder:
             "event.created": self._store_event,
             "event.updated": self._store_event,
             "device.status": self._store_device_status,
+            "camera.health": self._store_camera_health,
         }
 
     def handle(self, envelope: Envelope) -> bool:
@@ -182,3 +188,15 @@ class Recorder:
         conn.execute(devices.update().where(and_(devices.c.id == data.device,
                                                  devices.c.org_id == envelope.org)).values(**values))
         return inserted
+
+    def _store_camera_health(self, conn: Connection, envelope: Envelope) -> bool:
+        data = envelope.data
+        assert isinstance(data, CameraHealth)
+        # Only the status column: version and updated_at describe the configuration, which the
+        # streamer follows; a health report must not look like a configuration change.
+        cameras = db.cameras
+        status = CAMERA_STATUS_BY_HEALTH[data.status]
+        result = conn.execute(cameras.update().where(and_(
+            cameras.c.id == data.camera, cameras.c.org_id == envelope.org,
+            cameras.c.status != status)).values(status=status))
+        return bool(result.rowcount)
