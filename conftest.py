@@ -8,9 +8,11 @@ PostgreSQL isolation comes from pytest-django's test database (``test_vigia``).
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from urllib.parse import quote
 
 import httpx
@@ -52,6 +54,27 @@ def amqp_url(amqp_vhost: str) -> str:
 def amqp_management() -> Iterator[httpx.Client]:
     with _management() as client:
         yield client
+
+
+async def _close_amqp_connections(vhost: str, name: str) -> None:
+    """Force-close (as an operator or a broker restart would) the named connections of a vhost."""
+    async with httpx.AsyncClient(base_url=AMQP_MANAGEMENT, auth=AMQP_AUTH, timeout=30) as client:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            listed = (await client.get(f"/api/vhosts/{quote(vhost, safe='')}/connections")).json()
+            found = [c for c in listed if c.get("client_properties", {}).get("connection_name") == name]
+            for conn in found:
+                (await client.delete(f"/api/connections/{quote(conn['name'], safe='')}")).raise_for_status()
+            if found:
+                return
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"connection {name!r} never showed up")
+
+
+@pytest.fixture
+def close_amqp_connections() -> Callable[[str, str], Awaitable[None]]:
+    """``await close_amqp_connections(vhost, connection_name)``: drop a client's connections."""
+    return _close_amqp_connections
 
 
 @pytest.fixture

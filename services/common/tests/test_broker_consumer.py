@@ -11,10 +11,9 @@ import textwrap
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any
 
 import aio_pika
-import httpx
 import pytest
 from prometheus_client import REGISTRY
 
@@ -67,20 +66,6 @@ async def until(condition, within: float = 20.0) -> None:  # type: ignore[no-unt
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.05)
 
-
-async def close_connections(vhost: str, name: str) -> None:
-    """Force-close (as an operator or a broker restart would) the named connections of a vhost."""
-    async with httpx.AsyncClient(base_url=MANAGEMENT, auth=("guest", "guest"), timeout=30) as client:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            listed = (await client.get(f"/api/vhosts/{quote(vhost, safe='')}/connections")).json()
-            found = [c for c in listed if c.get("client_properties", {}).get("connection_name") == name]
-            for conn in found:
-                (await client.delete(f"/api/connections/{quote(conn['name'], safe='')}")).raise_for_status()
-            if found:
-                return
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"connection {name!r} never showed up")
 
 
 def counter(queue: str, outcome: str) -> float:
@@ -225,7 +210,7 @@ def test_unlimited_prefetch_is_refused() -> None:
 
 
 async def test_consumer_reconsumes_after_the_broker_drops_its_connection(
-        amqp_url: str, amqp_vhost: str) -> None:
+        amqp_url: str, amqp_vhost: str, close_amqp_connections: Any) -> None:
     await declared(amqp_url)
     labels: list[str] = []
 
@@ -238,7 +223,7 @@ async def test_consumer_reconsumes_after_the_broker_drops_its_connection(
     async with AsyncPublisher(amqp_url) as publisher:
         await publisher.publish(detection("before"))
         await until(lambda: labels == ["before"])
-        await close_connections(amqp_vhost, "consumer-under-test")
+        await close_amqp_connections(amqp_vhost, "consumer-under-test")
         await asyncio.sleep(0.5)
         await publisher.publish(detection("after"))
         await until(lambda: "after" in labels, within=30)

@@ -7,10 +7,9 @@ import asyncio
 import os
 import time
 import uuid
-from urllib.parse import quote
+from typing import Any
 
 import aio_pika
-import httpx
 import pika
 import pytest
 
@@ -152,29 +151,15 @@ async def test_a_full_frames_queue_drops_the_oldest_frames(amqp_url: str) -> Non
 
 
 async def test_async_publisher_reconnects_after_the_broker_drops_its_connection(
-        amqp_url: str, amqp_vhost: str) -> None:
+        amqp_url: str, amqp_vhost: str, close_amqp_connections: Any) -> None:
     async with AsyncPublisher(amqp_url, settings=SETTINGS, declare=True, connection_name="pub-under-test",
                               confirm_timeout=20) as publisher:
         await publisher.publish(detection("before"))
-        await close_connections(amqp_vhost, "pub-under-test")
+        await close_amqp_connections(amqp_vhost, "pub-under-test")
         await publisher.publish(detection("after"))
     labels = [Envelope.from_json(m.body).data.label for m in await get_all(amqp_url, "recorder.events")]  # type: ignore[attr-defined]
     assert "before" in labels and "after" in labels
 
-
-async def close_connections(vhost: str, name: str) -> None:
-    """Force-close (as an operator or a broker restart would) the named connections of a vhost."""
-    async with httpx.AsyncClient(base_url=MANAGEMENT, auth=("guest", "guest"), timeout=30) as client:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            listed = (await client.get(f"/api/vhosts/{quote(vhost, safe='')}/connections")).json()
-            found = [c for c in listed if c.get("client_properties", {}).get("connection_name") == name]
-            for conn in found:
-                (await client.delete(f"/api/connections/{quote(conn['name'], safe='')}")).raise_for_status()
-            if found:
-                return
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"connection {name!r} never showed up")
 
 
 # --- sync ------------------------------------------------------------------------------------
@@ -206,10 +191,10 @@ def test_sync_unroutable_publish_raises_and_the_publisher_keeps_working(amqp_url
 
 
 def test_sync_publisher_reconnects_once_after_the_connection_is_lost(
-        amqp_url: str, amqp_vhost: str) -> None:
+        amqp_url: str, amqp_vhost: str, close_amqp_connections: Any) -> None:
     with SyncPublisher(amqp_url, settings=SETTINGS, declare=True, connection_name="sync-under-test") as pub:
         pub.publish(detection("before"))
-        asyncio.run(close_connections(amqp_vhost, "sync-under-test"))
+        asyncio.run(close_amqp_connections(amqp_vhost, "sync-under-test"))
         time.sleep(0.3)
         pub.publish(detection("after"))
     labels = [Envelope.from_json(m.body).data.label  # type: ignore[attr-defined]
