@@ -74,6 +74,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
          "orientation": {"roll": 0, "pitch": 1, "yaw": 2}, "audio_peak": 0.4, "humanoid_detected": True,
          "bluetooth_devices_count": 3},
         {"timestamp": T + 20_000_000, "seq": 2}]},
+    "sensor.audio": {"device": str(DEV), "seq": 3, "timestamp": T, "sample_rate": 16000, "samples": 8000},
     "action.webhook": ACTION,
     "action.email": {**ACTION, "target": "ops@example.com"},
     "action.telegram": {**ACTION, "target": "-100123"},
@@ -104,6 +105,7 @@ INVALID: dict[str, tuple[str, Any]] = {
     "pipeline.stopped": ("name", None),
     "pipeline.deleted": ("pipeline", ""),
     "sensor.batch": ("packets", []),
+    "sensor.audio": ("sample_rate", 4000),
     "action.webhook": ("target", ""),
     "action.email": ("attempt", 0),
     "action.telegram": ("target", "x" * 2049),
@@ -278,6 +280,11 @@ def test_frame_envelope_round_trips_through_amqp_headers() -> None:
     again = envelope_from_headers(headers)
     assert again == envelope
     assert again.time == T
+
+
+def test_audio_chunk_envelope_round_trips_through_amqp_headers() -> None:
+    envelope = make("sensor.audio", ORG, "ingest-sensors", EXAMPLES["sensor.audio"], time_ns=T)
+    assert envelope_from_headers(envelope_headers(envelope)) == envelope
 
 
 def test_frame_headers_read_back_from_bytes_values() -> None:

@@ -3,8 +3,8 @@
 Every message on the broker is an :class:`Envelope` — ``id`` (UUIDv7, the idempotency key),
 ``type``, ``v`` (schema version), ``org``, ``source``, ``time`` (UTC, nanosecond precision),
 ``trace`` (W3C traceparent) and ``data``, whose model is chosen by ``type``. JSON is encoded with
-orjson. Frames are the exception: their body is the JPEG and the envelope travels in AMQP headers
-(:func:`envelope_headers` / :func:`envelope_from_headers`).
+orjson. Frames and audio chunks are the exception: their body is the JPEG (the PCM samples) and the
+envelope travels in AMQP headers (:func:`envelope_headers` / :func:`envelope_from_headers`).
 
 Add a message type by declaring its data model with ``@message_type("area.verb")``.
 """
@@ -366,6 +366,19 @@ class SensorPacket(Strict):
 class SensorBatch(Strict):
     device: uuid.UUID
     packets: list[SensorPacket] = Field(min_length=1, max_length=10_000)
+
+
+@message_type("sensor.audio")
+class AudioChunk(Strict):
+    """Metadata of one chunk of a phone's audio; the PCM16 little-endian mono samples are the
+    message body and the envelope travels in AMQP headers, like frames. ``seq`` shares the device's
+    packet sequence space, so packets and chunks of a device are ordered (and acked) together."""
+
+    device: uuid.UUID
+    seq: int = Field(ge=0, description="per-device sequence number, shared with the sensor packets")
+    timestamp: int = Field(ge=0, description="device clock at the chunk's first sample, ns since the epoch")
+    sample_rate: int = Field(ge=8000, le=96000, description="samples per second")
+    samples: int = Field(ge=1, description="number of samples in the body (body bytes / 2)")
 
 
 # --- actions ----------------------------------------------------------------------------------

@@ -220,6 +220,8 @@ def _type_key(env: Envelope) -> str:
 _ROUTES: dict[str, tuple[str, RouteKey]] = {
     "frame.captured": (FRAMES, _org_key("frame", _attr("camera"))),
     "sensor.batch": (SENSORS, _org_key("sensor", _attr("device"))),
+    # Same key as the device's batches: same shard, so fusion sees packets and audio in order.
+    "sensor.audio": (SENSORS, _org_key("sensor", _attr("device"))),
     "detection.created": (EVENTS, _org_key("detection", _attr("camera"))),
     "plate.read": (EVENTS, _org_key("plate.read", _attr("camera"))),
     "anomaly.detected": (EVENTS, _org_key("anomaly", _attr("device"))),

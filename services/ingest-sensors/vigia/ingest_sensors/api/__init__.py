@@ -1,0 +1,1 @@
+"""Network layer of the gateway: the phone WebSocket, the HTTP batch fallback, operations."""
