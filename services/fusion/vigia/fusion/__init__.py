@@ -1,0 +1,1 @@
+"""vigia.fusion: per-device sensor fusion — anomaly detectors, telemetry writer, audio relay."""
