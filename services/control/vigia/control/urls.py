@@ -1,9 +1,10 @@
 """URL map. Every area mounts its own ``api/urls.py`` under /api/v1/."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from vigia.control.core import health
+from vigia.control.observations.evidence import signed_object
 
 urlpatterns = [
     path("healthz", health.healthz),
@@ -17,6 +18,8 @@ urlpatterns = [
     path("api/v1/", include("vigia.control.pipelines.api.urls")),
     path("api/v1/", include("vigia.control.observations.api.urls")),
     path("api/v1/", include("vigia.control.audit.api.urls")),
+    # The file store's signed object URLs (evidence downloads); the signature is the credential.
+    re_path(r"^objects/.+$", signed_object, name="signed-object"),
 ]
 
 handler404 = "vigia.control.core.health.not_found"

@@ -135,3 +135,23 @@ class DeviceStatusChangeSerializer(serializers.ModelSerializer):
 
 class AnalyticsQuerySerializer(serializers.Serializer):
     hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 31, default=24)
+
+
+class EvidenceQuerySerializer(serializers.Serializer):
+    expires_in = serializers.IntegerField(required=False, min_value=1, max_value=7 * 24 * 3600, default=3600,
+                                          help_text="Lifetime of the file URLs in seconds (at most 7 days).")
+
+
+class EvidenceFileSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="video.mp4, audio.wav, sensors.csv, metadata.json, manifest.json...")
+    size = serializers.IntegerField()
+    content_type = serializers.CharField(allow_null=True)
+    sha256 = serializers.CharField(allow_null=True, help_text="From the bundle's manifest.")
+    url = serializers.CharField(help_text="Presigned (S3) or signed local URL; no token needed.")
+    expires_at = serializers.IntegerField(help_text="Unix time after which the URL is refused.")
+
+
+class EvidenceSerializer(serializers.Serializer):
+    event = serializers.UUIDField()
+    ready = serializers.BooleanField(help_text="True once the bundle's manifest is written (complete).")
+    files = EvidenceFileSerializer(many=True)

@@ -6,6 +6,7 @@ time cursor (newest first), stable under the recorder's inserts.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -13,18 +14,20 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from vigia.common.storage import StorageError
 from vigia.control.core.api.views import OrgScopedMixin, OrgScopedReadOnlyViewSet
 from vigia.control.core.choices import Role
 from vigia.control.core.pagination import IdCursorPagination
 from vigia.control.core.permissions import signed_in_user
 from vigia.control.devices.models import Device
 from vigia.control.observations.api import serializers as s
+from vigia.control.observations.evidence import evidence_files
 from vigia.control.observations.filtersets import (
     AnomalyFilterSet,
     DetectionFilterSet,
@@ -48,6 +51,12 @@ from vigia.control.observations.queries import (
     plate_matches,
     set_similarity_threshold,
 )
+
+
+class ServiceUnavailable(APIException):
+    status_code = 503
+    default_code = "unavailable"
+    default_detail = "a backing service is unavailable"
 
 
 class TimeCursorPagination(IdCursorPagination):
@@ -111,7 +120,25 @@ class EventViewSet(ObservationViewSet):
             return s.AcknowledgeSerializer
         if self.action == "classify":
             return s.ClassifySerializer
+        if self.action == "evidence":
+            return s.EvidenceSerializer
         return s.EventSerializer
+
+    @extend_schema(parameters=[s.EvidenceQuerySerializer], responses={200: s.EvidenceSerializer})
+    @action(detail=True, methods=["get"])
+    def evidence(self, request: Request, pk: str | None = None) -> Response:
+        """The event's evidence bundle (video, audio, sensor table, metadata, manifest), each file
+        with a URL that downloads it without a token until ``expires_in`` seconds from now.
+        ``ready`` turns true once the correlator has written the whole bundle."""
+        event = self.get_object()  # first: another org's event is a 404
+        params = s.EvidenceQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            bundle = evidence_files(event.org_id, event.pk, timedelta(seconds=params.validated_data["expires_in"]),
+                                    absolute=request.build_absolute_uri)
+        except StorageError as exc:
+            raise ServiceUnavailable(f"the object store is unavailable: {exc}") from exc
+        return Response(bundle)
 
     @extend_schema(request=s.AcknowledgeSerializer, responses={200: s.EventSerializer})
     @action(detail=True, methods=["post"])

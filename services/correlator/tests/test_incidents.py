@@ -1,0 +1,141 @@
+"""Scoring and the incident state machine, without any I/O: which signals agree, in which window,
+how a burst folds into one incident, and that a replay derives the same event."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from vigia.common.messages import Severity, make
+from vigia.correlator.incidents import Rules, SiteState, expire, observe
+from vigia.correlator.scoring import CorrelationConfig, Signal, best_window, score, severity_of, signal_of
+
+ORG = uuid.UUID("0190a0b0-0000-7000-8000-000000000001")
+MS = 1_000_000
+S = 1_000_000_000
+T0 = 1_760_000_000 * S
+CONFIG = CorrelationConfig()
+RULES = Rules(CONFIG, quiet_ns=5 * S)
+
+
+def sig(kind: str, at_ms: float, ident: str | None = None, severity: Severity = Severity.high,
+        device: str | None = "d1") -> Signal:
+    return Signal(ident or f"{kind}-{at_ms}", kind, kind, T0 + int(at_ms * MS), severity, device=device)
+
+
+def test_defaults_are_the_seed_rule() -> None:
+    assert CONFIG.window_ms == 1000 and CONFIG.threshold == 0.6
+    assert (CONFIG.weight("magnetic"), CONFIG.weight("audio"), CONFIG.weight("humanoid")) == (0.4, 0.4, 0.2)
+
+
+def test_score_counts_each_kind_once() -> None:
+    assert score([sig("magnetic", 0), sig("magnetic", 10), sig("magnetic", 20)], CONFIG) == 0.4
+    assert score([sig("magnetic", 0), sig("audio", 10), sig("humanoid", 20)], CONFIG) == 1.0
+    assert score([sig("imu", 0)], CONFIG) == 0.0
+
+
+def test_best_window_only_joins_signals_within_the_window() -> None:
+    magnetic, audio_far, audio_near = sig("magnetic", 0), sig("audio", 1500), sig("audio", 900)
+    assert best_window([magnetic, audio_far], audio_far, CONFIG)[0] == 0.4
+    value, members = best_window([magnetic, audio_near], audio_near, CONFIG)
+    assert value == 0.8 and set(members) == {magnetic, audio_near}
+
+
+def test_severity_is_the_worst_signal_raised_when_three_kinds_agree() -> None:
+    assert severity_of([sig("magnetic", 0, severity=Severity.medium)], 0.8) == Severity.medium
+    assert severity_of([sig("magnetic", 0, severity=Severity.low)], 1.0) == Severity.high
+    assert severity_of([sig("magnetic", 0, severity=Severity.critical)], 0.6) == Severity.critical
+
+
+def test_org_overrides_replace_only_what_they_name_and_bad_ones_are_ignored() -> None:
+    tuned = CONFIG.with_overrides({"threshold": 0.9, "weights": {"audio": 0.5}})
+    assert tuned.threshold == 0.9 and tuned.weight("audio") == 0.5 and tuned.weight("magnetic") == 0.4
+    assert CONFIG.with_overrides({"threshold": "high"}) == CONFIG
+    assert CONFIG.with_overrides({"weights": {"audio": 7}}) == CONFIG
+    assert CONFIG.with_overrides({"no_such_knob": 1}) == CONFIG
+
+
+def test_signal_of_takes_anomalies_and_confident_people_only() -> None:
+    camera = uuid.uuid4()
+
+    def detection(label: str, confidence: float) -> object:
+        return make("detection.created", ORG, "t", {"camera": camera, "frame": uuid.uuid4(), "captured_at": T0,
+                                                    "label": label, "confidence": confidence,
+                                                    "box": {"x1": 0, "y1": 0, "x2": 1, "y2": 1}})
+
+    seen = signal_of(detection("person", 0.8), CONFIG)  # type: ignore[arg-type]
+    assert seen is not None and seen.kind == "humanoid" and seen.camera == str(camera)
+    assert signal_of(detection("car", 0.99), CONFIG) is None  # type: ignore[arg-type]
+    assert signal_of(detection("person", 0.3), CONFIG) is None  # type: ignore[arg-type]
+    voice = make("anomaly.detected", ORG, "t", {"device": uuid.uuid4(), "kind": "audio_voice", "severity": "medium",
+                                                "score": 3.2, "observed_at": T0})
+    taken = signal_of(voice, CONFIG)
+    assert taken is not None and taken.kind == "audio" and taken.detail == "audio_voice"
+
+
+def test_magnetic_audio_and_person_within_a_second_raise_one_event() -> None:
+    state, now = SiteState(), T0
+    assert observe(state, sig("magnetic", 0), ORG, RULES, now) == []
+    created = observe(state, sig("audio", 300), ORG, RULES, now)
+    assert [c.kind for c in created] == ["created"]
+    incident = created[0].incident
+    assert incident.score == 0.8 and incident.started_at == T0
+    updated = observe(state, sig("humanoid", 600, device=None), ORG, RULES, now)
+    assert [c.kind for c in updated] == ["updated"]
+    assert updated[0].incident.event == incident.event and updated[0].incident.score == 1.0
+    assert updated[0].incident.severity == Severity.high
+
+
+def test_a_burst_folds_into_the_open_incident_and_closes_after_the_quiet_gap() -> None:
+    state, now = SiteState(), T0
+    observe(state, sig("magnetic", 0), ORG, RULES, now)
+    observe(state, sig("audio", 100), ORG, RULES, now)
+    changes = []
+    for i in range(1, 20):  # more of the same, every 200 ms: one incident, not twenty
+        changes += observe(state, sig("magnetic", 100 + i * 200), ORG, RULES, now + i * 200 * MS)
+    assert all(c.kind == "updated" for c in changes)
+    assert len(changes) < 5  # sends updates at most once a second when nothing material changes
+    assert state.incident is not None and state.incident.source_count == 21
+    assert expire(state, RULES, now + 19 * 200 * MS + 4 * S) is None
+    closed = expire(state, RULES, now + 19 * 200 * MS + 5 * S)
+    assert closed is not None and closed.kind == "closed"
+    assert closed.incident.ended_at == T0 + 3900 * MS and state.incident is None
+
+
+def test_a_signal_past_the_quiet_gap_closes_the_incident_and_may_start_another() -> None:
+    state = SiteState()
+    observe(state, sig("magnetic", 0), ORG, RULES, T0)
+    first = observe(state, sig("audio", 100), ORG, RULES, T0)[0].incident.event
+    observe(state, sig("magnetic", 10_000), ORG, RULES, T0)
+    changes = observe(state, sig("audio", 10_100), ORG, RULES, T0)
+    assert [c.kind for c in changes] == ["created"]
+    assert changes[0].incident.event != first
+
+
+def test_a_redelivered_signal_changes_nothing() -> None:
+    state = SiteState()
+    magnetic = sig("magnetic", 0)
+    observe(state, magnetic, ORG, RULES, T0)
+    observe(state, sig("audio", 100), ORG, RULES, T0)
+    before = state.to_json()
+    assert observe(state, magnetic, ORG, RULES, T0 + S) == []
+    assert state.to_json() == before
+
+
+@pytest.mark.parametrize("order", [("magnetic", "audio"), ("audio", "magnetic")])
+def test_the_event_id_is_that_of_the_first_signal_whatever_the_arrival_order(order: tuple[str, str]) -> None:
+    signals = {"magnetic": sig("magnetic", 0, ident="m1"), "audio": sig("audio", 200, ident="a1")}
+    state = SiteState()
+    changes = [c for kind in order for c in observe(state, signals[kind], ORG, RULES, T0)]
+    created = [c for c in changes if c.kind == "created"]
+    assert len(created) == 1
+    assert created[0].incident.event == str(uuid.uuid5(uuid.UUID("6f7a1c52-8d0e-4b7e-9a57-3c0f5e1d2b90"),
+                                                       f"{ORG}/m1"))
+
+
+def test_state_survives_a_json_round_trip() -> None:
+    state = SiteState()
+    observe(state, sig("magnetic", 0), ORG, RULES, T0)
+    observe(state, sig("audio", 100), ORG, RULES, T0)
+    assert SiteState.from_json(state.to_json()).to_json() == state.to_json()

@@ -1,0 +1,199 @@
+"""The incident state machine of one site: pure data and functions, no I/O.
+
+A site holds a *window* of recent signals and at most one *open incident*:
+
+* a signal while an incident is open (within ``quiet`` of its last signal, observation time)
+  joins the incident: it is updated, not duplicated;
+* otherwise the signal enters the window, and when the best window containing it scores at least
+  the threshold an incident opens: ``created``; its id derives from its first signal's id;
+* an incident closes once its site has been quiet for ``quiet`` (wall clock, :func:`expire`), or
+  at once when a signal arrives whose observation time is past that gap.
+
+Everything is JSON-serialisable (:meth:`SiteState.to_json`), so the service keeps it in Redis and
+a restarted correlator carries on with the same incidents.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from vigia.common.messages import Severity
+from vigia.correlator.scoring import (
+    SEVERITY_ORDER,
+    CorrelationConfig,
+    Signal,
+    best_window,
+    event_id,
+    score,
+    severity_of,
+)
+
+MAX_WINDOW_SIGNALS = 1000
+MAX_RECENT_IDS = 2000
+
+
+@dataclass
+class Incident:
+    """An open (or just closed) correlated event of one site."""
+
+    event: str
+    started_at: int  # ns, observation time of its first signal
+    last_signal_at: int  # ns, observation time of its newest signal
+    last_activity: int  # ns, wall clock of its newest signal (for closing on quiet)
+    score: float
+    severity: Severity
+    sources: list[Signal]
+    source_count: int
+    published_at: int = 0  # wall clock ns of the last event message
+    published_shape: list[str] = field(default_factory=list)  # what the last message showed
+    ended_at: int | None = None
+
+    def shape(self) -> list[str]:
+        """What makes an update worth sending at once: score, severity, kinds and who saw it."""
+        who = sorted({f"{s.kind}:{s.device or s.camera}" for s in self.sources})
+        return [f"{self.score:.6f}", self.severity.value, *who]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event": self.event, "started_at": self.started_at, "last_signal_at": self.last_signal_at,
+                "last_activity": self.last_activity, "score": self.score, "severity": self.severity.value,
+                "sources": [s.to_json() for s in self.sources], "source_count": self.source_count,
+                "published_at": self.published_at, "published_shape": self.published_shape,
+                "ended_at": self.ended_at}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Incident:
+        return cls(event=data["event"], started_at=data["started_at"], last_signal_at=data["last_signal_at"],
+                   last_activity=data["last_activity"], score=data["score"], severity=Severity(data["severity"]),
+                   sources=[Signal.from_json(s) for s in data["sources"]], source_count=data["source_count"],
+                   published_at=data.get("published_at", 0), published_shape=data.get("published_shape", []),
+                   ended_at=data.get("ended_at"))
+
+
+@dataclass
+class SiteState:
+    """The window and the open incident of one (org, site)."""
+
+    signals: list[Signal] = field(default_factory=list)
+    incident: Incident | None = None
+    recent: list[str] = field(default_factory=list)  # ids already handled (redelivery guard)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"signals": [s.to_json() for s in self.signals],
+                "incident": self.incident.to_json() if self.incident else None, "recent": self.recent}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SiteState:
+        incident = data.get("incident")
+        return cls(signals=[Signal.from_json(s) for s in data.get("signals", [])],
+                   incident=Incident.from_json(incident) if incident else None,
+                   recent=list(data.get("recent", [])))
+
+    def seen(self, signal_id: str) -> bool:
+        return signal_id in self.recent
+
+    def remember(self, signal_id: str) -> None:
+        self.recent.append(signal_id)
+        del self.recent[:-MAX_RECENT_IDS]
+
+
+ChangeKind = Literal["created", "updated", "closed"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """Something to publish: an incident created, materially updated, or closed."""
+
+    kind: ChangeKind
+    incident: Incident
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The knobs of the state machine (the org's correlation config plus service settings)."""
+
+    config: CorrelationConfig
+    quiet_ns: int
+    max_sources: int = 200
+    update_interval_ns: int = 1_000_000_000
+
+
+def observe(state: SiteState, signal: Signal, org: uuid.UUID | str, rules: Rules, now: int) -> list[Change]:
+    """Apply one signal to ``state`` (in place) and return what to publish, in order."""
+    if state.seen(signal.id):
+        return []
+    state.remember(signal.id)
+    changes: list[Change] = []
+    incident = state.incident
+    if incident is not None:
+        if _belongs(incident, signal, rules):
+            return _fold(incident, signal, rules, now)
+        if signal.time > incident.last_signal_at + rules.quiet_ns:
+            changes.append(close(state, incident.last_signal_at))
+        else:
+            return []  # older than the open incident: history, not a new incident
+    state.signals.append(signal)
+    _prune(state, rules)
+    value, members = best_window(state.signals, signal, rules.config)
+    if value + 1e-9 < rules.config.threshold or value <= 0:
+        return changes
+    members = sorted(members, key=lambda s: (s.time, s.id))
+    incident = Incident(
+        event=str(event_id(org, members[0].id)), started_at=members[0].time,
+        last_signal_at=max(s.time for s in members), last_activity=now, score=value,
+        severity=severity_of(members, value), sources=members[:rules.max_sources], source_count=len(members))
+    incident.published_at, incident.published_shape = now, incident.shape()
+    state.incident = incident
+    taken = {s.id for s in members}
+    state.signals = [s for s in state.signals if s.id not in taken]
+    changes.append(Change("created", incident))
+    return changes
+
+
+def _belongs(incident: Incident, signal: Signal, rules: Rules) -> bool:
+    return incident.started_at - rules.quiet_ns <= signal.time <= incident.last_signal_at + rules.quiet_ns
+
+
+def _fold(incident: Incident, signal: Signal, rules: Rules, now: int) -> list[Change]:
+    incident.source_count += 1
+    if len(incident.sources) < rules.max_sources:
+        incident.sources.append(signal)
+    incident.started_at = min(incident.started_at, signal.time)
+    incident.last_signal_at = max(incident.last_signal_at, signal.time)
+    incident.last_activity = now
+    # The incident's score is its best window so far: a later window can only raise it.
+    window_score = best_window(incident.sources, signal, rules.config)[0]
+    incident.score = max(incident.score, window_score, score([signal], rules.config))
+    severity = severity_of([signal], incident.score)
+    if SEVERITY_ORDER.index(severity) > SEVERITY_ORDER.index(incident.severity):
+        incident.severity = severity
+    shape = incident.shape()
+    if shape != incident.published_shape or now - incident.published_at >= rules.update_interval_ns:
+        incident.published_at, incident.published_shape = now, shape
+        return [Change("updated", incident)]
+    return []
+
+
+def _prune(state: SiteState, rules: Rules) -> None:
+    newest = max(s.time for s in state.signals)
+    horizon = newest - rules.config.window_ms * 1_000_000
+    state.signals = [s for s in state.signals if s.time >= horizon][-MAX_WINDOW_SIGNALS:]
+
+
+def close(state: SiteState, ended_at: int) -> Change:
+    """Close the open incident; the window is cleared of what it already covered."""
+    incident = state.incident
+    assert incident is not None
+    incident.ended_at = ended_at
+    state.incident = None
+    state.signals = [s for s in state.signals if s.time > incident.last_signal_at]
+    return Change("closed", incident)
+
+
+def expire(state: SiteState, rules: Rules, now: int) -> Change | None:
+    """Close the open incident if its site has been quiet (wall clock) for ``quiet``."""
+    incident = state.incident
+    if incident is None or now - incident.last_activity < rules.quiet_ns:
+        return None
+    return close(state, incident.last_signal_at)
