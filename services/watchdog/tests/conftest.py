@@ -1,5 +1,5 @@
-"""Fixtures for the watchdog: a migrated database of its own, Redis db 15, a broker vhost with
-test queues bound where camera.restart and camera.health go."""
+"""Fixtures for the watchdog: a migrated database of its own, a Redis db of its own, a broker vhost
+with test queues bound where camera.restart, camera.health and device.status go."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from redis.asyncio import Redis
 from sqlalchemy import Engine, delete, insert
 
 from vigia.common.broker import CONTROL, EVENTS, AsyncPublisher
-from vigia.common.db import cameras, make_engine, organizations
+from vigia.common.db import cameras, device_credentials, device_status_changes, devices, make_engine, organizations
 from vigia.watchdog.cameras import CameraFreshness
+from vigia.watchdog.devices import DeviceHealth
 
-DB_NAME = "vigia_watchdog_test"
+DB_NAME = os.environ.get("VIGIA_TEST_WATCHDOG_DB", "vigia_watchdog_test")
 SERVER = os.environ.get("VIGIA_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 
 
@@ -43,6 +44,9 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url, pool_size=2)
     with engine.begin() as conn:  # this database is the watchdog tests' own: start empty
         conn.execute(delete(cameras))
+        conn.execute(delete(device_status_changes))
+        conn.execute(delete(device_credentials))
+        conn.execute(delete(devices))
         conn.execute(delete(organizations))
     yield engine
     engine.dispose()
@@ -114,7 +118,9 @@ async def taps(amqp_url: str, publisher: AsyncPublisher) -> AsyncIterator[Taps]:
     await restarts.bind(CONTROL, "camera.restart.#")
     health = await channel.declare_queue("test.health", exclusive=True)
     await health.bind(EVENTS, "camera.health.#")
-    yield Taps(channel, {"restarts": restarts, "health": health})
+    status = await channel.declare_queue("test.device_status", exclusive=True)
+    await status.bind(EVENTS, "device.status.#")
+    yield Taps(channel, {"restarts": restarts, "health": health, "device_status": status})
     await connection.close()
 
 
@@ -127,5 +133,37 @@ def freshness(engine: Engine, redis: Redis, publisher: AsyncPublisher) -> MakeFr
         values: dict[str, Any] = {"interval": 0.0, "stale_seconds": 15, "cooldown_seconds": 30,
                                   "cooldown_max_seconds": 600, **overrides}
         return CameraFreshness(engine, redis, publisher, **values)
+
+    return make
+
+
+AddDevice = Callable[..., uuid.UUID]
+
+
+@pytest.fixture
+def add_device(engine: Engine, org: uuid.UUID) -> AddDevice:
+    def add(*, status: str = "OFF", interval: float = 1.0, last_seen: datetime | None = None,
+            changed_ago_s: float = 3600) -> uuid.UUID:
+        device = uuid.uuid4()
+        changed = datetime.now(UTC) - timedelta(seconds=changed_ago_s)
+        with engine.begin() as conn:
+            conn.execute(insert(devices).values(
+                id=device, org_id=org, name=f"phone {device.hex[:6]}", kind="phone", status=status,
+                last_seen=last_seen, reporting_interval=interval, location="", site="demo-site", config={},
+                version=1, created_at=changed, updated_at=changed))
+        return device
+
+    return add
+
+
+MakeHealth = Callable[..., DeviceHealth]
+
+
+@pytest.fixture
+def device_health(engine: Engine, redis: Redis, publisher: AsyncPublisher) -> MakeHealth:
+    def make(**overrides: Any) -> DeviceHealth:
+        values: dict[str, Any] = {"interval": 0.0, "refresh_seconds": 0.0, "flush_seconds": 0.0,
+                                  "min_interval_s": 0.0, **overrides}
+        return DeviceHealth(engine, redis, publisher, **values)
 
     return make

@@ -1,4 +1,5 @@
-"""``python -m vigia.watchdog`` as a process: it restarts a frozen camera, answers health and
+"""``python -m vigia.watchdog`` as a process: it restarts a frozen camera, flags a device that
+reports again, answers health and
 metrics on its port, and on SIGTERM exits cleanly, releasing the leader lease."""
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import time
 import httpx
 from redis.asyncio import Redis
 
-from services.watchdog.tests.conftest import AddCamera, Taps
+from services.watchdog.tests.conftest import AddCamera, AddDevice, Taps
 from vigia.watchdog.cameras import last_frame_key
+from vigia.watchdog.devices import last_seen_key
 from vigia.watchdog.lease import LEADER_KEY
 
 
@@ -26,9 +28,12 @@ def free_port() -> int:
 
 
 async def test_watchdog_process_restarts_frozen_camera_and_releases_its_lease_on_sigterm(
-        database_url: str, amqp_url: str, redis: Redis, add_camera: AddCamera, taps: Taps) -> None:
+        database_url: str, amqp_url: str, redis: Redis, add_camera: AddCamera, add_device: AddDevice,
+        taps: Taps) -> None:
     camera = add_camera()
     await redis.set(last_frame_key(camera), str(time.time_ns() - 60 * 1_000_000_000))
+    device = add_device(status="OFF", interval=3600)
+    await redis.set(last_seen_key(device), str(time.time_ns()))
     port = free_port()
     redis_url = redis.connection_pool.connection_kwargs
     env = {**os.environ, "VIGIA_DATABASE_URL": database_url, "VIGIA_AMQP_URL": amqp_url,
@@ -38,20 +43,25 @@ async def test_watchdog_process_restarts_frozen_camera_and_releases_its_lease_on
                                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         restarts: list[dict[str, object]] = []
+        statuses: list[dict[str, object]] = []
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             for _ in range(300):
                 restarts += await taps.take("restarts")
+                statuses += await taps.take("device_status")
                 try:
                     ready = (await http.get("/readyz")).status_code == 200
                 except httpx.TransportError:
                     ready = False
-                if ready and restarts:
+                if ready and restarts and statuses:
                     break
                 await asyncio.sleep(0.1)
             assert ready and [m["routing_key"] for m in restarts] == [f"camera.restart.{camera}"]
             metrics = (await http.get("/metrics")).text
         assert f'watchdog_restarts_total{{camera="{camera}"}} 1.0' in metrics
         assert "watchdog_is_leader 1.0" in metrics
+        assert [m["routing_key"] for m in statuses] == [f"device.status.{device_org(statuses)}.{device}"]
+        assert 'watchdog_devices{status="ON"} 1.0' in metrics
+        assert 'watchdog_device_transitions_total{previous="OFF",status="ON"} 1.0' in metrics
         assert await redis.get(LEADER_KEY) == b"test-process"
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
@@ -62,3 +72,7 @@ async def test_watchdog_process_restarts_frozen_camera_and_releases_its_lease_on
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def device_org(messages: list[dict[str, object]]) -> object:
+    return messages[0]["org"]

@@ -1,1 +1,1 @@
-"""vigia.watchdog: periodic health checks that act (restart frozen cameras; device health next)."""
+"""vigia.watchdog: periodic health checks that act (restart frozen cameras, flag silent devices)."""

@@ -1,4 +1,4 @@
-"""``python -m vigia.watchdog``: restarts frozen cameras; metrics and health on :9103.
+"""``python -m vigia.watchdog``: restarts frozen cameras, flags silent devices; metrics and health on :9103.
 
 Start-up: configure logging, read settings, connect to PostgreSQL, Redis and the broker (declaring
 the topology), serve metrics/health, then tick the periodic checks under the leader lease until
@@ -19,6 +19,7 @@ from vigia.common.observability import configure_logging, health, serve_metrics
 from vigia.watchdog.cameras import CameraFreshness
 from vigia.watchdog.checks import Watchdog
 from vigia.watchdog.config import DEFAULT_METRICS_PORT, WatchdogSettings
+from vigia.watchdog.devices import DeviceHealth
 from vigia.watchdog.lease import LeaderLease, default_holder
 
 log = logging.getLogger("vigia.watchdog")
@@ -39,7 +40,9 @@ async def run(settings: WatchdogSettings) -> None:
                         stale_seconds=settings.camera_stale_seconds,
                         cooldown_seconds=settings.camera_restart_cooldown_s,
                         cooldown_max_seconds=settings.camera_restart_cooldown_max_s),
-        # DeviceHealth (issue #4) joins here.
+        DeviceHealth(engine, redis, publisher, interval=settings.device_check_s,
+                     refresh_seconds=settings.device_refresh_s, flush_seconds=settings.device_flush_s,
+                     min_interval_s=settings.device_min_interval_s),
     ]
     lease = LeaderLease(redis, settings.watchdog_instance or default_holder(), settings.watchdog_lease_s)
     watchdog = Watchdog(checks, lease, settings.watchdog_tick_s)

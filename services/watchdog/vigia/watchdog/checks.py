@@ -1,8 +1,8 @@
 """The watchdog loop: a list of periodic checks, run only by the replica that holds the lease.
 
 A check is anything with a ``name``, an ``interval`` (s) and ``async run()``. Camera freshness
-(:mod:`vigia.watchdog.cameras`) is the first; device health (issue #4) is added by writing
-another class and listing it in ``__main__``. A failing check is logged and counted; the loop and
+(:mod:`vigia.watchdog.cameras`) and device health (:mod:`vigia.watchdog.devices`) are listed in
+``__main__``. A failing check is logged and counted; the loop and
 the other checks go on.
 """
 

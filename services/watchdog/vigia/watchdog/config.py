@@ -27,3 +27,12 @@ class WatchdogSettings(BrokerSettings):
                                              "doubles with each restart that does not help (s).")
     camera_restart_cooldown_max_s: float = Field(600.0, gt=0, le=86_400, description="Upper bound of the "
                                                  "doubling restart cool-down (s).")
+    device_check_s: float = Field(1.0, gt=0, le=3600, description="How often device last_seen values "
+                                  "(Redis device:<id>:last_seen) are checked against their reporting intervals (s).")
+    device_refresh_s: float = Field(30.0, gt=0, le=86_400, description="How often the device list, statuses "
+                                    "and reporting intervals are reloaded from PostgreSQL (s).")
+    device_flush_s: float = Field(10.0, gt=0, le=86_400, description="How often last_seen values that moved "
+                                  "are written to devices.last_seen in PostgreSQL, in one batched UPDATE (s).")
+    device_min_interval_s: float = Field(1.0, ge=0, le=3600, description="Floor under a device's "
+                                         "reporting interval for health: ingest-sensors refreshes last_seen "
+                                         "about once a second, so shorter intervals would flap (s).")
