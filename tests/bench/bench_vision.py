@@ -91,7 +91,7 @@ def yolo_batching(jpegs: list[bytes]) -> dict[str, float]:
     return out
 
 
-def plate_accuracy(detector, ocr: PlateOCR, seconds: int, seeds: tuple[int, ...] = (1, 2, 3)) -> dict[str, float]:
+def plate_accuracy(detector, ocr: PlateOCR, seconds: int, seeds: tuple[int, ...] = (1, 2, 3, 4, 5)) -> dict[str, float]:
     visits = exact = wrong = crops = frames = 0
     cpu = time.process_time()
     for seed in seeds:

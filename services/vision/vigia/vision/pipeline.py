@@ -6,8 +6,10 @@ Per batch: one batched :meth:`Detector.detect` call; then, frame by frame in ord
 are found cheaply (inside vehicle boxes when there are any, else in the whole frame), objects are
 tracked per camera into visits, and OCR runs only where it can still change a visit's outcome: a
 plate whole in the frame, wide enough, on a visit not yet decided and read fewer than
-``max_reads`` times. Readings are corrected to valid Brazilian plates and voted per slot
-(:mod:`vigia.vision.plates.voting`); a :class:`VisitPlate` is emitted when a visit's vote is
+``max_reads`` times. A crop is cut to its text band and deblurred
+(:mod:`vigia.vision.plates.enhance`), read under each plate format's slot rules with the format's
+prior from the plate's colours (:mod:`vigia.vision.plates.ctc`), and the readings are voted per
+slot (:mod:`vigia.vision.plates.voting`); a :class:`VisitPlate` is emitted when a visit's vote is
 decided, when it changes after that, and when the visit ends with a plate not yet emitted.
 """
 
@@ -23,13 +25,12 @@ import numpy as np
 from prometheus_client import Counter, Histogram
 
 from vigia.vision.detectors.base import Detection, Detector
-from vigia.vision.plates.brazil import PlateReading, correct_plate
+from vigia.vision.plates.enhance import format_priors, plate_text
 from vigia.vision.plates.finder import (
     FinderConfig,
     PlateCandidate,
     crop_plate,
     find_plates,
-    text_band,
     touches_edge,
 )
 from vigia.vision.plates.ocr import PlateOCR
@@ -172,12 +173,12 @@ class VisionPipeline:
         if jobs:
             assert self.ocr is not None
             started = time.perf_counter()
-            reads = self.ocr.read([text_band(crop_plate(image, c.box, 0.0, 0.0)) for _, c in jobs])
+            crops = [plate_text(crop_plate(image, c.box, 0.0, 0.0)) for _, c in jobs]
+            reads = self.ocr.read_plates(crops, [format_priors(image, c.box) for _, c in jobs])
             OCR_SECONDS.observe(time.perf_counter() - started)
             result.ocr_crops = len(jobs)
-            for (track, _), read in zip(jobs, reads, strict=True):
+            for (track, _), reading in zip(jobs, reads, strict=True):
                 track.state["reads"] = track.state.get("reads", 0) + 1
-                reading: PlateReading | None = correct_plate(read.text, read.confidence)
                 PLATES_READ.labels("valid" if reading else "invalid").inc()
                 if reading is not None:
                     track.state["vote"].add(reading)

@@ -13,6 +13,7 @@ Canonical text: Mercosul without separator (``ABC1D23``), old with its hyphen (`
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,12 +39,14 @@ _OLD = re.compile(r"^[A-Z]{3}-?[0-9]{4}$")
 @dataclass(frozen=True)
 class PlateReading:
     """A valid plate read from OCR text: canonical ``text``, ``confidence`` in [0, 1] (the OCR's,
-    lowered per correction), its ``format`` and how many characters were ``corrected``."""
+    lowered per correction), its ``format`` and how many characters were ``corrected``; ``slots``,
+    when the reader knew them, holds per slot the probabilities of the likeliest characters."""
 
     text: str
     confidence: float
     format: PlateFormat
     corrected: int = 0
+    slots: tuple[Mapping[str, float], ...] | None = None
 
     @property
     def key(self) -> str:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
+
+from vigia.vision.plates.brazil import PlateFormat, PlateReading
+from vigia.vision.plates.ctc import decode, fold
 
 ALLOWLIST = string.ascii_uppercase + string.digits
 #: Crops are scaled to this height before stacking (EasyOCR's recogniser works at 64 px).
@@ -52,21 +55,48 @@ class PlateOCR:
         if not os.path.isfile(os.path.join(directory, "english_g2.pth")):
             raise FileNotFoundError(f"EasyOCR weights english_g2.pth not found in {directory!r}")
         self.gpu = torch.cuda.is_available() if gpu is None else gpu
+        self.device = "cuda" if self.gpu else "cpu"
         self.batch_size = batch_size
         self.reader: Any = easyocr.Reader(
             ["en"], gpu=self.gpu, model_storage_directory=directory, download_enabled=False,
             detector=False, recognizer=True, verbose=False)
 
+    def probabilities(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The recogniser's per-step probabilities for each crop, folded to blank + A-Z + 0-9
+        (:func:`vigia.vision.plates.ctc.fold`): one batched forward pass over all crops."""
+        import torch
+
+        if not crops:
+            return []
+        lines = [_line(crop) for crop in crops]
+        width = max(line.shape[1] for line in lines)
+        batch = np.empty((len(lines), 1, LINE_HEIGHT, width), np.float32)
+        for i, line in enumerate(lines):
+            batch[i, 0, :, :line.shape[1]] = line
+            batch[i, 0, :, line.shape[1]:] = line[:, -1:]  # EasyOCR pads with the last column
+        batch = batch / 127.5 - 1.0
+        with torch.no_grad():
+            logits = self.reader.recognizer(torch.from_numpy(batch).to(self.device), None)
+            probs = torch.softmax(logits, dim=2).cpu().numpy().astype(np.float64)
+        steps = probs.shape[1]
+        out = []
+        for line, row in zip(lines, probs, strict=True):
+            used = min(steps, int(np.ceil(steps * line.shape[1] / width)) + 1)
+            out.append(fold(row[:used], self.reader.character))
+        return out
+
+    def read_plates(self, crops: Sequence[np.ndarray],
+                    priors: Sequence[Mapping[PlateFormat, float] | None] | None = None) -> list[PlateReading | None]:
+        """The most likely valid Brazilian plate in each crop, decoded under each format's slot
+        rules (:func:`vigia.vision.plates.ctc.decode`); ``priors`` weigh the formats per crop."""
+        probs = self.probabilities(crops)
+        return [decode(p, priors[i] if priors else None) for i, p in enumerate(probs)]
+
     def read(self, crops: Sequence[np.ndarray]) -> list[TextRead]:
         """The text of each crop (BGR or grey), in order; empty text when nothing was read."""
         if not crops:
             return []
-        lines = []
-        for crop in crops:
-            grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-            h, w = grey.shape[:2]
-            width = max(8, round(w * LINE_HEIGHT / max(1, h)))
-            lines.append(cv2.resize(grey, (width, LINE_HEIGHT), interpolation=cv2.INTER_CUBIC))
+        lines = [_line(crop) for crop in crops]
         gap = 8
         canvas_w = max(line.shape[1] for line in lines)
         canvas = np.full((len(lines) * (LINE_HEIGHT + gap), canvas_w), 255, np.uint8)
@@ -86,3 +116,11 @@ class PlateOCR:
                 reads[index] = TextRead("".join(ch for ch in str(text).upper() if ch in ALLOWLIST),
                                         float(conf))
         return reads
+
+
+def _line(crop: np.ndarray) -> np.ndarray:
+    """A crop as the recogniser wants it: grey, :data:`LINE_HEIGHT` pixels high, aspect kept."""
+    grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    h, w = grey.shape[:2]
+    width = max(8, round(w * LINE_HEIGHT / max(1, h)))
+    return cv2.resize(grey, (width, LINE_HEIGHT), interpolation=cv2.INTER_CUBIC)

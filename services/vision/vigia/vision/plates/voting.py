@@ -1,8 +1,9 @@
 """Multi-frame plate voting: one plate per vehicle visit from several noisy OCR readings.
 
-Every valid reading votes, with its confidence as weight, for its character in each of the 7
-slots; each slot's winner is the character with the most weight. Mercosul and the old format
-share every slot but the fifth, so the winners always spell a valid plate, whose format is
+Every valid reading votes in each of the 7 slots: with the probabilities of the slot's likeliest
+characters when the reader gave them (a soft vote, :mod:`vigia.vision.plates.ctc`), else with its
+confidence for the character it read; each slot's winner is the character with the most weight.
+Mercosul and the old format share every slot but the fifth, so the winners always spell a valid plate, whose format is
 decided by that slot's vote. The vote is *decided* once at least ``agree`` readings spell the
 winning plate exactly.
 """
@@ -35,9 +36,16 @@ class PlateVote:
     _weights: list[dict[str, float]] = field(default_factory=lambda: [defaultdict(float) for _ in range(7)])
 
     def add(self, reading: PlateReading) -> None:
-        """Count one valid reading (its confidence is its weight; zero still counts a little)."""
-        weight = max(reading.confidence, 1e-3)
+        """Count one valid reading. With per-slot probabilities each slot's candidates get their
+        probability as weight (a soft vote); else the read character gets the reading's confidence
+        (zero still counts a little)."""
         self.readings.append(reading)
+        if reading.slots is not None:
+            for slot, options in enumerate(reading.slots):
+                for char, p in options.items():
+                    self._weights[slot][char] += p
+            return
+        weight = max(reading.confidence, 1e-3)
         for slot, char in enumerate(reading.key):
             self._weights[slot][char] += weight
 

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vigia.vision.plates.ctc import CLASSES, decode, decode_format, fold, greedy_text
+
+
+def path(steps: str, alternatives: dict[int, dict[str, float]] | None = None) -> np.ndarray:
+    """Folded probabilities of a CTC path: one step per character of ``steps`` ('_' is blank),
+    0.96 on it unless ``alternatives`` gives that step's distribution."""
+    probs = np.full((len(steps), len(CLASSES)), 0.04 / (len(CLASSES) - 1))
+    for t, char in enumerate(steps):
+        probs[t, CLASSES.index(char)] = 0.96
+        for other, p in (alternatives or {}).get(t, {}).items():
+            probs[t] = np.where(np.arange(len(CLASSES)) == CLASSES.index(other), p, probs[t])
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def test_a_clean_path_is_read_as_it_is_spelled() -> None:
+    reading = decode(path("_A_B_C_1_D_2_3_"))
+    assert reading is not None and reading.text == "ABC1D23" and reading.format == "mercosul"
+    assert reading.confidence > 0.9
+
+
+def test_a_digit_slot_takes_the_best_digit_where_greedy_reading_says_a_letter() -> None:
+    # Step 7 looks more like Z than 7; greedy text says Z, which slot correction would make 2.
+    probs = path("_A_B_C_7_D_2_3_", {7: {"Z": 0.6, "7": 0.35}})
+    assert greedy_text(probs) == "ABCZD23"
+    reading = decode(probs)
+    assert reading is not None and reading.text == "ABC7D23"
+    assert reading.slots is not None and reading.slots[3]["7"] == pytest.approx(0.35, abs=0.01)
+
+
+def test_repeated_characters_need_a_blank_between_them() -> None:
+    assert decode(path("_A_A_A_1_B_2_2_")).text == "AAA1B22"  # type: ignore[union-attr]
+    # Without blanks, "AA" is one A: the path then spells too few characters for a plate.
+    assert decode_format(path("AAAA1B22"), "mercosul") is None or \
+        decode_format(path("AAAA1B22"), "mercosul").key != "AAA1B22"  # type: ignore[union-attr]
+
+
+def test_the_old_plates_hyphen_is_a_separator_not_a_glyph() -> None:
+    charset = "-" + "".join(c for c in CLASSES[1:])  # a recogniser whose class 1 is the hyphen
+    raw = np.zeros((9, 1 + len(charset)))
+    for t, char in enumerate("ABC-1234_"):
+        raw[t, 0 if char == "_" else 1 + charset.index(char)] = 1.0
+    reading = decode(fold(raw, charset))
+    assert reading is not None and reading.text == "ABC-1234" and reading.format == "old"
+
+
+def test_lower_case_probabilities_count_for_the_capital() -> None:
+    charset = "Aa"
+    folded = fold(np.array([[0.2, 0.3, 0.5]]), charset)
+    assert folded[0, CLASSES.index("A")] == pytest.approx(0.8)
+    assert folded[0, 0] == pytest.approx(0.2)
+
+
+def test_a_format_prior_decides_a_slot_that_could_be_a_letter_or_a_digit() -> None:
+    probs = path("_A_B_C_1_O_2_3_", {9: {"O": 0.55, "0": 0.41}})
+    assert decode(probs).text == "ABC1O23"  # type: ignore[union-attr]
+    assert decode(probs, {"mercosul": 1e-6, "old": 1 - 1e-6}).text == "ABC-1023"  # type: ignore[union-attr]
+
+
+def test_noise_is_not_a_plate() -> None:
+    rng = np.random.default_rng(1)
+    noise = rng.random((40, len(CLASSES)))
+    assert decode(noise / noise.sum(axis=1, keepdims=True), min_confidence=0.2) is None
+    assert decode(path("_A_B_")) is None  # too short for seven characters

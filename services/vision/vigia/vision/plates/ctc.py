@@ -1,0 +1,206 @@
+"""Reading a plate straight from the recogniser's per-step character probabilities.
+
+EasyOCR's recogniser is a CTC network: for each of T horizontal steps it gives a probability for
+every character and for "blank". Greedy decoding (best character per step, then slot-aware
+correction of the text) throws away what the network knew: when a ``7`` looks a little like a
+``Z``, greedy reading says ``Z`` and the correction table then turns it into ``2``. Decoding
+*constrained to the plate's format* keeps it: in a digit slot only digits compete, so the ``7``
+that was the second choice wins.
+
+:func:`decode` finds the most probable CTC path (Viterbi) that spells exactly seven characters
+following a format's letter/digit slots, for each format; a separator (the old plate's hyphen,
+a space, a dot) counts as blank. Its result keeps, for each slot, the probabilities of the slot's
+best candidates at the step where the character was most certain, so several frames of one visit
+can be voted per slot with soft weights (:mod:`vigia.vision.plates.voting`).
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from vigia.vision.plates.brazil import FORMATS, PlateFormat, PlateReading, canonical
+
+LETTERS = string.ascii_uppercase
+DIGITS = string.digits
+#: Column order of :func:`fold`'s output: blank, A-Z, 0-9.
+CLASSES = "_" + LETTERS + DIGITS
+SEPARATORS = "-. ·:"
+#: Slot alternatives kept per reading for the soft vote.
+ALTERNATIVES = 3
+_NEG = -1e9
+
+
+def fold(probs: np.ndarray, charset: str) -> np.ndarray:
+    """The recogniser's probabilities ``probs`` (T x (1 + len(charset)), column 0 blank) folded to
+    :data:`CLASSES`: lower-case letters count for their capital, separators for blank, every other
+    symbol is dropped; rows are renormalised."""
+    out = np.zeros((probs.shape[0], len(CLASSES)), np.float64)
+    out[:, 0] = probs[:, 0]
+    for i, char in enumerate(charset, start=1):
+        if char in SEPARATORS:
+            out[:, 0] += probs[:, i]
+            continue
+        upper = char.upper()
+        j = CLASSES.find(upper) if upper in LETTERS or upper in DIGITS else -1
+        if j > 0:
+            out[:, j] += probs[:, i]
+    out /= np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
+    return out
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The best path of one format: its 7-character ``key``, the path's log-probability, and per
+    slot the most certain step's probabilities of the slot's best candidates (char -> p)."""
+
+    format: PlateFormat
+    key: str
+    log_prob: float
+    slots: tuple[Mapping[str, float], ...]
+
+    @property
+    def confidence(self) -> float:
+        """Geometric mean of the chosen characters' probabilities."""
+        chosen = [max(1e-6, slot[char]) for slot, char in zip(self.slots, self.key, strict=True)]
+        return math.exp(sum(math.log(p) for p in chosen) / len(chosen))
+
+
+def _allowed(fmt: PlateFormat) -> np.ndarray:
+    """(7, classes) additive mask: 0 where the slot takes the class, -inf elsewhere."""
+    mask = np.full((7, len(CLASSES)), _NEG)
+    for slot, kind in enumerate(FORMATS[fmt]):
+        chars = LETTERS if kind == "L" else DIGITS
+        for char in chars:
+            mask[slot, CLASSES.index(char)] = 0.0
+    return mask
+
+
+_MASKS = {fmt: _allowed(fmt) for fmt in FORMATS}
+
+
+def decode_format(probs: np.ndarray, fmt: PlateFormat) -> Decoded | None:
+    """The most probable CTC path over folded ``probs`` that spells a plate of format ``fmt``
+    (Viterbi over states "k characters emitted, now on blank / on character c")."""
+    steps, classes = probs.shape
+    if steps < 7:
+        return None
+    logp = np.log(np.maximum(probs, 1e-12))
+    mask = _MASKS[fmt]
+    # blank[k]: best log-prob having emitted k chars and now on blank; char[k-1, c]: on c as k-th char.
+    blank = np.full(8, _NEG)
+    char = np.full((7, classes), _NEG)
+    blank[0] = logp[0, 0]
+    char[0] = logp[0] + mask[0]
+    # Back-pointers: for char states, where the state came from: -1 repeat, -2 from blank, else
+    # the previous char class; for blank states, -1 from blank, else the char class it left.
+    back_char = np.zeros((steps, 7, classes), np.int16)
+    back_blank = np.zeros((steps, 8), np.int16)
+    back_char[0] = -2
+    for t in range(1, steps):
+        new_blank = np.full(8, _NEG)
+        from_char = char.max(axis=1)
+        arg_char = char.argmax(axis=1)
+        new_blank[0] = blank[0] + logp[t, 0]
+        back_blank[t, 0] = -1
+        stay = blank[1:] >= from_char
+        new_blank[1:] = np.where(stay, blank[1:], from_char) + logp[t, 0]
+        back_blank[t, 1:] = np.where(stay, -1, arg_char)
+        # Entering slot k from the previous slot: best of (blank after k chars) and (a different
+        # char as the k-th): keep the top two of each row so "different" is cheap.
+        order = np.argsort(char, axis=1)
+        top1, top2 = order[:, -1], order[:, -2]
+        rows = np.arange(7)
+        best1, best2 = char[rows, top1], char[rows, top2]
+        enter = np.empty((7, classes))
+        enter_from = np.empty((7, classes), np.int16)
+        enter[0] = blank[0]  # slot 0 is entered from the leading blanks only
+        enter_from[0] = -2
+        for k in range(1, 7):
+            prev = np.full(classes, best1[k - 1])
+            prev_from = np.full(classes, top1[k - 1], np.int16)
+            same = np.arange(classes) == top1[k - 1]  # CTC: a repeated class needs a blank between
+            prev[same] = best2[k - 1]
+            prev_from[same] = top2[k - 1]
+            use_blank = blank[k] >= prev
+            enter[k] = np.where(use_blank, blank[k], prev)
+            enter_from[k] = np.where(use_blank, -2, prev_from)
+        repeat = char >= enter + mask
+        new_char = np.where(repeat, char, enter + mask) + logp[t]
+        back_char[t] = np.where(repeat, -1, enter_from)
+        blank, char = new_blank, new_char
+    end_blank, end_char = blank[7], char[6].max()
+    score = max(end_blank, end_char)
+    if score <= _NEG / 2:
+        return None
+    # Walk the path back: which class each step was on, and at which slot.
+    path_slot = np.full(steps, -1)
+    path_char = np.full(steps, -1)
+    if end_char >= end_blank:
+        state: tuple[str, int, int] = ("c", 6, int(char[6].argmax()))
+    else:
+        state = ("b", 7, -1)
+    for t in range(steps - 1, -1, -1):
+        kind, k, c = state
+        if kind == "c":
+            path_slot[t], path_char[t] = k, c
+            pointer = int(back_char[t, k, c])
+            if pointer == -1:
+                state = ("c", k, c)
+            elif pointer == -2:
+                state = ("b", k, -1)
+            else:
+                state = ("c", k - 1, pointer)
+        else:
+            pointer = int(back_blank[t, k])
+            state = ("b", k, -1) if pointer == -1 else ("c", k - 1, pointer)
+    key = ["?"] * 7
+    slots: list[dict[str, float]] = []
+    for k, kind in enumerate(FORMATS[fmt]):
+        at = np.flatnonzero(path_slot == k)
+        if at.size == 0:
+            return None
+        c = int(path_char[at[0]])
+        key[k] = CLASSES[c]
+        best_step = at[np.argmax(probs[at, c])]
+        allowed = [CLASSES.index(ch) for ch in (LETTERS if kind == "L" else DIGITS)]
+        row = probs[best_step, allowed]
+        top = np.argsort(row)[::-1][:ALTERNATIVES]
+        slots.append({CLASSES[allowed[i]]: float(row[i]) for i in top})
+        slots[-1].setdefault(CLASSES[c], float(probs[best_step, c]))
+    return Decoded(fmt, "".join(key), float(score), tuple(slots))
+
+
+def decode(probs: np.ndarray, priors: Mapping[PlateFormat, float] | None = None,
+           min_confidence: float = 0.05) -> PlateReading | None:
+    """The most likely valid plate in folded ``probs``: each format's best path, weighted by the
+    format's prior probability (e.g. from the plate's colour), the better one wins. ``None`` when
+    no path fits or its characters are too uncertain to be a plate."""
+    best: tuple[float, Decoded] | None = None
+    for fmt in FORMATS:
+        found = decode_format(probs, fmt)  # type: ignore[arg-type]
+        if found is None:
+            continue
+        prior = (priors or {}).get(found.format, 0.5)
+        score = found.log_prob + math.log(max(prior, 1e-6))
+        if best is None or score > best[0]:
+            best = (score, found)
+    if best is None:
+        return None
+    found = best[1]
+    confidence = found.confidence
+    if confidence < min_confidence:
+        return None
+    return PlateReading(canonical(found.key, found.format), confidence, found.format, 0, found.slots)
+
+
+def greedy_text(probs: np.ndarray) -> str:
+    """Plain best-per-step CTC decoding of folded ``probs`` (for logs and diagnostics)."""
+    best = probs.argmax(axis=1)
+    out = [CLASSES[c] for i, c in enumerate(best) if c != 0 and (i == 0 or c != best[i - 1])]
+    return "".join(out)
+
