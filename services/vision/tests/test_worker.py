@@ -47,7 +47,7 @@ def store(tmp_path):
 
 
 async def run_worker(amqp_url: str, store, ocr, frames: list[tuple[Envelope, bytes]], expect: int,
-                     wait_s: float = 60.0) -> list[Envelope]:
+                     wait_s: float = 60.0, redis=None) -> list[Envelope]:
     """Publish ``frames`` to vigia.frames, run the worker until ``expect`` events arrived on a test
     queue bound to vigia.events (or ``wait_s``), and return those events."""
     async with AsyncPublisher(amqp_url, declare=True) as publisher:
@@ -60,7 +60,8 @@ async def run_worker(amqp_url: str, store, ocr, frames: list[tuple[Envelope, byt
             await publisher.publish_many(envelopes)
 
         pipeline = VisionPipeline(build_detector({"type": "opencv"}), ocr, PipelineConfig(min_plate_width=60))
-        worker = VisionWorker(pipeline, publish, store, batch_size=4, batch_wait_ms=100)
+        worker = VisionWorker(pipeline, publish, store, batch_size=4, batch_wait_ms=100,
+                              redis=redis, recent_frames=50 if redis is not None else 0)
         worker.start()
         consumer = Consumer(amqp_url, VISION_FRAMES, worker.handle, decode="frame", prefetch=8)
         await consumer.start()
@@ -180,3 +181,22 @@ def test_a_frame_the_pipeline_cannot_process_fails_alone(store, bus_image) -> No
     assert results[0] is None and results[2] is None
     assert isinstance(results[1], ValueError)
     assert frames_counted("failed") == failed_before + 1
+
+
+async def test_processed_frames_are_kept_in_the_cameras_redis_stream_for_evidence(
+        amqp_url, store, bus_image, redis_url) -> None:
+    from redis.asyncio import Redis
+
+    from vigia.common.leases import camera_frames_key
+
+    camera = uuid.uuid4()
+    redis = Redis.from_url(redis_url)
+    try:
+        frames = [(frame_envelope(camera, bus_image.shape, i), jpeg(bus_image)) for i in range(3)]
+        await run_worker(amqp_url, store, None, frames, expect=6, redis=redis)
+        entries = await redis.xrange(camera_frames_key(camera))
+        assert [int(fields[b"t"]) for _, fields in entries] == [e.time for e, _ in frames]
+        assert all(fields[b"jpeg"] == body for (_, fields), (_, body) in zip(entries, frames, strict=True))
+    finally:
+        await redis.delete(camera_frames_key(camera))
+        await redis.aclose()

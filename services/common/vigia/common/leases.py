@@ -1,4 +1,4 @@
-"""Redis leases and the camera keys shared by the streamer and the watchdog.
+"""Redis leases and the camera and device keys shared by the services that use them.
 
 A lease is a key holding its holder's name with a TTL. It is taken with ``SET NX PX``; renewed
 and released only by its holder (compare-and-``PEXPIRE`` / compare-and-``DEL`` Lua scripts), so a
@@ -50,6 +50,18 @@ def camera_heartbeat_key(camera: uuid.UUID | str) -> str:
 
 def camera_lease_key(camera: uuid.UUID | str) -> str:
     return f"camera:{camera}:lease"
+
+
+def camera_frames_key(camera: uuid.UUID | str) -> str:
+    """Redis stream of a camera's recent frames (fields ``t`` capture ns, ``jpeg``), written by the
+    vision worker, read by the correlator's evidence builder."""
+    return f"camera:{camera}:frames"
+
+
+def device_audio_key(device: uuid.UUID | str) -> str:
+    """Redis stream of a phone's recent audio chunks (fields ``t`` ns, ``rate`` Hz, ``pcm`` PCM16
+    LE mono), written by fusion, read by the correlator's evidence builder."""
+    return f"device:{device}:audio"
 
 
 def camera_restart_key(camera: uuid.UUID | str) -> str:

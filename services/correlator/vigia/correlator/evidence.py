@@ -40,6 +40,7 @@ from redis.asyncio import Redis
 from sqlalchemy import Engine, select
 
 from vigia.common import db
+from vigia.common.leases import camera_frames_key, device_audio_key
 from vigia.common.messages import format_time_ns, time_ns_to_datetime
 from vigia.common.storage import ObjectNotFound, ObjectStore, StorageError
 from vigia.correlator.state import StateStore
@@ -57,12 +58,8 @@ CONTENT_TYPES = {".mp4": "video/mp4", ".wav": "audio/wav", ".csv": "text/csv; ch
                  ".json": "application/json"}
 
 
-def frames_key(camera: str) -> str:
-    return f"camera:{camera}:frames"
-
-
-def audio_key(device: str) -> str:
-    return f"device:{device}:audio"
+frames_key = camera_frames_key
+audio_key = device_audio_key
 
 
 def evidence_prefix(org: str | uuid.UUID, event: str | uuid.UUID) -> str:

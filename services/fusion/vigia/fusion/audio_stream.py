@@ -8,9 +8,9 @@ import uuid
 
 from redis.asyncio import Redis
 
+from vigia.common.leases import device_audio_key
 
-def audio_stream_key(device: uuid.UUID | str) -> str:
-    return f"device:{device}:audio"
+audio_stream_key = device_audio_key
 
 
 class AudioStreams:

@@ -12,6 +12,8 @@ import os
 
 os.environ.setdefault("YOLO_OFFLINE", "1")  # before ultralytics is imported: no hub calls
 
+from redis.asyncio import Redis
+
 from vigia.common.broker import AsyncPublisher, Consumer, declare_topology
 from vigia.common.broker.topology import VISION_FRAMES
 from vigia.common.messages import Envelope
@@ -48,6 +50,7 @@ async def main() -> None:
     if settings.vision_snapshots:
         store = open_store(settings.object_store, settings)
         await asyncio.to_thread(ensure_default_buckets, store)
+    redis = Redis.from_url(settings.redis_url) if settings.vision_recent_frames else None
     async with AsyncPublisher(settings.amqp_url, settings=settings, declare=True,
                               connection_name="vision:publisher") as publisher:
 
@@ -56,7 +59,8 @@ async def main() -> None:
 
         worker = VisionWorker(pipeline, publish, store, source=settings.service_name or "vision",
                               batch_size=settings.vision_batch_size,
-                              batch_wait_ms=settings.vision_batch_wait_ms, frame_ttl_ms=settings.frame_ttl_ms)
+                              batch_wait_ms=settings.vision_batch_wait_ms, frame_ttl_ms=settings.frame_ttl_ms,
+                              redis=redis, recent_frames=settings.vision_recent_frames)
         worker.start()
         consumer = Consumer(settings.amqp_url, VISION_FRAMES, worker.handle, decode="frame",
                             prefetch=max(settings.prefetch, 2 * settings.vision_batch_size),
@@ -68,6 +72,8 @@ async def main() -> None:
             await consumer.run()  # until SIGTERM/SIGINT; drains in-flight frames, then returns
         finally:
             await worker.stop()
+            if redis is not None:
+                await redis.aclose()
     log.info("vision worker stopped")
 
 

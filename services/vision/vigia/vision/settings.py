@@ -39,6 +39,8 @@ class VisionSettings(BrokerSettings):
     vision_track_max_gap_s: float = Field(4.0, gt=0, le=600, description="Seconds without a sighting "
                                           "(or without frames from its camera) that end a visit.")
     vision_snapshots: bool = Field(True, description="Store frame and crop JPEGs in the snapshots bucket.")
+    vision_recent_frames: int = Field(120, ge=0, le=10_000, description="Frames kept per camera in the Redis "
+                                      "stream camera:<id>:frames for event evidence videos (0: none).")
     vision_hog_width: int = Field(800, ge=160, le=4096, description="opencv backend: frames are scaled "
                                   "to this width for the HOG people detector.")
 

@@ -36,8 +36,11 @@ from typing import Any
 import cv2
 import numpy as np
 from prometheus_client import Counter, Histogram
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from vigia.common.broker import MessageMeta
+from vigia.common.leases import camera_frames_key
 from vigia.common.messages import Box, DetectionCreated, Envelope, FrameCaptured, PlateRead, make
 from vigia.common.storage import ObjectStore
 from vigia.vision.pipeline import FrameInput, FrameResult, VisionPipeline, VisitPlate
@@ -69,7 +72,8 @@ class VisionWorker:
 
     def __init__(self, pipeline: VisionPipeline, publish: Publish, store: ObjectStore | None, *,
                  source: str = "vision", batch_size: int = 4, batch_wait_ms: int = 50,
-                 frame_ttl_ms: int = 10_000, idle_sweep_s: float = 1.0) -> None:
+                 frame_ttl_ms: int = 10_000, idle_sweep_s: float = 1.0,
+                 redis: Redis | None = None, recent_frames: int = 0) -> None:
         self.pipeline = pipeline
         self.publish = publish
         self.store = store
@@ -78,6 +82,8 @@ class VisionWorker:
         self.batch_wait = batch_wait_ms / 1000
         self.frame_ttl_ns = frame_ttl_ms * 1_000_000
         self.idle_sweep_s = idle_sweep_s
+        self.redis = redis if recent_frames > 0 else None
+        self.recent_frames = recent_frames
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         # One inference thread: the pipeline (tracker state, torch) is used by one caller at a time.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-infer")
@@ -204,6 +210,8 @@ class VisionWorker:
         data = envelope.data
         assert isinstance(data, FrameCaptured)
         loop = asyncio.get_running_loop()
+        if self.redis is not None:
+            await self._keep_recent(data.camera, envelope.time, body)
         snapshot_key: str | None = None
         crop_keys: list[str | None] = [None] * len(result.objects)
         if self.store is not None and result.objects:
@@ -225,6 +233,16 @@ class VisionWorker:
         out += [self._plate_envelope(p, plate_crops.get(p.visit) or snapshot_key) for p in result.plates]
         if out:
             await self.publish(out)
+
+    async def _keep_recent(self, camera: uuid.UUID, time_ns: int, body: bytes) -> None:
+        """Append the frame to the camera's short Redis stream for evidence videos; a Redis outage
+        costs evidence, never the frame's detections."""
+        assert self.redis is not None
+        try:
+            await self.redis.xadd(camera_frames_key(camera), {"t": time_ns, "jpeg": body},
+                                  maxlen=self.recent_frames, approximate=True)
+        except RedisError:
+            log.warning("could not keep the frame for evidence", exc_info=True, extra={"camera": str(camera)})
 
     def _plate_envelope(self, plate: VisitPlate, snapshot_key: str | None) -> Envelope:
         context = plate.context if isinstance(plate.context, Envelope) else None
