@@ -286,3 +286,23 @@ async def test_unknown_route_and_wrong_method_use_the_one_error_shape(gw: Any) -
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     wrong = await gw.client.get("/api/v1/frames")
     assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_a_disabled_camera_is_refused_with_409_naming_the_camera(
+        gw: Any, tap: Any, tenant: Any, engine: Any, make_jpeg: Any) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from vigia.common.db import cameras
+
+    disabled, now = uuid.uuid4(), datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(insert(cameras).values(id=disabled, org_id=tenant.org, name="off", rtsp_url_encrypted="x",
+                                            fps=1.0, zones=[], enabled=False, status="offline", location="",
+                                            site="", version=1, created_at=now, updated_at=now))
+    frames = await tap()
+    response = await gw.post_frame(tenant, make_jpeg(), camera=disabled)
+    assert response.status_code == 409
+    assert response.json()["error"]["fields"] == {"camera": ["the camera is disabled; enable it to send frames"]}
+    await _only_the_sentinel_was_published(gw, frames, tenant, make_jpeg)

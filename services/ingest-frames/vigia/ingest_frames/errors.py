@@ -20,7 +20,7 @@ from vigia.common.auth import InvalidToken
 from vigia.ingest_frames.images import ImageRejected
 from vigia.ingest_frames.metrics import FRAMES_REJECTED
 from vigia.ingest_frames.publishing import BrokerUnavailable
-from vigia.ingest_frames.service import CameraNotFound, RateLimited
+from vigia.ingest_frames.service import CameraDisabled, CameraNotFound, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,12 @@ def _camera_not_found(_: Request, exc: Exception) -> Response:
     return error_response(404, "not_found", "camera: no such camera", {"camera": ["no such camera"]})
 
 
+def _camera_disabled(_: Request, exc: Exception) -> Response:
+    FRAMES_REJECTED.labels("camera_disabled").inc()
+    return error_response(409, "conflict", "camera: the camera is disabled",
+                          {"camera": ["the camera is disabled; enable it to send frames"]})
+
+
 def _rate_limited(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RateLimited)
     FRAMES_REJECTED.labels("rate_limited").inc()
@@ -132,7 +138,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map every refusal to the one error shape (and its metric)."""
     handlers = {
         ApiError: _api_error, InvalidToken: _invalid_token, ImageRejected: _image_rejected,
-        CameraNotFound: _camera_not_found, RateLimited: _rate_limited,
+        CameraNotFound: _camera_not_found, CameraDisabled: _camera_disabled, RateLimited: _rate_limited,
         BrokerUnavailable: _broker_unavailable, RequestValidationError: _validation,
         StarletteHTTPException: _http_exception, Exception: _unexpected,
     }

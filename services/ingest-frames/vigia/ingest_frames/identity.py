@@ -85,24 +85,34 @@ class DeviceAuthenticator:
 
 
 class CameraDirectory:
-    """Which organization owns a camera (``None``: no such camera), cached as described above."""
+    """Which organization owns a camera (``None``: no such camera) and whether it is enabled,
+    cached as described above."""
 
     def __init__(self, engine: Engine, ttl_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._engine = engine
         self._ttl = ttl_s
         self._negative_ttl = min(ttl_s, NEGATIVE_TTL_CAP_S)
-        self._cache: _TtlCache[uuid.UUID, uuid.UUID | None] = _TtlCache(clock)
+        self._cache: _TtlCache[uuid.UUID, tuple[uuid.UUID, bool] | None] = _TtlCache(clock)
 
     async def owner(self, camera: uuid.UUID) -> uuid.UUID | None:
         """The org id of ``camera``, or None when it does not exist."""
-        hit, org = self._cache.get(camera)
-        if hit:
-            return org
-        org = await anyio.to_thread.run_sync(self._lookup, camera)
-        self._cache.put(camera, org, self._ttl if org is not None else self._negative_ttl)
-        return org
+        found = await self._find(camera)
+        return None if found is None else found[0]
 
-    def _lookup(self, camera: uuid.UUID) -> uuid.UUID | None:
+    async def enabled(self, camera: uuid.UUID) -> bool:
+        """Whether ``camera`` exists and is enabled."""
+        found = await self._find(camera)
+        return found is not None and found[1]
+
+    async def _find(self, camera: uuid.UUID) -> tuple[uuid.UUID, bool] | None:
+        hit, found = self._cache.get(camera)
+        if hit:
+            return found
+        found = await anyio.to_thread.run_sync(self._lookup, camera)
+        self._cache.put(camera, found, self._ttl if found is not None else self._negative_ttl)
+        return found
+
+    def _lookup(self, camera: uuid.UUID) -> tuple[uuid.UUID, bool] | None:
         with self._engine.connect() as conn:
-            row: Any = conn.execute(select(cameras.c.org_id).where(cameras.c.id == camera)).first()
-        return None if row is None else row.org_id
+            row: Any = conn.execute(select(cameras.c.org_id, cameras.c.enabled).where(cameras.c.id == camera)).first()
+        return None if row is None else (row.org_id, bool(row.enabled))

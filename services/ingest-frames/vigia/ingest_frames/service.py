@@ -26,6 +26,8 @@ SOURCE = "ingest-frames"
 class CameraOwners(Protocol):
     async def owner(self, camera: uuid.UUID) -> uuid.UUID | None: ...
 
+    async def enabled(self, camera: uuid.UUID) -> bool: ...
+
 
 class RateLimiter(Protocol):
     async def admit(self, camera: uuid.UUID) -> RateDecision: ...
@@ -37,6 +39,10 @@ class FrameSink(Protocol):
 
 class CameraNotFound(LookupError):
     """No such camera in the caller's organization (another org's camera included)."""
+
+
+class CameraDisabled(Exception):
+    """The camera exists in the caller's organization but is disabled: its frames are refused."""
 
 
 class RateLimited(Exception):
@@ -71,6 +77,8 @@ async def accept_frame(frame: IncomingFrame, device: DeviceIdentity, *, cameras:
     """Check and publish one frame; see the module docstring for the order and the errors."""
     if await cameras.owner(frame.camera) != device.org:
         raise CameraNotFound(frame.camera)
+    if not await cameras.enabled(frame.camera):
+        raise CameraDisabled(frame.camera)
     info = inspect_image(frame.image, max_dimension)
     decision = await limiter.admit(frame.camera)
     if not decision.allowed:

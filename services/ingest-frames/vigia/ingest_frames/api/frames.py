@@ -39,6 +39,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
              "dimensions, camera or captured_at malformed or missing)",
         401: "Missing, unknown or revoked device token",
         404: "No such camera in the device's organization",
+        409: "The camera is disabled",
         413: "Frame larger than VIGIA_MAX_FRAME_BYTES",
         415: "The bytes are not a JPEG or PNG image",
         429: "The camera exceeded VIGIA_FRAME_RATE_LIMIT frames/s; see Retry-After",
