@@ -51,8 +51,9 @@ class FusionSettings(BrokerSettings):
     fusion_audio_prominence_db: float = Field(20.0, gt=0, le=120, description="How far (dB) the strongest "
                                               "infrasound (<20 Hz) or ultrasound (>18 kHz) bin must rise above "
                                               "the chunk's median spectral level to be an anomaly.")
-    fusion_audio_min_level_db: float = Field(-70.0, ge=-200, le=0, description="Band level (dB re full "
-                                             "scale) below which infrasound/ultrasound is ignored as silence.")
+    fusion_audio_min_level_db: float = Field(-35.0, ge=-200, le=0, description="Band level (dB re full "
+                                             "scale) below which infrasound/ultrasound is ignored as "
+                                             "background (phones' ambient noise reaches -45 dB).")
     fusion_voice_min_frames: float = Field(0.4, gt=0, le=1, description="Fraction of a chunk's voiced "
                                            "frames whose LPC formants must look like speech (F1 250-1000 Hz, "
                                            "F2 700-3800 Hz) for an audio_voice anomaly.")

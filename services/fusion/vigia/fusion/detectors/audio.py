@@ -77,7 +77,7 @@ def _band(freqs: np.ndarray, psd: np.ndarray, mask: np.ndarray, reference: float
 
 
 def analyze_spectrum(samples: np.ndarray, sample_rate: int, *, prominence_db: float = 20.0,
-                     min_level_db: float = -70.0) -> SpectrumAnalysis:
+                     min_level_db: float = -35.0) -> SpectrumAnalysis:
     """Welch PSD of ``samples`` (floats in [-1, 1]) and the infrasound / ultrasound verdicts."""
     n = len(samples)
     if n < 16:
@@ -241,7 +241,7 @@ class AudioAnomalyDetector:
     """One device's audio detector: keeps its last ``window_s`` seconds and analyses them at
     each chunk. A change of sample rate or a gap in time longer than the window starts afresh."""
 
-    def __init__(self, window_s: float = 1.0, *, prominence_db: float = 20.0, min_level_db: float = -70.0,
+    def __init__(self, window_s: float = 1.0, *, prominence_db: float = 20.0, min_level_db: float = -35.0,
                  voice_min_fraction: float = 0.4, voice_min_frames: int = 3) -> None:
         self.window_s = window_s
         self.prominence_db = prominence_db

@@ -85,11 +85,14 @@ class Phone:
         self.link.put(Item(seq, "audio", orjson.dumps(header).decode(), self.signals.chunk(k)))
 
     def close_truth(self) -> None:
-        """At shutdown: anomalies under way go to the truth log marked incomplete."""
+        """At shutdown: anomalies under way go to the truth log marked incomplete, and so do those
+        that ended after the last audio chunk was cut (:meth:`step` logs an anomaly only once the
+        chunks it touches exist, so they were never logged)."""
         if self.truth is None or not self.packets:
             return
         last = self.signals.packet_time(self.packets - 1)
-        self.truth.write([{**a.record(self.identity.device), "complete": False} for a in self.signals.started(last)])
+        pending = self.signals.finished(last) + self.signals.started(last)
+        self.truth.write([{**a.record(self.identity.device), "complete": False} for a in pending])
 
     async def sample(self, stop: asyncio.Event) -> None:
         """Tick at the phone's rate until ``stop``: packet i is produced when it is due."""
