@@ -175,3 +175,19 @@ HTTP_REQUESTS = Counter("vigia_http_requests_total", "HTTP requests answered",
 HTTP_LATENCY = Histogram("vigia_http_request_duration_seconds", "HTTP request latency",
                          ["service", "method", "route"],
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10))
+
+
+class CleanExitOnSignal:
+    """Mixin for a ``uvicorn.Server`` subclass: after a graceful shutdown on SIGTERM or SIGINT the
+    process exits 0, like the other services, instead of uvicorn re-raising the signal it already
+    handled (which makes the exit status 143). Put it before ``uvicorn.Server`` in the bases."""
+
+    _captured_signals: list[int]
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():  # type: ignore[misc]
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()

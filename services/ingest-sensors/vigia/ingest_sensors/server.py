@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from vigia.common.observability import CleanExitOnSignal
 from vigia.ingest_sensors.gateway import Gateway
 from vigia.ingest_sensors.settings import IngestSensorsSettings
 
@@ -57,7 +58,7 @@ def uvicorn_config(app: FastAPI, settings: IngestSensorsSettings, *, host: str |
     )
 
 
-class DrainingServer(uvicorn.Server):
+class DrainingServer(CleanExitOnSignal, uvicorn.Server):
     """uvicorn's server, whose shutdown drains the gateway's sockets first (see module docstring)."""
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from vigia.common.observability import CleanExitOnSignal
 from vigia.live.hub import CLOSE_GOING_AWAY, Hub
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def protocol_class(close_timeout: float) -> type[WebSocketsSansIOProtocol]:
     return LiveWebSocketProtocol
 
 
-class LiveServer(uvicorn.Server):
+class LiveServer(CleanExitOnSignal, uvicorn.Server):
     """uvicorn's server, closing operator sockets with 1001 before its own shutdown."""
 
     def __init__(self, config: uvicorn.Config, live: Live, grace: float) -> None:
