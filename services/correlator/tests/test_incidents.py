@@ -113,6 +113,39 @@ def test_a_signal_past_the_quiet_gap_closes_the_incident_and_may_start_another()
     assert changes[0].incident.event != first
 
 
+def test_people_passing_by_are_listed_but_do_not_hold_an_incident_open() -> None:
+    state = SiteState()
+    observe(state, sig("magnetic", 0), ORG, RULES, now=T0)
+    (created,) = observe(state, sig("audio", 100), ORG, RULES, now=T0)
+    assert created.kind == "created"
+    # A person every 2 s for a minute: each joins the incident (listed), none extends its life.
+    for i in range(1, 30):
+        observe(state, sig("person", 100 + 2000 * i, device=None), ORG, RULES, now=T0 + 2 * i * S)
+    assert state.incident is None  # closed by the first person past the quiet gap
+    # (it was listed with the people within 5 s of its last anomaly)
+
+
+def test_an_anomaly_agreeing_with_a_person_keeps_the_incident_alive() -> None:
+    state = SiteState()
+    observe(state, sig("magnetic", 0), ORG, RULES, now=T0)
+    observe(state, sig("audio", 100), ORG, RULES, now=T0)
+    observe(state, sig("person", 3900, device=None), ORG, RULES, now=T0 + 4 * S)
+    assert state.incident is not None and state.incident.last_signal_at == T0 + 100 * MS
+    observe(state, sig("magnetic", 4000), ORG, RULES, now=T0 + 4 * S)  # sustains: 0.4 (+ 0.2)
+    assert state.incident.last_signal_at == T0 + 4000 * MS
+
+
+def test_an_incident_lasts_at_most_max_and_the_next_scoring_window_opens_another() -> None:
+    rules = Rules(CONFIG, quiet_ns=5 * S, max_ns=10 * S)
+    state = SiteState()
+    kinds = []
+    for i in range(0, 16):  # magnetic + audio every second for 15 s
+        for change in observe(state, sig("magnetic", 1000 * i), ORG, rules, now=T0 + i * S) + \
+                observe(state, sig("audio", 1000 * i + 50), ORG, rules, now=T0 + i * S):
+            kinds.append(change.kind)
+    assert kinds.count("created") == 2 and kinds.count("closed") == 1
+
+
 def test_a_redelivered_signal_changes_nothing() -> None:
     state = SiteState()
     magnetic = sig("magnetic", 0)

@@ -31,7 +31,12 @@ class CorrelatorSettings(BrokerSettings):
     correlation_person_min_confidence: float = Field(0.5, ge=0, le=1, description="Person detections "
                                                      "below this confidence are not a signal.")
     incident_quiet_s: float = Field(5.0, gt=0, le=3600, description="An incident closes after this long "
-                                    "without a new signal from its site; signals before that update it (s).")
+                                    "without a sustaining signal from its site (one whose window scores at "
+                                    "least half the threshold: not a person alone); signals before that "
+                                    "update it (s).")
+    incident_max_s: float = Field(300.0, gt=0, le=86_400, description="An incident closes after lasting "
+                                  "this long even if signals keep coming; the next scoring window opens "
+                                  "another (s).")
     incident_max_sources: int = Field(200, ge=1, le=10_000, description="Most sources one event lists; "
                                       "later signals still extend the incident.")
     correlator_tick_s: float = Field(0.25, gt=0, le=60, description="How often the correlator closes "

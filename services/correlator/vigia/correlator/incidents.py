@@ -2,8 +2,14 @@
 
 A site holds a *window* of recent signals and at most one *open incident*:
 
-* a signal while an incident is open (within ``quiet`` of its last signal, observation time)
-  joins the incident: it is updated, not duplicated;
+* a signal while an incident is open (within ``quiet`` of its last sustaining signal,
+  observation time) joins the incident: it is updated, not duplicated. Only a *sustaining*
+  signal — one whose best window scores at least half the threshold: an anomaly, or a person
+  with one — keeps the incident alive: people walking past a camera all day (weight 0.2) are
+  listed on the incident they happen during but do not hold it open, so it closes and its
+  evidence gets built;
+* an incident lasts at most ``max_ns``; a signal past that closes it, and the next window that
+  scores opens a new one;
 * otherwise the signal enters the window, and when the best window containing it scores at least
   the threshold an incident opens: ``created``; its id derives from its first signal's id;
 * an incident closes once its site has been quiet for ``quiet`` (wall clock, :func:`expire`), or
@@ -117,6 +123,7 @@ class Rules:
     quiet_ns: int
     max_sources: int = 200
     update_interval_ns: int = 1_000_000_000
+    max_ns: int = 300_000_000_000
 
 
 def observe(state: SiteState, signal: Signal, org: uuid.UUID | str, rules: Rules, now: int) -> list[Change]:
@@ -126,15 +133,16 @@ def observe(state: SiteState, signal: Signal, org: uuid.UUID | str, rules: Rules
     state.remember(signal.id)
     changes: list[Change] = []
     incident = state.incident
-    if incident is not None:
-        if _belongs(incident, signal, rules):
-            return _fold(incident, signal, rules, now)
-        if signal.time > incident.last_signal_at + rules.quiet_ns:
-            changes.append(close(state, incident.last_signal_at))
-        else:
-            return []  # older than the open incident: history, not a new incident
     state.signals.append(signal)
     _prune(state, rules)
+    if incident is not None:
+        if _belongs(incident, signal, rules) and signal.time - incident.started_at <= rules.max_ns:
+            return _fold(state, incident, signal, rules, now)
+        if signal.time > incident.last_signal_at + rules.quiet_ns or signal.time - incident.started_at > rules.max_ns:
+            changes.append(close(state, incident.last_signal_at))
+        else:
+            state.signals.remove(signal)
+            return []  # older than the open incident: history, not a new incident
     value, members = best_window(state.signals, signal, rules.config)
     if value + 1e-9 < rules.config.threshold or value <= 0:
         return changes
@@ -144,9 +152,7 @@ def observe(state: SiteState, signal: Signal, org: uuid.UUID | str, rules: Rules
         last_signal_at=max(s.time for s in members), last_activity=now, score=value,
         severity=severity_of(members, value), sources=members[:rules.max_sources], source_count=len(members))
     incident.published_at, incident.published_shape = now, incident.shape()
-    state.incident = incident
-    taken = {s.id for s in members}
-    state.signals = [s for s in state.signals if s.id not in taken]
+    state.incident = incident  # its signals stay in the window: later ones are scored with them
     changes.append(Change("created", incident))
     return changes
 
@@ -155,15 +161,18 @@ def _belongs(incident: Incident, signal: Signal, rules: Rules) -> bool:
     return incident.started_at - rules.quiet_ns <= signal.time <= incident.last_signal_at + rules.quiet_ns
 
 
-def _fold(incident: Incident, signal: Signal, rules: Rules, now: int) -> list[Change]:
+def _fold(state: SiteState, incident: Incident, signal: Signal, rules: Rules, now: int) -> list[Change]:
     incident.source_count += 1
     if len(incident.sources) < rules.max_sources:
         incident.sources.append(signal)
     incident.started_at = min(incident.started_at, signal.time)
-    incident.last_signal_at = max(incident.last_signal_at, signal.time)
-    incident.last_activity = now
+    # The signal's own window, over everything recent on the site (the incident's source list
+    # is capped): only a window scoring at least half the threshold keeps the incident alive.
+    window_score = best_window(state.signals, signal, rules.config)[0]
+    if window_score + 1e-9 >= rules.config.threshold / 2:
+        incident.last_signal_at = max(incident.last_signal_at, signal.time)
+        incident.last_activity = now
     # The incident's score is its best window so far: a later window can only raise it.
-    window_score = best_window(incident.sources, signal, rules.config)[0]
     incident.score = max(incident.score, window_score, score([signal], rules.config))
     severity = severity_of([signal], incident.score)
     if SEVERITY_ORDER.index(severity) > SEVERITY_ORDER.index(incident.severity):

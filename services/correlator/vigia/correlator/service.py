@@ -93,7 +93,8 @@ class Correlator:
         self._open: dict[str, tuple[uuid.UUID, str | None, int]] = {}  # key -> (org, site, last activity)
 
     def rules(self, config: CorrelationConfig) -> Rules:
-        return Rules(config, self.quiet_ns, self.settings.incident_max_sources)
+        return Rules(config, self.quiet_ns, self.settings.incident_max_sources,
+                     max_ns=int(self.settings.incident_max_s * 1e9))
 
     async def restore(self) -> None:
         """Pick up the open incidents a previous run left in Redis."""
