@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -20,6 +21,16 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _read_response(stream: Any) -> tuple[int, bytes]:
+    status = int(stream.readline().split()[1])
+    length = 0
+    while (line := stream.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, stream.read(length)
 
 
 def test_served_gateway_accepts_a_frame_and_shuts_down_cleanly_on_sigterm(
@@ -44,6 +55,17 @@ def test_served_gateway_accepts_a_frame_and_shuts_down_cleanly_on_sigterm(
         response = httpx.post(f"{base}/api/v1/frames", params={"camera": str(tenant.camera)},
                               content=make_jpeg(), headers={**tenant.auth, "Content-Type": "image/jpeg"})
         assert response.status_code == 202, response.text
+        # One keep-alive connection, answers written whole by the server's protocol: refusals and
+        # acceptances alternate and every answer is framed right.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            stream = sock.makefile("rb")
+            for body, status in ((b"not an image", 415), (make_jpeg(), 202), (make_jpeg(), 202)):
+                sock.sendall(f"POST /api/v1/frames?camera={tenant.camera} HTTP/1.1\r\nHost: gw\r\n"
+                             f"Authorization: Bearer {tenant.token}\r\nContent-Length: {len(body)}\r\n\r\n"
+                             .encode() + body)
+                answer = _read_response(stream)
+                assert answer[0] == status, answer
+                assert json.loads(answer[1])
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
         # uvicorn re-raises the signal once it has shut down cleanly: exit status "killed by SIGTERM".

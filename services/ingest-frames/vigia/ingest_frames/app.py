@@ -11,17 +11,36 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from vigia.common.observability import configure_logging
 from vigia.ingest_frames.api import frames, ops
 from vigia.ingest_frames.errors import install_error_handlers
 from vigia.ingest_frames.gateway import Gateway
-from vigia.ingest_frames.metrics import HttpMetricsMiddleware
+from vigia.ingest_frames.metrics import HttpMetricsMiddleware, RouteMetrics
 from vigia.ingest_frames.settings import IngestFramesSettings
 
 SERVICE = "ingest-frames"
+
+
+class GatewayApp(FastAPI):
+    """FastAPI, except that ``POST /api/v1/frames`` goes straight to
+    :class:`~vigia.ingest_frames.api.frames.FrameEndpoint`: the one route that runs thousands of
+    times a second skips the middleware stack, routing and dependency solving (the route is still
+    declared to FastAPI, so the OpenAPI document describes it). Everything else is plain FastAPI."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.frame_endpoint = frames.FrameEndpoint(RouteMetrics(SERVICE))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == frames.FRAMES_PATH and scope["method"] == "POST":
+            await self.frame_endpoint(getattr(self.state, "gateway", None), scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: IngestFramesSettings | None = None) -> FastAPI:
@@ -37,10 +56,10 @@ def create_app(settings: IngestFramesSettings | None = None) -> FastAPI:
         finally:
             await gateway.close()
 
-    app = FastAPI(title="Vigia ingest-frames", version="1", lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
-                  description="Cameras and streamers push frames; each is published with publisher "
-                  "confirms to vigia.frames before the 202.")
+    app = GatewayApp(title="Vigia ingest-frames", version="1", lifespan=lifespan,
+                     docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+                     description="Cameras and streamers push frames; each is published with publisher "
+                     "confirms to vigia.frames before the 202.")
     install_error_handlers(app)
     app.include_router(frames.router)
     app.include_router(ops.router)

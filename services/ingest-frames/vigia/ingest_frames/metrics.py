@@ -18,14 +18,31 @@ FRAMES_REJECTED = Counter(
     "broker_unavailable)", ["reason"])
 
 
+class RouteMetrics:
+    """``vigia_http_requests_total`` and ``vigia_http_request_duration_seconds`` of one service, with
+    the labelled children cached (looking them up by labels costs more than observing)."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                                              HTTP_LATENCY.labels(self.service, method, route))
+        children[0].inc()
+        children[1].observe(seconds)
+
+
 class HttpMetricsMiddleware:
     """Counts and times every HTTP request under its route template (never the raw path, whose
     ids would make one time series per frame). A pure ASGI middleware: no per-request task."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
-        self.service = service
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self.metrics = RouteMetrics(service)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,11 +62,4 @@ class HttpMetricsMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
-            key = (scope["method"], path, status)
-            children = self._children.get(key)
-            if children is None:
-                children = self._children[key] = (
-                    HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)),
-                    HTTP_LATENCY.labels(self.service, scope["method"], path))
-            children[0].inc()
-            children[1].observe(time.perf_counter() - started)
+            self.metrics.observe(scope["method"], path, status, time.perf_counter() - started)

@@ -12,7 +12,8 @@ class FrameAcceptedOut(BaseModel):
 
     id: uuid.UUID = Field(description="Frame id: the id of the frame.captured envelope (UUIDv7)")
     camera: uuid.UUID
-    seq: int = Field(description="Per-camera sequence number (0 when the rate limiter was unavailable)")
+    seq: int = Field(description="Per-camera sequence number: unique, increasing through one gateway process, "
+                     "may skip numbers (0 when the rate limiter was unavailable)")
 
 
 class ErrorDetail(BaseModel):
