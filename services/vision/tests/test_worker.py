@@ -17,7 +17,7 @@ from vigia.common.messages import Envelope, FrameCaptured, make
 from vigia.common.settings import CommonSettings
 from vigia.common.storage import ensure_default_buckets, open_store
 from vigia.vision.detectors import build_detector
-from vigia.vision.pipeline import PipelineConfig, VisionPipeline
+from vigia.vision.pipeline import FrameInput, PipelineConfig, VisionPipeline
 from vigia.vision.worker import VisionWorker
 
 ORG = uuid.uuid4()
@@ -200,3 +200,68 @@ async def test_processed_frames_are_kept_in_the_cameras_redis_stream_for_evidenc
     finally:
         await redis.delete(camera_frames_key(camera))
         await redis.aclose()
+
+
+def test_the_overlapping_stages_give_the_results_of_the_pipeline_run_frame_by_frame(store) -> None:
+    """Decoding, detection and finishing overlap across batches (and cameras share batches): each
+    camera's frames must still be tracked in order, with the same detections, plates and visits
+    as the pipeline called on one frame at a time, and be published in order."""
+    from vigia.simulators.camsim.scene import Scene, SceneConfig
+
+    cameras = {uuid.uuid4(): Scene(SceneConfig(fps=1.0, seed=seed)) for seed in (1, 2)}
+    start = time.time_ns() - 10 * 1_000_000_000  # 1 fps up to now (the TTL is off: none goes stale)
+    frames: list[tuple[Envelope, bytes]] = []
+    for i in range(3, 11):  # vehicles with plates cross both scenes in these seconds
+        for camera, scene in cameras.items():
+            envelope = make("frame.captured", ORG, "test", FrameCaptured(camera=camera, width=1280, height=720, seq=i),
+                            time_ns=start + i * 1_000_000_000)
+            frames.append((envelope, jpeg(scene.render(i))))
+    detector = build_detector({"type": "opencv"})
+
+    def summary(objects: list[tuple[uuid.UUID, uuid.UUID, str, tuple[float, ...], str]]) -> list[tuple]:
+        """(frame, label, box, visit number in its camera's order of first sight)."""
+        visits: dict[tuple[uuid.UUID, str], int] = {}
+        out = []
+        for camera, frame, label, box, track in objects:
+            number = visits.setdefault((camera, track), sum(1 for c, _ in visits if c == camera))
+            out.append((frame, label, tuple(round(v, 3) for v in box), number))
+        return out
+
+    serial = VisionPipeline(detector, None, PipelineConfig(ocr=False))
+    expected = []
+    for envelope, body in frames:
+        image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+        (result,) = serial.process([FrameInput(str(envelope.data.camera), envelope.time, image)])
+        expected += [(envelope.data.camera, envelope.id, o.detection.label, o.detection.box, o.track)
+                     for o in result.objects]
+    assert any(label == "plate" for _, _, label, _, _ in expected)
+    assert len({track for *_, track in expected}) < len(expected)  # some objects are followed across frames
+
+    published: list[Envelope] = []
+
+    async def scenario() -> None:
+        async def publish(envelopes: list[Envelope]) -> None:
+            published.extend(envelopes)
+
+        worker = VisionWorker(VisionPipeline(detector, None, PipelineConfig(ocr=False)), publish, store,
+                              batch_size=3, batch_wait_ms=50, idle_sweep_s=3600, frame_ttl_ms=3_600_000)
+        worker.start()
+
+        class Meta:
+            def __init__(self, body: bytes) -> None:
+                self.body = body
+
+        try:
+            await asyncio.gather(*(worker.handle(envelope, Meta(body)) for envelope, body in frames))
+        finally:
+            await worker.stop()
+
+    asyncio.run(scenario())
+    detections = [e for e in published if e.type == "detection.created"]
+    got = [(e.data.camera, e.data.frame, e.data.label, (e.data.box.x1, e.data.box.y1, e.data.box.x2, e.data.box.y2),
+            e.data.track) for e in detections]
+    assert summary(got) == summary(expected)  # same objects and visits, published in frame order
+    plates = [e for e in detections if e.data.label == "plate"]
+    assert all(store.get("snapshots", e.data.crop_key)[:2] == b"\xff\xd8" for e in plates)
+    bodies = {envelope.id: body for envelope, body in frames}
+    assert store.get("snapshots", plates[0].data.snapshot_key) == bodies[plates[0].data.frame]  # as received

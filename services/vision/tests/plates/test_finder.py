@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
+import pytest
 
-from vigia.vision.plates.finder import find_plates, text_band, touches_edge
+from vigia.vision.plates.finder import find_plates, has_hyphen, text_band, touches_edge
 
 
 def scene_with_plate(render_plate, x: int, y: int, width: int = 200) -> np.ndarray:
@@ -41,3 +43,39 @@ def test_text_band_drops_the_frame_around_the_glyphs(render_plate) -> None:
 def test_plate_on_the_frame_border_is_flagged() -> None:
     assert touches_edge((0, 10, 100, 40), 640, 360)
     assert not touches_edge((10, 10, 100, 40), 640, 360)
+
+
+def camsim_plate(text: str, width: int = 190) -> np.ndarray:
+    from vigia.simulators.camsim.plates import render_plate as render
+
+    plate = render(text)
+    return cv2.resize(plate, (width, round(width * plate.shape[0] / plate.shape[1])), interpolation=cv2.INTER_AREA)
+
+
+def test_text_band_paints_over_a_tilted_plates_frame_running_under_the_glyphs() -> None:
+    plate = camsim_plate("CTH1R61")
+    h, w = plate.shape[:2]
+    canvas = np.full((720, 1280, 3), 90, np.uint8)
+    canvas[400:400 + h, 600:600 + w] = plate
+    turn = cv2.getRotationMatrix2D((600 + w / 2, 400 + h / 2), 3.5, 1.0)  # camsim rolls plates up to 3.5 deg
+    tilted = cv2.warpAffine(canvas, turn, (1280, 720), borderValue=(90, 90, 90))
+    (candidate, *_) = find_plates(tilted)
+    x1, y1, x2, y2 = (round(v) for v in candidate.box)
+    crop = tilted[y1:y2, x1:x2]
+    band = cv2.cvtColor(text_band(crop), cv2.COLOR_BGR2GRAY)
+    assert band.shape != crop.shape[:2]  # the glyphs were found
+    dark = band < 100
+    # No long dark run is left along any row (the frame's edge); the glyphs are.
+    runs = [max((len(r) for r in "".join("x" if v else " " for v in row).split()), default=0) for row in dark]
+    assert max(runs) < 0.3 * band.shape[1]
+    assert dark.mean() > 0.1
+
+
+@pytest.mark.parametrize(("text", "hyphen"), [("ABC-1234", True), ("QRM-7421", True), ("ABC1D23", False),
+                                               ("WMW4W44", False)])
+def test_the_old_plates_hyphen_is_found_and_mercosul_has_none(text: str, hyphen: bool) -> None:
+    assert has_hyphen(camsim_plate(text)) is hyphen
+
+
+def test_no_hyphen_verdict_without_glyphs() -> None:
+    assert has_hyphen(np.full((40, 120), 230, np.uint8)) is None

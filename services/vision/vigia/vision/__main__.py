@@ -62,8 +62,9 @@ async def main() -> None:
                               batch_wait_ms=settings.vision_batch_wait_ms, frame_ttl_ms=settings.frame_ttl_ms,
                               redis=redis, recent_frames=settings.vision_recent_frames)
         worker.start()
+        # Frames in flight: a batch being finished, one being detected, the next one decoding.
         consumer = Consumer(settings.amqp_url, VISION_FRAMES, worker.handle, decode="frame",
-                            prefetch=max(settings.prefetch, 2 * settings.vision_batch_size),
+                            prefetch=max(settings.prefetch, 3 * settings.vision_batch_size),
                             settings=settings, connection_name="vision:frames",
                             setup=lambda channel: declare_topology(channel, settings))
         health.add("consuming", consumer.started.is_set)

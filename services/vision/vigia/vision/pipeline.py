@@ -104,7 +104,8 @@ class PipelineConfig:
 
 
 class VisionPipeline:
-    """Detector + plate finder + OCR + tracking + voting. Not thread-safe: one caller at a time."""
+    """Detector + plate finder + OCR + tracking + voting. Not thread-safe: one caller at a time of
+    :meth:`detect` and one of :meth:`finish` / :meth:`end_idle` (the two may run concurrently)."""
 
     def __init__(self, detector: Detector, ocr: PlateOCR | None, config: PipelineConfig | None = None) -> None:
         self.detector = detector
@@ -116,11 +117,22 @@ class VisionPipeline:
 
     def process(self, frames: Sequence[FrameInput]) -> list[FrameResult]:
         """Results of each frame, in order. Frames of one camera must come in capture order."""
+        return self.finish(frames, self.detect(frames))
+
+    def detect(self, frames: Sequence[FrameInput]) -> list[list[Detection]]:
+        """The model stage alone: one batched detector call. It touches no tracking state, so it
+        may run on another thread than :meth:`finish` (the worker overlaps the two: batch N+1 is
+        detected while batch N is finished)."""
         if not frames:
             return []
         started = time.perf_counter()
         detections = self.detector.detect([f.image for f in frames])
         INFERENCE_SECONDS.observe(time.perf_counter() - started)
+        return detections
+
+    def finish(self, frames: Sequence[FrameInput], detections: Sequence[list[Detection]]) -> list[FrameResult]:
+        """The rest, frame by frame in order: plate finding, tracking, OCR, voting. One caller at
+        a time (tracking state), frames of a camera in capture order."""
         return [self._frame(frame, found) for frame, found in zip(frames, detections, strict=True)]
 
     def end_idle(self, now_ns: int) -> list[VisitPlate]:

@@ -1,18 +1,27 @@
 """The vision worker: ``vision.frames`` in micro-batches -> snapshots, detection.created, plate.read.
 
 The broker :class:`~vigia.common.broker.Consumer` calls :meth:`VisionWorker.handle` once per frame
-(prefetch >= batch size, so several are in flight); ``handle`` queues the frame and awaits its
-batch. One batcher task gathers up to ``batch_size`` frames or waits ``batch_wait_ms`` after the
-first, then runs the pipeline on a single inference thread (the event loop keeps consuming and
-acking meanwhile). Per frame, in this order: skipped if stale (older than the frame TTL) or not a
-decodable image -- both counted and acked, since retrying cannot help; else detections, snapshot
-and crop stored, detection.created published (with the frame's trace), plate.read published for
+(prefetch >= batch size, so several are in flight); ``handle`` starts decoding the JPEG on an I/O
+thread, queues the frame and awaits its batch. The work is a pipeline of stages that overlap, so
+the detector (the costly part) is never kept waiting by the rest:
+
+* batcher: gathers up to ``batch_size`` frames or waits ``batch_wait_ms`` after the first, takes
+  their decoded images (decoded meanwhile, in parallel) and runs one batched detector call on the
+  inference thread;
+* finisher: while the next batch is detected, finds plates, tracks, reads and votes on the
+  finishing thread (the tracker's one user, frames in order), stores the batch's snapshots in
+  parallel on I/O threads, and publishes frame by frame in order.
+
+Per frame: skipped if stale (older than the frame TTL) or not a decodable image -- both counted and
+acked, since retrying cannot help; else detections, snapshot (the JPEG as received, not re-encoded)
+and crops stored, detection.created published (with the frame's trace), plate.read published for
 visits decided, then ``handle`` returns and the consumer acks.
 
 Failures: ``vision.frames`` is perishable and has no DLQ. A frame whose processing raises fails
-alone (a failing batch is retried frame by frame); its ``handle`` raises, and the consumer -- with
-``requeue_failures=False`` for frames -- logs it, counts it and drops it. It is never requeued, so
-a frame that keeps failing cannot loop forever (seed 003's bug).
+alone (a failing detector batch is retried frame by frame; finishing runs frame by frame); its
+``handle`` raises, and the consumer -- with ``requeue_failures=False`` for frames -- logs it,
+counts it and drops it. It is never requeued, so a frame that keeps failing cannot loop forever
+(seed 003's bug).
 
 Ordering: tracking needs each camera's frames in order. One worker consumes them in queue order
 and its batches keep that order. With several workers, a camera's frames are spread over them and
@@ -43,6 +52,7 @@ from vigia.common.broker import MessageMeta
 from vigia.common.leases import camera_frames_key
 from vigia.common.messages import Box, DetectionCreated, Envelope, FrameCaptured, PlateRead, make
 from vigia.common.storage import ObjectStore
+from vigia.vision.detectors.base import Detection
 from vigia.vision.pipeline import FrameInput, FrameResult, VisionPipeline, VisitPlate
 from vigia.vision.plates.finder import crop_plate
 
@@ -65,6 +75,14 @@ class _Pending:
     envelope: Envelope
     body: bytes
     future: asyncio.Future[None]
+    image: asyncio.Future[np.ndarray | None] | None = None  # decoding, started on arrival
+
+
+@dataclass
+class _Ready:
+    item: _Pending
+    frame: FrameInput
+    detections: list[Detection] | BaseException | None = None
 
 
 class VisionWorker:
@@ -85,9 +103,15 @@ class VisionWorker:
         self.redis = redis if recent_frames > 0 else None
         self.recent_frames = recent_frames
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        # One inference thread: the pipeline (tracker state, torch) is used by one caller at a time.
+        # Detected batches waiting for the finishing stage: one, so detection runs at most one
+        # batch ahead of finishing (backpressure; frames are not detected long before use).
+        self._detected: asyncio.Queue[list[_Ready]] = asyncio.Queue(maxsize=1)
+        # One inference thread (the detector, torch) and one finishing thread (plate finding,
+        # tracking, OCR, voting: the tracker state has one user); each used by one caller at a time.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-infer")
-        self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vision-store")
+        self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-finish")
+        # Decoding and storing (OpenCV and file/S3 I/O release the GIL).
+        self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vision-io")
         self._tasks: list[asyncio.Task[None]] = []
         self._orgs: dict[str, uuid.UUID] = {}
 
@@ -95,6 +119,7 @@ class VisionWorker:
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._batches(), name="vision-batcher"),
+                       asyncio.create_task(self._finishing(), name="vision-finisher"),
                        asyncio.create_task(self._sweep(), name="vision-idle-sweep")]
 
     async def stop(self) -> None:
@@ -105,6 +130,7 @@ class VisionWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._executor.shutdown(wait=True)
+        self._finisher.shutdown(wait=True)
         self._io.shutdown(wait=True)
 
     # --- per message (the consumer's handler) ---
@@ -115,11 +141,14 @@ class VisionWorker:
             FRAMES.labels("undecodable").inc()
             log.warning("not a frame, dropped", extra={"type": envelope.type, "message_id": str(envelope.id)})
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(envelope, meta.body, future))
-        await future
+        loop = asyncio.get_running_loop()
+        item = _Pending(envelope, meta.body, loop.create_future())
+        if not self._stale(item):  # decode now, in parallel with the batches ahead of this frame
+            item.image = loop.run_in_executor(self._io, _decode, item.body)
+        self._queue.put_nowait(item)
+        await item.future
 
-    # --- batching ---
+    # --- stages: batch + decode + detect (batcher), then finish + emit (finisher) ---
 
     async def _batches(self) -> None:
         loop = asyncio.get_running_loop()
@@ -134,25 +163,44 @@ class VisionWorker:
                 except (asyncio.QueueEmpty, TimeoutError):
                     break
             try:
-                await self._run(batch)
+                ready = await self._detect(await self._prepare(batch))
+                if ready:
+                    await self._detected.put(ready)
             except Exception as exc:  # never let the batcher die: fail what is left of the batch
                 log.exception("batch failed")
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(exc)
+                _fail(batch, exc)
 
-    async def _run(self, batch: list[_Pending]) -> None:
-        loop = asyncio.get_running_loop()
-        now = time.time_ns()
-        ready: list[tuple[_Pending, FrameInput]] = []
+    async def _finishing(self) -> None:
+        while True:
+            ready = await self._detected.get()
+            try:
+                await self._finish(ready)
+            except Exception as exc:  # never let the finisher die: fail what is left of the batch
+                log.exception("batch failed")
+                _fail([r.item for r in ready], exc)
+
+    def _stale(self, item: _Pending) -> bool:
+        return time.time_ns() - item.envelope.time > self.frame_ttl_ns
+
+    async def _prepare(self, batch: list[_Pending]) -> list[_Ready]:
+        """The batch's fresh, decodable frames (the others are counted and acked)."""
+        ready: list[_Ready] = []
         for item in batch:
-            if now - item.envelope.time > self.frame_ttl_ns:
+            if item.image is None or self._stale(item):
+                if item.image is not None:
+                    item.image.cancel()  # not needed any more (and not run, if still waiting)
                 FRAMES.labels("stale").inc()
-                log.info("stale frame skipped", extra={"message_id": str(item.envelope.id),
-                                                       "age_s": round((now - item.envelope.time) / 1e9, 3)})
+                log.info("stale frame skipped", extra={
+                    "message_id": str(item.envelope.id),
+                    "age_s": round((time.time_ns() - item.envelope.time) / 1e9, 3)})
                 item.future.set_result(None)
                 continue
-            image = _decode(item.body)
+            try:
+                image = await item.image
+            except Exception as exc:
+                FRAMES.labels("failed").inc()
+                item.future.set_exception(exc)
+                continue
             if image is None:
                 FRAMES.labels("undecodable").inc()
                 log.warning("undecodable frame dropped", extra={"message_id": str(item.envelope.id),
@@ -162,29 +210,45 @@ class VisionWorker:
             data = item.envelope.data
             assert isinstance(data, FrameCaptured)
             self._orgs[str(data.camera)] = item.envelope.org
-            ready.append((item, FrameInput(str(data.camera), item.envelope.time, image, item.envelope)))
+            ready.append(_Ready(item, FrameInput(str(data.camera), item.envelope.time, image, item.envelope)))
+        return ready
+
+    async def _detect(self, ready: list[_Ready]) -> list[_Ready]:
+        """One batched detector call on the inference thread; a failing batch is retried frame by
+        frame so that only the bad frame fails."""
         if not ready:
-            return
+            return ready
+        loop = asyncio.get_running_loop()
         BATCH_SIZE.observe(len(ready))
-        frames = [f for _, f in ready]
         try:
-            results: list[FrameResult | BaseException] = list(
-                await loop.run_in_executor(self._executor, self.pipeline.process, frames))
+            found = await loop.run_in_executor(self._executor, self.pipeline.detect, [r.frame for r in ready])
+            for r, detections in zip(ready, found, strict=True):
+                r.detections = detections
         except Exception:
             log.warning("batch failed, retrying its frames one by one", exc_info=True)
-            results = []
-            for frame in frames:
+            for r in ready:
                 try:
-                    results.extend(await loop.run_in_executor(self._executor, self.pipeline.process, [frame]))
+                    r.detections = (await loop.run_in_executor(self._executor, self.pipeline.detect, [r.frame]))[0]
                 except Exception as exc:
-                    results.append(exc)
-        for (item, _), result in zip(ready, results, strict=True):
-            if isinstance(result, BaseException):
-                FRAMES.labels("failed").inc()
-                item.future.set_exception(result)
-                continue
+                    r.detections = exc
+        return ready
+
+    async def _finish(self, ready: list[_Ready]) -> None:
+        """Plate finding, tracking and OCR on the finishing thread, then per frame in order: the
+        frame kept for evidence, snapshot and crops stored (all frames' stores run at once), events
+        published, the frame's handler released."""
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(self._finisher, self._finish_frames, ready)
+        stores: list[asyncio.Future[tuple[str, list[str | None]]] | None] = [
+            loop.run_in_executor(self._io, self._store, r.item.envelope, r.item.body, result)
+            if self.store is not None and isinstance(result, FrameResult) and result.objects else None
+            for r, result in zip(ready, results, strict=True)]
+        for r, result, stored in zip(ready, results, stores, strict=True):
+            item = r.item
             try:
-                await self._emit(item.envelope, item.body, result)
+                if isinstance(result, BaseException):
+                    raise result
+                await self._emit(item.envelope, item.body, result, stored)
             except Exception as exc:
                 FRAMES.labels("failed").inc()
                 item.future.set_exception(exc)
@@ -192,13 +256,26 @@ class VisionWorker:
             FRAMES.labels("processed").inc()
             item.future.set_result(None)
 
+    def _finish_frames(self, ready: list[_Ready]) -> list[FrameResult | BaseException]:
+        """(On the finishing thread.) Each frame's result, or what it raised: frames fail alone."""
+        out: list[FrameResult | BaseException] = []
+        for r in ready:
+            if isinstance(r.detections, BaseException):
+                out.append(r.detections)
+                continue
+            try:
+                out.append(self.pipeline.finish([r.frame], [r.detections or []])[0])
+            except Exception as exc:
+                out.append(exc)
+        return out
+
     async def _sweep(self) -> None:
         """End the visits of cameras that stopped sending frames, publishing their final plates."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.idle_sweep_s)
             try:
-                plates = await loop.run_in_executor(self._executor, self.pipeline.end_idle, time.time_ns())
+                plates = await loop.run_in_executor(self._finisher, self.pipeline.end_idle, time.time_ns())
                 if plates:
                     await self.publish([self._plate_envelope(p, None) for p in plates])
             except Exception:
@@ -206,16 +283,16 @@ class VisionWorker:
 
     # --- output ---
 
-    async def _emit(self, envelope: Envelope, body: bytes, result: FrameResult) -> None:
+    async def _emit(self, envelope: Envelope, body: bytes, result: FrameResult,
+                    stored: Awaitable[tuple[str, list[str | None]]] | None) -> None:
         data = envelope.data
         assert isinstance(data, FrameCaptured)
-        loop = asyncio.get_running_loop()
         if self.redis is not None:
             await self._keep_recent(data.camera, envelope.time, body)
         snapshot_key: str | None = None
         crop_keys: list[str | None] = [None] * len(result.objects)
-        if self.store is not None and result.objects:
-            snapshot_key, crop_keys = await loop.run_in_executor(self._io, self._store, envelope, body, result)
+        if stored is not None:
+            snapshot_key, crop_keys = await stored
         out: list[Envelope] = []
         for obj, crop_key in zip(result.objects, crop_keys, strict=True):
             x1, y1, x2, y2 = obj.detection.box
@@ -279,11 +356,20 @@ class VisionWorker:
         return snapshot_key, keys
 
 
+def _fail(items: list[_Pending], exc: BaseException) -> None:
+    for item in items:
+        if not item.future.done():
+            item.future.set_exception(exc)
+
+
 def _decode(body: bytes) -> np.ndarray | None:
     """A BGR image from JPEG/PNG bytes, or None when the bytes are not a decodable image."""
     if len(body) < 4:
         return None
-    image: Any = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        image: Any = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:
+        return None
     if image is None or image.size == 0:
         return None
     return image

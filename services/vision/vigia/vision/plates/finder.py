@@ -103,11 +103,10 @@ def find_plates(frame: np.ndarray, regions: Sequence[BoxXYXY] | None = None,
         part = gray[y0:y1, x0:x1]
         for threshold in cfg.thresholds:
             _, light = cv2.threshold(part, threshold, 255, cv2.THRESH_BINARY)
-            contours, _ = cv2.findContours(light, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-            for contour in contours:
+            contours = _contours(light, cfg.min_width, 10)
+            for i in _sized(contours, cfg.min_width, max_width, 10):
+                contour = contours[i]
                 x, y, w, h = cv2.boundingRect(contour)
-                if w < cfg.min_width or w > max_width or h < 10:
-                    continue
                 aspect = w / h
                 if not cfg.min_aspect <= aspect <= cfg.max_aspect:
                     continue
@@ -125,6 +124,44 @@ def find_plates(frame: np.ndarray, regions: Sequence[BoxXYXY] | None = None,
     return _nms(found)
 
 
+#: White runs (starts) on every 8th row above which a thresholded frame counts as speckled (road
+#: texture near the threshold): tracing its ~5 contours per run costs more than removing the specks.
+_SPECKLED_RUNS = 2000
+
+
+def _contours(light: np.ndarray, min_width: int, min_height: int) -> Sequence[np.ndarray]:
+    """``cv2.findContours(light, RETR_LIST, CHAIN_APPROX_SIMPLE)``, except that contours whose
+    bounding box is narrower than ``min_width`` or shorter than ``min_height`` (which the caller
+    drops anyway) may be left out: on a speckled image (thousands of specks) the white components
+    smaller than that are erased first. This changes no other contour, nor their order: a
+    contour's pixels are all of one 8-connected white component (its outer border, or the border
+    of one of its holes) and lie in that component's bounding box, and tracing follows
+    8-neighbours only, which never belong to another component."""
+    if np.count_nonzero(light[::8, 1:] > light[::8, :-1]) > _SPECKLED_RUNS:
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(light, connectivity=8)
+        keep = (stats[:, cv2.CC_STAT_WIDTH] >= min_width) & (stats[:, cv2.CC_STAT_HEIGHT] >= min_height)
+        keep[0] = False  # the background
+        light = np.take(np.where(keep, 255, 0).astype(np.uint8), labels)
+    contours, _ = cv2.findContours(light, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    return contours
+
+
+def _sized(contours: Sequence[np.ndarray], min_width: float, max_width: float, min_height: float) -> np.ndarray:
+    """Indices of the contours whose bounding box is ``min_width``..``max_width`` wide and at least
+    ``min_height`` tall (``cv2.boundingRect``'s sizes), computed for all contours at once: a noisy
+    threshold yields thousands of tiny contours, too many for a Python loop per contour."""
+    if not contours:
+        return np.zeros(0, np.intp)
+    lengths = np.fromiter(map(len, contours), np.intp, len(contours))
+    points = np.concatenate(contours).reshape(-1, 2)
+    starts = np.zeros(len(lengths), np.intp)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    xs, ys = points[:, 0], points[:, 1]
+    widths = np.maximum.reduceat(xs, starts) - np.minimum.reduceat(xs, starts) + 1
+    heights = np.maximum.reduceat(ys, starts) - np.minimum.reduceat(ys, starts) + 1
+    return np.flatnonzero((widths >= min_width) & (widths <= max_width) & (heights >= min_height))
+
+
 def crop_plate(frame: np.ndarray, box: BoxXYXY, pad_x: float = 0.04, pad_y: float = 0.08) -> np.ndarray:
     """The plate's pixels with a small margin (OCR reads edge glyphs better with one)."""
     H, W = frame.shape[:2]
@@ -140,40 +177,87 @@ def touches_edge(box: BoxXYXY, width: int, height: int, margin: float = 2.0) -> 
     return box[0] <= margin or box[1] <= margin or box[2] >= width - margin or box[3] >= height - margin
 
 
+@dataclass(frozen=True)
+class _Glyphs:
+    """The dark components of a plate crop (``labels``, ``stats`` as OpenCV gives them) and which
+    of them are glyphs, with the glyphs' span ``x1, y1, x2, y2``."""
+
+    labels: np.ndarray
+    stats: np.ndarray
+    ids: list[int]
+    span: tuple[int, int, int, int]
+
+
+def _glyphs(grey: np.ndarray) -> _Glyphs | None:
+    """The glyphs of a grey plate crop: dark blobs of a plate's text height that touch neither
+    the crop's top nor its bottom (a tilted plate's first or last glyph may touch its side);
+    ``None`` when they span less than 60 % of its width (a plate's text spans about 85 %: some
+    glyphs were not found)."""
+    h, w = grey.shape[:2]
+    if h < 12 or w < 24:
+        return None
+    _, dark = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    ids = []
+    for i in range(1, count):
+        _, y, cw, ch, area = stats[i]
+        if y == 0 or y + ch >= h:
+            continue
+        if 0.25 * h <= ch <= 0.9 * h and cw <= 0.95 * w and area >= 0.15 * cw * ch:
+            ids.append(i)
+    if not ids:
+        return None
+    x1, y1 = int(stats[ids, 0].min()), int(stats[ids, 1].min())
+    x2, y2 = int((stats[ids, 0] + stats[ids, 2]).max()), int((stats[ids, 1] + stats[ids, 3]).max())
+    if x2 - x1 < 0.6 * w:
+        return None
+    return _Glyphs(labels, stats, ids, (x1, y1, x2, y2))
+
+
+def has_hyphen(crop: np.ndarray) -> bool | None:
+    """Whether the plate's text has the old format's hyphen: a short dash at mid-height between the
+    third and fourth characters, not a glyph. ``None`` when the glyphs could not be found."""
+    grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    found = _glyphs(grey)
+    if found is None:
+        return None
+    x1, y1, x2, y2 = found.span
+    text_h, text_w = y2 - y1, x2 - x1
+    glyph_ids = set(found.ids)
+    for i in range(1, len(found.stats)):
+        if i in glyph_ids:
+            continue
+        x, y, cw, ch, _ = found.stats[i]
+        cx, cy = x + cw / 2, y + ch / 2
+        if (ch <= 0.3 * text_h and 0.25 * text_h <= cw <= 0.9 * text_h and cw >= 1.5 * ch
+                and abs(cy - (y1 + y2) / 2) <= 0.2 * text_h and 0.3 <= (cx - x1) / text_w <= 0.5):
+            return True
+    return False
+
+
 def text_band(crop: np.ndarray) -> np.ndarray:
     """The part of a plate crop that holds its characters, with a blank margin: drops the plate's
     frame and the Mercosul "BRASIL" band, which otherwise read as extra glyphs (``I``, ``1``).
 
-    The characters are the dark blobs of a plate's text height that touch neither the crop's top
-    nor its bottom (a tilted plate's first or last glyph may touch its side); the margin around
-    their span is painted with the plate's colour, so a tilted plate's frame does not show in it.
-    The crop is returned unchanged when the characters span less than 60 % of its width (a plate's
-    text spans about 85 %): some glyphs were not found."""
+    The margin around the glyphs' span (see :func:`_glyphs`) is painted with the plate's colour,
+    and so is every dark mark inside it that is not a glyph (a tilted plate's frame edge under the
+    text, the old plate's hyphen). The crop is returned unchanged when the glyphs were not found."""
     grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    found = _glyphs(grey)
+    if found is None:
+        return crop
     h, w = grey.shape[:2]
-    if h < 12 or w < 24:
-        return crop
-    _, dark = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
-    boxes = []
-    for i in range(1, count):
-        x, y, cw, ch, area = stats[i]
-        if y == 0 or y + ch >= h:
-            continue
-        if 0.25 * h <= ch <= 0.9 * h and cw <= 0.95 * w and area >= 0.15 * cw * ch:
-            boxes.append((x, y, x + cw, y + ch))
-    if not boxes:
-        return crop
-    x1, y1 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    x2, y2 = max(b[2] for b in boxes), max(b[3] for b in boxes)
-    if x2 - x1 < 0.6 * w:
-        return crop
+    x1, y1, x2, y2 = found.span
     my = max(2, round(0.2 * (y2 - y1)))
     mx = max(2, round(0.35 * (y2 - y1)))
     top, left = max(0, y1 - my), max(0, x1 - mx)
     band = crop[top:min(h, y2 + my), left:min(w, x2 + mx)].copy()
     inside = np.zeros(band.shape[:2], bool)
     inside[y1 - top:y2 - top, x1 - left:x2 - left] = True
-    paper = np.median(band[inside & (labels[top:top + band.shape[0], left:left + band.shape[1]] == 0)], axis=0)
-    band[~inside] = paper
+    window = found.labels[top:top + band.shape[0], left:left + band.shape[1]]
+    paper = np.median(band[inside & (window == 0)], axis=0)
+    glyphs = np.isin(window, found.ids)
+    # Non-glyph marks go with their anti-aliased rim, but never into a glyph.
+    marks = cv2.dilate(((window > 0) & ~glyphs).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    band[(~inside) | (marks & ~glyphs)] = paper
     return band
