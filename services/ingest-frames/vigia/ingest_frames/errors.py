@@ -11,13 +11,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from vigia.common.auth import InvalidToken
+from vigia.common.http_errors import ApiError, error_body
 from vigia.ingest_frames.images import ImageRejected
 from vigia.ingest_frames.metrics import FRAMES_REJECTED
 from vigia.ingest_frames.publishing import BrokerUnavailable
@@ -30,31 +30,11 @@ BROKER_RETRY_AFTER_S = 2
 
 def error_response(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None,
                    headers: dict[str, str] | None = None) -> Response:
-    """The error body every endpoint answers with."""
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    return Response(orjson.dumps({"error": body}), status_code=status, media_type="application/json",
+    """The error body every endpoint answers with (:mod:`vigia.common.http_errors`)."""
+    return Response(error_body(code, message, fields), status_code=status, media_type="application/json",
                     headers=headers)
 
 
-class ApiError(Exception):
-    """A refusal raised by the HTTP layer (auth, size, form parsing); ``reason`` labels the metric."""
-
-    def __init__(self, status: int, code: str, message: str, *, reason: str,
-                 fields: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.reason = reason
-        self.fields = fields
-        self.headers = headers
-
-
-def invalid(field: str, message: str) -> ApiError:
-    """400 naming one field."""
-    return ApiError(400, "invalid", f"{field}: {message}", reason="invalid", fields={field: [message]})
 
 
 def too_large(limit: int, size: int | None = None) -> ApiError:
@@ -64,7 +44,8 @@ def too_large(limit: int, size: int | None = None) -> ApiError:
 
 
 def _api_error(exc: ApiError) -> Response:
-    FRAMES_REJECTED.labels(exc.reason).inc()
+    if exc.reason:
+        FRAMES_REJECTED.labels(exc.reason).inc()
     return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
 
 

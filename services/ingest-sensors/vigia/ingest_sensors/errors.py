@@ -8,15 +8,14 @@ when the error is not about a field. (WebSocket refusals are error frames and cl
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from vigia.common.auth import InvalidToken
+from vigia.common.http_errors import ApiError, error_body
 from vigia.ingest_sensors.metrics import PACKETS_REJECTED
 from vigia.ingest_sensors.publishing import BrokerUnavailable
 
@@ -27,31 +26,11 @@ BROKER_RETRY_AFTER_S = 2
 
 def error_response(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None,
                    headers: dict[str, str] | None = None) -> Response:
-    """The error body every endpoint answers with."""
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    return Response(orjson.dumps({"error": body}), status_code=status, media_type="application/json",
+    """The error body every endpoint answers with (:mod:`vigia.common.http_errors`)."""
+    return Response(error_body(code, message, fields), status_code=status, media_type="application/json",
                     headers=headers)
 
 
-class ApiError(Exception):
-    """A refusal raised by the HTTP layer; ``reason`` labels the rejection metric (None: not counted)."""
-
-    def __init__(self, status: int, code: str, message: str, *, reason: str | None = None,
-                 fields: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.reason = reason
-        self.fields = fields
-        self.headers = headers
-
-
-def invalid(field: str, message: str) -> ApiError:
-    """400 naming one field."""
-    return ApiError(400, "invalid", f"{field}: {message}", reason="invalid", fields={field: [message]})
 
 
 def _api_error(_: Request, exc: Exception) -> Response:

@@ -16,9 +16,9 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from vigia.common.http_errors import ApiError, invalid
 from vigia.ingest_sensors.api.deps import DeviceDep, GatewayDep
 from vigia.ingest_sensors.api.models import BatchOut, ErrorOut
-from vigia.ingest_sensors.errors import ApiError, invalid
 from vigia.ingest_sensors.metrics import ACK_LATENCY, PACKETS_ACCEPTED, PACKETS_REJECTED
 from vigia.ingest_sensors.wire import PacketChecker, Rejection, decode_body
 

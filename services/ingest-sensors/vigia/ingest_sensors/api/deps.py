@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from vigia.common.auth import DeviceIdentity
-from vigia.ingest_sensors.errors import ApiError
+from vigia.common.http_errors import ApiError
 from vigia.ingest_sensors.gateway import Gateway
 
 
