@@ -32,7 +32,7 @@ import psycopg
 import redis
 from sqlalchemy import insert
 
-from tests.e2e.test_local_platform import PASSWORD, _free_port, _manage
+from tests.e2e.test_local_platform import PASSWORD, _free_port, _manage, stop_all
 from vigia.common.auth import new_device_token
 from vigia.common.db import device_credentials, devices, make_engine, organizations
 
@@ -218,26 +218,13 @@ def sensor_stack(tmp: Path, amqp_url: str, *, services: tuple[str, ...], env: di
         stack.wait_ready(*services)
         yield stack
     finally:
-        _stop_all(stack.procs)
+        stop_all(stack.procs)
         for f in stack.files:
             f.close()
         with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         redis_client.flushdb()
         redis_client.close()
-
-
-def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for proc in procs.values():
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every process still running, wait up to 15 s in all, then SIGKILL the rest."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in procs.values():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 def _manage(env: dict[str, str], *args: str) -> str:
     done = subprocess.run([sys.executable, "-m", "vigia.control", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=180)

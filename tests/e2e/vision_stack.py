@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -36,7 +35,7 @@ from pydantic import TypeAdapter
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.e2e.test_local_platform import PASSWORD, _free_port, _manage, _wait_for
+from tests.e2e.test_local_platform import PASSWORD, _free_port, _manage, _wait_for, stop_all
 from vigia.common.messages import TimeNs
 from vigia.simulators.camsim.scene import Scene, SceneConfig
 from vigia.simulators.camsim.testing import RunningCamsim, run_camsim
@@ -292,7 +291,7 @@ def vision_stack(tmp: Path, amqp_url: str, *, services: tuple[str, ...] = ("stre
                 stack.timings["stack_ready_s"] = round(time.monotonic() - started, 1)
                 yield stack
             finally:
-                _stop_all(procs)
+                stop_all(procs)
     finally:
         for f in files:
             f.close()
@@ -300,19 +299,6 @@ def vision_stack(tmp: Path, amqp_url: str, *, services: tuple[str, ...] = ("stre
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         redis_client.flushdb()
         redis_client.close()
-
-
-def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for proc in procs.values():
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
