@@ -77,6 +77,13 @@ ensure_rabbitmq() {
 ensure_tools() {
   # ffprobe checks camera reachability (control) and FFmpeg pulls RTSP (streamer).
   command -v ffprobe >/dev/null || apt_install ffmpeg
+  # Deployment checks: promtool validates Prometheus config and alert rules, haproxy -c the edge,
+  # openssl makes development certificates. kubectl (renders k8s/) comes with the machine image:
+  # Debian's kubernetes-client is too old for the kustomizations.
+  command -v promtool >/dev/null || apt_install prometheus
+  command -v haproxy >/dev/null || apt_install haproxy
+  command -v openssl >/dev/null || apt_install openssl
+  command -v kubectl >/dev/null || say "kubectl not found: tests/deploy/test_k8s.py will fail (install kubectl >= 1.27)"
 }
 
 ensure_gstreamer() {

@@ -63,7 +63,14 @@ FRAMES = Counter("vigia_vision_frames_total", "Frames taken from vision.frames, 
                  ["outcome"])
 BATCH_SIZE = Histogram("vigia_vision_batch_size", "Frames per inference batch",
                        buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64))
-DETECTIONS = Counter("vigia_vision_detections_total", "detection.created published, by label", ["label"])
+DETECTIONS = Counter("vigia_vision_detections_total", "detection.created published, by camera and label",
+                     ["camera", "label"])
+FRAME_AGE = Histogram("vigia_vision_frame_age_seconds", "Age of a frame (since capture) when vision starts "
+                      "inference on it: the streaming leg camera -> streamer/ingest -> broker -> vision",
+                      buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 30))
+DETECTION_LATENCY = Histogram("vigia_vision_detection_latency_seconds", "From a frame's capture to its results "
+                              "published (processed frames): end-to-end detection latency",
+                              buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 30))
 PLATES = Counter("vigia_vision_plate_reads_published_total", "plate.read published (one or more per visit)")
 
 Publish = Callable[[list[Envelope]], Awaitable[None]]
@@ -210,6 +217,7 @@ class VisionWorker:
             data = item.envelope.data
             assert isinstance(data, FrameCaptured)
             self._orgs[str(data.camera)] = item.envelope.org
+            FRAME_AGE.observe(max(0.0, (time.time_ns() - item.envelope.time) / 1e9))
             ready.append(_Ready(item, FrameInput(str(data.camera), item.envelope.time, image, item.envelope)))
         return ready
 
@@ -254,6 +262,7 @@ class VisionWorker:
                 item.future.set_exception(exc)
                 continue
             FRAMES.labels("processed").inc()
+            DETECTION_LATENCY.observe(max(0.0, (time.time_ns() - item.envelope.time) / 1e9))
             item.future.set_result(None)
 
     def _finish_frames(self, ready: list[_Ready]) -> list[FrameResult | BaseException]:
@@ -304,7 +313,7 @@ class VisionWorker:
                 plate_text=plate.text if plate else None,
                 plate_confidence=plate.confidence if plate else None,
                 track=obj.track, snapshot_key=snapshot_key, crop_key=crop_key), trace=envelope.trace))
-            DETECTIONS.labels(obj.detection.label).inc()
+            DETECTIONS.labels(str(data.camera), obj.detection.label).inc()
         plate_crops = {obj.track: key for obj, key in zip(result.objects, crop_keys, strict=True)
                        if obj.plate_box is not None}
         out += [self._plate_envelope(p, plate_crops.get(p.visit) or snapshot_key) for p in result.plates]
