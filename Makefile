@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIGIA_ENV ?= development
 
-.PHONY: help bootstrap run test bench lint migrate demo clean settings-table
+.PHONY: help bootstrap run test bench lint migrate demo clean settings-table up down logs certs
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -36,6 +36,21 @@ lint: bootstrap  ## ruff and mypy
 
 settings-table:  ## regenerate the README's settings table from the settings models
 	@$(PY) -m vigia.common.settings --write README.md
+
+COMPOSE ?= docker compose
+
+certs:  ## self-signed development TLS pair for HAProxy (haproxy/certs/vigia.pem)
+	@deploy/certs/make-dev-cert.sh haproxy/certs
+
+up: certs  ## build and start the whole platform with docker compose (.env from .env.example)
+	@[ -f .env ] || cp .env.example .env
+	$(COMPOSE) up -d --build
+
+down:  ## stop the compose platform (volumes are kept; `docker compose down -v` drops them)
+	$(COMPOSE) down
+
+logs:  ## follow the logs of the compose platform (SERVICE=name for one service)
+	$(COMPOSE) logs -f --tail=200 $(SERVICE)
 
 clean:  ## remove the virtualenv and local object store
 	rm -rf $(VENV) var
