@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,9 @@ from services.watchdog.tests.conftest import AddCamera, AddDevice, Taps
 from vigia.watchdog.cameras import last_frame_key
 from vigia.watchdog.devices import last_seen_key
 from vigia.watchdog.lease import LEADER_KEY
+
+JANITOR_DONE = r"^watchdog_retention_last_run_timestamp_seconds (\S+)$"
+DLQ_REPORTED = r'^vigia_dlq_messages\{queue="[^"]+\.dlq"\} 0\.0$'
 
 
 def free_port() -> int:
@@ -45,7 +49,7 @@ async def test_watchdog_process_restarts_frozen_camera_and_releases_its_lease_on
         restarts: list[dict[str, object]] = []
         statuses: list[dict[str, object]] = []
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            for _ in range(300):
+            for _ in range(600):
                 restarts += await taps.take("restarts")
                 statuses += await taps.take("device_status")
                 try:
@@ -53,7 +57,10 @@ async def test_watchdog_process_restarts_frozen_camera_and_releases_its_lease_on
                 except httpx.TransportError:
                     ready = False
                 if ready and restarts and statuses:
-                    break
+                    metrics = (await http.get("/metrics")).text
+                    # the janitor jobs run beside: wait for their first results too
+                    if re.search(JANITOR_DONE, metrics, re.M) and re.search(DLQ_REPORTED, metrics, re.M):
+                        break
                 await asyncio.sleep(0.1)
             assert ready and [m["routing_key"] for m in restarts] == [f"camera.restart.{camera}"]
             metrics = (await http.get("/metrics")).text
@@ -62,6 +69,10 @@ async def test_watchdog_process_restarts_frozen_camera_and_releases_its_lease_on
         assert [m["routing_key"] for m in statuses] == [f"device.status.{device_org(statuses)}.{device}"]
         assert 'watchdog_devices{status="ON"} 1.0' in metrics
         assert 'watchdog_device_transitions_total{previous="OFF",status="ON"} 1.0' in metrics
+        # the janitor jobs ran in the same process: retention finished, the topology's DLQs are reported
+        last_run = re.search(JANITOR_DONE, metrics, re.M)
+        assert last_run is not None and float(last_run.group(1)) > 0
+        assert re.search(DLQ_REPORTED, metrics, re.M)
         assert await redis.get(LEADER_KEY) == b"test-process"
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)

@@ -1,4 +1,5 @@
-"""``python -m vigia.watchdog``: restarts frozen cameras, flags silent devices; metrics and health on :9103.
+"""``python -m vigia.watchdog``: restarts frozen cameras, flags silent devices, runs the janitor jobs
+(retention, DLQ depth, stale leases); metrics and health on :9103.
 
 Start-up: configure logging, read settings, connect to PostgreSQL, Redis and the broker (declaring
 the topology), serve metrics/health, then tick the periodic checks under the leader lease until
@@ -20,9 +21,25 @@ from vigia.watchdog.cameras import CameraFreshness
 from vigia.watchdog.checks import Watchdog
 from vigia.watchdog.config import DEFAULT_METRICS_PORT, WatchdogSettings
 from vigia.watchdog.devices import DeviceHealth
+from vigia.watchdog.janitor import (
+    DeadLetterDepth,
+    RetainedTable,
+    Retention,
+    StaleLeases,
+    management_client,
+    vhost_of,
+)
 from vigia.watchdog.lease import LeaderLease, default_holder
 
 log = logging.getLogger("vigia.watchdog")
+
+
+def retained_tables(settings: WatchdogSettings) -> list[RetainedTable]:
+    return [RetainedTable("detections", settings.retention_detections_days),
+            RetainedTable("events", settings.retention_events_days),
+            RetainedTable("anomalies", settings.retention_anomalies_days),
+            RetainedTable("telemetry", settings.retention_telemetry_days),
+            RetainedTable("device_status_changes", settings.retention_device_status_days)]
 
 
 async def run(settings: WatchdogSettings) -> None:
@@ -34,6 +51,7 @@ async def run(settings: WatchdogSettings) -> None:
     health.add("database", lambda: database_ready(engine))
     health.add("broker", lambda: publisher._connection is not None and not publisher._connection.is_closed)
     server = serve_metrics(settings.metrics_port or DEFAULT_METRICS_PORT)
+    management = management_client(settings.amqp_management_url)
 
     checks = [
         CameraFreshness(engine, redis, publisher, interval=settings.camera_check_s,
@@ -43,6 +61,10 @@ async def run(settings: WatchdogSettings) -> None:
         DeviceHealth(engine, redis, publisher, interval=settings.device_check_s,
                      refresh_seconds=settings.device_refresh_s, flush_seconds=settings.device_flush_s,
                      min_interval_s=settings.device_min_interval_s),
+        Retention(engine, retained_tables(settings), interval=settings.janitor_retention_s,
+                  batch_size=settings.janitor_batch_size),
+        DeadLetterDepth(management, vhost_of(settings.amqp_url), interval=settings.janitor_dlq_s),
+        StaleLeases(redis, interval=settings.janitor_leases_s, grace_seconds=settings.janitor_lease_grace_s),
     ]
     lease = LeaderLease(redis, settings.watchdog_instance or default_holder(), settings.watchdog_lease_s)
     watchdog = Watchdog(checks, lease, settings.watchdog_tick_s)
@@ -55,6 +77,7 @@ async def run(settings: WatchdogSettings) -> None:
     finally:
         server.shutdown()
         await publisher.close()
+        await management.aclose()
         await redis.aclose()
         engine.dispose()
         log.info("watchdog stopped")

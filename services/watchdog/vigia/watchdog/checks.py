@@ -1,7 +1,8 @@
 """The watchdog loop: a list of periodic checks, run only by the replica that holds the lease.
 
 A check is anything with a ``name``, an ``interval`` (s) and ``async run()``. Camera freshness
-(:mod:`vigia.watchdog.cameras`) and device health (:mod:`vigia.watchdog.devices`) are listed in
+(:mod:`vigia.watchdog.cameras`), device health (:mod:`vigia.watchdog.devices`) and the janitor jobs
+(:mod:`vigia.watchdog.janitor`) are listed in
 ``__main__``. A failing check is logged and counted; the loop and
 the other checks go on.
 """

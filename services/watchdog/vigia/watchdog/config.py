@@ -36,3 +36,24 @@ class WatchdogSettings(BrokerSettings):
     device_min_interval_s: float = Field(1.0, ge=0, le=3600, description="Floor under a device's "
                                          "reporting interval for health: ingest-sensors refreshes last_seen "
                                          "about once a second, so shorter intervals would flap (s).")
+
+    # --- janitor jobs (vigia.watchdog.janitor) -------------------------------------------------------
+    janitor_retention_s: float = Field(3600.0, gt=0, le=86_400, description="How often the watchdog "
+                                       "deletes expired rows from time-series tables that are not "
+                                       "TimescaleDB hypertables (s).")
+    janitor_dlq_s: float = Field(30.0, gt=0, le=3600, description="How often the watchdog reads the depth "
+                                 "of every *.dlq queue into the vigia_dlq_messages gauge (s).")
+    janitor_leases_s: float = Field(30.0, gt=0, le=3600, description="How often the watchdog deletes camera "
+                                    "leases whose streamer replica stopped heartbeating (s).")
+    janitor_lease_grace_s: float = Field(60.0, gt=0, le=86_400, description="A streamer replica whose last "
+                                         "heartbeat is older than this is gone: its camera leases are "
+                                         "deleted (s).")
+    # The same settings (names, defaults, descriptions) as the control plane's timeseries_janitor.
+    retention_detections_days: int = Field(30, ge=1, description="Days detections are kept.")
+    retention_events_days: int = Field(365, ge=1, description="Days events are kept.")
+    retention_anomalies_days: int = Field(90, ge=1, description="Days anomalies are kept.")
+    retention_telemetry_days: int = Field(30, ge=1, description="Days telemetry readings are kept.")
+    retention_device_status_days: int = Field(365, ge=1, description="Days device status history "
+                                              "is kept.")
+    janitor_batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows the janitor deletes "
+                                    "per transaction.")

@@ -1,0 +1,163 @@
+"""Janitor jobs against the real stores: retention on PostgreSQL, DLQ depth from RabbitMQ's
+management API, stale camera leases in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+import aio_pika
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from redis.asyncio import Redis
+from sqlalchemy import Engine, delete, func, insert, select
+
+from vigia.common.db import detections, events, telemetry
+from vigia.watchdog.janitor import (
+    REPLICAS_KEY,
+    DeadLetterDepth,
+    RetainedTable,
+    Retention,
+    StaleLeases,
+    management_client,
+    vhost_of,
+)
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def _sample(name: str, labels: dict[str, str]) -> float | None:
+    return REGISTRY.get_sample_value(name, labels)
+
+
+@pytest.fixture
+def timeseries(engine: Engine, org: uuid.UUID) -> Engine:
+    with engine.begin() as conn:
+        for table in (detections, events, telemetry):
+            conn.execute(delete(table))
+    return engine
+
+
+def _count(engine: Engine, table: object) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_retention_deletes_only_rows_older_than_each_tables_retention_in_batches(
+        timeseries: Engine, org: uuid.UUID) -> None:
+    camera, device = uuid.uuid4(), uuid.uuid4()
+    with timeseries.begin() as conn:
+        conn.execute(insert(detections), [
+            {"id": uuid.uuid4(), "org_id": org, "camera_id": camera, "time": NOW - timedelta(days=age, hours=1),
+             "label": "car", "confidence": 0.9, "box": {}, "received_at": NOW}
+            for age in [1] * 3 + [31] * 7])  # 7 older than 30 days
+        conn.execute(insert(telemetry), [
+            {"org_id": org, "device_id": device, "time": NOW - timedelta(days=age, seconds=i), "seq": i,
+             "humanoid": False}
+            for i, age in enumerate([0] * 4 + [10] * 5)])  # 5 older than 7 days
+        conn.execute(insert(events), [
+            {"id": uuid.uuid4(), "org_id": org, "time": NOW - timedelta(days=age), "event_type": "x",
+             "severity": "low", "score": 0.1, "sources": [], "description": "", "status": "open",
+             "classification": "unknown", "notes": "", "updated_at": NOW}
+            for age in (1, 200, 400)])  # 1 older than 365 days
+    before = _sample("watchdog_retention_deleted_rows_total", {"table": "detections"}) or 0.0
+    janitor = Retention(timeseries, [RetainedTable("detections", 30), RetainedTable("telemetry", 7),
+                                     RetainedTable("events", 365)],
+                        interval=60, batch_size=2, clock=lambda: NOW)
+
+    report = janitor.run_sync()
+
+    assert report == {"detections": 7, "telemetry": 5, "events": 1}
+    assert (_count(timeseries, detections), _count(timeseries, telemetry), _count(timeseries, events)) == (3, 4, 2)
+    assert _sample("watchdog_retention_deleted_rows_total", {"table": "detections"}) == before + 7
+    assert janitor.run_sync() == {"detections": 0, "telemetry": 0, "events": 0}
+
+
+def test_retention_stops_after_max_batches_and_finishes_on_the_next_run(timeseries: Engine, org: uuid.UUID) -> None:
+    with timeseries.begin() as conn:
+        conn.execute(insert(detections), [
+            {"id": uuid.uuid4(), "org_id": org, "camera_id": uuid.uuid4(), "time": NOW - timedelta(days=40),
+             "label": "car", "confidence": 0.5, "box": {}, "received_at": NOW} for _ in range(5)])
+    janitor = Retention(timeseries, [RetainedTable("detections", 30)], interval=60, batch_size=2, max_batches=2,
+                        clock=lambda: NOW)
+    assert janitor.run_sync() == {"detections": 4}
+    assert janitor.run_sync() == {"detections": 1}
+
+
+def test_vhost_and_management_url_parsing() -> None:
+    assert vhost_of("amqp://guest:guest@127.0.0.1:5672/%2F") == "/"
+    assert vhost_of("amqp://guest:guest@127.0.0.1:5672/") == "/"
+    assert vhost_of("amqp://u:p@rabbit:5672/vigia%2Fprod") == "vigia/prod"
+    client = management_client("http://ops:s%40cret@rabbit:15672/")
+    assert str(client.base_url) == "http://rabbit:15672"
+    assert client.auth is not None
+
+
+async def test_dlq_depth_gauge_follows_every_dlq_of_the_vhost(amqp_url: str, amqp_vhost: str) -> None:
+    connection = await aio_pika.connect_robust(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for name in ("orders.dlq", "fusion.sensors.0.dlq", "vision.frames"):
+            await channel.declare_queue(name, durable=True)
+        for name, count in (("orders.dlq", 3), ("vision.frames", 5)):
+            for i in range(count):
+                await channel.default_exchange.publish(aio_pika.Message(b"%d" % i), routing_key=name)
+    async with management_client("http://guest:guest@127.0.0.1:15672") as client:
+        check = DeadLetterDepth(client, vhost_of(amqp_url), interval=30)
+        for _ in range(200):  # the management API refreshes queue statistics every few seconds
+            await check.run()
+            if _sample("vigia_dlq_messages", {"queue": "orders.dlq"}) == 3:
+                break
+            await asyncio.sleep(0.1)
+        assert _sample("vigia_dlq_messages", {"queue": "orders.dlq"}) == 3
+        assert _sample("vigia_dlq_messages", {"queue": "fusion.sensors.0.dlq"}) == 0
+        assert _sample("vigia_dlq_messages", {"queue": "vision.frames"}) is None  # not a DLQ
+
+        (await client.delete(f"/api/queues/{quote(amqp_vhost, safe='')}/orders.dlq")).raise_for_status()
+        await check.run()
+        assert _sample("vigia_dlq_messages", {"queue": "orders.dlq"}) is None
+        assert _sample("vigia_dlq_messages", {"queue": "fusion.sensors.0.dlq"}) == 0
+
+
+async def test_dlq_depth_of_an_unreachable_broker_raises_and_keeps_the_last_values() -> None:
+    async with management_client("http://guest:guest@127.0.0.1:1", timeout=2) as client:
+        check = DeadLetterDepth(client, "/", interval=30)
+        with pytest.raises(httpx.TransportError):
+            await check.run()
+
+
+async def test_stale_leases_of_gone_replicas_are_deleted_and_live_ones_kept(redis: Redis) -> None:
+    now = time.time()
+    live, gone, unknown = "streamer-live", "streamer-gone", "streamer-never-seen"
+    await redis.zadd(REPLICAS_KEY, {live: int(now * 1000) - 1000, gone: int(now * 1000) - 120_000})
+    cams = [uuid.uuid4() for _ in range(4)]
+    await redis.set(f"camera:{cams[0]}:lease", live, px=30_000)
+    await redis.set(f"camera:{cams[1]}:lease", gone, px=30_000)
+    await redis.set(f"camera:{cams[2]}:lease", unknown)  # no TTL: would never expire on its own
+    await redis.set(f"camera:{cams[3]}:last_frame", "123")  # not a lease
+    before = _sample("watchdog_stale_leases_removed_total", {}) or 0.0
+
+    removed = await StaleLeases(redis, interval=30, grace_seconds=60, clock=lambda: now).run()
+
+    assert removed == 2
+    assert await redis.get(f"camera:{cams[0]}:lease") == live.encode()
+    assert await redis.exists(f"camera:{cams[1]}:lease", f"camera:{cams[2]}:lease") == 0
+    assert await redis.get(f"camera:{cams[3]}:last_frame") == b"123"
+    assert _sample("watchdog_stale_leases_removed_total", {}) == before + 2
+    assert [m.decode() for m in await redis.zrange(REPLICAS_KEY, 0, -1)] == [live]
+
+
+async def test_a_lease_taken_over_by_a_live_replica_is_never_deleted(redis: Redis) -> None:
+    now = time.time()
+    await redis.zadd(REPLICAS_KEY, {"new": int(now * 1000)})
+    camera = uuid.uuid4()
+    janitor = StaleLeases(redis, interval=30, grace_seconds=60, clock=lambda: now)
+    await redis.set(f"camera:{camera}:lease", "new", px=30_000)
+    # compare-and-delete: asking to drop the old holder's lease leaves the new holder's in place
+    assert await janitor._delete(keys=[f"camera:{camera}:lease"], args=["old"]) == 0
+    assert await janitor.run() == 0
+    assert await redis.get(f"camera:{camera}:lease") == b"new"

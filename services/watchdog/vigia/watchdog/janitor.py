@@ -1,0 +1,210 @@
+"""Janitor jobs of the watchdog: retention of plain time-series tables, DLQ depth, stale leases.
+
+Each is a :class:`~vigia.watchdog.checks.PeriodicCheck`, so it runs only on the replica holding the
+leader lease, at its own interval:
+
+* :class:`Retention` — where TimescaleDB is absent (docs/adr/0002-time-series-storage.md) the
+  time-series tables are plain BRIN-indexed tables: rows older than their retention
+  (``VIGIA_RETENTION_*_DAYS``, the settings the control plane's ``timeseries_janitor`` reads) are
+  deleted in bounded batches, one short transaction each. Hypertables are skipped: TimescaleDB's
+  own retention policies clean them.
+* :class:`DeadLetterDepth` — every queue of the broker's vhost whose name ends in ``.dlq`` is read
+  from the RabbitMQ management API into the gauge ``vigia_dlq_messages{queue}``; a DLQ that
+  disappears loses its series.
+* :class:`StaleLeases` — a ``camera:{id}:lease`` whose holder (a streamer replica) no longer
+  heartbeats in ``streamer:replicas`` is deleted (compare-and-delete: a lease taken over meanwhile
+  is left alone), so a survivor picks the camera up at once instead of after the lease's TTL; a
+  lease without a TTL (it could never expire) is dropped the same way when its holder is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import httpx
+from prometheus_client import Counter, Gauge
+from redis.asyncio import Redis
+from sqlalchemy import Engine, text
+
+log = logging.getLogger(__name__)
+
+RETENTION_DELETED = Counter("watchdog_retention_deleted_rows", "Time-series rows deleted by the retention "
+                            "janitor", ["table"])
+RETENTION_LAST_RUN = Gauge("watchdog_retention_last_run_timestamp_seconds", "Unix time the retention janitor "
+                           "last finished a run")
+DLQ_MESSAGES = Gauge("vigia_dlq_messages", "Messages waiting in a dead-letter queue", ["queue"])
+STALE_LEASES = Counter("watchdog_stale_leases_removed", "Camera leases deleted because their holder was gone")
+
+# The streamer's contract (vigia.streamer.leases): live replicas heartbeat in this sorted set (score ms).
+REPLICAS_KEY = "streamer:replicas"
+LEASE_PATTERN = "camera:*:lease"
+_DELETE_IF_HELD_BY = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+# --- retention ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetainedTable:
+    """A time-series table and how many days its rows are kept."""
+
+    name: str
+    days: int
+    time_column: str = "time"
+
+
+class Retention:
+    """Deletes expired rows from the time-series tables that are not TimescaleDB hypertables."""
+
+    name = "retention"
+
+    def __init__(self, engine: Engine, tables: list[RetainedTable], *, interval: float, batch_size: int,
+                 max_batches: int | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.engine = engine
+        self.tables = tables
+        self.interval = interval
+        self.batch_size = batch_size
+        self.max_batches = max_batches
+        self.clock = clock
+
+    def hypertables(self) -> set[str]:
+        with self.engine.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")).first() is None:
+                return set()
+            rows = conn.execute(text("SELECT hypertable_name FROM timescaledb_information.hypertables"))
+            return {row[0] for row in rows}
+
+    def clean(self, table: RetainedTable, cutoff: datetime) -> int:
+        """Delete rows older than ``cutoff`` in batches of ``batch_size``; returns how many went."""
+        # ctid batches: one shape for every table whatever its key. Names come from code, never input.
+        statement = text(f'DELETE FROM "{table.name}" WHERE ctid = ANY(ARRAY('  # noqa: S608
+                         f'SELECT ctid FROM "{table.name}" WHERE "{table.time_column}" < :cutoff LIMIT :n))')
+        deleted = batches = 0
+        while self.max_batches is None or batches < self.max_batches:
+            with self.engine.begin() as conn:
+                count = int(conn.execute(statement, {"cutoff": cutoff, "n": self.batch_size}).rowcount or 0)
+            batches += 1
+            deleted += count
+            RETENTION_DELETED.labels(table.name).inc(count)
+            if count < self.batch_size:
+                break
+        return deleted
+
+    def run_sync(self) -> dict[str, int]:
+        skip = self.hypertables()
+        now = self.clock()
+        report = {}
+        for table in self.tables:
+            if table.name in skip:
+                continue
+            report[table.name] = self.clean(table, now - timedelta(days=table.days))
+        RETENTION_LAST_RUN.set(time.time())
+        if any(report.values()):
+            log.info("retention applied", extra={"deleted": report})
+        return report
+
+    async def run(self) -> None:
+        await asyncio.to_thread(self.run_sync)
+
+
+# --- dead-letter queues -----------------------------------------------------------------------------
+
+
+def management_client(management_url: str, timeout: float = 10.0) -> httpx.AsyncClient:
+    """An HTTP client for the RabbitMQ management API at ``management_url`` (credentials in the URL)."""
+    parts = urlsplit(management_url)
+    auth = (unquote(parts.username or "guest"), unquote(parts.password or "guest"))
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    base = urlunsplit((parts.scheme or "http", netloc, parts.path.rstrip("/"), "", ""))
+    return httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout)
+
+
+def vhost_of(amqp_url: str) -> str:
+    """The vhost an AMQP URL names (``/`` when it names none)."""
+    path = urlsplit(amqp_url).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+class DeadLetterDepth:
+    """Publishes the depth of every ``*.dlq`` queue of one vhost as ``vigia_dlq_messages{queue}``."""
+
+    name = "dlq_depth"
+
+    def __init__(self, client: httpx.AsyncClient, vhost: str, *, interval: float) -> None:
+        self.client = client
+        self.vhost = vhost
+        self.interval = interval
+        self._known: set[str] = set()
+
+    async def depths(self) -> dict[str, int]:
+        response = await self.client.get(f"/api/queues/{quote(self.vhost, safe='')}",
+                                         params={"columns": "name,messages"})
+        response.raise_for_status()
+        return {q["name"]: int(q.get("messages") or 0) for q in response.json()
+                if str(q.get("name", "")).endswith(".dlq")}
+
+    async def run(self) -> None:
+        found = await self.depths()
+        for queue, messages in found.items():
+            DLQ_MESSAGES.labels(queue).set(messages)
+        for gone in self._known - set(found):
+            DLQ_MESSAGES.remove(gone)
+        self._known = set(found)
+        waiting = {q: n for q, n in found.items() if n}
+        if waiting:
+            log.warning("dead-letter queues are not empty", extra={"dlq": waiting})
+
+
+# --- stale leases ------------------------------------------------------------------------------------
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class StaleLeases:
+    """Deletes camera leases held by streamer replicas that stopped heartbeating."""
+
+    name = "stale_leases"
+
+    def __init__(self, redis: Redis, *, interval: float, grace_seconds: float,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.redis = redis
+        self.interval = interval
+        self.grace_ms = int(grace_seconds * 1000)
+        self.clock = clock
+        self._delete = redis.register_script(_DELETE_IF_HELD_BY)
+
+    async def live_holders(self) -> set[str]:
+        since = int(self.clock() * 1000) - self.grace_ms
+        members = await self.redis.zrangebyscore(REPLICAS_KEY, since, "+inf")
+        return {_text(m) for m in members if isinstance(m, bytes | str)}
+
+    async def run(self) -> int:
+        live = await self.live_holders()
+        removed = 0
+        async for key in self.redis.scan_iter(match=LEASE_PATTERN, count=1000):
+            holder = await self.redis.get(key)
+            if holder is None or _text(holder) in live:
+                continue
+            if await self._delete(keys=[key], args=[holder]):
+                removed += 1
+                STALE_LEASES.inc()
+                log.info("stale camera lease removed", extra={"lease": _text(key), "holder": _text(holder)})
+        # Heartbeats of replicas gone for longer than the grace are dropped too.
+        await self.redis.zremrangebyscore(REPLICAS_KEY, "-inf", f"({int(self.clock() * 1000) - self.grace_ms}")
+        return removed
