@@ -141,7 +141,9 @@ def _free_port() -> int:
 def mediamtx() -> Iterator[tuple[FakeMediaMTX, str]]:
     fake = FakeMediaMTX()
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning"))
+    # log_config=None: uvicorn's default logging config stops its loggers propagating, which would
+    # hide them from later tests' caplog in this process.
+    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
