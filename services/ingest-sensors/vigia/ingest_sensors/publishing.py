@@ -15,8 +15,6 @@ decode it with :class:`~vigia.common.messages.Envelope`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -25,10 +23,10 @@ from typing import Any
 
 import aio_pika
 import orjson
-from aio_pika.abc import AbstractRobustConnection
 
 from vigia.common.auth import DeviceIdentity
-from vigia.common.broker import SENSORS, AsyncPublisher, PublishError, TopologyConflictError, connect
+from vigia.common.broker import SENSORS, AsyncPublisher, PublishError
+from vigia.common.broker.gateway import BrokerUnavailable, GatewayPublisher
 from vigia.common.ids import uuid7
 from vigia.common.messages import AudioChunk, envelope_headers, format_time_ns, make, new_traceparent
 from vigia.ingest_sensors.settings import IngestSensorsSettings
@@ -37,10 +35,6 @@ log = logging.getLogger(__name__)
 
 SOURCE = "ingest-sensors"
 PERSISTENT = aio_pika.DeliveryMode.PERSISTENT
-
-
-class BrokerUnavailable(Exception):
-    """The message was not confirmed by the broker (it is not queued, or may not be)."""
 
 
 def sensor_routing_key(identity: DeviceIdentity) -> str:
@@ -79,79 +73,20 @@ def audio_message(identity: DeviceIdentity, seq: int, timestamp: int, sample_rat
                             timestamp=datetime.fromtimestamp(envelope.time / 1e9, UTC), headers=headers)
 
 
-class SensorPublisher:
-    """Owns the broker connection of one gateway process."""
+class SensorPublisher(GatewayPublisher):
+    """Owns the broker connection of one gateway process and publishes to ``vigia.sensors``."""
 
     def __init__(self, settings: IngestSensorsSettings) -> None:
-        self._settings = settings
-        self._connection: AbstractRobustConnection | None = None
-        self._publisher: AsyncPublisher | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.connected = asyncio.Event()
+        super().__init__(settings, declare=settings.sensors_declare_topology)
 
-    def start(self) -> None:
-        """Begin connecting (retrying with back-off until the broker answers)."""
-        self._task = asyncio.create_task(self._connect(), name="sensor-publisher-connect")
-
-    async def _connect(self) -> None:
-        delay = 0.5
-        while True:
-            try:
-                await self._connect_once()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # broker down or a channel error while declaring: never give up
-                log.warning("broker set-up failed, retrying", extra={"error": str(exc)})
-                if self._connection is not None:
-                    with contextlib.suppress(Exception):
-                        await self._connection.close()
-                    self._connection = None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-
-    async def _connect_once(self) -> None:
-        s = self._settings
-        self._connection = await connect(s.amqp_url, name=f"{s.service_name}:publisher")
-        publisher = AsyncPublisher(s.amqp_url, settings=s, declare=s.sensors_declare_topology,
-                                   connection=self._connection)
-        try:
-            await publisher.connect()
-        except TopologyConflictError as exc:
-            log.error("broker topology conflicts with these settings; publishing without declaring",
-                      extra={"error": str(exc)})
-            publisher = AsyncPublisher(s.amqp_url, settings=s, connection=self._connection)
-            await publisher.connect()
+    async def _warm_up(self, publisher: AsyncPublisher) -> None:
         # Resolve the exchange object now so every publish takes AsyncPublisher's fast path.
         await publisher._exchange(SENSORS)
-        self._publisher = publisher
-        self.connected.set()
-        log.info("connected to the broker")
-
-    @property
-    def ready(self) -> bool:
-        """Connected now (not reconnecting)."""
-        return (self._publisher is not None and self._connection is not None
-                and not self._connection.is_closed and self._connection.connected.is_set())
 
     async def publish(self, routing_key: str, message: aio_pika.Message) -> None:
         """Publish to ``vigia.sensors``; returns once confirmed, else :class:`BrokerUnavailable`."""
-        if self._publisher is None:
-            raise BrokerUnavailable("not connected to the broker yet")
+        publisher = self._live()
         try:
-            await self._publisher.publish_message(SENSORS, routing_key, message)
+            await publisher.publish_message(SENSORS, routing_key, message)
         except PublishError as exc:
             raise BrokerUnavailable(str(exc)) from exc
-
-    async def close(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._publisher is not None:
-            await self._publisher.close()
-        if self._connection is not None:
-            await self._connection.close()
-        self._publisher = None
-        self._connection = None
-        self.connected.clear()
