@@ -131,6 +131,12 @@ def latency() -> dict:
               unit="s"),
         panel(lay, "Sensor ingest ack latency P50/P95/P99", quantiles("vigia_sensor_ack_latency_seconds"), unit="s"),
         panel(lay, "Correlator decision latency P50/P95/P99", quantiles("correlator_decision_seconds"), unit="s"),
+        panel(lay, "Queue lag P95 by queue", [
+            target(f"histogram_quantile(0.95, sum by (queue, le) (rate(vigia_message_age_seconds_bucket[{RI}])))",
+                   "{{queue}}")], unit="s",
+              description="vigia_message_age_seconds: from an envelope's time to a consumer taking it from its "
+                          "queue (every Vigia queue consumer: vision, fusion, correlator, recorder, live, streamer, "
+                          "mediamtx-sync)."),
         panel(lay, "HTTP requests per second by status", [
             target(f"sum by (service, status) (rate(vigia_http_requests_total[{RI}]))", "{{service}} {{status}}")],
             unit="reqps"),

@@ -133,7 +133,8 @@ def test_inventory_has_what_the_dashboards_need(exported: dict[str, set[str] | N
                  "vigia_vision_ocr_seconds_bucket", "streamer_ffmpeg_restarts_total",
                  "watchdog_restarts_total", "vigia_sensor_packets_accepted_total",
                  "vigia_frames_queue_ready", "vigia_vision_frame_age_seconds_bucket",
-                 "vigia_vision_detection_latency_seconds_bucket", "watchdog_devices"):
+                 "vigia_vision_detection_latency_seconds_bucket", "watchdog_devices",
+                 "vigia_message_age_seconds_bucket", "vigia_http_requests_total"):
         assert name in exported, name
     assert exported["vigia_vision_detections_total"] == {"camera", "label"}
 

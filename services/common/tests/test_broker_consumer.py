@@ -97,6 +97,30 @@ async def test_handler_gets_the_envelope_and_the_message_is_acked_after_it_retur
     assert (REGISTRY.get_sample_value("vigia_message_handle_seconds_count", {"queue": QUEUE}) or 0) >= 1
 
 
+async def test_queue_lag_is_the_envelopes_age_when_taken_from_the_queue(amqp_url: str) -> None:
+    await declared(amqp_url)
+    seen: list[Envelope] = []
+
+    async def handler(envelope: Envelope, meta: MessageMeta) -> None:
+        seen.append(envelope)
+
+    def lag(suffix: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(f"vigia_message_age_seconds_{suffix}", {"queue": QUEUE, **labels}) or 0.0
+
+    before = lag("sum"), lag("count"), lag("bucket", le="10.0"), lag("bucket", le="60.0")
+    old = detection().model_copy(update={"time": time.time_ns() - 30 * 10**9})  # happened 30 s ago
+    consumer = Consumer(amqp_url, QUEUE, handler, settings=SETTINGS)
+    task = asyncio.create_task(consumer.run(install_signal_handlers=False))
+    async with AsyncPublisher(amqp_url) as publisher:
+        await publisher.publish(old)
+    await until(lambda: len(seen) == 1)
+    consumer.stop()
+    await task
+    assert lag("count") == before[1] + 1
+    assert 30 <= lag("sum") - before[0] < 60
+    assert lag("bucket", le="10.0") == before[2] and lag("bucket", le="60.0") == before[3] + 1
+
+
 async def test_a_message_whose_handler_never_returned_is_not_acked(amqp_url: str) -> None:
     await declared(amqp_url)
     started = asyncio.Event()

@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from services.live.tests.conftest import StartLive
 from services.live.tests.support import Keys, RawClient, wait_until
 from vigia.common.broker import AsyncPublisher
+from vigia.common.broker.topology import live_queue_name
 from vigia.common.messages import Envelope, make
 
 CAMERA = uuid.UUID("018f0000-0000-7000-8000-0000000000c1")
@@ -57,6 +58,7 @@ def metric(name: str, **labels: str) -> float:
 async def test_detection_reaches_clients_of_its_org_and_not_of_another_org(
         start_live: StartLive, keys: Keys, publisher: AsyncPublisher) -> None:
     live = await start_live()
+    queue = live_queue_name(live.server.live.instance)
     org_a, org_b = uuid.uuid4(), uuid.uuid4()
     async with websockets.connect(live.url(keys.token(org_a))) as ws_a, \
             websockets.connect(live.url(keys.token(org_b))) as ws_b:
@@ -75,6 +77,8 @@ async def test_detection_reaches_clients_of_its_org_and_not_of_another_org(
         await publisher.publish(own)
         first_for_b = await recv_json(ws_b)
         assert first_for_b["id"] == str(own.id)
+    # Both envelopes' queue lag was measured on this instance's queue.
+    assert metric("vigia_message_age_seconds_count", queue=queue) == 2
 
 
 async def test_every_feed_type_is_translated_with_envelope_id_and_time(
@@ -273,8 +277,13 @@ async def test_shutdown_closes_sockets_with_1001(start_live: StartLive, keys: Ke
 
 async def test_health_readiness_and_metrics_endpoints(start_live: StartLive, keys: Keys) -> None:
     live = await start_live()
+    served = metric("vigia_http_requests_total", service="live", method="GET", route="/healthz", status="200")
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{live.port}") as http:
         assert (await http.get("/healthz")).status_code == 200
+        assert metric("vigia_http_requests_total", service="live", method="GET", route="/healthz",
+                      status="200") == served + 1
+        assert metric("vigia_http_request_duration_seconds_count", service="live", method="GET",
+                      route="/healthz") >= 1
         ready = await http.get("/readyz")
         assert ready.status_code == 200 and ready.json()["checks"] == {"broker": True}
         async with websockets.connect(live.url(keys.token(uuid.uuid4()))):

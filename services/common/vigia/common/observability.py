@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 
 trace_context: contextvars.ContextVar[str | None] = contextvars.ContextVar("vigia_trace", default=None)
 
@@ -168,14 +168,60 @@ def serve_metrics(port: int, host: str = "0.0.0.0", registry: CollectorRegistry 
 
 
 # Shared HTTP metrics: every HTTP service records these with its own ``service`` label.
-from prometheus_client import Counter, Histogram  # noqa: E402
-
 HTTP_REQUESTS = Counter("vigia_http_requests_total", "HTTP requests answered",
                         ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram("vigia_http_request_duration_seconds", "HTTP request latency",
                          ["service", "method", "route"],
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10))
 
+
+
+class RouteMetrics:
+    """``vigia_http_requests_total`` and ``vigia_http_request_duration_seconds`` of one service, with
+    the labelled children cached (looking them up by labels costs more than observing)."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                                              HTTP_LATENCY.labels(self.service, method, route))
+        children[0].inc()
+        children[1].observe(seconds)
+
+
+class HttpMetricsMiddleware:
+    """ASGI middleware counting and timing every HTTP request under its route template (never the
+    raw path, whose ids would make one time series per camera or frame; ``unmatched`` for a 404
+    outside every route). Pure ASGI, no per-request task; WebSocket traffic passes untouched."""
+
+    def __init__(self, app: Any, service: str) -> None:
+        self.app = app
+        self.metrics = RouteMetrics(service)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe(scope["method"], path, status, time.perf_counter() - started)
 
 class CleanExitOnSignal:
     """Mixin for a ``uvicorn.Server`` subclass: after a graceful shutdown on SIGTERM or SIGINT the

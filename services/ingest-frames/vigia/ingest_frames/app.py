@@ -16,11 +16,10 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from vigia.common.observability import configure_logging
+from vigia.common.observability import HttpMetricsMiddleware, RouteMetrics, configure_logging
 from vigia.ingest_frames.api import frames, ops
 from vigia.ingest_frames.errors import install_error_handlers
 from vigia.ingest_frames.gateway import Gateway
-from vigia.ingest_frames.metrics import HttpMetricsMiddleware, RouteMetrics
 from vigia.ingest_frames.settings import IngestFramesSettings
 
 SERVICE = "ingest-frames"

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from vigia.common.messages import Envelope, SensorBatch
 
@@ -15,9 +16,16 @@ def _url(gw: Any) -> str:
     return f"{gw.http}/api/v1/sensors:batch"
 
 
+def _requests(status: str) -> float:
+    """``vigia_http_requests_total`` of this route, counted under its template."""
+    return REGISTRY.get_sample_value("vigia_http_requests_total", {
+        "service": "ingest-sensors", "method": "POST", "route": "/api/v1/sensors:batch", "status": status}) or 0.0
+
+
 async def test_batch_is_published_then_answered_with_the_accepted_seqs(
         gw: Any, phone: Any, tap: Any, make_packet: Any, http: Any) -> None:
     sensors = await tap()
+    answered, refused = _requests("200"), _requests("401")
     packets = [make_packet(1), make_packet(2, device_id=str(phone.device)), make_packet(3)]
     response = await http.post(_url(gw), headers=phone.auth, json=packets)
     assert response.status_code == 200, response.text
@@ -28,6 +36,8 @@ async def test_batch_is_published_then_answered_with_the_accepted_seqs(
     assert isinstance(envelope.data, SensorBatch)
     assert envelope.org == phone.org and envelope.data.device == phone.device
     assert [p.seq for p in envelope.data.packets] == [1, 2, 3]
+    assert (await http.post(_url(gw), json=packets)).status_code == 401
+    assert (_requests("200"), _requests("401")) == (answered + 1, refused + 1)
 
 
 async def test_bad_packets_are_listed_and_only_the_good_ones_published(

@@ -12,11 +12,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from vigia.common.observability import configure_logging
+from vigia.common.observability import HttpMetricsMiddleware, configure_logging
 from vigia.ingest_sensors.api import batch, ops, ws
 from vigia.ingest_sensors.errors import install_error_handlers
 from vigia.ingest_sensors.gateway import Gateway
-from vigia.ingest_sensors.metrics import HttpMetricsMiddleware
 from vigia.ingest_sensors.settings import IngestSensorsSettings
 
 SERVICE = "ingest-sensors"

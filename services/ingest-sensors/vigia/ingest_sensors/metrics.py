@@ -1,14 +1,9 @@
-"""The gateway's metrics: items accepted and refused, ack latency, connections, HTTP requests."""
+"""The gateway's own metrics: items accepted and refused, ack latency, connections (HTTP requests:
+vigia.common.observability)."""
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 from prometheus_client import Counter, Gauge, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from vigia.common.observability import HTTP_LATENCY, HTTP_REQUESTS
 
 PACKETS_ACCEPTED = Counter("vigia_sensor_packets_accepted_total", "Sensor packets ingest-sensors "
                            "published to the broker (confirmed)", ["transport"])
@@ -27,39 +22,3 @@ CONNECTIONS = Gauge("vigia_sensor_connections", "Authenticated sensor WebSockets
 CLOSES = Counter("vigia_sensor_connections_closed_total", "Sensor WebSockets closed, by close code",
                  ["code"])
 
-
-class HttpMetricsMiddleware:
-    """Counts and times every HTTP request under its route template (never the raw path). A pure
-    ASGI middleware; WebSocket traffic passes through untouched."""
-
-    def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
-        self.service = service
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            key = (scope["method"], path, status)
-            children = self._children.get(key)
-            if children is None:
-                children = self._children[key] = (
-                    HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)),
-                    HTTP_LATENCY.labels(self.service, scope["method"], path))
-            children[0].inc()
-            children[1].observe(time.perf_counter() - started)

@@ -38,6 +38,7 @@ from vigia.common.auth import AccessClaims, InvalidToken, JWKSClient, KeySetUnav
 from vigia.common.broker import Consumer, MessageMeta, declare_live_queue
 from vigia.common.broker.topology import live_queue_name
 from vigia.common.messages import Envelope
+from vigia.common.observability import HttpMetricsMiddleware
 from vigia.live.config import LiveSettings
 from vigia.live.hub import (
     CLOSE_BAD_REQUEST,
@@ -98,6 +99,7 @@ def create_app(settings: LiveSettings, hub: Hub | None = None) -> FastAPI:
 
     app = FastAPI(title="Vigia live", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.live = live
+    app.add_middleware(HttpMetricsMiddleware, service="live")
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:

@@ -42,6 +42,10 @@ MESSAGES_CONSUMED = Counter(
     "vigia_messages_consumed_total", "Messages taken from a queue, by outcome "
     "(ok: acked; failed: nacked for redelivery or DLQ; poison: undecodable, sent to the DLQ; "
     "dropped: failed perishable message discarded)", ["queue", "outcome"])
+MESSAGE_AGE_SECONDS = Histogram(
+    "vigia_message_age_seconds", "Queue lag: from the envelope's time (when what it reports happened) "
+    "to the moment a consumer takes it from the queue", ["queue"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600))
 MESSAGE_HANDLE_SECONDS = Histogram(
     "vigia_message_handle_seconds", "Time spent in the message handler", ["queue"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
@@ -206,6 +210,7 @@ class Consumer:
             MESSAGES_CONSUMED.labels(queue, "poison").inc()
             await self._settle(message.reject(requeue=False))
             return
+        MESSAGE_AGE_SECONDS.labels(queue).observe(max(0.0, (time.time_ns() - envelope.time) / 1e9))
         headers = dict(message.headers or {})
         meta = MessageMeta(
             queue=queue, exchange=message.exchange or "", routing_key=message.routing_key or "",

@@ -24,11 +24,12 @@ from starlette.types import Receive, Scope, Send
 
 from vigia.common.http_errors import ApiError, invalid
 from vigia.common.messages import TimeNs, Traceparent
+from vigia.common.observability import RouteMetrics
 from vigia.ingest_frames.api.deps import GatewayDep
 from vigia.ingest_frames.api.models import ErrorOut, FrameAcceptedOut
 from vigia.ingest_frames.errors import response_for, too_large
 from vigia.ingest_frames.gateway import Gateway
-from vigia.ingest_frames.metrics import FRAMES_ACCEPTED, RouteMetrics
+from vigia.ingest_frames.metrics import FRAMES_ACCEPTED
 from vigia.ingest_frames.publishing import BrokerUnavailable
 from vigia.ingest_frames.service import IncomingFrame, accept_frame
 
