@@ -49,7 +49,12 @@ APPS = {
     "correlator": ("metrics", 9105),
     "outbox-relay": ("metrics", 9110),
     "recorder": ("metrics", 9111),
+    "mediamtx-sync": ("metrics", 9112),
 }
+#: Third-party workloads of the base (every overlay): MediaMTX re-serving cameras as HLS.
+MEDIA = ("mediamtx",)
+#: One-shot Jobs of the control image and the command each runs.
+JOBS = {"migrate": ["migrate", "--no-input"], "topology": ["declare_topology"]}
 GATEWAYS = ("control", "ingest-frames", "ingest-sensors", "live")
 QUEUE_SCALED = ("vision", "fusion")
 INFRA = ("postgres", "redis", "rabbitmq", "minio")
@@ -193,7 +198,7 @@ def kustomizations() -> Iterator[Path]:
 def test_overlay_renders_every_service_into_one_namespace(overlay: str) -> None:
     docs = render(f"overlays/{overlay}")
     assert set(vigia_deployments(overlay)) == set(APPS)
-    assert set(objects(overlay, "Job")) == {"migrate"}
+    assert set(objects(overlay, "Job")) == set(JOBS)
     namespaces = [o["metadata"]["name"] for o in docs if o["kind"] == "Namespace"]
     assert len(namespaces) == 1
     for obj in docs:
@@ -297,7 +302,7 @@ def test_keda_scales_vision_and_fusion_on_the_topologys_queues(overlay: str) -> 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_service_has_probes_resources_and_a_locked_down_security_context(overlay: str) -> None:
-    workloads = {**vigia_deployments(overlay), "migrate": objects(overlay, "Job")["migrate"]}
+    workloads = {**vigia_deployments(overlay), **objects(overlay, "Job")}
     for name, workload in workloads.items():
         pod = pod_template(workload)["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -317,8 +322,8 @@ def test_every_service_has_probes_resources_and_a_locked_down_security_context(o
                 assert {"cpu", "memory"} <= set(container["resources"][kind]), f"{where} {kind}"
             env = {e["name"]: e.get("value") for e in container.get("env", [])}
             assert env["VIGIA_SERVICE_NAME"] == name, where
-            if name == "migrate":
-                assert container["args"][:1] == ["migrate"]
+            if name in JOBS:
+                assert container["args"] == JOBS[name], where
                 continue
             port_name, port = APPS[name]
             ports = {p["name"]: p["containerPort"] for p in container["ports"]}
@@ -341,7 +346,7 @@ def test_every_pdb_selects_exactly_one_deployment_and_every_service_has_one(over
         assert selected == [name], f"PDB {name} selects {selected}"
         assert "maxUnavailable" in pdb["spec"] or "minAvailable" in pdb["spec"]
         covered.add(name)
-    assert covered == set(APPS)
+    assert covered == set(APPS) | set(MEDIA)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -371,15 +376,28 @@ def test_services_and_ingress_reach_real_pods(overlay: str) -> None:
         for port in svc["spec"]["ports"]:
             assert port["targetPort"] in container_ports, f"{name}: {port}"
         service_ports[name] = {p["name"] for p in svc["spec"]["ports"]}
-    (ingress,) = objects(overlay, "Ingress").values()
+    ingresses = objects(overlay, "Ingress")
+    assert set(ingresses) == {"vigia", "vigia-stream"}
     routed = {}
-    for rule in ingress["spec"]["rules"]:
-        for path in rule["http"]["paths"]:
-            backend = path["backend"]["service"]
-            assert backend["port"]["name"] in service_ports[backend["name"]], path
-            routed[path["path"]] = backend["name"]
-    assert routed == {"/api/v1/frames": "ingest-frames", "/api/v1/sensors": "ingest-sensors",
-                      "/api/v1/sensors:batch": "ingest-sensors", "/api/v1/ws": "live", "/": "control"}
+    for ingress in ingresses.values():
+        assert {h for rule in ingress["spec"]["rules"] for h in [rule["host"]]} == \
+            {h for tls in ingress["spec"]["tls"] for h in tls["hosts"]}, "every host is served over TLS"
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                assert backend["port"]["name"] in service_ports[backend["name"]], path
+                routed[path["path"]] = backend["name"], backend["port"]["name"]
+    assert routed == {"/api/v1/frames": ("ingest-frames", "http"), "/api/v1/sensors": ("ingest-sensors", "http"),
+                      "/api/v1/sensors:batch": ("ingest-sensors", "http"), "/api/v1/ws": ("live", "http"),
+                      "/": ("control", "http"), "/stream(/|$)(.*)": ("mediamtx", "hls")}
+    # ingress-nginx rewrites /stream/<camera>/index.m3u8 to MediaMTX's /<camera>/index.m3u8 (the
+    # second group), and only on the stream Ingress: the API paths keep theirs.
+    stream = ingresses["vigia-stream"]["metadata"]["annotations"]
+    assert stream["nginx.ingress.kubernetes.io/use-regex"] == "true"
+    path = re.compile(ingresses["vigia-stream"]["spec"]["rules"][0]["http"]["paths"][0]["path"])
+    match = path.match("/stream/4f8e/index.m3u8")
+    assert match and stream["nginx.ingress.kubernetes.io/rewrite-target"].replace("$2", match[2]) == "/4f8e/index.m3u8"
+    assert "nginx.ingress.kubernetes.io/rewrite-target" not in ingresses["vigia"]["metadata"]["annotations"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -445,7 +463,7 @@ def test_dev_runs_infrastructure_in_cluster_and_prod_does_not() -> None:
     assert pod_template(dev["postgres"])["spec"]["containers"][0]["image"].startswith("timescale/timescaledb:")
     prod = {**objects("prod", "Deployment"), **objects("prod", "StatefulSet")}
     assert not set(INFRA) & set(prod)
-    assert set(prod) == set(APPS)
+    assert set(prod) == set(APPS) | set(MEDIA)
 
 
 def test_prod_images_are_released_tags_and_vision_runs_the_cuda_image_on_gpu_nodes() -> None:
@@ -456,7 +474,8 @@ def test_prod_images_are_released_tags_and_vision_runs_the_cuda_image_on_gpu_nod
             assert re.fullmatch(r"\d+\.\d+\.\d+(-cuda)?", tag), container["image"]
             images[workload["metadata"]["name"]] = (repo, tag)
     assert images["vision"][1].endswith("-cuda")
-    assert images["outbox-relay"] == images["recorder"] == images["migrate"] == images["control"]
+    control_image = ("outbox-relay", "recorder", "mediamtx-sync", *JOBS)
+    assert all(images[name] == images["control"] for name in control_image), images
     pod = pod_template(objects("prod", "Deployment")["vision"])["spec"]
     assert pod["nodeSelector"]
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
@@ -478,3 +497,38 @@ def test_prod_fixes_worker_replicas_and_keeps_one_correlator() -> None:
         assert deployments[name]["spec"]["replicas"] >= 2, name
     assert deployments["correlator"]["spec"]["replicas"] == 1
     assert deployments["correlator"]["spec"]["strategy"]["type"] == "Recreate"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_mediamtx_serves_the_repositorys_config_and_mediamtx_sync_reaches_its_api(overlay: str) -> None:
+    deployments = objects(overlay, "Deployment")
+    pod = pod_template(deployments["mediamtx"])["spec"]
+    (container,) = pod["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    mediamtx_yml = yaml.safe_load((ROOT / "mediamtx/mediamtx.yml").read_text())
+    # Every listener of mediamtx.yml is a named container port (and nothing else is).
+    assert ports == {name: int(mediamtx_yml[key].rpartition(":")[2]) for name, key in (
+        ("rtsp", "rtspAddress"), ("hls", "hlsAddress"), ("api", "apiAddress"), ("metrics", "metricsAddress"))}
+    # The config file passed on the command line is the repository's mediamtx.yml, byte for byte.
+    (config_arg,) = container["args"]
+    mount = next(m for m in container["volumeMounts"] if config_arg.startswith(m["mountPath"] + "/"))
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    configmap = objects(overlay, "ConfigMap")[volume["configMap"]["name"]]
+    assert configmap["data"][config_arg.rpartition("/")[2]] == (ROOT / "mediamtx/mediamtx.yml").read_text()
+    # The API user's password comes from the Secret key mediamtx-sync reads as its own setting.
+    env = {e["name"]: e for e in container["env"]}
+    assert env["MTX_AUTHINTERNALUSERS_1_PASS"]["valueFrom"]["secretKeyRef"] == {
+        "name": "vigia-secrets", "key": "VIGIA_MEDIAMTX_API_PASSWORD"}
+    assert mediamtx_yml["authInternalUsers"][1]["permissions"] == [{"action": "api"}]
+    (sync_container,) = pod_template(deployments["mediamtx-sync"])["spec"]["containers"]
+    sync = {e["name"]: e.get("value") for e in sync_container["env"]}
+    service = objects(overlay, "Service")["mediamtx"]
+    api_port = next(p["port"] for p in service["spec"]["ports"] if p["targetPort"] == "api")
+    assert sync["VIGIA_MEDIAMTX_API_URL"] == f"http://mediamtx:{api_port}"
+    # Scraped where it serves metrics; locked down like Vigia's own pods.
+    annotations = pod_template(deployments["mediamtx"])["metadata"]["annotations"]
+    assert int(annotations["prometheus.io/port"]) == ports["metrics"]
+    sc = container["securityContext"]
+    assert sc["runAsNonRoot"] and sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"]
+    assert container["livenessProbe"]["tcpSocket"]["port"] in ports
+    assert container["readinessProbe"]["tcpSocket"]["port"] in ports
