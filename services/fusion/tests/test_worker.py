@@ -49,7 +49,9 @@ async def start_worker(settings: FusionSettings) -> AsyncIterator[Start]:
             sys.executable, "-m", "vigia.fusion", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env={**os.environ, "VIGIA_DATABASE_URL": settings.database_url, "VIGIA_AMQP_URL": settings.amqp_url,
                  "VIGIA_REDIS_URL": REDIS_URL, "VIGIA_METRICS_PORT": str(port),
-                 "VIGIA_SENSOR_SHARDS": str(SHARDS), "VIGIA_FUSION_BATCH_LINGER_MS": "5", **env})
+                 "VIGIA_SENSOR_SHARDS": str(SHARDS), "VIGIA_FUSION_BATCH_LINGER_MS": "5",
+                 # A killed worker's shards are taken over within 3 s.
+                 "VIGIA_SHARD_LEASE_MS": "3000", **env})
         processes.append(process)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             for _ in range(300):
@@ -115,6 +117,45 @@ async def test_batches_and_audio_flow_end_to_end_and_sigterm_exits_cleanly(
     process.send_signal(signal.SIGTERM)
     _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()[-2000:]
+
+
+def sample(metrics: str, name: str) -> float:
+    """One sample's value from a /metrics page (0 when absent)."""
+    for line in metrics.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_two_workers_split_the_shards_and_both_do_work(
+        start_worker: Start, publisher: AsyncPublisher, db: psycopg.Connection[Any]) -> None:
+    first, first_port = await start_worker()
+    second, second_port = await start_worker()
+
+    async def held(port: int) -> float:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            return sample((await http.get("/metrics")).text, 'vigia_shards_held{group="fusion"}')
+
+    # The first took both shards alone; once the second is live it hands one over.
+    for _ in range(200):
+        if (await held(first_port), await held(second_port)) == (1.0, 1.0):
+            break
+        await asyncio.sleep(0.1)
+    assert (await held(first_port), await held(second_port)) == (1.0, 1.0)
+    org = uuid.uuid4()
+    devices = [uuid.uuid4() for _ in range(20)]  # both shards get some (all on one: p = 2e-6)
+    for device in devices:
+        await publisher.publish_many(batch_envelopes(org, device, packets(100)))
+    await wait_for(lambda: all(telemetry_count(db, d) == (100, 100) for d in devices))
+    analysed = []
+    for port in (first_port, second_port):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            analysed.append(sample((await http.get("/metrics")).text, 'fusion_packets_total{outcome="analysed"}'))
+    assert sum(analysed) == 2000 and min(analysed) > 0, analysed
+    for process in (first, second):
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+        assert process.returncode == 0
 
 
 async def test_sigkill_mid_stream_loses_and_duplicates_nothing(

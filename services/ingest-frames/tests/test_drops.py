@@ -6,7 +6,8 @@ import asyncio
 import re
 from typing import Any
 
-from vigia.ingest_frames.drops import QueueFlow, vhost_of
+from vigia.common.broker.management import vhost_of
+from vigia.ingest_frames.drops import QueueFlow
 
 
 def test_dropped_is_what_entered_and_was_neither_delivered_nor_waiting() -> None:

@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from sqlalchemy import Engine, delete, func, insert, select
 
+from vigia.common.broker.management import management_client, vhost_of
 from vigia.common.db import detections, events, telemetry
 from vigia.watchdog.janitor import (
     REPLICAS_KEY,
@@ -23,8 +24,6 @@ from vigia.watchdog.janitor import (
     RetainedTable,
     Retention,
     StaleLeases,
-    management_client,
-    vhost_of,
 )
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

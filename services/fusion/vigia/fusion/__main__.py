@@ -1,10 +1,11 @@
 """``python -m vigia.fusion``: run one fusion worker; metrics and health on :9104.
 
 Start-up: logging, settings, the telemetry writer (PostgreSQL), Redis, one broker connection
-(topology declared), the anomaly publisher, one consumer per shard queue fusion.sensors.<n>
-(single active consumer: with several replicas each shard has one active worker, the others wait
-as standbys), metrics/health, then wait for SIGTERM: stop consuming, finish and ack the messages in
-flight (their rows committed), close.
+(topology declared), the anomaly publisher, metrics/health, then the shard queues
+fusion.sensors.<n>: replicas share them through Redis leases, each consuming its fair share
+(:mod:`vigia.common.shards`; single active consumer on the queues keeps a shard to one worker even
+while Redis is away). On SIGTERM: stop consuming, finish and ack the messages in flight (their rows
+committed), hand the shards over, close.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import socket
 from redis.asyncio import Redis
 
 from vigia.common.broker import AsyncPublisher, connect, declare_topology, sensor_shard_queue
+from vigia.common.broker.management import vhost_of
 from vigia.common.observability import configure_logging, health, serve_metrics
+from vigia.common.shards import ShardedConsumers
 from vigia.fusion.audio_stream import AudioStreams
 from vigia.fusion.batcher import TelemetryBatcher
 from vigia.fusion.config import DEFAULT_METRICS_PORT, FusionSettings
@@ -31,7 +34,7 @@ log = logging.getLogger("vigia.fusion")
 
 
 def shards_of(settings: FusionSettings) -> list[int]:
-    """The shard numbers this replica consumes (all of them unless VIGIA_FUSION_SHARDS says)."""
+    """The shard numbers this replica may take (all of them unless VIGIA_FUSION_SHARDS says)."""
     if not settings.fusion_shards.strip():
         return list(range(settings.sensor_shards))
     shards = sorted({int(part) for part in settings.fusion_shards.split(",") if part.strip()})
@@ -61,14 +64,18 @@ async def run(settings: FusionSettings) -> None:
     service = FusionService(DeviceStates(settings), batcher,
                             AudioStreams(redis, settings.fusion_audio_stream_maxlen), publisher.publish,
                             source=settings.service_name if settings.service_name != "vigia" else "fusion")
-    shards = shards_of(settings)
-    consumers = [
-        SensorConsumer(settings.amqp_url, sensor_shard_queue(shard), service.handle,
-                       prefetch=settings.fusion_prefetch, settings=settings, connection=connection,
-                       setup=(lambda channel: declare_topology(channel, settings)) if i == 0 else None,
-                       connection_name=f"fusion:{instance}")
-        for i, shard in enumerate(shards)
-    ]
+    channel = await connection.channel()
+    await declare_topology(channel, settings)
+    await channel.close()
+
+    def consumer_for(shard: int) -> SensorConsumer:
+        return SensorConsumer(settings.amqp_url, sensor_shard_queue(shard), service.handle,
+                              prefetch=settings.fusion_prefetch, settings=settings, connection=connection,
+                              connection_name=f"fusion:{instance}")
+
+    sharded = ShardedConsumers(redis, "fusion", settings.sensor_shards, instance, consumer_for,
+                               vhost=vhost_of(settings.amqp_url), lease_ms=settings.shard_lease_ms,
+                               candidates=shards_of(settings))
     health.add("database", batcher.ping)
     health.add("broker", lambda: not connection.is_closed and connection.connected.is_set())
     server = serve_metrics(settings.metrics_port or DEFAULT_METRICS_PORT)
@@ -78,15 +85,12 @@ async def run(settings: FusionSettings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     batcher.start()
-    for consumer in consumers:
-        await consumer.start()
-    log.info("fusion running", extra={"instance": instance, "shards": shards, "telemetry": storage,
-                                      "prefetch": settings.fusion_prefetch})
-    await stopping.wait()
-
-    log.info("fusion stopping")
-    # In-flight handlers finish (rows committed, anomalies confirmed, acked) within the grace period.
-    await asyncio.gather(*(consumer.shutdown() for consumer in consumers))
+    log.info("fusion running", extra={"instance": instance, "candidates": sharded.candidates,
+                                      "telemetry": storage, "prefetch": settings.fusion_prefetch})
+    # Until SIGTERM; then in-flight handlers finish (rows committed, anomalies confirmed, acked)
+    # within the grace period and the shards are handed over.
+    await sharded.run(stopping)
+    log.info("fusion stopped consuming")
     await batcher.close()
     await publisher.close()
     await connection.close()

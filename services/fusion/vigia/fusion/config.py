@@ -13,8 +13,8 @@ class FusionSettings(BrokerSettings):
     """Which shards to consume, how telemetry is batched, and how sensitive each detector is."""
 
     fusion_shards: str = Field("", max_length=1024, description="Comma-separated fusion.sensors.<shard> "
-                               "numbers this fusion replica consumes (empty: all of 0..VIGIA_SENSOR_SHARDS-1; "
-                               "single active consumer keeps one worker per shard across replicas).")
+                               "numbers this fusion replica may take (empty: any of 0..VIGIA_SENSOR_SHARDS-1); "
+                               "replicas share the shards through Redis leases, each its fair share.")
     fusion_prefetch: int = Field(64, ge=1, le=10_000, description="Unacknowledged sensor messages fusion "
                                  "holds per shard queue; they are written together, so this bounds the "
                                  "COPY batch size as well as memory.")

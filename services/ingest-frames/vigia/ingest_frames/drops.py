@@ -29,13 +29,14 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import httpx
 from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from vigia.common.broker.management import management_client
 from vigia.common.broker.topology import VISION_FRAMES
 
 log = logging.getLogger(__name__)
@@ -56,23 +57,6 @@ class QueueFlow:
         """Messages that entered the queue and left it without being delivered (may dip below 0
         for an instant, see the module docstring)."""
         return self.published - (self.delivered - self.redelivered) - self.ready
-
-
-def vhost_of(amqp_url: str) -> str:
-    """The vhost named by an AMQP URL (``/`` when the path is empty)."""
-    path = urlsplit(amqp_url).path
-    return unquote(path[1:]) if len(path) > 1 else "/"
-
-
-def management_client(management_url: str, timeout: float = 5.0) -> httpx.AsyncClient:
-    """An httpx client for the management API; credentials in the URL become basic auth."""
-    parts = urlsplit(management_url)
-    auth = (unquote(parts.username or "guest"), unquote(parts.password or "guest"))
-    netloc = parts.hostname or "127.0.0.1"
-    if parts.port:
-        netloc += f":{parts.port}"
-    base = urlunsplit((parts.scheme or "http", netloc, parts.path, "", ""))
-    return httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout)
 
 
 async def read_queue_flow(client: httpx.AsyncClient, vhost: str, queue: str) -> QueueFlow | None:

@@ -11,8 +11,9 @@ import anyio.to_thread
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 
+from vigia.common.broker.management import vhost_of
 from vigia.common.db import database_ready, make_engine
-from vigia.ingest_frames.drops import FrameDropMeter, vhost_of
+from vigia.ingest_frames.drops import FrameDropMeter
 from vigia.ingest_frames.identity import CameraDirectory, DeviceAuthenticator
 from vigia.ingest_frames.publishing import FramePublisher
 from vigia.ingest_frames.ratelimit import CameraRateLimiter

@@ -15,6 +15,7 @@ import signal
 from redis.asyncio import Redis
 
 from vigia.common.broker import AsyncPublisher
+from vigia.common.broker.management import management_client, vhost_of
 from vigia.common.db import database_ready, make_engine
 from vigia.common.observability import configure_logging, health, serve_metrics
 from vigia.watchdog.cameras import CameraFreshness
@@ -26,8 +27,6 @@ from vigia.watchdog.janitor import (
     RetainedTable,
     Retention,
     StaleLeases,
-    management_client,
-    vhost_of,
 )
 from vigia.watchdog.lease import LeaderLease, default_holder
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import httpx
 from prometheus_client import Counter, Gauge
@@ -119,24 +119,6 @@ class Retention:
 
 
 # --- dead-letter queues -----------------------------------------------------------------------------
-
-
-def management_client(management_url: str, timeout: float = 10.0) -> httpx.AsyncClient:
-    """An HTTP client for the RabbitMQ management API at ``management_url`` (credentials in the URL)."""
-    parts = urlsplit(management_url)
-    auth = (unquote(parts.username or "guest"), unquote(parts.password or "guest"))
-    host = parts.hostname or "127.0.0.1"
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    base = urlunsplit((parts.scheme or "http", netloc, parts.path.rstrip("/"), "", ""))
-    return httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout)
-
-
-def vhost_of(amqp_url: str) -> str:
-    """The vhost an AMQP URL names (``/`` when it names none)."""
-    path = urlsplit(amqp_url).path
-    return unquote(path[1:]) if len(path) > 1 else "/"
 
 
 class DeadLetterDepth:

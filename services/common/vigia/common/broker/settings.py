@@ -18,6 +18,9 @@ class BrokerSettings(CommonSettings):
                                 "queue's consumers before it is dead-lettered to <queue>.dlq.")
     sensor_shards: int = Field(4, ge=1, le=256, description="Number of fusion.sensors.<shard> queues "
                                "the consistent-hash exchange spreads devices over.")
+    shard_lease_ms: int = Field(15_000, ge=300, le=600_000, description="Lease on a shard queue "
+                                "(fusion.sensors.<k>, vision.frames.<k>) a replica renews every third of it; "
+                                "a dead replica's shards are taken over within this time (ms).")
     prefetch: int = Field(16, ge=1, le=10_000, description="Unacknowledged messages a consumer may "
                           "hold (basic.qos); also its handler concurrency.")
     confirm_timeout_s: float = Field(10.0, gt=0, le=300, description="How long a publisher waits for "
