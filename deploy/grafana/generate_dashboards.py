@@ -148,14 +148,17 @@ def latency() -> dict:
 def ai() -> dict:
     lay = Layout()
     cam = '{camera=~"$camera"}'
-    ai_queues = '{queue=~"vision.frames|fusion.sensors.*|correlator.in"}'
+    ai_queues = '{queue=~"vision.frames.[0-9]+|fusion.sensors.[0-9]+|correlator.in"}'
     panels = [
         panel(lay, "AI queue length (RabbitMQ)", [
             target(f"sum by (queue) (rabbitmq_queue_messages_ready{ai_queues})", "{{queue}} ready"),
             target(f"sum by (queue) (rabbitmq_queue_messages_unacked{ai_queues})", "{{queue}} unacked")],
             description="From RabbitMQ's rabbitmq_prometheus plugin (/metrics/per-object)."),
-        panel(lay, "Frames waiting (as ingest-frames sees it)", [
-            target("max by (queue) (vigia_frames_queue_ready)", "{{queue}}")]),
+        panel(lay, "Frames waiting and shed (as ingest-frames sees them)", [
+            target("sum(max by (queue) (vigia_frames_queue_ready))", "waiting (all frame shards)"),
+            target(f"sum(max by (queue) (rate(vigia_frames_dropped_total[{RI}])))", "shed per second")],
+            description="Every ingest-frames replica reads the same vision.frames.<k> statistics: max per "
+                        "queue, then summed over the shards."),
         panel(lay, "Inference time per batch P50/P95/P99", quantiles("vigia_vision_inference_seconds"), unit="s"),
         panel(lay, "OCR time per frame P50/P95/P99", quantiles("vigia_vision_ocr_seconds"), unit="s"),
         panel(lay, "Message handling time P95 by queue", [

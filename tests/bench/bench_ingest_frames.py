@@ -4,8 +4,8 @@
                                               [--client-procs 2] [--raw-procs 1] [--profile DIR]
 
 Sets up a database of its own (migrated by the control plane, with one organization, a device
-token and one camera per connection), a fresh RabbitMQ vhost with the topology (vision.frames
-bounded and dropping the oldest, so frames are routable and the broker's memory stays flat), and
+token and one camera per connection), a fresh RabbitMQ vhost with the topology (the vision.frames.<k>
+shards bounded and dropping the oldest, so frames are routable and the broker's memory stays flat), and
 runs the gateway with uvicorn (``python -m vigia.ingest_frames``, ``--workers`` processes) in a
 subprocess, with the per-camera rate limit at 1,000 frames/s: enforced as usual, never reached.
 

@@ -267,17 +267,27 @@ def test_kustomizations_use_no_deprecated_fields() -> None:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_keda_scales_vision_and_fusion_on_the_topologys_queues(overlay: str) -> None:
     shards = BrokerSettings.model_fields["sensor_shards"].default
+    frame_shards = BrokerSettings.model_fields["frame_shards"].default
     config = objects(overlay, "ConfigMap")["vigia-config"]["data"]
     assert int(config["VIGIA_SENSOR_SHARDS"]) == shards
-    declared = {q.name for q in topology.build_topology(BrokerSettings(sensor_shards=shards)).queues}
+    assert int(config["VIGIA_FRAME_SHARDS"]) == frame_shards
+    broker = BrokerSettings(sensor_shards=shards, frame_shards=frame_shards)
+    declared = {q.name for q in topology.build_topology(broker).queues}
     scaled = objects(overlay, "ScaledObject")
     assert set(scaled) == set(QUEUE_SCALED)
     queues = {name: [t["metadata"]["queueName"] for t in so["spec"]["triggers"]] for name, so in scaled.items()}
-    assert queues["vision"] == [topology.VISION_FRAMES]
+    # Vision: one trigger summing every queue its regex matches, which are exactly the frame shards.
+    (vision_trigger,) = scaled["vision"]["spec"]["triggers"]
+    assert vision_trigger["metadata"]["useRegex"] == "true" and vision_trigger["metadata"]["operation"] == "sum"
+    assert vision_trigger["metadata"]["protocol"] == "http"  # KEDA's regex needs the management API
+    pattern = re.compile(vision_trigger["metadata"]["queueName"])
+    assert {q for q in declared if pattern.search(q)} == set(topology.frame_shard_queues(broker))
+    assert not pattern.search(topology.frame_shard_queue(frame_shards) + ".dlq")
     assert queues["fusion"] == [topology.sensor_shard_queue(i) for i in range(shards)]
-    assert set(queues["vision"]) | set(queues["fusion"]) <= declared
-    # One active consumer per shard: fusion replicas beyond the shard count would only stand by.
+    assert set(queues["fusion"]) <= declared
+    # One consumer per shard: replicas beyond the shard count would only stand by.
     assert scaled["fusion"]["spec"]["maxReplicaCount"] <= shards
+    assert scaled["vision"]["spec"]["maxReplicaCount"] <= frame_shards
     auths = objects(overlay, "TriggerAuthentication")
     deployments = objects(overlay, "Deployment")
     for name, so in scaled.items():

@@ -29,7 +29,7 @@ from vigia.common.observability import trace_context
 
 ORG = uuid.UUID("0190d5d2-0000-7000-8000-000000000001")
 CAMERA = uuid.UUID("0190d5d2-0000-7000-8000-0000000000c1")
-SETTINGS = BrokerSettings(sensor_shards=1, delivery_limit=2)
+SETTINGS = BrokerSettings(sensor_shards=1, frame_shards=1, delivery_limit=2)
 QUEUE = "recorder.events"
 MANAGEMENT = os.environ.get("VIGIA_TEST_AMQP_MANAGEMENT", "http://127.0.0.1:15672")
 
@@ -215,7 +215,7 @@ async def test_frame_consumer_gets_the_envelope_and_the_jpeg(amqp_url: str) -> N
         got.append((envelope, meta.body))
 
     envelope = make("frame.captured", ORG, "streamer", {"camera": CAMERA, "width": 2, "height": 2})
-    consumer = Consumer(amqp_url, "vision.frames", handler, decode="frame", settings=SETTINGS)
+    consumer = Consumer(amqp_url, "vision.frames.0", handler, decode="frame", settings=SETTINGS)
     task = asyncio.create_task(consumer.run(install_signal_handlers=False))
     async with AsyncPublisher(amqp_url) as publisher:
         await publisher.publish_frame(envelope, b"\xff\xd8jpeg")

@@ -22,12 +22,12 @@ from vigia.common.broker import (
     UnroutableError,
     declare_topology,
 )
-from vigia.common.broker.topology import Binding, ExchangeSpec, QueueSpec, Topology, build_topology
+from vigia.common.broker.topology import Binding, ExchangeSpec, QueueSpec, Topology, build_topology, frame_shard_queues
 from vigia.common.messages import Envelope, envelope_from_headers, make
 
 ORG = uuid.UUID("0190d5d2-0000-7000-8000-000000000001")
 CAMERA = uuid.UUID("0190d5d2-0000-7000-8000-0000000000c1")
-SETTINGS = BrokerSettings(sensor_shards=1)
+SETTINGS = BrokerSettings(sensor_shards=1, frame_shards=1)
 MANAGEMENT = os.environ.get("VIGIA_TEST_AMQP_MANAGEMENT", "http://127.0.0.1:15672")
 
 
@@ -126,28 +126,47 @@ async def test_frames_travel_transient_with_the_envelope_in_headers(amqp_url: st
     envelope = frame(7)
     async with AsyncPublisher(amqp_url, settings=SETTINGS, declare=True) as publisher:
         await publisher.publish_frame(envelope, b"\xff\xd8jpeg")
-    [message] = await get_all(amqp_url, "vision.frames")
+    [message] = await get_all(amqp_url, "vision.frames.0")
     assert message.body == b"\xff\xd8jpeg"
     assert message.content_type == "image/jpeg"
     assert message.delivery_mode == aio_pika.DeliveryMode.NOT_PERSISTENT
     assert envelope_from_headers(dict(message.headers)) == envelope
 
 
+async def test_a_cameras_frames_all_go_to_one_shard_and_cameras_spread_over_the_shards(amqp_url: str) -> None:
+    settings = BrokerSettings(sensor_shards=1, frame_shards=4)
+    cameras = [uuid.uuid4() for _ in range(40)]
+    async with AsyncPublisher(amqp_url, settings=settings, declare=True) as publisher:
+        for seq in range(3):
+            for camera in cameras:
+                envelope = make("frame.captured", ORG, "streamer", {"camera": camera, "width": 2, "height": 2,
+                                                                   "seq": seq})
+                await publisher.publish_frame(envelope, b"\xff\xd8")
+    shard_of: dict[uuid.UUID, set[str]] = {}
+    for queue in frame_shard_queues(settings):
+        for message in await get_all(amqp_url, queue):
+            camera = envelope_from_headers(dict(message.headers)).data.camera  # type: ignore[attr-defined]
+            shard_of.setdefault(camera, set()).add(queue)
+    assert set(shard_of) == set(cameras)
+    assert all(len(queues) == 1 for queues in shard_of.values())  # in order, to one worker
+    assert len({q for queues in shard_of.values() for q in queues}) == 4  # all four used (p(miss) < 1e-4)
+
+
 async def test_frames_older_than_the_ttl_are_dropped(amqp_url: str) -> None:
-    settings = BrokerSettings(sensor_shards=1, frame_ttl_ms=300)
+    settings = BrokerSettings(sensor_shards=1, frame_shards=1, frame_ttl_ms=300)
     async with AsyncPublisher(amqp_url, settings=settings, declare=True) as publisher:
         await publisher.publish_frame(frame(1), b"old")
         await asyncio.sleep(0.6)
         await publisher.publish_frame(frame(2), b"fresh")
-    assert [m.body for m in await get_all(amqp_url, "vision.frames")] == [b"fresh"]
+    assert [m.body for m in await get_all(amqp_url, "vision.frames.0")] == [b"fresh"]
 
 
 async def test_a_full_frames_queue_drops_the_oldest_frames(amqp_url: str) -> None:
-    settings = BrokerSettings(sensor_shards=1, frames_max_length=3)
+    settings = BrokerSettings(sensor_shards=1, frame_shards=1, frames_max_length=3)
     async with AsyncPublisher(amqp_url, settings=settings, declare=True) as publisher:
         for seq in range(6):
             await publisher.publish_frame(frame(seq), str(seq).encode())
-    assert [m.body for m in await get_all(amqp_url, "vision.frames")] == [b"3", b"4", b"5"]
+    assert [m.body for m in await get_all(amqp_url, "vision.frames.0")] == [b"3", b"4", b"5"]
 
 
 async def test_async_publisher_reconnects_after_the_broker_drops_its_connection(

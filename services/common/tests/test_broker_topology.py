@@ -43,26 +43,29 @@ def _get(client: httpx.Client, path: str, vhost: str) -> list[dict]:
 
 async def test_topology_declares_every_exchange_queue_and_binding(
         amqp_url: str, amqp_vhost: str, amqp_management: httpx.Client) -> None:
-    settings = BrokerSettings(sensor_shards=3, delivery_limit=7, frame_ttl_ms=5000, frames_max_length=50)
+    settings = BrokerSettings(sensor_shards=3, frame_shards=2, delivery_limit=7, frame_ttl_ms=5000,
+                              frames_max_length=50)
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         topo = await declare_topology(await connection.channel(), settings)
 
     exchanges = {e["name"]: e for e in _get(amqp_management, "exchanges", amqp_vhost)}
-    assert {n: exchanges[n]["type"] for n in ("vigia.frames", "vigia.sensors", "vigia.sensors.shards",
-                                              "vigia.events", "vigia.control", "vigia.actions",
-                                              "vigia.dlx")} == {
-        "vigia.frames": "topic", "vigia.sensors": "topic", "vigia.sensors.shards": "x-consistent-hash",
+    assert {n: exchanges[n]["type"] for n in ("vigia.frames", "vigia.frames.shards", "vigia.sensors",
+                                              "vigia.sensors.shards", "vigia.events", "vigia.control",
+                                              "vigia.actions", "vigia.dlx")} == {
+        "vigia.frames": "topic", "vigia.frames.shards": "x-consistent-hash",
+        "vigia.sensors": "topic", "vigia.sensors.shards": "x-consistent-hash",
         "vigia.events": "topic", "vigia.control": "topic", "vigia.actions": "direct", "vigia.dlx": "topic"}
     assert all(exchanges[e.name]["durable"] for e in topo.exchanges)
 
     queues = {q["name"]: q for q in _get(amqp_management, "queues", amqp_vhost)}
     durable = ["fusion.sensors.0", "fusion.sensors.1", "fusion.sensors.2", "recorder.events",
                "correlator.in", "correlator.control", "streamer.control", "notifier.actions"]
-    assert set(queues) == {"vision.frames", *durable, *(dlq_name(q) for q in durable)}
-    frames = queues["vision.frames"]
-    assert frames["durable"] and frames["arguments"] == {
-        "x-queue-type": "classic", "x-message-ttl": 5000, "x-max-length": 50, "x-overflow": "drop-head"}
+    assert set(queues) == {"vision.frames.0", "vision.frames.1", *durable, *(dlq_name(q) for q in durable)}
+    for frames in (queues["vision.frames.0"], queues["vision.frames.1"]):
+        assert frames["durable"] and frames["arguments"] == {
+            "x-queue-type": "classic", "x-message-ttl": 5000, "x-max-length": 50, "x-overflow": "drop-head",
+            "x-single-active-consumer": True}
     for name in durable:
         assert queues[name]["type"] == "quorum" and queues[name]["durable"]
         assert queues[name]["arguments"]["x-delivery-limit"] == 7
@@ -75,6 +78,8 @@ async def test_topology_declares_every_exchange_queue_and_binding(
     bindings = {(b["source"], b["destination"], b["routing_key"])
                 for b in _get(amqp_management, "bindings", amqp_vhost) if b["source"]}
     assert {(b.source, b.destination, b.routing_key) for b in topo.bindings} == bindings
+    assert ("vigia.frames", "vigia.frames.shards", "frame.#") in bindings
+    assert ("vigia.frames.shards", "vision.frames.1", "1") in bindings
     assert ("vigia.sensors", "vigia.sensors.shards", "sensor.#") in bindings
     assert ("vigia.sensors.shards", "fusion.sensors.2", "1") in bindings
     assert ("vigia.dlx", "recorder.events.dlq", "recorder.events") in bindings
@@ -111,14 +116,14 @@ async def test_declaring_over_a_queue_with_other_arguments_raises_a_conflict(amq
             declare_topology_sync(blocking.channel(), BrokerSettings(sensor_shards=1, frame_ttl_ms=2_000))
     finally:
         blocking.close()
-    assert sync_error.value.name == "vision.frames" and "x-message-ttl" in str(sync_error.value)
+    assert sync_error.value.name == "vision.frames.0" and "x-message-ttl" in str(sync_error.value)
 
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         with pytest.raises(TopologyConflictError) as async_error:
             await declare_topology(await connection.channel(),
                                    BrokerSettings(sensor_shards=1, frame_ttl_ms=2_000))
-    assert async_error.value.kind == "queue" and async_error.value.name == "vision.frames"
+    assert async_error.value.kind == "queue" and async_error.value.name == "vision.frames.0"
 
 
 async def test_declaring_an_exchange_with_another_type_raises_a_conflict(amqp_url: str) -> None:

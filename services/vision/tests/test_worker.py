@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
-from vigia.common.broker import EVENTS, AsyncPublisher, Consumer
-from vigia.common.broker.topology import VISION_FRAMES
+from vigia.common.broker import EVENTS, AsyncPublisher, BrokerSettings, Consumer
+from vigia.common.broker.topology import frame_shard_queue
 from vigia.common.messages import Envelope, FrameCaptured, make
 from vigia.common.settings import CommonSettings
 from vigia.common.storage import ensure_default_buckets, open_store
@@ -50,7 +50,8 @@ async def run_worker(amqp_url: str, store, ocr, frames: list[tuple[Envelope, byt
                      wait_s: float = 60.0, redis=None) -> list[Envelope]:
     """Publish ``frames`` to vigia.frames, run the worker until ``expect`` events arrived on a test
     queue bound to vigia.events (or ``wait_s``), and return those events."""
-    async with AsyncPublisher(amqp_url, declare=True) as publisher:
+    # One frame shard: every frame in vision.frames.0, which this worker consumes.
+    async with AsyncPublisher(amqp_url, settings=BrokerSettings(frame_shards=1), declare=True) as publisher:
         channel = publisher.channel
         events = await channel.declare_queue("", exclusive=True)
         for key in ("detection.#", "plate.read.#"):
@@ -63,7 +64,7 @@ async def run_worker(amqp_url: str, store, ocr, frames: list[tuple[Envelope, byt
         worker = VisionWorker(pipeline, publish, store, batch_size=4, batch_wait_ms=100,
                               redis=redis, recent_frames=50 if redis is not None else 0)
         worker.start()
-        consumer = Consumer(amqp_url, VISION_FRAMES, worker.handle, decode="frame", prefetch=8)
+        consumer = Consumer(amqp_url, frame_shard_queue(0), worker.handle, decode="frame", prefetch=8)
         await consumer.start()
         try:
             for envelope, body in frames:
@@ -78,7 +79,7 @@ async def run_worker(amqp_url: str, store, ocr, frames: list[tuple[Envelope, byt
                 received.append(Envelope.from_json(message.body))
             # Let the queue drain: every frame settled.
             while time.monotonic() < deadline:
-                queue = await channel.declare_queue(VISION_FRAMES, passive=True)
+                queue = await channel.declare_queue(frame_shard_queue(0), passive=True)
                 if queue.declaration_result.message_count == 0:
                     break
                 await asyncio.sleep(0.1)

@@ -100,9 +100,9 @@ async def test_dlq_depth_gauge_follows_every_dlq_of_the_vhost(amqp_url: str, amq
     connection = await aio_pika.connect_robust(amqp_url)
     async with connection:
         channel = await connection.channel()
-        for name in ("orders.dlq", "fusion.sensors.0.dlq", "vision.frames"):
+        for name in ("orders.dlq", "fusion.sensors.0.dlq", "vision.frames.0"):
             await channel.declare_queue(name, durable=True)
-        for name, count in (("orders.dlq", 3), ("vision.frames", 5)):
+        for name, count in (("orders.dlq", 3), ("vision.frames.0", 5)):
             for i in range(count):
                 await channel.default_exchange.publish(aio_pika.Message(b"%d" % i), routing_key=name)
     async with management_client("http://guest:guest@127.0.0.1:15672") as client:
@@ -114,7 +114,7 @@ async def test_dlq_depth_gauge_follows_every_dlq_of_the_vhost(amqp_url: str, amq
             await asyncio.sleep(0.1)
         assert _sample("vigia_dlq_messages", {"queue": "orders.dlq"}) == 3
         assert _sample("vigia_dlq_messages", {"queue": "fusion.sensors.0.dlq"}) == 0
-        assert _sample("vigia_dlq_messages", {"queue": "vision.frames"}) is None  # not a DLQ
+        assert _sample("vigia_dlq_messages", {"queue": "vision.frames.0"}) is None  # not a DLQ
 
         (await client.delete(f"/api/queues/{quote(amqp_vhost, safe='')}/orders.dlq")).raise_for_status()
         await check.run()

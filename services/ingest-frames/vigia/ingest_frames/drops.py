@@ -1,8 +1,8 @@
 """Counting the frames the broker sheds: ``vigia_frames_dropped_total`` from the management API.
 
-``vision.frames`` drops a frame when it waits longer than its TTL or when the queue is full
-(``x-overflow=drop-head``), and RabbitMQ tells no publisher or consumer about it. But the queue's
-own statistics account for every message that entered it::
+A frame shard queue (``vision.frames.<k>``) drops a frame when it waits longer than its TTL or
+when the queue is full (``x-overflow=drop-head``), and RabbitMQ tells no publisher or consumer
+about it. But the queue's own statistics account for every message that entered it::
 
     dropped = published - (delivered - redelivered) - ready
 
@@ -19,14 +19,15 @@ counters restart from zero (queue re-created, statistics database reset) it carr
 was. Every replica that polls reports the same queue's figure; aggregate it with ``max``, not
 ``sum``. Frames a consumer rejects are not counted here (the consumer counts them as ``dropped``).
 
-Any service can meter a queue this way: ``FrameDropMeter(url, vhost).run(5.0)``.
+Any service can meter perishable queues this way: ``FrameDropMeter(url, vhost, queues).run(5.0)``
+(one management API request per poll, whatever the number of queues).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -37,7 +38,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from vigia.common.broker.management import management_client
-from vigia.common.broker.topology import VISION_FRAMES
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,8 @@ class QueueFlow:
         return self.published - (self.delivered - self.redelivered) - self.ready
 
 
-async def read_queue_flow(client: httpx.AsyncClient, vhost: str, queue: str) -> QueueFlow | None:
-    """The queue's counters; None while the queue does not exist or has no statistics yet."""
-    response = await client.get(f"/api/queues/{quote(vhost, safe='')}/{quote(queue, safe='')}")
-    if response.status_code == 404:
-        return None
-    response.raise_for_status()
-    body: dict[str, Any] = response.json()
+def queue_flow(body: dict[str, Any]) -> QueueFlow | None:
+    """A queue's counters from its management API object; None while it has no statistics yet."""
     stats = body.get("message_stats")
     if not isinstance(stats, dict) or body.get("messages_ready") is None:
         return None
@@ -74,11 +69,23 @@ async def read_queue_flow(client: httpx.AsyncClient, vhost: str, queue: str) -> 
                      unacknowledged=int(body.get("messages_unacknowledged") or 0))
 
 
+async def read_queue_flows(client: httpx.AsyncClient, vhost: str, queues: Collection[str]) -> dict[str, QueueFlow]:
+    """The counters of those of ``queues`` that exist and have statistics, in one request."""
+    response = await client.get(f"/api/queues/{quote(vhost, safe='')}", params={
+        "columns": "name,messages_ready,messages_unacknowledged,message_stats"})
+    response.raise_for_status()
+    flows = {}
+    for body in response.json():
+        if body.get("name") in queues and (flow := queue_flow(body)) is not None:
+            flows[body["name"]] = flow
+    return flows
+
+
 class _DropCollector(Collector):
-    """Exports every meter's total; registered once per process."""
+    """Exports every meter's totals; registered once per process."""
 
     def __init__(self) -> None:
-        self.meters: dict[tuple[str, str], FrameDropMeter] = {}
+        self.meters: dict[str, FrameDropMeter] = {}
 
     def collect(self) -> Iterator[Metric]:
         dropped = CounterMetricFamily(
@@ -86,11 +93,12 @@ class _DropCollector(Collector):
             "queue full), derived from the management API's queue statistics", labels=["vhost", "queue"])
         ready = GaugeMetricFamily("vigia_frames_queue_ready", "Frames waiting in a perishable queue",
                                   labels=["vhost", "queue"])
-        for (vhost, queue), meter in list(self.meters.items()):
-            if meter.total is None:
-                continue
-            dropped.add_metric([vhost, queue], meter.total)
-            ready.add_metric([vhost, queue], meter.ready)
+        for meter in list(self.meters.values()):
+            for queue, count in sorted(meter.queues.items()):
+                if count.total is None:
+                    continue
+                dropped.add_metric([meter.vhost, queue], count.total)
+                ready.add_metric([meter.vhost, queue], count.ready)
         yield dropped
         yield ready
 
@@ -99,32 +107,51 @@ _COLLECTOR = _DropCollector()
 REGISTRY.register(_COLLECTOR)
 
 
-class FrameDropMeter:
-    """Polls one queue's statistics and keeps ``vigia_frames_dropped_total{vhost,queue}``."""
+@dataclass
+class DropCount:
+    """One queue's running drop total (see the module docstring for why it never goes down)."""
 
-    def __init__(self, management_url: str, vhost: str, queue: str = VISION_FRAMES) -> None:
+    total: int | None = None  # None until the first successful read
+    ready: int = 0
+    last: QueueFlow | None = None
+    base: int = 0  # total carried over from before the last counter reset
+    peak: int = 0  # highest derived drop count since then
+
+    def update(self, flow: QueueFlow) -> None:
+        if self.last is not None and flow.published < self.last.published:
+            # The counters restarted (queue re-created, statistics reset): carry on from our total.
+            self.base, self.peak = self.total or 0, 0
+        self.peak = max(self.peak, flow.dropped)
+        self.total = self.base + self.peak
+        self.last = flow
+        self.ready = flow.ready
+
+
+class FrameDropMeter:
+    """Polls the statistics of the frame shard queues and keeps
+    ``vigia_frames_dropped_total{vhost,queue}`` and ``vigia_frames_queue_ready{vhost,queue}``."""
+
+    def __init__(self, management_url: str, vhost: str, queues: Sequence[str]) -> None:
         self.management_url = management_url
         self.vhost = vhost
-        self.queue = queue
-        self.total: int | None = None  # None until the first successful read
-        self.ready = 0
-        self._last: QueueFlow | None = None
-        self._base = 0  # total carried over from before the last counter reset
-        self._peak = 0  # highest derived drop count since then
-        _COLLECTOR.meters[(vhost, queue)] = self
+        self.queues = {queue: DropCount() for queue in queues}
+        _COLLECTOR.meters[vhost] = self
+
+    @property
+    def total(self) -> int | None:
+        """Frames dropped from all the queues (None until one of them was read)."""
+        totals = [c.total for c in self.queues.values() if c.total is not None]
+        return sum(totals) if totals else None
+
+    @property
+    def ready(self) -> int:
+        """Frames waiting in all the queues, as last read."""
+        return sum(c.ready for c in self.queues.values())
 
     async def poll(self, client: httpx.AsyncClient) -> int | None:
-        """Read the statistics once and update :attr:`total`; returns it."""
-        flow = await read_queue_flow(client, self.vhost, self.queue)
-        if flow is None:
-            return self.total
-        if self._last is not None and flow.published < self._last.published:
-            # The counters restarted (queue re-created, statistics reset): carry on from our total.
-            self._base, self._peak = self.total or 0, 0
-        self._peak = max(self._peak, flow.dropped)
-        self.total = self._base + self._peak
-        self._last = flow
-        self.ready = flow.ready
+        """Read the statistics once and update the totals; returns :attr:`total`."""
+        for queue, flow in (await read_queue_flows(client, self.vhost, self.queues)).items():
+            self.queues[queue].update(flow)
         return self.total
 
     async def run(self, interval: float) -> None:
@@ -134,11 +161,10 @@ class FrameDropMeter:
                 try:
                     await self.poll(client)
                 except Exception as exc:  # a bad answer must not stop the meter for good
-                    log.warning("could not read queue statistics", extra={
-                        "queue": self.queue, "error": str(exc)})
+                    log.warning("could not read queue statistics", extra={"vhost": self.vhost, "error": str(exc)})
                 await asyncio.sleep(interval)
 
     def close(self) -> None:
         """Stop exporting this meter's figures."""
-        if _COLLECTOR.meters.get((self.vhost, self.queue)) is self:
-            del _COLLECTOR.meters[(self.vhost, self.queue)]
+        if _COLLECTOR.meters.get(self.vhost) is self:
+            del _COLLECTOR.meters[self.vhost]

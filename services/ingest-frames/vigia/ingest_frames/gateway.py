@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy import Engine
 
 from vigia.common.broker.management import vhost_of
+from vigia.common.broker.topology import frame_shard_queues
 from vigia.common.db import database_ready, make_engine
 from vigia.ingest_frames.drops import FrameDropMeter
 from vigia.ingest_frames.identity import CameraDirectory, DeviceAuthenticator
@@ -51,7 +52,8 @@ class Gateway:
                       publisher=publisher)
         publisher.start()
         if settings.frame_drop_poll_s > 0:
-            gateway.drop_meter = FrameDropMeter(settings.amqp_management_url, vhost_of(settings.amqp_url))
+            gateway.drop_meter = FrameDropMeter(settings.amqp_management_url, vhost_of(settings.amqp_url),
+                                                frame_shard_queues(settings))
             gateway._tasks.append(asyncio.create_task(gateway.drop_meter.run(settings.frame_drop_poll_s),
                                                       name="frame-drop-meter"))
         return gateway

@@ -33,5 +33,5 @@ class IngestFramesSettings(BrokerSettings):
     frames_declare_topology: bool = Field(True, description="Declare the broker topology when "
                                           "ingest-frames connects (idempotent).")
     frame_drop_poll_s: float = Field(5.0, ge=0, le=3600, description="How often ingest-frames reads "
-                                     "vision.frames statistics from the management API to count "
+                                     "the vision.frames.<k> statistics from the management API to count "
                                      "dropped frames (0: never).")

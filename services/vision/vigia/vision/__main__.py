@@ -1,7 +1,10 @@
 """``python -m vigia.vision``: the vision worker.
 
 Start-up, top-down: logging, settings, models (detector, OCR), object store, broker (topology,
-publisher), metrics, consumer on vision.frames with the micro-batching worker, SIGTERM.
+publisher), metrics, then the frame shards: vision replicas share the vision.frames.<k> queues
+through Redis leases, each consuming its fair share into the one micro-batching worker (all of a
+camera's frames reach one replica, which keeps the camera's tracker and plate votes). SIGTERM:
+stop consuming, finish the frames in flight, hand the shards over.
 """
 
 from __future__ import annotations
@@ -9,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
+import socket
 
 os.environ.setdefault("YOLO_OFFLINE", "1")  # before ultralytics is imported: no hub calls
 
 from redis.asyncio import Redis
 
-from vigia.common.broker import AsyncPublisher, Consumer, declare_topology
-from vigia.common.broker.topology import VISION_FRAMES
+from vigia.common.broker import AsyncPublisher, Consumer, connect, declare_topology, frame_shard_queue
+from vigia.common.broker.management import vhost_of
 from vigia.common.messages import Envelope
 from vigia.common.observability import configure_logging, health, serve_metrics
+from vigia.common.shards import ShardedConsumers
 from vigia.common.storage import ensure_default_buckets, open_store
 from vigia.vision.detectors import build_detector
 from vigia.vision.pipeline import PipelineConfig, VisionPipeline
@@ -50,7 +56,9 @@ async def main() -> None:
     if settings.vision_snapshots:
         store = open_store(settings.object_store, settings)
         await asyncio.to_thread(ensure_default_buckets, store)
-    redis = Redis.from_url(settings.redis_url) if settings.vision_recent_frames else None
+    redis = Redis.from_url(settings.redis_url)
+    instance = f"{socket.gethostname()}-{os.getpid()}"
+    connection = await connect(settings.amqp_url, name=f"vision:{instance}")
     async with AsyncPublisher(settings.amqp_url, settings=settings, declare=True,
                               connection_name="vision:publisher") as publisher:
 
@@ -60,21 +68,34 @@ async def main() -> None:
         worker = VisionWorker(pipeline, publish, store, source=settings.service_name or "vision",
                               batch_size=settings.vision_batch_size,
                               batch_wait_ms=settings.vision_batch_wait_ms, frame_ttl_ms=settings.frame_ttl_ms,
-                              redis=redis, recent_frames=settings.vision_recent_frames)
+                              redis=redis if settings.vision_recent_frames else None,
+                              recent_frames=settings.vision_recent_frames)
         worker.start()
-        # Frames in flight: a batch being finished, one being detected, the next one decoding.
-        consumer = Consumer(settings.amqp_url, VISION_FRAMES, worker.handle, decode="frame",
+        channel = await connection.channel()
+        await declare_topology(channel, settings)
+        await channel.close()
+
+        def consumer_for(shard: int) -> Consumer:
+            # Frames in flight: a batch being finished, one being detected, the next one decoding.
+            return Consumer(settings.amqp_url, frame_shard_queue(shard), worker.handle, decode="frame",
                             prefetch=max(settings.prefetch, 3 * settings.vision_batch_size),
-                            settings=settings, connection_name="vision:frames",
-                            setup=lambda channel: declare_topology(channel, settings))
-        health.add("consuming", consumer.started.is_set)
+                            settings=settings, connection=connection)
+
+        sharded = ShardedConsumers(redis, "vision", settings.frame_shards, instance, consumer_for,
+                                   vhost=vhost_of(settings.amqp_url), lease_ms=settings.shard_lease_ms)
+        health.add("broker", lambda: not connection.is_closed and connection.connected.is_set())
         serve_metrics(settings.metrics_port or METRICS_PORT)
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
         try:
-            await consumer.run()  # until SIGTERM/SIGINT; drains in-flight frames, then returns
+            # Until SIGTERM/SIGINT; each shard's in-flight frames are finished before it is handed over.
+            await sharded.run(stopping)
         finally:
             await worker.stop()
-            if redis is not None:
-                await redis.aclose()
+            await connection.close()
+            await redis.aclose()
     log.info("vision worker stopped")
 
 

@@ -1,4 +1,5 @@
-"""The vision worker: ``vision.frames`` in micro-batches -> snapshots, detection.created, plate.read.
+"""The vision worker: frames (``vision.frames.<k>``) in micro-batches -> snapshots, detection.created,
+plate.read.
 
 The broker :class:`~vigia.common.broker.Consumer` calls :meth:`VisionWorker.handle` once per frame
 (prefetch >= batch size, so several are in flight); ``handle`` starts decoding the JPEG on an I/O
@@ -17,16 +18,17 @@ acked, since retrying cannot help; else detections, snapshot (the JPEG as receiv
 and crops stored, detection.created published (with the frame's trace), plate.read published for
 visits decided, then ``handle`` returns and the consumer acks.
 
-Failures: ``vision.frames`` is perishable and has no DLQ. A frame whose processing raises fails
+Failures: frames are perishable and their queues have no DLQ. A frame whose processing raises fails
 alone (a failing detector batch is retried frame by frame; finishing runs frame by frame); its
 ``handle`` raises, and the consumer -- with ``requeue_failures=False`` for frames -- logs it,
 counts it and drops it. It is never requeued, so a frame that keeps failing cannot loop forever
 (seed 003's bug).
 
-Ordering: tracking needs each camera's frames in order. One worker consumes them in queue order
-and its batches keep that order. With several workers, a camera's frames are spread over them and
-each worker's tracker sees only some of them: visits split and plates are voted on fewer reads. Run
-one vision worker per group of cameras (or accept split visits) until frames are routed by camera.
+Ordering: tracking needs each camera's frames in order. Frames are sharded by camera
+(``vision.frames.<k>``, one consumer per shard across replicas, see ``__main__``), so every frame of
+a camera reaches this worker, in queue order, and its batches keep that order. When a shard moves to
+another replica (scaling, a crash) the camera's tracks start afresh there: a visit in progress at
+that moment may be voted on twice.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ from vigia.vision.plates.finder import crop_plate
 
 log = logging.getLogger(__name__)
 
-FRAMES = Counter("vigia_vision_frames_total", "Frames taken from vision.frames, by outcome (processed; "
-                 "stale: older than the frame TTL; undecodable: not an image; failed: processing raised)",
+FRAMES = Counter("vigia_vision_frames_total", "Frames taken from the vision.frames.<k> queues, by outcome "
+                 "(processed; stale: older than the frame TTL; undecodable: not an image; failed: processing raised)",
                  ["outcome"])
 BATCH_SIZE = Histogram("vigia_vision_batch_size", "Frames per inference batch",
                        buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64))

@@ -11,9 +11,12 @@ class BrokerSettings(CommonSettings):
     """Settings of :mod:`vigia.common.broker`; services that use the broker subclass this model."""
 
     frame_ttl_ms: int = Field(10_000, ge=100, le=3_600_000, description="How long a frame may wait in "
-                              "vision.frames before the broker drops it (ms).")
-    frames_max_length: int = Field(1000, ge=1, le=1_000_000, description="Most frames vision.frames "
-                                   "holds; beyond it the oldest are dropped.")
+                              "its vision.frames.<shard> queue before the broker drops it (ms).")
+    frames_max_length: int = Field(1000, ge=1, le=1_000_000, description="Most frames each "
+                                   "vision.frames.<shard> queue holds; beyond it the oldest are dropped.")
+    frame_shards: int = Field(16, ge=1, le=256, description="Number of vision.frames.<shard> queues the "
+                              "consistent-hash exchange spreads cameras over; at most this many vision "
+                              "replicas do work.")
     delivery_limit: int = Field(5, ge=1, le=1000, description="Deliveries of a message to a durable "
                                 "queue's consumers before it is dead-lettered to <queue>.dlq.")
     sensor_shards: int = Field(4, ge=1, le=256, description="Number of fusion.sensors.<shard> queues "

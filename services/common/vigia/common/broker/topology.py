@@ -8,7 +8,8 @@ arguments raises :class:`~vigia.common.broker.errors.TopologyConflictError`.
 
 Layout (see ARCHITECTURE.md "Broker topology")::
 
-    vigia.frames  (topic)    frame.#                         -> vision.frames (classic, perishable)
+    vigia.frames  (topic)    frame.#   -> vigia.frames.shards (x-consistent-hash, internal)
+                                          weight "1"         -> vision.frames.<0..F-1> (classic, perishable)
     vigia.sensors (topic)    sensor.#  -> vigia.sensors.shards (x-consistent-hash, internal)
                                           weight "1"         -> fusion.sensors.<0..N-1> (SAC)
     vigia.events  (topic)    detection.# event.# anomaly.# device.status.# camera.health.#
@@ -26,10 +27,15 @@ Decisions:
   ARCHITECTURE says "topic -> consistent hash": other consumers (a raw archive, debugging) can bind
   to ``vigia.sensors`` by key, while the shards see every ``sensor.#`` message hashed by routing
   key, so one device always lands on one shard, processed in order by its single active consumer.
-* ``vision.frames`` is a *classic* queue. RabbitMQ 3.10 supports ``x-message-ttl``,
+* Frames are sharded by camera like sensor packets by device (ARCHITECTURE names one
+  ``vision.frames`` queue): a vision worker keeps each camera's tracker and plate votes in memory,
+  so all of one camera's frames must reach one worker, in order. ``vision.frames.<k>`` has a
+  single active consumer and vision replicas share the shards through Redis leases
+  (:mod:`vigia.common.shards`); ``VIGIA_FRAME_SHARDS`` bounds the useful vision replicas.
+* The ``vision.frames.<k>`` queues are *classic* queues. RabbitMQ 3.10 supports ``x-message-ttl``,
   ``x-max-length`` and ``x-overflow=drop-head`` on classic and on quorum queues, but frames are
-  perishable and large: replicating and fsyncing them (quorum) buys nothing. The queue itself is
-  durable (it survives a restart), its messages are transient, and it has no DLQ: an expired,
+  perishable and large: replicating and fsyncing them (quorum) buys nothing. The queues are
+  durable (they survive a restart), their messages are transient, and they have no DLQ: an expired,
   shed or rejected frame is simply gone.
 * Every other durable queue is a quorum queue with ``x-delivery-limit``; past the limit a message
   is dead-lettered to ``vigia.dlx`` with ``x-dead-letter-routing-key`` = the queue's own name and
@@ -54,6 +60,7 @@ from vigia.common.broker.settings import BrokerSettings
 from vigia.common.messages import Envelope
 
 FRAMES = "vigia.frames"
+FRAME_SHARDS = "vigia.frames.shards"
 SENSORS = "vigia.sensors"
 SENSOR_SHARDS = "vigia.sensors.shards"
 EVENTS = "vigia.events"
@@ -61,7 +68,7 @@ CONTROL = "vigia.control"
 ACTIONS = "vigia.actions"
 DLX = "vigia.dlx"
 
-VISION_FRAMES = "vision.frames"
+VISION_FRAMES = "vision.frames"  # the prefix of the frame shard queues vision.frames.<k>
 RECORDER_EVENTS = "recorder.events"
 CORRELATOR_IN = "correlator.in"
 CORRELATOR_CONTROL = "correlator.control"
@@ -74,6 +81,15 @@ LIVE_BINDING_KEYS = ("detection.#", "event.#", "anomaly.#", "device.status.#", "
 
 def sensor_shard_queue(shard: int) -> str:
     return f"fusion.sensors.{shard}"
+
+
+def frame_shard_queue(shard: int) -> str:
+    return f"{VISION_FRAMES}.{shard}"
+
+
+def frame_shard_queues(settings: BrokerSettings | None = None) -> list[str]:
+    """Every ``vision.frames.<k>`` queue for the given settings (defaults from the environment)."""
+    return [frame_shard_queue(k) for k in range((settings or BrokerSettings()).frame_shards)]
 
 
 def dlq_name(queue: str) -> str:
@@ -152,6 +168,7 @@ def build_topology(settings: BrokerSettings | None = None) -> Topology:
     s = settings or BrokerSettings()
     exchanges = (
         ExchangeSpec(FRAMES, "topic"),
+        ExchangeSpec(FRAME_SHARDS, "x-consistent-hash", internal=True),
         ExchangeSpec(SENSORS, "topic"),
         ExchangeSpec(SENSOR_SHARDS, "x-consistent-hash", internal=True),
         ExchangeSpec(EVENTS, "topic"),
@@ -160,15 +177,17 @@ def build_topology(settings: BrokerSettings | None = None) -> Topology:
         ExchangeSpec(DLX, "topic"),
     )
     queues: list[QueueSpec] = [
-        QueueSpec(VISION_FRAMES, arguments={
+        QueueSpec(frame_shard_queue(shard), arguments={
             "x-queue-type": "classic",
             "x-message-ttl": s.frame_ttl_ms,
             "x-max-length": s.frames_max_length,
             "x-overflow": "drop-head",
-        }),
+            "x-single-active-consumer": True,
+        }) for shard in range(s.frame_shards)
     ]
     bindings: list[Binding] = [
-        Binding(FRAMES, VISION_FRAMES, "frame.#"),
+        Binding(FRAMES, FRAME_SHARDS, "frame.#", destination_kind="exchange"),
+        *(Binding(FRAME_SHARDS, frame_shard_queue(shard), "1") for shard in range(s.frame_shards)),
         Binding(SENSORS, SENSOR_SHARDS, "sensor.#", destination_kind="exchange"),
     ]
 
