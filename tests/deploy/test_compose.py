@@ -368,6 +368,7 @@ def test_every_service_accepts_the_environment_compose_gives_it(monkeypatch: pyt
     example = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", ENV_EXAMPLE.read_text(), re.M))
     compose = load_compose()["services"]
     assert set(SERVICE_MODELS) == {name for name, s in compose.items() if "VIGIA_ENV" in (s.get("environment") or {})}
+    api_passwords: dict[str, str] = {}
     for name, target in SERVICE_MODELS.items():
         module, attr = target.split(":")
         model = getattr(importlib.import_module(module), attr)
@@ -379,19 +380,20 @@ def test_every_service_accepts_the_environment_compose_gives_it(monkeypatch: pyt
             for key, value in env.items():
                 patch.setenv(key, value)
             settings = model()
-            if name == "mediamtx-sync":
+            if name in ("mediamtx-sync", "control"):
                 from vigia.control.cameras.mediamtx import MediaMTXSettings
 
-                sync = MediaMTXSettings()
-                mediamtx_env = compose["mediamtx"]["environment"]
-                assert sync.mediamtx_api_url == "http://mediamtx:9997"
-                assert sync.mediamtx_api_password.get_secret_value() == interpolate(
-                    mediamtx_env["MTX_AUTHINTERNALUSERS_1_PASS"], example)
+                mediamtx = MediaMTXSettings()
+                api_passwords[name] = mediamtx.mediamtx_api_password.get_secret_value()
+                if name == "mediamtx-sync":
+                    assert mediamtx.mediamtx_api_url == "http://mediamtx:9997"
         assert settings.database_url.startswith("postgresql://vigia:vigia@"), name
         assert settings.amqp_url == "amqp://vigia:vigia@rabbitmq:5672/%2F", name
         assert settings.object_store == "s3://vigia" and settings.s3_endpoint == "minio:9000", name
         assert settings.s3_secret_key.get_secret_value() == example["MINIO_ROOT_PASSWORD"], name
         assert settings.service_name == name, name
+    # MediaMTX asks control about mediamtx-sync's API calls: both hold the same password.
+    assert api_passwords["control"] and api_passwords["control"] == api_passwords["mediamtx-sync"]
     # Production refuses the example's placeholder secrets: an admin cannot forget to replace them.
     from vigia.control.config import ControlSettings
 

@@ -525,11 +525,16 @@ def test_mediamtx_serves_the_repositorys_config_and_mediamtx_sync_reaches_its_ap
     volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
     configmap = objects(overlay, "ConfigMap")[volume["configMap"]["name"]]
     assert configmap["data"][config_arg.rpartition("/")[2]] == (ROOT / "mediamtx/mediamtx.yml").read_text()
-    # The API user's password comes from the Secret key mediamtx-sync reads as its own setting.
-    env = {e["name"]: e for e in container["env"]}
-    assert env["MTX_AUTHINTERNALUSERS_1_PASS"]["valueFrom"]["secretKeyRef"] == {
-        "name": "vigia-secrets", "key": "VIGIA_MEDIAMTX_API_PASSWORD"}
-    assert mediamtx_yml["authInternalUsers"][1]["permissions"] == [{"action": "api"}]
+    # MediaMTX asks control, at the Service and port of the control Deployment, about every
+    # authentication; control and mediamtx-sync read the API password from the same Secret.
+    assert mediamtx_yml["authMethod"] == "http"
+    control_port = next(p["port"] for p in objects(overlay, "Service")["control"]["spec"]["ports"])
+    assert mediamtx_yml["authHTTPAddress"] == f"http://control:{control_port}/internal/mediamtx/auth"
+    assert "VIGIA_MEDIAMTX_API_PASSWORD" in objects("dev", "Secret")["vigia-secrets"]["data"]
+    for name in ("control", "mediamtx-sync"):
+        refs = {s["secretRef"]["name"] for s in pod_template(deployments[name])["spec"]["containers"][0]["envFrom"]
+                if "secretRef" in s}
+        assert "vigia-secrets" in refs, name
     (sync_container,) = pod_template(deployments["mediamtx-sync"])["spec"]["containers"]
     sync = {e["name"]: e.get("value") for e in sync_container["env"]}
     service = objects(overlay, "Service")["mediamtx"]

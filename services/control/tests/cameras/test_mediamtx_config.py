@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -37,18 +38,14 @@ def test_api_metrics_and_low_latency_hls_are_on(config: dict[str, Any]) -> None:
     assert config["rtspTransports"] == ["tcp"]
 
 
-def test_users_grant_api_only_with_a_password_and_nobody_publishes(config: dict[str, Any]) -> None:
-    users = config["authInternalUsers"]
-    assert config["authMethod"] == "internal"
-    actions = {(u["user"], p["action"]) for u in users for p in u["permissions"]}
-    assert ("vigia", "api") in actions and ("any", "api") not in actions
-    assert ("any", "metrics") in actions and ("any", "read") in actions
-    assert not any(action == "publish" for _, action in actions)
-    api_user = next(u for u in users if u["user"] == "vigia")
-    assert api_user["pass"] and api_user == users[1]  # MTX_AUTHINTERNALUSERS_1_PASS sets its password
-    assert MediaMTXSettings().mediamtx_api_user == "vigia"
-    for user in users:
-        assert user["ips"], f"{user['user']}: open to every network"
+def test_every_authentication_is_asked_of_the_control_planes_hook(config: dict[str, Any]) -> None:
+    from django.urls import reverse
+
+    assert config["authMethod"] == "http"
+    assert urlsplit(config["authHTTPAddress"]).path == reverse("mediamtx-auth")
+    # MediaMTX's default exclusions would let the API and metrics through unauthenticated.
+    assert config["authHTTPExclude"] == []
+    assert "authInternalUsers" not in config  # ignored with authMethod http: no second source of truth
 
 
 def test_no_deprecated_key_names(config: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from vigia.control.cameras.stream_auth import mediamtx_auth
 from vigia.control.core import health
 from vigia.control.observations.evidence import signed_object
 
@@ -18,6 +19,8 @@ urlpatterns = [
     path("api/v1/", include("vigia.control.pipelines.api.urls")),
     path("api/v1/", include("vigia.control.observations.api.urls")),
     path("api/v1/", include("vigia.control.audit.api.urls")),
+    # MediaMTX's authMethod: http hook; internal network only (refused when it came through a proxy).
+    path("internal/mediamtx/auth", mediamtx_auth, name="mediamtx-auth"),
     # The file store's signed object URLs (evidence downloads); the signature is the credential.
     re_path(r"^objects/.+$", signed_object, name="signed-object"),
 ]

@@ -42,10 +42,11 @@ class MediaMTXSettings(BaseSettings):
 
     mediamtx_api_url: str = Field("http://127.0.0.1:9997", description="Base URL of MediaMTX's control "
                                   "API (v3), where mediamtx_sync adds, patches and deletes camera paths.")
-    mediamtx_api_user: str = Field("vigia", description="MediaMTX user with the api permission "
-                                   "(authInternalUsers in mediamtx.yml).")
-    mediamtx_api_password: SecretStr = Field(SecretStr(""), description="Password of mediamtx_api_user "
-                                             "(empty: no credentials sent).")
+    mediamtx_api_user: str = Field("vigia", description="User mediamtx_sync presents to MediaMTX's API; "
+                                   "control's /internal/mediamtx/auth accepts it with VIGIA_MEDIAMTX_API_PASSWORD.")
+    mediamtx_api_password: SecretStr = Field(SecretStr(""), description="Password of mediamtx_api_user, "
+                                             "set alike for control and mediamtx_sync (empty: the API is "
+                                             "refused to everyone).")
     mediamtx_rtsp_transport: Literal["automatic", "tcp", "udp", "multicast"] = Field(
         "tcp", description="Transport MediaMTX uses to pull camera RTSP streams (rtspTransport).")
     mediamtx_on_demand_close_s: int = Field(10, ge=1, le=3600, description="MediaMTX closes a camera's "
