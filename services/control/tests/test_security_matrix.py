@@ -29,7 +29,9 @@ from vigia.control.tenancy.models import Organization, User
 
 ANONYMOUS_ROUTES = {"api/v1/auth/login", "api/v1/auth/refresh", "api/v1/auth/logout",
                     "api/v1/auth/accept-invite"}
-NOT_API = ("healthz", "readyz", "metrics", "api/schema", "api/docs", ".well-known/")
+# Not the tenant API: probes, docs, and internal/ hooks that authorise their caller themselves
+# (internal/mediamtx/auth: tests/cameras/test_stream_auth.py).
+NOT_API = ("healthz", "readyz", "metrics", "api/schema", "api/docs", ".well-known/", "internal/")
 MUTATING = ("post", "put", "patch", "delete")
 
 
