@@ -92,6 +92,7 @@ def test_the_api_needs_mediamtx_syncs_user_and_password(client: Client, db: Any)
     assert ask(client, "api", user="vigia", password=API_PASSWORD, protocol="") == 204
     assert ask(client, "api", user="vigia", password="wrong", protocol="") == 403
     assert ask(client, "api", user="someone", password=API_PASSWORD, protocol="") == 403
+    assert ask(client, "api", user="usuário", password="senha-é", protocol="") == 403  # not ASCII: no 500
     assert ask(client, "api", protocol="") == 401
 
 

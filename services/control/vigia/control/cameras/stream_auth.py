@@ -132,7 +132,7 @@ def mediamtx_auth(request: HttpRequest) -> HttpResponse:
         user, password = body.get("user"), body.get("password")
         if not isinstance(user, str) or not isinstance(password, str) or not password:
             return _decide(action, "unauthenticated", 401)
-        if expected and hmac.compare_digest(user, settings.mediamtx_api_user) and \
+        if expected and hmac.compare_digest(user.encode(), settings.mediamtx_api_user.encode()) and \
                 hmac.compare_digest(password.encode(), expected.encode()):
             return _decide(action, "allowed", 204)
         return _decide(action, "forbidden", 403)
