@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import websockets
 from cryptography import x509
@@ -37,9 +36,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from tests.support.databases import throwaway_database
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "haproxy" / "haproxy.cfg"
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 RATE_LIMIT = 60  # requests per 10 s per client address, set through HAPROXY_RATE_LIMIT
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None,
@@ -130,19 +130,8 @@ def stop(proc: subprocess.Popen[str]) -> None:
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     """A migrated database of this module (device tokens live in control's tables)."""
-    name = f"vigia_edge_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    try:
-        done = subprocess.run([sys.executable, "-m", "vigia.control", "migrate", "--no-input", "-v", "0"],
-                              env={**os.environ, "VIGIA_DATABASE_URL": url}, cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
+    with throwaway_database("vigia_edge") as url:
         yield url
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

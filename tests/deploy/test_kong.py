@@ -29,7 +29,8 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.deploy.test_haproxy import ADMIN_URL, Echo, free_port, stop, wait_ready
+from tests.deploy.test_haproxy import Echo, free_port, stop, wait_ready
+from tests.support.databases import throwaway_database
 from vigia.control.config import ControlSettings
 from vigia.live.config import LiveSettings
 
@@ -270,19 +271,8 @@ def test_jwt_guards_the_operator_api_and_live_with_control_s_issuer(kong: dict[s
 
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
-    name = f"vigia_edge_kong_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    try:
-        done = subprocess.run([sys.executable, "-m", "vigia.control", "migrate", "--no-input", "-v", "0"],
-                              env={**os.environ, "VIGIA_DATABASE_URL": url}, cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
+    with throwaway_database("vigia_edge_kong") as url:
         yield url
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def render(database_url: str, out: Path, *extra: str) -> dict[str, Any]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -16,30 +14,23 @@ from typing import Any
 
 import aio_pika
 import orjson
-import psycopg
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import Engine, insert
 
+from tests.support.databases import migrated_database
 from vigia.common.broker import EVENTS, AsyncPublisher
 from vigia.common.db import cameras, devices, make_engine, organizations
 from vigia.common.messages import Envelope, make
 
 DB_NAME = "vigia_correlator_svc"
-SERVER = os.environ.get("VIGIA_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("VIGIA_TEST_CORRELATOR_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
     """A database migrated by the control plane's own ``migrate``, once per session."""
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    url = f"{SERVER}/{DB_NAME}"
-    subprocess.run([sys.executable, "-m", "vigia.control", "migrate", "--no-input", "-v", "0"],
-                   env={**os.environ, "VIGIA_DATABASE_URL": url}, check=True, timeout=600)
-    return url
+    return migrated_database(DB_NAME)
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -18,12 +16,12 @@ import psycopg
 import pytest
 from redis.asyncio import Redis
 
+from tests.support.databases import migrated_database
 from vigia.common.broker import EVENTS, AsyncPublisher
 from vigia.common.messages import Envelope, SensorBatch, SensorPacket, make
 from vigia.fusion.config import FusionSettings
 
 DB_NAME = os.environ.get("VIGIA_TEST_FUSION_DB", "vigia_fusion_test")
-SERVER = os.environ.get("VIGIA_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("VIGIA_TEST_FUSION_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
@@ -31,13 +29,7 @@ REDIS_URL = os.environ.get("VIGIA_TEST_FUSION_REDIS_URL", "redis://127.0.0.1:637
 def database_url() -> str:
     """A database migrated by the control plane's own ``migrate``, once per session. Tests use
     fresh device ids, so they never see each other's rows."""
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    url = f"{SERVER}/{DB_NAME}"
-    subprocess.run([sys.executable, "-m", "vigia.control", "migrate", "--no-input", "-v", "0"],
-                   env={**os.environ, "VIGIA_DATABASE_URL": url}, check=True, timeout=600)
-    return url
+    return migrated_database(DB_NAME)
 
 
 @pytest.fixture

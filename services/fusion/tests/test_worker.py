@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -22,18 +21,13 @@ from redis.asyncio import Redis
 
 from services.fusion.tests.conftest import REDIS_URL, Tap, batch_envelopes, packets, telemetry_count
 from services.fusion.tests.signals import noise, pcm16, tone
+from tests.support.processes import free_port, wait_ready
 from vigia.common.broker import SENSORS, AsyncPublisher, dlq_name, frame_message, routing_key, sensor_shard_queue
 from vigia.common.messages import AudioChunk, make
 from vigia.fusion.audio_stream import audio_stream_key
 from vigia.fusion.config import FusionSettings
 
 SHARDS = 2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 Start = Callable[..., Awaitable[tuple[asyncio.subprocess.Process, int]]]
@@ -53,17 +47,8 @@ async def start_worker(settings: FusionSettings) -> AsyncIterator[Start]:
                  # A killed worker's shards are taken over within 3 s.
                  "VIGIA_SHARD_LEASE_MS": "3000", **env})
         processes.append(process)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        return process, port
-                except httpx.TransportError:
-                    pass
-                if process.returncode is not None:
-                    break
-                await asyncio.sleep(0.1)
-        raise AssertionError("fusion never became ready")
+        await wait_ready(process, port, "fusion", within_s=30)
+        return process, port
 
     yield start
     for process in processes:

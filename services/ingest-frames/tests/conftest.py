@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aio_pika
 import httpx
-import psycopg
 import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from PIL import Image
 from sqlalchemy import Engine, insert, update
 
+from tests.support.databases import throwaway_database
 from vigia.common.auth import new_device_token
 from vigia.common.broker import FRAMES
 from vigia.common.db import cameras, device_credentials, devices, make_engine, organizations
@@ -35,25 +31,11 @@ from vigia.ingest_frames.app import create_app
 from vigia.ingest_frames.gateway import Gateway
 from vigia.ingest_frames.settings import IngestFramesSettings
 
-ROOT = Path(__file__).resolve().parents[3]
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    name = f"vigia_ingest_frames_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    try:
-        done = subprocess.run([sys.executable, "-m", "vigia.control", "migrate", "--no-input", "-v", "0"],
-                              env={**os.environ, "VIGIA_DATABASE_URL": url}, cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
+    with throwaway_database("vigia_ingest_frames") as url:
         yield url
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

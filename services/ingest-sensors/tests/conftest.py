@@ -10,27 +10,23 @@ Core the way the control plane would have written them.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aio_pika
 import httpx
 import orjson
-import psycopg
 import pytest
 import websockets
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from sqlalchemy import Engine, insert, update
 
+from tests.support.databases import throwaway_database
 from vigia.common.auth import new_device_token
 from vigia.common.broker import SENSORS, BrokerSettings, declare_topology
 from vigia.common.db import device_credentials, devices, make_engine, organizations
@@ -38,9 +34,6 @@ from vigia.ingest_sensors.app import create_app
 from vigia.ingest_sensors.gateway import Gateway
 from vigia.ingest_sensors.server import DrainingServer, uvicorn_config
 from vigia.ingest_sensors.settings import IngestSensorsSettings
-
-ROOT = Path(__file__).resolve().parents[3]
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def free_port() -> int:
@@ -51,19 +44,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    name = f"vigia_sensors_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    try:
-        done = subprocess.run([sys.executable, "-m", "vigia.control", "migrate", "--no-input", "-v", "0"],
-                              env={**os.environ, "VIGIA_DATABASE_URL": url}, cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
+    with throwaway_database("vigia_sensors") as url:
         yield url
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import httpx
 import numpy as np
 import pytest
 
+from tests.support.processes import free_port, wait_ready
 from vigia.common.broker import AsyncPublisher, BrokerSettings
 from vigia.common.messages import FrameCaptured, make
 
@@ -26,12 +26,6 @@ SHARDS = 2
 # The OpenCV detector is slow on a busy test machine: frames must not go stale while they wait.
 TTL_MS = 300_000
 REDIS_URL = os.environ.get("VIGIA_TEST_VISION_REDIS_URL", "redis://127.0.0.1:6379/13")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def metrics(port: int) -> str:
@@ -71,17 +65,8 @@ async def start_vision(amqp_url: str, tmp_path) -> AsyncIterator[Start]:  # type
                  "VIGIA_VISION_RECENT_FRAMES": "0", "VIGIA_OBJECT_STORE": f"file://{tmp_path}/objects",
                  "VIGIA_LOG_LEVEL": "WARNING"})
         processes.append(process)
-        for _ in range(600):
-            try:
-                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                    if (await http.get("/readyz")).status_code == 200:
-                        return process, port
-            except httpx.TransportError:
-                pass
-            if process.returncode is not None:
-                break
-            await asyncio.sleep(0.1)
-        raise AssertionError("vision never became ready")
+        await wait_ready(process, port, "vision", within_s=60)
+        return process, port
 
     yield start
     for process in processes:

@@ -4,8 +4,6 @@ with test queues bound where camera.restart, camera.health and device.status go.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,30 +11,23 @@ from typing import Any
 
 import aio_pika
 import orjson
-import psycopg
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import Engine, delete, insert
 
+from tests.support.databases import migrated_database
 from vigia.common.broker import CONTROL, EVENTS, AsyncPublisher
 from vigia.common.db import cameras, device_credentials, device_status_changes, devices, make_engine, organizations
 from vigia.watchdog.cameras import CameraFreshness
 from vigia.watchdog.devices import DeviceHealth
 
 DB_NAME = os.environ.get("VIGIA_TEST_WATCHDOG_DB", "vigia_watchdog_test")
-SERVER = os.environ.get("VIGIA_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
     """A database migrated by the control plane's own ``migrate``, once per session."""
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    url = f"{SERVER}/{DB_NAME}"
-    subprocess.run([sys.executable, "-m", "vigia.control", "migrate", "--no-input", "-v", "0"],
-                   env={**os.environ, "VIGIA_DATABASE_URL": url}, check=True, timeout=600)
-    return url
+    return migrated_database(DB_NAME)
 
 
 @pytest.fixture
