@@ -9,7 +9,6 @@ Regenerate .env.example after adding a setting:  ``.venv/bin/python tests/deploy
 
 from __future__ import annotations
 
-import enum
 import fnmatch
 import json
 import os
@@ -76,25 +75,15 @@ def load_compose() -> dict[str, Any]:
 
 def settings_fields() -> dict[str, tuple[str, str]]:
     """VIGIA_* variable -> (default as an env value, description) of every discovered settings model."""
-    from pydantic import SecretStr
-
-    from vigia.common.settings import discover_settings_models
+    from vigia.common.settings import discover_settings_models, documented_default
 
     fields: dict[str, tuple[str, str]] = {}
     for model in discover_settings_models():
         prefix = str(model.model_config.get("env_prefix", ""))
         for name, field in model.model_fields.items():
-            default: Any = field.default
-            if isinstance(default, SecretStr):
-                default = "(secret)"
-            elif isinstance(default, enum.Enum):
-                default = default.value
-            elif field.default_factory is not None:
-                default = "(generated)"
-            elif isinstance(default, bool):
-                default = str(default).lower()
-            fields.setdefault((prefix + name).upper(), ("" if default is None else str(default),
-                                                        field.description or ""))
+            # Booleans as an environment file writes them.
+            default = str(field.default).lower() if isinstance(field.default, bool) else documented_default(field)
+            fields.setdefault((prefix + name).upper(), (default, field.description or ""))
     return fields
 
 

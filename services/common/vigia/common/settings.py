@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset(
@@ -108,20 +109,42 @@ class CommonSettings(BaseSettings):
         return self
 
 
+class RetentionSettings(BaseSettings):
+    """How long the time-series tables keep their rows, and the batched deletes that enforce it
+    (control's ``timeseries_janitor`` and the watchdog's retention job share these)."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIA_", extra="forbid")
+
+    retention_detections_days: int = Field(30, ge=1, description="Days detections are kept.")
+    retention_events_days: int = Field(365, ge=1, description="Days events are kept.")
+    retention_anomalies_days: int = Field(90, ge=1, description="Days anomalies are kept.")
+    retention_telemetry_days: int = Field(30, ge=1, description="Days telemetry readings are kept.")
+    retention_device_status_days: int = Field(365, ge=1, description="Days device status history "
+                                              "is kept.")
+    janitor_batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows the janitor deletes "
+                                    "per transaction.")
+
+
+def documented_default(field: FieldInfo) -> str:
+    """A field's default as the docs show it: ``(secret)``, ``(generated)``, an enum's value, or
+    ``""`` for none."""
+    default: Any = field.default
+    if isinstance(default, SecretStr):
+        default = "(secret)"
+    elif isinstance(default, enum.Enum):
+        default = default.value
+    elif field.default_factory is not None:
+        default = "(generated)"
+    return "" if default is None else str(default)
+
+
 def settings_table(*models: type[BaseSettings]) -> str:
     """A Markdown table of every setting of the given models (README's settings section)."""
     rows: dict[str, tuple[str, str, str]] = {}
     for model in models:
         prefix = str(model.model_config.get("env_prefix", ""))
         for name, field in model.model_fields.items():
-            default: Any = field.default
-            if isinstance(default, SecretStr):
-                default = "(secret)"
-            elif isinstance(default, enum.Enum):
-                default = default.value
-            elif field.default_factory is not None:
-                default = "(generated)"
-            text = "" if default is None else str(default)
+            text = documented_default(field)
             rows.setdefault((prefix + name).upper(), (f"`{text}`" if text else "", field.description or "",
                                                      model.__name__))
     lines = ["| variable | default | description |", "|---|---|---|"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from vigia.common.broker import BrokerSettings
+from vigia.common.settings import RetentionSettings
 
 DEFAULT_METRICS_PORT = 9103
 
 
-class WatchdogSettings(BrokerSettings):
+class WatchdogSettings(BrokerSettings, RetentionSettings):
     """How often the watchdog looks, when a camera counts as frozen, and how hard it pushes."""
 
     watchdog_tick_s: float = Field(1.0, gt=0, le=60, description="How often the watchdog wakes up to "
@@ -48,12 +49,3 @@ class WatchdogSettings(BrokerSettings):
     janitor_lease_grace_s: float = Field(60.0, gt=0, le=86_400, description="A streamer replica whose last "
                                          "heartbeat is older than this is gone: its camera leases are "
                                          "deleted (s).")
-    # The same settings (names, defaults, descriptions) as the control plane's timeseries_janitor.
-    retention_detections_days: int = Field(30, ge=1, description="Days detections are kept.")
-    retention_events_days: int = Field(365, ge=1, description="Days events are kept.")
-    retention_anomalies_days: int = Field(90, ge=1, description="Days anomalies are kept.")
-    retention_telemetry_days: int = Field(30, ge=1, description="Days telemetry readings are kept.")
-    retention_device_status_days: int = Field(365, ge=1, description="Days device status history "
-                                              "is kept.")
-    janitor_batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows the janitor deletes "
-                                    "per transaction.")

@@ -19,29 +19,24 @@ from django.db import connection as default_connection
 from django.db import transaction
 from django.utils import timezone
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from vigia.common.settings import RetentionSettings
 
 log = logging.getLogger(__name__)
 
 
-class TimeSeriesSettings(BaseSettings):
-    """Retention and storage of the time-series tables (environment prefix ``VIGIA_``)."""
+class TimeSeriesSettings(RetentionSettings):
+    """Storage of the time-series tables, and the retention the janitor applies (environment prefix
+    ``VIGIA_``)."""
 
     model_config = SettingsConfigDict(env_prefix="VIGIA_", extra="forbid")
 
     timescale: Literal["auto", "on", "off"] = Field(
         "auto", description="Use TimescaleDB hypertables: auto (when the extension can be created), "
         "on (fail the migration without it) or off (plain tables + janitor).")
-    retention_detections_days: int = Field(30, ge=1, description="Days detections are kept.")
-    retention_events_days: int = Field(365, ge=1, description="Days events are kept.")
-    retention_anomalies_days: int = Field(90, ge=1, description="Days anomalies are kept.")
-    retention_telemetry_days: int = Field(30, ge=1, description="Days telemetry readings are kept.")
-    retention_device_status_days: int = Field(365, ge=1, description="Days device status history "
-                                              "is kept.")
     compress_after_days: int = Field(7, ge=1, description="TimescaleDB: chunks older than this are "
                                      "compressed (detections, anomalies, telemetry).")
-    janitor_batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows the janitor deletes "
-                                    "per transaction.")
     janitor_interval_seconds: float = Field(3600, gt=0, description="Pause between janitor runs when "
                                             "it runs as a long-lived process (--loop).")
 
