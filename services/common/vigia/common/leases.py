@@ -14,6 +14,7 @@ Camera keys (the contract between streamer, watchdog and anyone reading camera h
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -101,3 +102,15 @@ class RedisLeases:
     async def release(self, key: str) -> bool:
         """Give ``key`` up if we hold it (a clean stop hands over at once)."""
         return bool(await self._release(keys=[key], args=[self.holder]))
+
+
+async def heartbeat_replica(redis: Redis, key: str, replica: str, ttl_ms: int) -> int:
+    """Record ``replica`` as alive in the sorted set ``key`` (score = ms), drop members silent for
+    more than ``ttl_ms``, and return how many replicas are alive (at least 1)."""
+    now = int(time.time() * 1000)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zadd(key, {replica: now})
+        pipe.zremrangebyscore(key, "-inf", now - ttl_ms)
+        pipe.zcard(key)
+        results = await pipe.execute()
+    return max(1, int(results[-1]))

@@ -29,14 +29,13 @@ import contextlib
 import logging
 import math
 import random
-import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from prometheus_client import Gauge
 from redis.asyncio import Redis
 
-from vigia.common.leases import RedisLeases
+from vigia.common.leases import RedisLeases, heartbeat_replica
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +97,8 @@ class ShardedConsumers:
 
     async def tick(self) -> None:
         """Heartbeat, renew, drop lost shards, release the surplus, take free shards up to the share."""
-        self.live_replicas = await self._heartbeat()
+        self.live_replicas = await heartbeat_replica(self.redis, replicas_key(self.vhost, self.group),
+                                                     self.replica, self.lease_ms)
         held = self.held
         renewed = await self._leases.renew(shard_lease_key(self.vhost, self.group, s) for s in held)
         for shard, ok in zip(held, renewed, strict=True):
@@ -115,16 +115,6 @@ class ShardedConsumers:
             await self._take(wanted)
         SHARDS_HELD.labels(self.group).set(len(self.consumers))
         SHARD_REPLICAS.labels(self.group).set(self.live_replicas)
-
-    async def _heartbeat(self) -> int:
-        now = int(time.time() * 1000)
-        key = replicas_key(self.vhost, self.group)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {self.replica: now})
-            pipe.zremrangebyscore(key, "-inf", now - self.lease_ms)
-            pipe.zcard(key)
-            results = await pipe.execute()
-        return max(1, int(results[-1]))
 
     async def _take(self, wanted: int) -> None:
         others = [s for s in self.candidates if s not in self.consumers]

@@ -10,13 +10,18 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterable
 
 from redis.asyncio import Redis
 
-from vigia.common.leases import RedisLeases, camera_heartbeat_key, camera_lease_key, camera_restart_key
+from vigia.common.leases import (
+    RedisLeases,
+    camera_heartbeat_key,
+    camera_lease_key,
+    camera_restart_key,
+    heartbeat_replica,
+)
 
 REPLICAS_KEY = "streamer:replicas"
 VERSION_KEY = "cameras:version"
@@ -57,13 +62,7 @@ class CameraLeases:
 
     async def heartbeat(self) -> int:
         """Record this replica as alive; returns how many replicas are alive (at least 1)."""
-        now = int(time.time() * 1000)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(REPLICAS_KEY, {self.replica: now})
-            pipe.zremrangebyscore(REPLICAS_KEY, "-inf", now - self.lease_ms)
-            pipe.zcard(REPLICAS_KEY)
-            results = await pipe.execute()
-        return max(1, int(results[-1]))
+        return await heartbeat_replica(self.redis, REPLICAS_KEY, self.replica, self.lease_ms)
 
     async def leave(self) -> None:
         await self.redis.zrem(REPLICAS_KEY, self.replica)
