@@ -28,7 +28,7 @@ ORG = uuid.UUID("01890a5d-ac96-774b-bcce-b302099a8057")
 CAM, DEV, PIPE, EVT = uuid7(), uuid7(), uuid7(), uuid7()
 T = 1_767_225_600_123_456_789  # 2026-01-01T00:00:00.123456789Z
 
-CAMERA = {"camera": str(CAM), "name": "gate", "rtsp_url": "rtsp://u:p@cam/1", "fps": 5, "site": "hq"}
+CAMERA = {"camera": str(CAM), "name": "gate", "fps": 5, "site": "hq"}
 DEVICE = {"device": str(DEV), "name": "phone-1", "kind": "phone", "site": "hq", "config": {"rate": 50}}
 PIPELINE = {"pipeline": str(PIPE), "name": "intrusion", "state": "running",
             "graph": {"nodes": [{"id": "n1", "type": "camera"}], "edges": []}, "version": 3}
@@ -155,6 +155,18 @@ def test_unknown_data_fields_are_refused(type_: str) -> None:
     with pytest.raises(ValidationError) as caught:
         make(type_, ORG, "s", {**EXAMPLES[type_], "surprise": 1})
     assert "data.surprise" in str(caught.value)
+
+
+@pytest.mark.parametrize("type_", ["camera.created", "camera.updated"])
+def test_camera_changes_never_carry_the_rtsp_url_even_when_a_legacy_message_did(type_: str) -> None:
+    legacy = orjson.dumps({**orjson.loads(make(type_, ORG, "control", CAMERA).to_json()),
+                           "data": {**CAMERA, "rtsp_url": "rtsp://u:s3cret@cam/1"}})
+
+    envelope = Envelope.from_json(legacy)
+
+    assert "rtsp_url" not in envelope.data.model_dump()
+    assert b"s3cret" not in envelope.to_json()
+    assert b"s3cret" not in make(type_, ORG, "control", {**CAMERA, "rtsp_url": "rtsp://u:s3cret@cam/1"}).to_json()
 
 
 def test_nested_errors_name_the_full_path() -> None:

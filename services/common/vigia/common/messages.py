@@ -271,22 +271,27 @@ class CameraHealth(Strict):
 # --- control plane changes (outbox) -----------------------------------------------------------
 
 
-class CameraSpec(Strict):
-    """What a streamer needs to run a camera. The RTSP URL is in clear: only the control
-    exchange carries it, and consumers never log it."""
+@message_type("camera.created", "camera.updated")
+class CameraChanged(Strict):
+    """A camera was added or changed. It names the camera and never carries its RTSP URL (which
+    holds credentials): a consumer that needs the URL reads the encrypted column of ``cameras``
+    and decrypts it, as the streamer does, so no message, queue, DLQ or outbox row holds it."""
 
     camera: uuid.UUID
     name: str
-    rtsp_url: str | None = None
     fps: float = Field(gt=0, le=60)
     enabled: bool = True
     site: str | None = None
     version: int = Field(1, ge=1)
 
-
-@message_type("camera.created", "camera.updated")
-class CameraChanged(CameraSpec):
-    pass
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_legacy_rtsp_url(cls, data: Any) -> Any:
+        # Messages written before the URL left them may still sit in queues during an upgrade:
+        # they are read (and acked) without it rather than dead-lettered with the secret inside.
+        if isinstance(data, dict) and "rtsp_url" in data:
+            return {k: v for k, v in data.items() if k != "rtsp_url"}
+        return data
 
 
 @message_type("camera.deleted")

@@ -20,7 +20,7 @@ class CameraStatus(models.TextChoices):
 
 class Camera(OrgScopedModel):
     """An IP camera an organization watches. Its RTSP URL (with credentials) is stored encrypted
-    and never shown again in clear; streamers receive it through the control exchange."""
+    and never shown again in clear; streamers read and decrypt it here, no message carries it."""
 
     name = models.CharField(max_length=200)
     rtsp_url_encrypted = models.TextField(help_text="MultiFernet token of the RTSP URL.")
@@ -48,7 +48,7 @@ class Camera(OrgScopedModel):
 
     @property
     def rtsp_url(self) -> str:
-        """The RTSP URL in clear. Only for streamers' messages and the reachability check."""
+        """The RTSP URL in clear: only for the reachability check and MediaMTX's path source."""
         return crypto.decrypt(self.rtsp_url_encrypted)
 
     @rtsp_url.setter
@@ -56,8 +56,8 @@ class Camera(OrgScopedModel):
         self.rtsp_url_encrypted = crypto.encrypt(value)
 
     def change_data(self, verb: str) -> Strict:
-        """What streamers and the correlator hear about this camera (URL in clear: control exchange)."""
+        """What streamers, the correlator and MediaMTX's sync hear about this camera: never its URL."""
         if verb == "deleted":
             return CameraDeleted(camera=self.id)
-        return CameraChanged(camera=self.id, name=self.name, rtsp_url=self.rtsp_url, fps=self.fps,
-                             enabled=self.enabled, site=self.site or None, version=self.version)
+        return CameraChanged(camera=self.id, name=self.name, fps=self.fps, enabled=self.enabled,
+                             site=self.site or None, version=self.version)
