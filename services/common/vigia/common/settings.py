@@ -13,9 +13,11 @@ import enum
 import os
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vigia.common.client_address import DEFAULT_TRUSTED_PROXIES, IPNetwork, parse_networks
 
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "change_me", "secret", "password", "insecure", "dev", "development",
@@ -83,6 +85,23 @@ class CommonSettings(BaseSettings):
                               "for workers (0: the service's default).")
     service_name: str = Field("vigia", description="Name this process reports in logs, metrics and "
                               "message sources.")
+    trusted_proxies: str = Field(
+        DEFAULT_TRUSTED_PROXIES,
+        description="Comma-separated CIDRs of our own proxies (HAProxy, Kong, the ingress controller): "
+        "only a peer in them may name the client in X-Forwarded-For, which is read right to left up to "
+        "the first address outside them (sign-in lock-outs, audit log, gateway logs).",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies_are_networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """``trusted_proxies`` parsed (validated when the settings were read)."""
+        return parse_networks(self.trusted_proxies)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> CommonSettings:
