@@ -30,9 +30,14 @@ test: bootstrap  ## run every test of every service and tests/
 bench: bootstrap  ## run the benchmarks in tests/bench (one JSON line each)
 	@set -e; for b in tests/bench/bench_*.py; do echo "# $$b" >&2; $(PY) $$b; done
 
-lint: bootstrap  ## ruff and mypy
+# Every service's part of the vigia namespace package: mypy checks them all, each its own base.
+SERVICE_DIRS := $(patsubst %/vigia,%,$(wildcard services/*/vigia))
+empty :=
+space := $(empty) $(empty)
+
+lint: bootstrap  ## ruff and mypy over every service and tests/
 	@$(VENV)/bin/ruff check services tests
-	@$(VENV)/bin/mypy services/common/vigia services/control/vigia
+	@MYPYPATH=$(subst $(space),:,$(SERVICE_DIRS)) $(VENV)/bin/mypy $(addsuffix /vigia,$(SERVICE_DIRS))
 
 settings-table:  ## regenerate the README's settings table from the settings models
 	@$(PY) -m vigia.common.settings --write README.md

@@ -8,6 +8,7 @@ SIGTERM close every socket with 1001, stop consuming and exit.
 from __future__ import annotations
 
 import logging
+import math
 
 import uvicorn
 
@@ -28,7 +29,9 @@ def build_server(settings: LiveSettings) -> LiveServer:
         app, host=settings.live_host, port=settings.live_port, lifespan="on", log_config=None,
         ws=protocol_class(settings.live_close_timeout_s),
         ws_ping_interval=settings.live_ping_interval_s, ws_ping_timeout=settings.live_ping_timeout_s,
-        ws_max_size=settings.live_max_message_bytes, timeout_graceful_shutdown=settings.live_shutdown_grace_s,
+        ws_max_size=settings.live_max_message_bytes,
+        # uvicorn counts whole seconds; never less than the grace we promise clients
+        timeout_graceful_shutdown=math.ceil(settings.live_shutdown_grace_s),
         access_log=False,
     )
     return LiveServer(config, app.state.live, settings.live_shutdown_grace_s)

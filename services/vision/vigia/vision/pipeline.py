@@ -172,16 +172,16 @@ class VisionPipeline:
         tracks, ended = camera.update(frame.time_ns, [(_group(d), d.box) for d, _ in entries])
         result = FrameResult(frame)
         jobs: list[tuple[Track, PlateCandidate]] = []
-        for (_, cand), track in zip(entries, tracks, strict=True):
+        for (_, plate), track in zip(entries, tracks, strict=True):
             state = track.state
             state["context"] = frame.context
-            if cand is None:
+            if plate is None:
                 continue
             vote: PlateVote = state.setdefault("vote", PlateVote(agree=self.config.agree))
             if (self.config.ocr and self.ocr is not None and not vote.decided
                     and state.get("reads", 0) < self.config.max_reads
-                    and cand.width >= self.config.min_plate_width and not touches_edge(cand.box, W, H)):
-                jobs.append((track, cand))
+                    and plate.width >= self.config.min_plate_width and not touches_edge(plate.box, W, H)):
+                jobs.append((track, plate))
         if jobs:
             assert self.ocr is not None
             started = time.perf_counter()
@@ -194,11 +194,11 @@ class VisionPipeline:
                 PLATES_READ.labels("valid" if reading else "invalid").inc()
                 if reading is not None:
                     track.state["vote"].add(reading)
-        for (det, cand), track in zip(entries, tracks, strict=True):
-            vote = track.state.get("vote")
-            decision = vote.result() if vote is not None else None
-            result.objects.append(ObjectResult(det, track.id, cand.box if cand else None, decision))
-            if vote is not None and decision is not None and vote.decided \
+        for (det, plate), track in zip(entries, tracks, strict=True):
+            visit_vote: PlateVote | None = track.state.get("vote")
+            decision = visit_vote.result() if visit_vote is not None else None
+            result.objects.append(ObjectResult(det, track.id, plate.box if plate else None, decision))
+            if visit_vote is not None and decision is not None and visit_vote.decided \
                     and track.state.get("emitted") != decision.text:
                 track.state["emitted"] = decision.text
                 result.plates.append(VisitPlate(track.camera, track.id, decision, track.first_seen,

@@ -1,5 +1,5 @@
 """``python -m vigia.watchdog``: restarts frozen cameras, flags silent devices, runs the janitor jobs
-(retention, DLQ depth, stale leases); metrics and health on :9103.
+(retention, object lifecycle, DLQ depth, stale leases); metrics and health on :9103.
 
 Start-up: configure logging, read settings, connect to PostgreSQL, Redis and the broker (declaring
 the topology), serve metrics/health, then tick the periodic checks under the leader lease until
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
@@ -18,12 +19,14 @@ from vigia.common.broker import AsyncPublisher
 from vigia.common.broker.management import management_client, vhost_of
 from vigia.common.db import database_ready, make_engine
 from vigia.common.observability import configure_logging, health, serve_metrics
+from vigia.common.storage import FileStore, open_store
 from vigia.watchdog.cameras import CameraFreshness
-from vigia.watchdog.checks import Watchdog
+from vigia.watchdog.checks import PeriodicCheck, Watchdog
 from vigia.watchdog.config import DEFAULT_METRICS_PORT, WatchdogSettings
 from vigia.watchdog.devices import DeviceHealth
 from vigia.watchdog.janitor import (
     DeadLetterDepth,
+    ObjectLifecycle,
     RetainedTable,
     Retention,
     StaleLeases,
@@ -34,11 +37,12 @@ log = logging.getLogger("vigia.watchdog")
 
 
 def retained_tables(settings: WatchdogSettings) -> list[RetainedTable]:
-    return [RetainedTable("detections", settings.retention_detections_days),
-            RetainedTable("events", settings.retention_events_days),
-            RetainedTable("anomalies", settings.retention_anomalies_days),
-            RetainedTable("telemetry", settings.retention_telemetry_days),
-            RetainedTable("device_status_changes", settings.retention_device_status_days)]
+    return [RetainedTable("detections", timedelta(days=settings.retention_detections_days)),
+            RetainedTable("events", timedelta(days=settings.retention_events_days)),
+            RetainedTable("anomalies", timedelta(days=settings.retention_anomalies_days)),
+            RetainedTable("telemetry", timedelta(days=settings.retention_telemetry_days)),
+            RetainedTable("device_status_changes", timedelta(days=settings.retention_device_status_days)),
+            RetainedTable("outbox", settings.outbox_retention, time_column="published_at")]
 
 
 async def run(settings: WatchdogSettings) -> None:
@@ -52,7 +56,7 @@ async def run(settings: WatchdogSettings) -> None:
     server = serve_metrics(settings.metrics_port or DEFAULT_METRICS_PORT)
     management = management_client(settings.amqp_management_url)
 
-    checks = [
+    checks: list[PeriodicCheck] = [
         CameraFreshness(engine, redis, publisher, interval=settings.camera_check_s,
                         stale_seconds=settings.camera_stale_seconds,
                         cooldown_seconds=settings.camera_restart_cooldown_s,
@@ -65,6 +69,9 @@ async def run(settings: WatchdogSettings) -> None:
         DeadLetterDepth(management, vhost_of(settings.amqp_url), interval=settings.janitor_dlq_s),
         StaleLeases(redis, interval=settings.janitor_leases_s, grace_seconds=settings.janitor_lease_grace_s),
     ]
+    store = open_store(settings.object_store, settings)
+    if isinstance(store, FileStore):  # S3 buckets carry their own lifecycle rule: the server expires them
+        checks.append(ObjectLifecycle(store, interval=settings.janitor_objects_s))
     lease = LeaderLease(redis, settings.watchdog_instance or default_holder(), settings.watchdog_lease_s)
     watchdog = Watchdog(checks, lease, settings.watchdog_tick_s)
     loop = asyncio.get_running_loop()

@@ -34,8 +34,8 @@ class PeriodicCheck(Protocol):
     name: str
     interval: float
 
-    async def run(self) -> None:
-        """Look and act once; exceptions are logged and counted by the loop."""
+    async def run(self) -> object:
+        """Look and act once; exceptions are logged and counted by the loop, a result is ignored."""
 
 
 class Watchdog:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import cv2
+import cv2.data
 import numpy as np
 from pydantic import Field
 
@@ -45,7 +46,7 @@ class OpenCVDetector:
         self.config = config
         self.finds_plates = config.plates
         self.hog = cv2.HOGDescriptor()
-        self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self.hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), dtype=np.float32))
         self.cascade: cv2.CascadeClassifier | None = None
         if config.plates:
             for name in PLATE_CASCADES:

@@ -121,13 +121,13 @@ def correct_plate(raw: str, confidence: float = 1.0) -> PlateReading | None:
     for window, dropped, formats in options:
         for fmt in formats:
             rank = 0 if fmt == "mercosul" else 1
-            fitted = fit_format(window, fmt)  # type: ignore[arg-type]
+            fitted = fit_format(window, fmt)
             if fitted is None:
                 continue
             key, fixes = fitted
             candidate = (fixes + dropped, rank, key, fmt)
             if best is None or candidate[:2] < best[:2]:
-                best = candidate  # type: ignore[assignment]
+                best = candidate
     if best is None:
         return None
     fixes, _, key, fmt = best

@@ -182,7 +182,7 @@ def decode(probs: np.ndarray, priors: Mapping[PlateFormat, float] | None = None,
     no path fits or its characters are too uncertain to be a plate."""
     best: tuple[float, Decoded] | None = None
     for fmt in FORMATS:
-        found = decode_format(probs, fmt)  # type: ignore[arg-type]
+        found = decode_format(probs, fmt)
         if found is None:
             continue
         prior = (priors or {}).get(found.format, 0.5)

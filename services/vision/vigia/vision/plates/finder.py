@@ -141,7 +141,7 @@ def _contours(light: np.ndarray, min_width: int, min_height: int) -> Sequence[np
         _, labels, stats, _ = cv2.connectedComponentsWithStats(light, connectivity=8)
         keep = (stats[:, cv2.CC_STAT_WIDTH] >= min_width) & (stats[:, cv2.CC_STAT_HEIGHT] >= min_height)
         keep[0] = False  # the background
-        light = np.take(np.where(keep, 255, 0).astype(np.uint8), labels)
+        light = np.take(np.where(keep, 255, 0).astype(np.uint8), np.asarray(labels))
     contours, _ = cv2.findContours(light, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     return contours
 
