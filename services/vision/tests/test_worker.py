@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 
 from vigia.common.broker import EVENTS, AsyncPublisher, BrokerSettings, Consumer
 from vigia.common.broker.topology import frame_shard_queue
+from vigia.common.ids import uuid7_time_ms
 from vigia.common.messages import Envelope, FrameCaptured, make
 from vigia.common.settings import CommonSettings
 from vigia.common.storage import ensure_default_buckets, open_store
@@ -266,3 +267,18 @@ def test_the_overlapping_stages_give_the_results_of_the_pipeline_run_frame_by_fr
     assert all(store.get("snapshots", e.data.crop_key)[:2] == b"\xff\xd8" for e in plates)
     bodies = {envelope.id: body for envelope, body in frames}
     assert store.get("snapshots", plates[0].data.snapshot_key) == bodies[plates[0].data.frame]  # as received
+
+
+async def test_a_redelivered_frame_publishes_its_detections_under_the_same_ids(amqp_url, store, bus_image) -> None:
+    """vision killed after publishing a frame's detections but before its ack: the broker delivers
+    the frame again, and the detections published the second time are the same messages (same
+    ids), which the recorder stores once."""
+    envelope = frame_envelope(uuid.uuid4(), bus_image.shape, 1)
+    body = jpeg(bus_image)
+    first = await run_worker(amqp_url, store, None, [(envelope, body)], expect=2)
+    again = await run_worker(amqp_url, store, None, [(envelope, body)], expect=2)
+    people = [e for e in first if e.type == "detection.created"]
+    assert len(people) >= 2
+    assert [e.id for e in again if e.type == "detection.created"] == [e.id for e in people]
+    assert len({e.id for e in people}) == len(people)
+    assert all(e.id.version == 7 and uuid7_time_ms(e.id) == envelope.time // 1_000_000 for e in people)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -38,3 +39,14 @@ def uuid7_time_ms(value: uuid.UUID) -> int:
     if value.version != 7:
         raise ValueError(f"{value} is not a UUIDv7")
     return value.int >> 80
+
+
+def uuid7_of(time_ns: int, key: str) -> uuid.UUID:
+    """A UUIDv7 whose time is ``time_ns`` (ms precision) and whose other bits hash ``key``: what a
+    worker derives twice from the same input -- a message redelivered after a crash and handled
+    again -- gets the same id, so the copy is stored once (consumers dedupe by message id)."""
+    ms = (time_ns // 1_000_000) & ((1 << 48) - 1)
+    digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=10).digest(), "big")
+    rand_a = digest >> 68 & 0xFFF
+    rand_b = digest & ((1 << 62) - 1)
+    return uuid.UUID(int=ms << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b)

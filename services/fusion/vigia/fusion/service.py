@@ -19,7 +19,6 @@ message whose write or publish failed are kept and published when it comes back.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import uuid
 from collections import OrderedDict
@@ -29,6 +28,7 @@ from typing import Any, Protocol
 from prometheus_client import Counter, Gauge
 
 from vigia.common.broker import MessageMeta
+from vigia.common.ids import uuid7_of
 from vigia.common.messages import AnomalyDetected, AudioChunk, Envelope, SensorBatch, Severity, make
 from vigia.fusion.detectors.audio import pcm16_to_float
 from vigia.fusion.detectors.magnetic import magnitude_of
@@ -61,11 +61,7 @@ Publish = Callable[[Envelope], Awaitable[None]]
 def anomaly_id(device: uuid.UUID, kind: str, seq: int, observed_at_ns: int) -> uuid.UUID:
     """A UUIDv7 whose time is the observation's and whose other bits hash (device, kind, seq):
     the same anomaly found again after a redelivery has the same id."""
-    ms = (observed_at_ns // 1_000_000) & ((1 << 48) - 1)
-    digest = int.from_bytes(hashlib.blake2b(f"{device}:{kind}:{seq}".encode(), digest_size=10).digest(), "big")
-    rand_a = digest >> 68 & 0xFFF
-    rand_b = digest & ((1 << 62) - 1)
-    return uuid.UUID(int=ms << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b)
+    return uuid7_of(observed_at_ns, f"{device}:{kind}:{seq}")
 
 
 class FusionService:

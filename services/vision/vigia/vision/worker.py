@@ -15,8 +15,9 @@ the detector (the costly part) is never kept waiting by the rest:
 
 Per frame: skipped if stale (older than the frame TTL) or not a decodable image -- both counted and
 acked, since retrying cannot help; else detections, snapshot (the JPEG as received, not re-encoded)
-and crops stored, detection.created published (with the frame's trace), plate.read published for
-visits decided, then ``handle`` returns and the consumer acks.
+and crops stored, detection.created published (with the frame's trace; ids derived from the frame
+id and the detection's index, so a frame redelivered after a crash is stored once), plate.read
+published for visits decided, then ``handle`` returns and the consumer acks.
 
 Failures: frames are perishable and their queues have no DLQ. A frame whose processing raises fails
 alone (a failing detector batch is retried frame by frame; finishing runs frame by frame); its
@@ -51,6 +52,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from vigia.common.broker import MessageMeta
+from vigia.common.ids import uuid7_of
 from vigia.common.leases import camera_frames_key
 from vigia.common.messages import Box, DetectionCreated, Envelope, FrameCaptured, PlateRead, make
 from vigia.common.storage import ObjectStore
@@ -305,16 +307,17 @@ class VisionWorker:
         if stored is not None:
             snapshot_key, crop_keys = await stored
         out: list[Envelope] = []
-        for obj, crop_key in zip(result.objects, crop_keys, strict=True):
+        for index, (obj, crop_key) in enumerate(zip(result.objects, crop_keys, strict=True)):
             x1, y1, x2, y2 = obj.detection.box
             plate = obj.plate
-            out.append(make("detection.created", envelope.org, self.source, DetectionCreated(
+            detection = make("detection.created", envelope.org, self.source, DetectionCreated(
                 camera=data.camera, frame=envelope.id, captured_at=envelope.time,
                 label=obj.detection.label, confidence=round(obj.detection.confidence, 4),
                 box=Box(x1=x1, y1=y1, x2=x2, y2=y2),
                 plate_text=plate.text if plate else None,
                 plate_confidence=plate.confidence if plate else None,
-                track=obj.track, snapshot_key=snapshot_key, crop_key=crop_key), trace=envelope.trace))
+                track=obj.track, snapshot_key=snapshot_key, crop_key=crop_key), trace=envelope.trace)
+            out.append(detection.model_copy(update={"id": detection_id(envelope, index)}))
             DETECTIONS.labels(str(data.camera), obj.detection.label).inc()
         plate_crops = {obj.track: key for obj, key in zip(result.objects, crop_keys, strict=True)
                        if obj.plate_box is not None}
@@ -365,6 +368,13 @@ class VisionWorker:
             self.store.put(SNAPSHOTS, key, jpeg.tobytes(), content_type="image/jpeg")
             keys.append(key)
         return snapshot_key, keys
+
+
+def detection_id(frame: Envelope, index: int) -> uuid.UUID:
+    """The id of the frame's ``index``-th detection: a UUIDv7 of the capture time hashing (frame id,
+    index). A frame redelivered after its results were published (vision killed before the ack, the
+    broker gone before it) is detected again, identically: the same ids, stored once."""
+    return uuid7_of(frame.time, f"{frame.id}:{index}")
 
 
 def _fail(items: list[_Pending], exc: BaseException) -> None:
