@@ -54,7 +54,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "event.updated": {**EVENT, "score": 0.95},
     "device.status": {"device": str(DEV), "status": "WARNING", "previous": "ON", "last_seen": T,
                       "reason": "battery low"},
-    "camera.health": {"camera": str(CAM), "status": "stale", "last_frame_at": T,
+    "camera.health": {"camera": str(CAM), "status": "offline", "previous": "online", "last_frame_at": T,
                       "detail": "no frame in 30 s"},
     "camera.created": CAMERA,
     "camera.updated": {**CAMERA, "fps": 10, "version": 2},
@@ -167,6 +167,14 @@ def test_camera_changes_never_carry_the_rtsp_url_even_when_a_legacy_message_did(
     assert "rtsp_url" not in envelope.data.model_dump()
     assert b"s3cret" not in envelope.to_json()
     assert b"s3cret" not in make(type_, ORG, "control", {**CAMERA, "rtsp_url": "rtsp://u:s3cret@cam/1"}).to_json()
+
+
+@pytest.mark.parametrize(("legacy", "status"), [("ok", "online"), ("stale", "offline"), ("down", "offline"),
+                                                 ("restarting", "offline")])
+def test_camera_health_of_the_earlier_watchdog_is_read_as_a_camera_status(legacy: str, status: str) -> None:
+    envelope = make("camera.health", ORG, "watchdog", {"camera": str(CAM), "status": legacy})
+
+    assert envelope.data.status == status
 
 
 def test_nested_errors_name_the_full_path() -> None:

@@ -58,14 +58,15 @@ AddCamera = Callable[..., uuid.UUID]
 
 @pytest.fixture
 def add_camera(engine: Engine, org: uuid.UUID) -> AddCamera:
-    def add(*, enabled: bool = True, changed_ago_s: float = 3600) -> uuid.UUID:
+    def add(*, enabled: bool = True, changed_ago_s: float = 3600, status: str = "provisioning",
+            last_frame_at: datetime | None = None) -> uuid.UUID:
         camera = uuid.uuid4()
         changed = datetime.now(UTC) - timedelta(seconds=changed_ago_s)
         with engine.begin() as conn:
             conn.execute(insert(cameras).values(
                 id=camera, org_id=org, name=f"cam {camera.hex[:6]}", rtsp_url_encrypted="x", fps=1.0,
-                zones=[], location="", site="", enabled=enabled, status="active", version=1,
-                created_at=changed, updated_at=changed))
+                zones=[], location="", site="", enabled=enabled, status=status, version=1,
+                created_at=changed, updated_at=changed, last_frame_at=last_frame_at))
         return camera
 
     return add

@@ -62,6 +62,8 @@ cameras = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", _tz(), nullable=False),
     Column("updated_at", _tz(), nullable=False),
+    Column("last_frame_at", _tz()),
+    Column("status_changed_at", _tz()),
 )
 
 devices = Table(

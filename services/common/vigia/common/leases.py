@@ -9,7 +9,10 @@ Camera keys (the contract between streamer, watchdog and anyone reading camera h
 
 * ``camera:{id}:last_frame`` — ``str(time.time_ns())`` of the camera's last published frame;
 * ``camera:{id}:lease`` — the streamer replica running the camera;
-* ``camera:{id}:restart`` — a counter bumped by each restart command.
+* ``camera:{id}:restart`` — a counter bumped by each restart command;
+* ``camera:{id}:circuit_open`` — ``str(time.time_ns())`` of when the streamer's circuit breaker
+  for the camera opened; present while it stays open (refreshed with a TTL), deleted by the
+  streamer once a start delivers a frame again.
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ return 0
 
 def camera_heartbeat_key(camera: uuid.UUID | str) -> str:
     return f"camera:{camera}:last_frame"
+
+
+def camera_circuit_key(camera: uuid.UUID | str) -> str:
+    return f"camera:{camera}:circuit_open"
 
 
 def camera_lease_key(camera: uuid.UUID | str) -> str:

@@ -260,12 +260,41 @@ class DeviceStatusChanged(Strict):
     reason: str = Field("", max_length=256)
 
 
+class CameraStatus(enum.StrEnum):
+    """What operators see of a camera: ``provisioning`` until its first frame, then ``online``
+    while frames arrive, ``offline`` when they stopped, ``error`` while the streamer's circuit
+    breaker for it is open (the camera cannot be reached)."""
+
+    PROVISIONING = "provisioning"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    ERROR = "error"
+
+
 @message_type("camera.health")
 class CameraHealth(Strict):
+    """A camera's status changed from ``previous`` to ``status``: published once per transition
+    by its one owner, the watchdog (vigia.watchdog.cameras). ``last_frame_at`` is the camera's
+    last frame known then (None if it never sent one)."""
+
     camera: uuid.UUID
-    status: Literal["ok", "stale", "down", "restarting"]
+    status: CameraStatus
+    previous: CameraStatus | None = None
     last_frame_at: TimeNs | None = None
     detail: str = Field("", max_length=512)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_legacy_status(cls, data: Any) -> Any:
+        # Reports of the earlier watchdog (ok / stale / down / restarting) may still sit in queues
+        # during an upgrade: read them as the status they meant rather than dead-letter them.
+        status = data.get("status") if isinstance(data, dict) else None
+        if isinstance(status, str) and status in _LEGACY_CAMERA_HEALTH:
+            return {**data, "status": _LEGACY_CAMERA_HEALTH[status]}
+        return data
+
+
+_LEGACY_CAMERA_HEALTH = {"ok": "online", "stale": "offline", "down": "offline", "restarting": "offline"}
 
 
 # --- control plane changes (outbox) -----------------------------------------------------------

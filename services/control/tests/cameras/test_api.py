@@ -107,6 +107,28 @@ def test_every_update_bumps_the_version_and_announces_it(
     assert orjson.loads(bytes(deleted.body))["data"] == {"camera": str(camera.pk)}
 
 
+def test_status_and_last_frame_time_are_shown_and_only_the_watchdog_sets_them(
+    api: Any, operator: Any, org: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    seen = datetime(2026, 3, 1, 12, 0, 5, 123456, tzinfo=UTC)
+    camera = make_camera(org)
+    Camera.objects.filter(pk=camera.pk).update(status="online", last_frame_at=seen, status_changed_at=seen)
+    client = api(operator)
+    shown = client.get(f"/api/v1/cameras/{camera.pk}/").json()
+    assert (shown["status"], shown["last_frame_at"], shown["status_changed_at"]) == (
+        "online", "2026-03-01T12:00:05.123456Z", "2026-03-01T12:00:05.123456Z")
+    fresh = client.post("/api/v1/cameras/", {"name": "new", "rtsp_url": SECRET_URL}, format="json").json()
+    assert (fresh["status"], fresh["last_frame_at"], fresh["status_changed_at"]) == ("provisioning", None, None)
+    # Sent back as read, they are ignored: a client cannot set a camera's health.
+    changed = client.patch(f"/api/v1/cameras/{camera.pk}/", {"status": "error", "last_frame_at": None},
+                           format="json")
+    assert changed.status_code == 200, changed.content
+    camera.refresh_from_db()
+    assert (camera.status, camera.last_frame_at) == ("online", seen)
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -11,6 +11,7 @@ import pytest
 
 from vigia.common.messages import (
     AnomalyDetected,
+    CameraHealth,
     DetectionCreated,
     DeviceStatusChanged,
     Envelope,
@@ -18,7 +19,8 @@ from vigia.common.messages import (
     make,
     time_ns_to_datetime,
 )
-from vigia.control.cameras.models import Camera
+from vigia.common.messages import CameraStatus as CameraStatusMessage
+from vigia.control.cameras.models import Camera, CameraStatus
 from vigia.control.devices.models import Device
 from vigia.control.observations.models import Anomaly, Detection, DeviceStatusChange, Event
 from vigia.control.observations.recorder import Recorder, UnknownOrganization, UnsupportedMessage
@@ -164,23 +166,37 @@ def test_unsupported_message_type_raises(recorder, org):
         recorder.handle(envelope)
 
 
-def test_camera_health_moves_the_camera_status_and_nothing_else(recorder, org, other_org):
+def test_camera_health_stores_status_and_last_frame_once_and_nothing_else(recorder, org, other_org):
     camera = Camera.objects.create(org=org, name="gate", rtsp_url_encrypted="x", version=3)
     before = Camera.objects.get(pk=camera.pk)
+    t0 = time.time_ns()
 
-    def health(status, owner=org):
-        return make("camera.health", owner.id, "watchdog-test", {"camera": camera.id, "status": status})
+    def health(at_ns, status, last_frame_ns=None, owner=org):
+        return make("camera.health", owner.id, "watchdog-test", CameraHealth(
+            camera=camera.id, status=status, previous="provisioning", last_frame_at=last_frame_ns),
+            time_ns=at_ns)
 
-    assert recorder.handle(health("ok")) is True
+    online = health(t0, "online", last_frame_ns=t0 - SECOND)
+    assert recorder.handle(online) is True
     camera.refresh_from_db()
     assert (camera.status, camera.version, camera.updated_at) == ("online", 3, before.updated_at)
-    assert recorder.handle(health("ok")) is False  # redelivery changes nothing
-    assert recorder.handle(health("restarting")) is True
+    assert camera.last_frame_at == time_ns_to_datetime(t0 - SECOND)
+    assert camera.status_changed_at == time_ns_to_datetime(t0)
+    assert recorder.handle(online) is False  # redelivery changes nothing
+    # a late report decided earlier must not overwrite the newer status, nor move last_frame_at back
+    assert recorder.handle(health(t0 - 5 * SECOND, "error", last_frame_ns=t0 - 60 * SECOND)) is False
+    camera.refresh_from_db()
+    assert (camera.status, camera.last_frame_at) == ("online", time_ns_to_datetime(t0 - SECOND))
+    assert recorder.handle(health(t0 + 20 * SECOND, "offline", last_frame_ns=t0 - SECOND)) is True
     camera.refresh_from_db()
     assert camera.status == "offline"
-    assert recorder.handle(health("ok", owner=other_org)) is False  # another org cannot touch it
+    assert recorder.handle(health(t0 + 30 * SECOND, "online", owner=other_org)) is False  # another org's
     camera.refresh_from_db()
-    assert camera.status == "offline"
+    assert (camera.status, camera.version, camera.updated_at) == ("offline", 3, before.updated_at)
+
+
+def test_camera_status_choices_are_the_statuses_camera_health_announces():
+    assert set(CameraStatus.values) == {status.value for status in CameraStatusMessage}
 
 
 def test_async_handler_stores_like_handle(recorder, org):

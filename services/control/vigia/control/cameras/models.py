@@ -12,6 +12,8 @@ from vigia.control.core.models import OrgScopedModel
 
 
 class CameraStatus(models.TextChoices):
+    """The values of vigia.common.messages.CameraStatus, the statuses camera.health announces."""
+
     PROVISIONING = "provisioning", "Provisioning"
     ONLINE = "online", "Online"
     OFFLINE = "offline", "Offline"
@@ -33,7 +35,15 @@ class Camera(OrgScopedModel):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     enabled = models.BooleanField(default=True)
-    status = models.CharField(max_length=16, choices=CameraStatus.choices, default=CameraStatus.PROVISIONING)
+    status = models.CharField(
+        max_length=16, choices=CameraStatus.choices, default=CameraStatus.PROVISIONING, editable=False,
+        help_text="Set by the watchdog: provisioning until the first frame, online while frames arrive, "
+                  "offline when they stopped, error while the streamer cannot reach the camera. A disabled "
+                  "camera keeps the status it had.")
+    last_frame_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                         help_text="Time of the camera's last frame the watchdog saw.")
+    status_changed_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                             help_text="When the status last changed.")
     version = models.PositiveIntegerField(default=1, help_text="Bumped on every change; carried in messages.")
 
     class Meta:

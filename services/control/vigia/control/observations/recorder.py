@@ -11,7 +11,9 @@ Django ORM), so it is tested without a broker and runs under any process. Per me
 * ``device.status`` -> a ``device_status_changes`` row whose id is the envelope id, and the
   device's ``status`` (unless a newer change is already recorded) and ``last_seen`` (only
   forward) in ``devices``;
-* ``camera.health`` -> the camera's ``status`` (online / offline) in ``cameras``, nothing else.
+* ``camera.health`` -> the camera's ``status`` and ``status_changed_at`` (the envelope time; a
+  report older than the stored one leaves the status alone) and ``last_frame_at`` (only forward)
+  in ``cameras``, nothing else: its version and ``updated_at`` describe the configuration.
 
 Inserts are ``ON CONFLICT DO NOTHING``, so a redelivered message stores one row; each message is
 one transaction, and :meth:`Recorder.handle` returns only after it committed, so the consumer acks
@@ -28,7 +30,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, exists, func, literal, select
+from sqlalchemy import Connection, Engine, and_, case, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from vigia.common import db
@@ -47,9 +49,6 @@ log = logging.getLogger(__name__)
 
 RECORDED_TYPES = frozenset({"detection.created", "anomaly.detected", "event.created", "event.updated",
                             "device.status", "camera.health"})
-
-# What the cameras table says about a camera, by the watchdog's latest health report.
-CAMERA_STATUS_BY_HEALTH = {"ok": "online", "stale": "offline", "down": "offline", "restarting": "offline"}
 
 
 class UnknownOrganization(LookupError):
@@ -192,11 +191,21 @@ class Recorder:
     def _store_camera_health(self, conn: Connection, envelope: Envelope) -> bool:
         data = envelope.data
         assert isinstance(data, CameraHealth)
-        # Only the status column: version and updated_at describe the configuration, which the
+        # Only status columns: version and updated_at describe the configuration, which the
         # streamer follows; a health report must not look like a configuration change.
         cameras = db.cameras
-        status = CAMERA_STATUS_BY_HEALTH[data.status]
+        changed_at = time_ns_to_datetime(envelope.time)
+        newer = or_(cameras.c.status_changed_at.is_(None), cameras.c.status_changed_at < changed_at)
+        values: dict[str, Any] = {
+            "status": case((newer, literal(data.status.value)), else_=cameras.c.status),
+            "status_changed_at": case((newer, literal(changed_at)), else_=cameras.c.status_changed_at),
+        }
+        moves: list[Any] = [newer]
+        if data.last_frame_at is not None:
+            last_frame = time_ns_to_datetime(data.last_frame_at)
+            # GREATEST ignores NULL: last_frame_at only ever moves forward.
+            values["last_frame_at"] = func.greatest(cameras.c.last_frame_at, last_frame)
+            moves.append(or_(cameras.c.last_frame_at.is_(None), cameras.c.last_frame_at < last_frame))
         result = conn.execute(cameras.update().where(and_(
-            cameras.c.id == data.camera, cameras.c.org_id == envelope.org,
-            cameras.c.status != status)).values(status=status))
+            cameras.c.id == data.camera, cameras.c.org_id == envelope.org, or_(*moves))).values(**values))
         return bool(result.rowcount)

@@ -42,8 +42,10 @@ class CameraSerializer(StrictModelSerializer):
     class Meta:
         model = Camera
         fields = ("id", "name", "rtsp_url", "rtsp_url_masked", "fps", "zones", "location", "site",
-                  "latitude", "longitude", "enabled", "status", "version", "created_at", "updated_at")
-        read_only_fields = ("id", "status", "version", "created_at", "updated_at")
+                  "latitude", "longitude", "enabled", "status", "last_frame_at", "status_changed_at", "version",
+                  "created_at", "updated_at")
+        read_only_fields = ("id", "status", "last_frame_at", "status_changed_at", "version", "created_at",
+                            "updated_at")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
