@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from vigia.common.settings import CommonSettings, Environment, discover_settings_models, settings_table
+from vigia.common.settings import (
+    CommonSettings,
+    Environment,
+    RetentionSettings,
+    discover_settings_models,
+    documented_default,
+    settings_table,
+)
 
 REAL = "a-real-secret-value-7f3c9b21d0e84a56"
 
@@ -37,6 +45,28 @@ def test_environment_values_are_validated_naming_the_variable(monkeypatch: pytes
     with pytest.raises(ValidationError) as caught:
         CommonSettings()
     assert "metrics_port" in str(caught.value)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("7d", timedelta(days=7)), ("12h", timedelta(hours=12)), ("30m", timedelta(minutes=30)),
+    ("45s", timedelta(seconds=45)), ("3600", timedelta(hours=1)), ("P2D", timedelta(days=2)),
+    (" 1.5H ", timedelta(minutes=90)),
+])
+def test_outbox_retention_reads_a_duration(monkeypatch: pytest.MonkeyPatch, value: str, expected: timedelta) -> None:
+    monkeypatch.setenv("VIGIA_OUTBOX_RETENTION", value)
+    assert RetentionSettings().outbox_retention == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-1d", "7 days please", "2w"])
+def test_outbox_retention_refuses_what_is_not_a_positive_duration(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("VIGIA_OUTBOX_RETENTION", value)
+    with pytest.raises(ValidationError, match="outbox_retention"):
+        RetentionSettings()
+
+
+def test_outbox_retention_defaults_to_seven_days_documented_as_7d() -> None:
+    assert RetentionSettings().outbox_retention == timedelta(days=7)
+    assert documented_default(RetentionSettings.model_fields["outbox_retention"]) == "7d"
 
 
 def test_unknown_fields_are_refused() -> None:

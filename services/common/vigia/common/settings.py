@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import enum
 import os
-from typing import Any
+import re
+from datetime import timedelta
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -128,6 +130,31 @@ class CommonSettings(BaseSettings):
         return self
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def _parse_duration(value: Any) -> Any:
+    """``"7d"``, ``"12h"``, ``"30m"``, ``"45s"`` or ``"45"`` (seconds); anything else is left to
+    pydantic's timedelta (a number of seconds, ISO 8601 such as ``P7D``)."""
+    if isinstance(value, str) and (match := _DURATION.match(value.lower())):
+        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return value
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest ``<n><unit>`` form of ``value`` (``7d``, ``36h``, ``90s``) that is exact."""
+    seconds = value.total_seconds()
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{int(seconds // _UNIT_SECONDS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+"""A length of time in settings: ``7d``, ``12h``, ``30m``, ``45s``, seconds, or ISO 8601."""
+
+
 class RetentionSettings(BaseSettings):
     """How long the time-series tables keep their rows, and the batched deletes that enforce it
     (control's ``timeseries_janitor`` and the watchdog's retention job share these)."""
@@ -142,16 +169,29 @@ class RetentionSettings(BaseSettings):
                                               "is kept.")
     janitor_batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows the janitor deletes "
                                     "per transaction.")
+    outbox_retention: Duration = Field(timedelta(days=7), description="How long published outbox rows "
+                                       "(control-plane change messages) are kept before the watchdog's "
+                                       "janitor deletes them: 7d, 12h, 30m, 45s, seconds or ISO 8601 "
+                                       "(P7D). Unpublished rows are never deleted.")
+
+    @field_validator("outbox_retention")
+    @classmethod
+    def _positive_retention(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration, e.g. 7d")
+        return value
 
 
 def documented_default(field: FieldInfo) -> str:
-    """A field's default as the docs show it: ``(secret)``, ``(generated)``, an enum's value, or
-    ``""`` for none."""
+    """A field's default as the docs show it: ``(secret)``, ``(generated)``, an enum's value, a
+    duration as ``7d``, or ``""`` for none."""
     default: Any = field.default
     if isinstance(default, SecretStr):
         default = "(secret)"
     elif isinstance(default, enum.Enum):
         default = default.value
+    elif isinstance(default, timedelta):
+        default = format_duration(default)
     elif field.default_factory is not None:
         default = "(generated)"
     return "" if default is None else str(default)

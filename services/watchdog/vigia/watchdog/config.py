@@ -42,6 +42,9 @@ class WatchdogSettings(BrokerSettings, RetentionSettings):
     janitor_retention_s: float = Field(3600.0, gt=0, le=86_400, description="How often the watchdog "
                                        "deletes expired rows from time-series tables that are not "
                                        "TimescaleDB hypertables (s).")
+    janitor_objects_s: float = Field(3600.0, gt=0, le=86_400, description="How often the watchdog deletes "
+                                     "objects older than their bucket's lifecycle (snapshots: 30 days) from "
+                                     "the filesystem object store (file://); S3 buckets expire their own (s).")
     janitor_dlq_s: float = Field(30.0, gt=0, le=3600, description="How often the watchdog reads the depth "
                                  "of every *.dlq queue into the vigia_dlq_messages gauge (s).")
     janitor_leases_s: float = Field(30.0, gt=0, le=3600, description="How often the watchdog deletes camera "

@@ -1,4 +1,5 @@
-"""Janitor jobs of the watchdog: retention of plain time-series tables, DLQ depth, stale leases.
+"""Janitor jobs of the watchdog: retention of plain time-series tables and of the published
+outbox, the object store's lifecycle, DLQ depth, stale leases.
 
 Each is a :class:`~vigia.watchdog.checks.PeriodicCheck`, so it runs only on the replica holding the
 leader lease, at its own interval:
@@ -7,7 +8,13 @@ leader lease, at its own interval:
   time-series tables are plain BRIN-indexed tables: rows older than their retention
   (``VIGIA_RETENTION_*_DAYS``, the settings the control plane's ``timeseries_janitor`` reads) are
   deleted in bounded batches, one short transaction each. Hypertables are skipped: TimescaleDB's
-  own retention policies clean them.
+  own retention policies clean them. The ``outbox`` is retained the same way on ``published_at``
+  (``VIGIA_OUTBOX_RETENTION``): rows the relay has published go after that long, rows still
+  waiting to be published (``published_at`` null) are never deleted.
+* :class:`ObjectLifecycle` — the embedded filesystem object store has no server to apply its
+  buckets' lifecycle rules (``vigia.common.storage.BUCKETS``: snapshots 30 days, as compose's MinIO
+  rule), so this job does: objects older than their bucket's rule are deleted. With S3 (MinIO) the
+  bucket's own lifecycle configuration expires them and the job is not scheduled.
 * :class:`DeadLetterDepth` — every queue of the broker's vhost whose name ends in ``.dlq`` is read
   from the RabbitMQ management API into the gauge ``vigia_dlq_messages{queue}``; a DLQ that
   disappears loses its series.
@@ -32,12 +39,18 @@ from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
 from sqlalchemy import Engine, text
 
+from vigia.common.storage import FileStore, ensure_default_buckets
+
 log = logging.getLogger(__name__)
 
-RETENTION_DELETED = Counter("watchdog_retention_deleted_rows", "Time-series rows deleted by the retention "
-                            "janitor", ["table"])
+RETENTION_DELETED = Counter("watchdog_retention_deleted_rows", "Rows deleted by the retention janitor "
+                            "(time-series tables, published outbox rows)", ["table"])
 RETENTION_LAST_RUN = Gauge("watchdog_retention_last_run_timestamp_seconds", "Unix time the retention janitor "
                            "last finished a run")
+OBJECTS_EXPIRED = Counter("watchdog_expired_objects", "Objects the janitor deleted from the filesystem "
+                          "object store under their bucket's lifecycle rule")
+OBJECT_LIFECYCLE_LAST_RUN = Gauge("watchdog_object_lifecycle_last_run_timestamp_seconds", "Unix time the "
+                                  "object lifecycle janitor last finished a run")
 DLQ_MESSAGES = Gauge("vigia_dlq_messages", "Messages waiting in a dead-letter queue", ["queue"])
 STALE_LEASES = Counter("watchdog_stale_leases_removed", "Camera leases deleted because their holder was gone")
 
@@ -57,10 +70,11 @@ return 0
 
 @dataclass(frozen=True)
 class RetainedTable:
-    """A time-series table and how many days its rows are kept."""
+    """A table whose rows are kept for ``keep`` after their ``time_column`` (rows where it is null
+    are kept forever)."""
 
     name: str
-    days: int
+    keep: timedelta
     time_column: str = "time"
 
 
@@ -108,11 +122,39 @@ class Retention:
         for table in self.tables:
             if table.name in skip:
                 continue
-            report[table.name] = self.clean(table, now - timedelta(days=table.days))
+            report[table.name] = self.clean(table, now - table.keep)
         RETENTION_LAST_RUN.set(time.time())
         if any(report.values()):
             log.info("retention applied", extra={"deleted": report})
         return report
+
+    async def run(self) -> None:
+        await asyncio.to_thread(self.run_sync)
+
+
+# --- object store lifecycle --------------------------------------------------------------------------
+
+
+class ObjectLifecycle:
+    """Deletes objects of the filesystem store older than their bucket's lifecycle rule."""
+
+    name = "object_lifecycle"
+
+    def __init__(self, store: FileStore, *, interval: float,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store = store
+        self.interval = interval
+        self.clock = clock
+
+    def run_sync(self) -> int:
+        # The rules are Vigia's (BUCKETS), whichever service or version created the buckets.
+        ensure_default_buckets(self.store)
+        deleted = self.store.expire(self.clock())
+        OBJECTS_EXPIRED.inc(deleted)
+        OBJECT_LIFECYCLE_LAST_RUN.set(time.time())
+        if deleted:
+            log.info("object lifecycle applied", extra={"deleted": deleted, "store": str(self.store.root)})
+        return deleted
 
     async def run(self) -> None:
         await asyncio.to_thread(self.run_sync)

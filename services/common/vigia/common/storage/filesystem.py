@@ -14,7 +14,8 @@ old object or the new one, never a torn one. Because key segments are directorie
 
 Presigned URLs are local, HMAC-SHA256-signed paths ``/objects/<bucket>/<key>?expires=&sig=`` that
 the serving route checks with :func:`verify_signed_url`. Lifecycle rules are recorded per bucket
-and enforced by :meth:`FileStore.expire`, which a janitor calls periodically.
+and enforced by :meth:`FileStore.expire`, which the watchdog's janitor calls periodically
+(``vigia.watchdog.janitor.ObjectLifecycle``); S3 buckets need no janitor: the server expires them.
 """
 
 from __future__ import annotations
@@ -296,11 +297,16 @@ class FileStore:
             days = self.lifecycle_days(bucket)
             if days is None:
                 continue
-            cutoff = now - timedelta(days=days)
-            for info in list(self.list(bucket)):
-                if info.modified < cutoff:
-                    self.delete(bucket, info.key)
-                    deleted += 1
+            cutoff = (now - timedelta(days=days)).timestamp()
+            objects = base / "objects"
+            # One walk, deleting as it goes: a 30-day snapshot bucket is too big to list and sort.
+            for dirpath, _, filenames in os.walk(objects):
+                for name in filenames:
+                    with contextlib.suppress(FileNotFoundError, InvalidKey):  # gone, or not put by us
+                        if os.stat(os.path.join(dirpath, name)).st_mtime < cutoff:
+                            rel_dir = os.path.relpath(dirpath, objects)
+                            self.delete(bucket, name if rel_dir == "." else f"{rel_dir}/{name}")
+                            deleted += 1
         return deleted
 
     # -- helpers -------------------------------------------------------------------------------
