@@ -18,6 +18,25 @@ wait_port() {  # port, seconds, name
   die "$3 did not answer on 127.0.0.1:$1 within $2 s"
 }
 
+# Known harmless install noise, dropped so real warnings and errors stand out: pip's complaint about
+# index locations a machine's pip.conf names but that do not exist, setuptools' multi-line warning
+# on every editable install, and debconf's note on machines without apt-utils.
+drop_install_noise() {
+  awk '
+    /^WARNING: Location .* is ignored: it is neither a file nor a directory\.$/ { next }
+    /^debconf: delaying package configuration, since apt-utils is not installed$/ { next }
+    /BuildBackendWarning: Editable installation\./ { block = 1; next }
+    block && /^[[:space:]]*$/ { next }
+    block && /^[[:space:]]/ { if ($0 ~ /with strategy, WheelFile\(/) block = 0; next }
+    { block = 0; print }
+  '
+}
+
+pip_install() {  # pip install arguments: quiet, known noise dropped; pip's failure is ours (pipefail)
+  "$VENV/bin/python" -m pip install -q "$@" 2>&1 | drop_install_noise >&2 \
+    || die "pip install failed (its messages are above)"
+}
+
 APT_UPDATED=0
 apt_install() {
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -25,7 +44,7 @@ apt_install() {
   fi
   if [ "$APT_UPDATED" = 0 ]; then say "apt-get update"; DEBIAN_FRONTEND=noninteractive apt-get update -qq; APT_UPDATED=1; fi
   say "installing $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" 2>&1 >/dev/null | drop_install_noise >&2
 }
 
 ensure_postgres() {
@@ -105,7 +124,7 @@ ensure_venv() {
   want=$(cat services/*/pyproject.toml requirements-dev.txt 2>/dev/null | sha256sum | cut -c1-16)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "installing Python packages into $VENV (first run takes a few minutes)"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
+    pip_install --upgrade pip
     local editable=()
     for dir in services/common services/*/; do
       dir=${dir%/}
@@ -113,14 +132,14 @@ ensure_venv() {
       case " ${editable[*]-} " in *" -e $dir "*) continue;; esac
       editable+=(-e "$dir")
     done
-    "$VENV/bin/python" -m pip install -q "${editable[@]}" -r requirements-dev.txt
+    pip_install "${editable[@]}" -r requirements-dev.txt
     # opencv-python (ultralytics), -headless (easyocr, camsim) and -contrib-headless (vision: HOG,
     # cascades) all unpack into the same cv2/ folder, in whatever order pip picks: the contrib
     # build is a superset of the others, so it has the last word.
     if "$VENV/bin/python" -m pip show -q opencv-contrib-python-headless 2>/dev/null; then
       local contrib
       contrib=$("$VENV/bin/python" -m pip show opencv-contrib-python-headless | awk '/^Version:/ {print $2}')
-      "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "opencv-contrib-python-headless==$contrib"
+      pip_install --force-reinstall --no-deps "opencv-contrib-python-headless==$contrib"
     fi
     echo "$want" > "$stamp"
   fi
