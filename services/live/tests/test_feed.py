@@ -32,8 +32,10 @@ def detection(org: uuid.UUID, label: str = "car") -> Envelope:
         "plate_confidence": 0.8})
 
 
-def camera_health(org: uuid.UUID, status: str = "stale") -> Envelope:
-    return make("camera.health", org, "watchdog-test", {"camera": str(CAMERA), "status": status})
+def camera_health(org: uuid.UUID, status: str = "offline", previous: str = "online") -> Envelope:
+    return make("camera.health", org, "watchdog-test", {"camera": str(CAMERA), "status": status,
+                                                        "previous": previous, "last_frame_at": time.time_ns(),
+                                                        "detail": "no frame for 20 s"})
 
 
 async def recv_json(ws: Any, within: float = 10) -> dict[str, Any]:
@@ -92,7 +94,7 @@ async def test_every_feed_type_is_translated_with_envelope_id_and_time(
                                                    "started_at": time.time_ns()}),
         make("device.status", org, "watchdog", {"device": str(device), "status": "WARNING",
                                                  "previous": "ON"}),
-        camera_health(org, "restarting"),
+        camera_health(org, "online", previous="provisioning"),
         make("plate.read", org, "vision", {"camera": str(CAMERA), "visit": "v1", "plate_text": "ABC1234",
                                            "confidence": 0.9, "votes": 3, "first_seen": time.time_ns(),
                                            "last_seen": time.time_ns()}),
@@ -110,7 +112,9 @@ async def test_every_feed_type_is_translated_with_envelope_id_and_time(
     assert (status["device_id"], status["status"], status["previous"]) == (str(device), "WARNING", "ON")
     assert status["timestamp"] == envelopes[1].time // 1_000_000_000
     assert health["type"] == "camera_health" and health["camera_id"] == str(CAMERA)
-    assert health["status"] == "restarting"
+    assert (health["status"], health["previous"]) == ("online", "provisioning")
+    assert health["last_frame_at"] == envelopes[2].model_dump(mode="json")["data"]["last_frame_at"]
+    assert health["detail"] == "no frame for 20 s"
     assert plate["type"] == "plate_read" and plate["plate_read"]["plate_text"] == "ABC1234"
 
 

@@ -26,6 +26,19 @@ def test_event_update_is_a_new_event_message_marked_updated() -> None:
     assert "event" not in body["event"]  # the id is under "id", as in seed 001
 
 
+def test_camera_health_carries_the_transition_and_the_last_frame_time() -> None:
+    last = 1_767_225_600_123_456_789
+    env = make("camera.health", ORG, "watchdog", {"camera": str(CAM), "status": "online",
+                                                  "previous": "provisioning", "last_frame_at": last,
+                                                  "detail": "frames arriving"})
+    feed_type, text = feed_message(env) or ("", "")
+    assert feed_type == "camera_health"
+    assert orjson.loads(text) == {
+        "type": "camera_health", "id": str(env.id), "time": env.model_dump(mode="json")["time"],
+        "camera_id": str(CAM), "status": "online", "previous": "provisioning",
+        "last_frame_at": "2026-01-01T00:00:00.123456789Z", "detail": "frames arriving"}
+
+
 def test_types_the_feed_does_not_carry_are_not_translated() -> None:
     env = make("camera.restart", ORG, "watchdog", {"camera": str(CAM)})
     assert feed_message(env) is None

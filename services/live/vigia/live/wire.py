@@ -7,7 +7,8 @@ The message types follow seed 001 ("WebSocket Events") and extend it:
 ``new_event``             ``{"type", "id", "time", "change": "created"|"updated", "event": {...}}``
 ``device_status_update``  ``{"type", "id", "time", "device_id", "status", "previous",
                           "timestamp" (unix seconds, as in the seed), "last_seen", "reason"}``
-``camera_health``         ``{"type", "id", "time", "camera_id", "status", "last_frame_at", "detail"}``
+``camera_health``         ``{"type", "id", "time", "camera_id", "status", "previous", "last_frame_at",
+                          "detail"}``: one per status change (provisioning, online, offline, error)
 ``plate_read``            ``{"type", "id", "time", "plate_read": {...PlateRead}}``
 ========================  =====================================================================
 
@@ -53,7 +54,8 @@ def _device_status(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
 
 def _camera_health(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": CAMERA_HEALTH, "camera_id": data["camera"], "status": data["status"],
-            "last_frame_at": data.get("last_frame_at"), "detail": data.get("detail", "")}
+            "previous": data.get("previous"), "last_frame_at": data.get("last_frame_at"),
+            "detail": data.get("detail", "")}
 
 
 def _plate_read(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
