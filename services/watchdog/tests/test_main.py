@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 from redis.asyncio import Redis
@@ -33,7 +34,7 @@ def free_port() -> int:
 
 async def test_watchdog_process_restarts_frozen_camera_and_releases_its_lease_on_sigterm(
         database_url: str, amqp_url: str, redis: Redis, add_camera: AddCamera, add_device: AddDevice,
-        taps: Taps) -> None:
+        taps: Taps, tmp_path: Path) -> None:
     camera = add_camera()
     await redis.set(last_frame_key(camera), str(time.time_ns() - 60 * 1_000_000_000))
     device = add_device(status="OFF", interval=3600)
@@ -42,7 +43,8 @@ async def test_watchdog_process_restarts_frozen_camera_and_releases_its_lease_on
     redis_url = redis.connection_pool.connection_kwargs
     env = {**os.environ, "VIGIA_DATABASE_URL": database_url, "VIGIA_AMQP_URL": amqp_url,
            "VIGIA_REDIS_URL": f"redis://127.0.0.1:6379/{redis_url['db']}", "VIGIA_METRICS_PORT": str(port),
-           "VIGIA_WATCHDOG_INSTANCE": "test-process", "VIGIA_WATCHDOG_TICK_S": "0.2"}
+           "VIGIA_WATCHDOG_INSTANCE": "test-process", "VIGIA_WATCHDOG_TICK_S": "0.2",
+           "VIGIA_OBJECT_STORE": f"file://{tmp_path}/objects"}  # its object lifecycle job: not the repo's var/
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "vigia.watchdog", env=env,
                                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
