@@ -77,14 +77,18 @@ def test_failed_request_is_recorded_although_its_transaction_rolled_back(api, op
 
 
 @pytest.mark.django_db
-def test_forwarded_for_is_trusted_only_from_a_private_proxy(api, operator, event):
+def test_the_address_is_the_clients_never_a_forged_header(api, operator, event):
     client = api(operator)
-    client.post(f"/api/v1/events/{event.id}/acknowledge", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.2",
-                REMOTE_ADDR="10.0.0.2")
-    client.post(f"/api/v1/events/{event.id}/acknowledge", HTTP_X_FORWARDED_FOR="203.0.113.9",
-                REMOTE_ADDR="198.51.100.7")
+    url = f"/api/v1/events/{event.id}/acknowledge"
+    # Through a trusted proxy (loopback by default) that appended the address it saw after the
+    # client's own forged entry: the proxy's entry counts.
+    client.post(url, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9", REMOTE_ADDR="127.0.0.1")
+    # A private network is not trusted by default: its header is ignored.
+    client.post(url, HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="10.0.0.2")
+    # From a public peer, too.
+    client.post(url, HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="198.51.100.7")
     assert list(AuditEntry.objects.order_by("id").values_list("ip", flat=True)) == [
-        "203.0.113.9", "198.51.100.7"]
+        "203.0.113.9", "10.0.0.2", "198.51.100.7"]
 
 
 @pytest.mark.django_db

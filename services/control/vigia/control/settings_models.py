@@ -5,5 +5,6 @@ from vigia.control.cameras.mediamtx import MediaMTXSettings
 from vigia.control.config import ControlSettings
 from vigia.control.observations.plates import PlateSearchSettings
 from vigia.control.observations.timeseries import TimeSeriesSettings
+from vigia.control.tenancy.lockouts import SignInSettings
 
-MODELS = (ControlSettings, TimeSeriesSettings, PlateSearchSettings, MediaMTXSettings)
+MODELS = (ControlSettings, TimeSeriesSettings, PlateSearchSettings, MediaMTXSettings, SignInSettings)

@@ -1,10 +1,11 @@
-"""Filters of the audit log: who, which method, when."""
+"""Filters of the audit log: who, which method, when, which security event."""
 
 from __future__ import annotations
 
 import django_filters as filters
 from django.db.models import QuerySet
 
+from vigia.control.audit.choices import AuditAction
 from vigia.control.audit.models import AuditEntry
 
 # Either case is accepted; stored methods are upper case.
@@ -19,6 +20,7 @@ class AuditEntryFilterSet(filters.FilterSet):
     object_type = filters.CharFilter(field_name="object_type", max_length=64)
     object_id = filters.CharFilter(field_name="object_id", max_length=64)
     status_code = filters.NumberFilter(field_name="status_code")
+    action = filters.ChoiceFilter(choices=AuditAction.choices, field_name="action")
 
     class Meta:
         model = AuditEntry

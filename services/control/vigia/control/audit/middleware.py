@@ -4,58 +4,26 @@ Written *after* the view returned: with ``ATOMIC_REQUESTS`` the view's transacti
 committed or rolled back by then (Django wraps only the view, not the middleware), so a refused or
 failed request (4xx, 5xx) is still recorded. Bodies are never recorded: they carry passwords,
 tokens and RTSP credentials. A failure to write the audit row is logged, never turned into an
-error for the caller.
+error for the caller. A request a view noted security events on (:mod:`vigia.control.audit.events`:
+sign-ins, failures, lock-outs, unlocks) is one row per event, with the account it concerns. The
+address is the client's (:mod:`vigia.control.audit.client`), never a forgeable header's.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Callable
-from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from vigia.common.observability import trace_context, trace_id
+from vigia.control.audit.client import request_client_address
+from vigia.control.audit.events import AuditNote, notes
 
 log = logging.getLogger(__name__)
 
 AUDITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OBJECT_ID_KWARGS = ("pk", "id", "device_id", "camera_id", "pipeline_id")
-
-
-# Where HAProxy/Kong run (compose, k8s, localhost). Override with settings.AUDIT_TRUSTED_PROXIES.
-DEFAULT_TRUSTED_PROXIES = ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128",
-                           "fc00::/7")
-
-
-def _trusted_proxies() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    networks = getattr(settings, "AUDIT_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES)
-    return [ipaddress.ip_network(net) for net in networks]
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address: REMOTE_ADDR, or the first X-Forwarded-For hop when the direct peer
-    is a trusted proxy (private/loopback networks by default); a public peer cannot spoof it."""
-    remote = _valid_ip(request.META.get("REMOTE_ADDR"))
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and remote is not None:
-        peer = ipaddress.ip_address(remote)
-        if any(peer in network for network in _trusted_proxies()):
-            first = _valid_ip(forwarded.split(",")[0].strip())
-            if first is not None:
-                return first
-    return remote
-
-
-def _valid_ip(value: Any) -> str | None:
-    if not value:
-        return None
-    try:
-        return str(ipaddress.ip_address(str(value)))
-    except ValueError:
-        return None
 
 
 def _object_type(request: HttpRequest) -> str:
@@ -106,19 +74,34 @@ class AuditMiddleware:
 
         # DRF sets the authenticated user on the underlying HttpRequest.
         user = getattr(request, "user", None)
-        authenticated = bool(user is not None and getattr(user, "is_authenticated", False))
+        if user is None or not getattr(user, "is_authenticated", False):
+            user = None
         match = getattr(request, "resolver_match", None)
         traceparent = trace_context.get() or request.headers.get("traceparent")
-        AuditEntry.objects.create(
-            org_id=getattr(user, "org_id", None) if authenticated else None,
-            user_id=getattr(user, "pk", None) if authenticated else None,
-            method=str(request.method)[:8],
-            path=request.path[:512],
-            route=(match.route if match is not None and match.route else "")[:256],
-            object_type=_object_type(request),
-            object_id=_object_id(request, response),
-            status_code=response.status_code,
-            ip=client_ip(request),
-            user_agent=request.headers.get("user-agent", "")[:256],
-            trace_id=(trace_id(traceparent) or "")[:32],
-        )
+        common = {
+            "method": str(request.method)[:8],
+            "path": request.path[:512],
+            "route": (match.route if match is not None and match.route else "")[:256],
+            "status_code": response.status_code,
+            "ip": request_client_address(request),
+            "user_agent": request.headers.get("user-agent", "")[:256],
+            "trace_id": (trace_id(traceparent) or "")[:32],
+        }
+        object_type, object_id = _object_type(request), _object_id(request, response)
+        events = notes(request) or [None]
+        AuditEntry.objects.bulk_create([
+            AuditEntry(**common, **_who_and_what(event, user, object_type, object_id)) for event in events])
+
+
+def _who_and_what(event: AuditNote | None, user: object, object_type: str, object_id: str) -> dict[str, object]:
+    """Organization, user, object and action of one row: the request's, or those an event names."""
+    actor = event.actor if event is not None and event.actor is not None else user
+    subject = event.subject if event is not None else None
+    org_source = actor if actor is not None else subject
+    return {
+        "org_id": getattr(org_source, "org_id", None),
+        "user_id": getattr(actor, "pk", None),
+        "object_type": "user" if subject is not None else object_type,
+        "object_id": str(subject.pk) if subject is not None else object_id,
+        "action": event.action.value if event is not None else "",
+    }

@@ -5,10 +5,13 @@ from __future__ import annotations
 from django.db import models
 
 from vigia.common.ids import uuid7
+from vigia.control.audit.choices import AuditAction
 
 
 class AuditEntry(models.Model):
-    """One mutating request (POST, PUT, PATCH, DELETE) and its outcome, kept for admins."""
+    """One mutating request (POST, PUT, PATCH, DELETE) and its outcome, kept for admins; a request
+    that was a security event (a sign-in, a failed one, a lock-out, an unlock) says which in
+    ``action``, and names the account concerned as its object."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     org = models.ForeignKey("tenancy.Organization", null=True, on_delete=models.CASCADE, related_name="+")
@@ -20,6 +23,8 @@ class AuditEntry(models.Model):
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     status_code = models.PositiveSmallIntegerField()
+    action = models.CharField(max_length=32, choices=AuditAction.choices, blank=True, default="",
+                              help_text="The security event this request was, if any.")
     ip = models.GenericIPAddressField(null=True)
     user_agent = models.CharField(max_length=256, blank=True)
     trace_id = models.CharField(max_length=32, blank=True)

@@ -10,8 +10,9 @@ from vigia.control.core.choices import Role
 
 
 class AuditEntryViewSet(OrgScopedReadOnlyViewSet):
-    """Who changed what, when and from where. Filters: user, method, since, until, object_type,
-    object_id, status_code. Newest first."""
+    """Who changed what, when and from where, and the sign-ins, failures, lock-outs and unlocks of the
+    organization's accounts. Filters: user, method, since, until, object_type, object_id,
+    status_code, action. Newest first."""
 
     queryset = AuditEntry.objects.select_related("user")
     serializer_class = AuditEntrySerializer

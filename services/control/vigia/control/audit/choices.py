@@ -1,0 +1,16 @@
+"""What an audit entry records beyond the request itself."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AuditAction(models.TextChoices):
+    """A security event a view noted on the request (``""`` for a plain mutating request)."""
+
+    SIGN_IN = "sign_in", "signed in"
+    SIGN_IN_FAILED = "sign_in_failed", "wrong e-mail or password"
+    SIGN_IN_REFUSED = "sign_in_refused", "sign-in refused: locked out"
+    ACCOUNT_LOCKED_OUT = "account_locked_out", "too many failed sign-ins to this account from this address"
+    ADDRESS_LOCKED_OUT = "address_locked_out", "too many failed sign-ins from this address"
+    USER_UNLOCKED = "user_unlocked", "an admin cleared a user's sign-in lock-outs"
