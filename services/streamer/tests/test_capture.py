@@ -22,8 +22,8 @@ from vigia.common.observability import JsonFormatter
 from vigia.streamer.cameras import CameraConfig
 from vigia.streamer.capture import CaptureWorker
 from vigia.streamer.ffmpeg import DecodeMode
-from vigia.streamer.leases import heartbeat_key
-from vigia.streamer.service import FramePublisher
+from vigia.streamer.leases import circuit_key, heartbeat_key
+from vigia.streamer.service import CameraCircuits, FramePublisher, circuit_ttl_s
 from vigia.streamer.settings import StreamerSettings
 from vigia.streamer.testsource import FeedSpec, RtspTestSource, free_port
 
@@ -123,16 +123,24 @@ async def test_a_dead_source_opens_the_breaker_after_five_failures_and_recovers(
     port = free_port()
     config = _config(f"rtsp://127.0.0.1:{port}/cam")
     sink = FramePublisher(publisher, redis, "streamer:test", 60)
-    async with _Running(CaptureWorker(config, settings, sink)) as worker:
+    ttl = circuit_ttl_s(settings)
+    started = time.time_ns()
+    async with _Running(CaptureWorker(config, settings, sink, CameraCircuits(redis, ttl))) as worker:
         assert await _until(lambda: worker.breaker.opened, 20)
         assert worker.starts == 5 and worker.breaker.failure_count == 5
         await asyncio.sleep(2.0)
         assert worker.starts == 5  # open: no attempt at all
+        # The watchdog's view: when the breaker opened, for as long as it stays open.
+        opened = await redis.get(circuit_key(config.camera))
+        assert opened is not None and started < int(opened) <= time.time_ns()
+        assert 0 < await redis.ttl(circuit_key(config.camera)) <= ttl
         async with RtspTestSource({"f": FeedSpec(size="320x240")}, {"cam": "f"}, port=port):
             # After the recovery timeout: one trial, which now succeeds and closes the breaker.
             assert await _until(lambda: worker.seq >= 2, 25)
             assert worker.breaker.closed and worker.breaker.failure_count == 0
             assert worker.starts == 6
+            assert await redis.get(circuit_key(config.camera)) is None
+            assert await redis.get(heartbeat_key(config.camera)) is not None
     assert len(await drain(frames_queue, 0.5)) >= 2
 
 

@@ -12,9 +12,13 @@
                                   restarted on command, or the decode mode has to change
 
 The breaker is :class:`circuitbreaker.CircuitBreaker` (5 failures -> open for 60 s -> one trial;
-a trial's failure re-opens it, its success closes it). Unlike the seed's ``@circuit`` around a
-start() that never returns, only the *start* — up to the first frame — is inside the breaker, so
-each failed connection counts once and a healthy stream is not a call that never ends.
+a trial's failure re-opens it, its success closes it). While it is open the worker tells a
+:class:`CircuitReport` so (again before every wait), and once a start delivered its first frame
+that the circuit is closed: the watchdog shows the camera as ``error`` in between.
+
+Unlike the seed's ``@circuit`` around a start() that never returns, only the *start* — up to the
+first frame — is inside the breaker, so each failed connection counts once and a healthy stream is
+not a call that never ends.
 
 Reading and publishing are decoupled: stdout is read continuously into a two-frame buffer that
 drops the oldest frame when the publisher falls behind (frames are perishable; drops counted), so
@@ -31,6 +35,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from circuitbreaker import CircuitBreaker
 
@@ -59,6 +64,16 @@ FrameSink = Callable[[CameraConfig, JpegImage, int, int], Awaitable[None]]
 trouble (it counts and logs it)."""
 
 _READ_CHUNK = 256 * 1024
+
+
+class CircuitReport(Protocol):
+    """Where a worker reports its circuit breaker; must not raise for Redis trouble."""
+
+    async def opened(self, config: CameraConfig) -> None:
+        """The breaker is open (called again before every wait while it stays open)."""
+
+    async def closed(self, config: CameraConfig) -> None:
+        """A start delivered a frame: the breaker is closed."""
 
 
 class CaptureFailed(Exception):
@@ -225,10 +240,12 @@ class FfmpegRun:
 class CaptureWorker:
     """Keeps one camera captured until :meth:`stop`; see the module docstring."""
 
-    def __init__(self, config: CameraConfig, settings: StreamerSettings, sink: FrameSink) -> None:
+    def __init__(self, config: CameraConfig, settings: StreamerSettings, sink: FrameSink,
+                 circuit: CircuitReport | None = None) -> None:
         self.config = config
         self.settings = settings
         self.sink = sink
+        self.circuit = circuit
         self.breaker = CircuitBreaker(failure_threshold=settings.breaker_failures,
                                       recovery_timeout=settings.breaker_recovery_s,
                                       expected_exception=CaptureFailed, name=str(config.camera))
@@ -280,6 +297,8 @@ class CaptureWorker:
             while not self._stopping:
                 if self.breaker.opened:
                     metrics.CIRCUIT_OPEN.labels(self._label).set(1)
+                    if self.circuit is not None:
+                        await self.circuit.opened(self.config)
                     log.warning("circuit open: waiting before one trial start", extra={
                         "camera": self._label, "failures": self.breaker.failure_count,
                         "retry_in_s": round(self.breaker.open_remaining, 1)})
@@ -356,6 +375,7 @@ class CaptureWorker:
         if self.starts == 1 or run.reason is None:
             log.info("camera streaming", extra={"camera": self._label, "mode": self.mode.value,
                                                 "pid": run.pid, "fps": self.config.fps})
+        first = True
         try:
             while (item := await run.next_frame()) is not None:
                 image, captured_ns = item
@@ -365,6 +385,10 @@ class CaptureWorker:
                     await self.sink(self.config, image, seq, captured_ns)
                 except Exception:
                     log.exception("frame sink failed", extra={"camera": self._label})
+                if first and self.circuit is not None:
+                    # After the frame's heartbeat: the watchdog never sees the camera with neither.
+                    await self.circuit.closed(self.config)
+                first = False
         finally:
             self._streaming = False
             await run.close()

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from vigia.common.leases import (
     RedisLeases,
+    camera_circuit_key,
     camera_heartbeat_key,
     camera_lease_key,
     camera_restart_key,
@@ -29,6 +30,7 @@ VERSION_KEY = "cameras:version"
 lease_key = camera_lease_key
 restart_key = camera_restart_key
 heartbeat_key = camera_heartbeat_key
+circuit_key = camera_circuit_key
 
 
 class CameraLeases:

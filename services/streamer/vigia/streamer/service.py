@@ -45,7 +45,7 @@ from vigia.streamer import metrics
 from vigia.streamer.cameras import CameraConfig, camera_version, load_cameras
 from vigia.streamer.capture import CaptureWorker, FrameSink
 from vigia.streamer.jpeg import JpegImage
-from vigia.streamer.leases import VERSION_KEY, CameraLeases, heartbeat_key, lease_key, restart_key
+from vigia.streamer.leases import VERSION_KEY, CameraLeases, circuit_key, heartbeat_key, lease_key, restart_key
 from vigia.streamer.settings import StreamerSettings
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,42 @@ class FramePublisher:
                 log.warning("heartbeat not written", extra={"camera": camera, "error": str(exc)})
 
 
+def circuit_ttl_s(settings: StreamerSettings) -> int:
+    """Expiry of ``camera:{id}:circuit_open``: longer than one open wait, trial start and back-off
+    (the worker refreshes it before every wait), so it lapses only when no worker runs the camera."""
+    return math.ceil(settings.breaker_recovery_s + settings.first_frame_timeout_s + settings.backoff_max_s) + 30
+
+
+class CameraCircuits:
+    """The workers' :class:`~vigia.streamer.capture.CircuitReport`: ``camera:{id}:circuit_open`` in
+    Redis holds when the camera's breaker opened (the first time in a row of failures: ``SET NX``,
+    then only its expiry is refreshed) and is deleted once a start delivers a frame. The watchdog
+    reads it to show the camera as ``error``."""
+
+    def __init__(self, redis: Redis, ttl_s: int) -> None:
+        self.redis = redis
+        self.ttl_s = ttl_s
+        self._throttle = _Throttle()
+
+    async def opened(self, config: CameraConfig) -> None:
+        key = circuit_key(config.camera)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(key, str(time.time_ns()), nx=True, ex=self.ttl_s)
+                pipe.expire(key, self.ttl_s)
+                await pipe.execute()
+        except RedisError as exc:
+            if self._throttle(f"circuit:{config.camera}"):
+                log.warning("open circuit not reported", extra={"camera": str(config.camera), "error": str(exc)})
+
+    async def closed(self, config: CameraConfig) -> None:
+        try:
+            await self.redis.delete(circuit_key(config.camera))
+        except RedisError as exc:
+            if self._throttle(f"circuit:{config.camera}"):
+                log.warning("closed circuit not reported", extra={"camera": str(config.camera), "error": str(exc)})
+
+
 class Streamer:
     """One replica: reconciles leases and workers every tick; handles control messages."""
 
@@ -108,6 +144,7 @@ class Streamer:
         self.engine = engine
         self.redis = redis
         self.sink = sink
+        self.circuits = CameraCircuits(redis, circuit_ttl_s(settings))
         self.leases = CameraLeases(redis, settings.replica_id, settings.lease_ms)
         self.desired: dict[uuid.UUID, CameraConfig] = {}
         self.workers: dict[uuid.UUID, CaptureWorker] = {}
@@ -242,7 +279,7 @@ class Streamer:
     # --- workers ---
 
     def _start_worker(self, config: CameraConfig) -> None:
-        worker = CaptureWorker(config, self.settings, self.sink)
+        worker = CaptureWorker(config, self.settings, self.sink, self.circuits)
         self.workers[config.camera] = worker
         self._tasks[config.camera] = asyncio.create_task(worker.run(), name=f"camera-{config.camera}")
         log.info("camera acquired", extra={"camera": str(config.camera), "replica": self.settings.replica_id})
