@@ -15,6 +15,7 @@ from vigia.common.broker.management import vhost_of
 from vigia.common.broker.topology import frame_shard_queues
 from vigia.common.db import database_ready, make_engine
 from vigia.ingest_frames.drops import FrameDropMeter
+from vigia.ingest_frames.heartbeat import CameraHeartbeat
 from vigia.ingest_frames.identity import CameraDirectory, DeviceAuthenticator
 from vigia.ingest_frames.publishing import FramePublisher
 from vigia.ingest_frames.ratelimit import CameraRateLimiter
@@ -44,7 +45,7 @@ class Gateway:
         """Create the handles and start connecting to the broker (in the background)."""
         engine = make_engine(settings.database_url, pool_size=4, application_name=settings.service_name)
         redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        publisher = FramePublisher(settings)
+        publisher = FramePublisher(settings, CameraHeartbeat(redis))
         gateway = cls(settings=settings, engine=engine, redis=redis,
                       devices=DeviceAuthenticator(engine, settings.device_cache_s),
                       cameras=CameraDirectory(engine, settings.camera_cache_s),
