@@ -5,7 +5,8 @@ camsim, control (API, outbox relay, recorder), streamer and watchdog run as real
 streamer's own hang detector is pushed out of the way (hang_timeout_s 300), so only the watchdog
 can notice: the camera's FFmpeg is frozen with SIGSTOP, its heartbeat stops, the watchdog (stale
 after 3 s) publishes camera.restart, the streamer kills the frozen FFmpeg and starts a new one, and
-the heartbeat moves again.
+the heartbeat moves again. Operators see it: the camera went online, offline when it froze and
+online again, each transition announced once, and the API shows it online with its last frame.
 
 The service tests cover the halves: services/streamer/tests/test_capture.py (the streamer's own
 hang detector kills a SIGSTOPped FFmpeg), services/streamer/tests/test_service.py (a camera.restart
@@ -25,7 +26,7 @@ import psutil
 import pytest
 import redis
 
-from tests.e2e.vision_stack import VisionStack, vision_stack, wait_for
+from tests.e2e.vision_stack import VisionStack, time_ns, vision_stack, wait_for
 from vigia.common.leases import camera_heartbeat_key
 
 pytestmark = pytest.mark.slow
@@ -93,6 +94,15 @@ def test_a_frozen_ffmpeg_is_restarted_through_the_watchdog(stack: VisionStack) -
         # Frames resume: a heartbeat written after the freeze was noticed.
         wait_for(lambda: heartbeat() > stopped_at + int(STALE_S * 1e9), 30, "frames after the restart")
         assert replacement.is_running()
+        shown = wait_for(lambda: (c := stack.camera(token, camera))["status_changed_at"] and
+                         time_ns(c["status_changed_at"]) > stopped_at and c["status"] == "online" and c, 30,
+                         "the camera back online in the API")
+        assert time_ns(shown["last_frame_at"]) > stopped_at
+        transitions = {(previous, status): _sample(stack.metrics("watchdog"), "watchdog_camera_transitions_total",
+                                                   previous=previous, status=status)
+                       for previous, status in (("provisioning", "online"), ("online", "offline"),
+                                                ("offline", "online"))}
+        assert set(transitions.values()) == {1.0}, transitions
     finally:
         if frozen.is_running():
             frozen.send_signal(signal.SIGCONT)

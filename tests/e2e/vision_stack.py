@@ -114,6 +114,12 @@ class VisionStack:
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
 
+    def camera(self, token: str, camera: str) -> dict[str, Any]:
+        r = httpx.get(f"{self.base}/api/v1/cameras/{camera}/", headers={"Authorization": f"Bearer {token}"},
+                      timeout=30)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
     def search(self, token: str, plate: str, camera: str | None = None) -> list[dict[str, Any]]:
         params = {"plate": plate, **({"camera": camera} if camera else {})}
         r = httpx.get(f"{self.base}/api/v1/detections/search", params=params,
@@ -188,6 +194,10 @@ class LiveFeed:
             self.error = exc
         finally:
             self._opened.set()
+
+    def camera_health(self, camera: str) -> list[dict[str, Any]]:
+        """Every camera_health message of ``camera`` so far, in arrival order."""
+        return [m for _, m in list(self.messages) if m.get("type") == "camera_health" and m["camera_id"] == camera]
 
     def detections(self, camera: str | None = None) -> list[tuple[int, dict[str, Any]]]:
         """(receive time ns, detection) of every new_detection so far, of ``camera`` if given."""
