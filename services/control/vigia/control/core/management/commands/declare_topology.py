@@ -15,6 +15,8 @@ nothing: consumers read them without the URL (``vigia.common.messages.CameraChan
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +62,16 @@ def control_dead_letter_queues(topology: Topology) -> list[str]:
     return [dlq_name(queue) for queue in [*bound, MEDIAMTX_CONTROL]]
 
 
+@contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def scrub_dead_letters(connection: BlockingConnection, queue: str) -> DeadLetterScrub | None:
     """Remove from ``queue`` every message :func:`carries_rtsp_url`; None if the queue does not exist.
 
@@ -68,7 +80,8 @@ def scrub_dead_letters(connection: BlockingConnection, queue: str) -> DeadLetter
     """
     channel: BlockingChannel = connection.channel()
     try:
-        channel.queue_declare(queue, passive=True)
+        with _quiet(logging.getLogger("pika.channel")):  # a missing queue is an answer here, not a warning
+            channel.queue_declare(queue, passive=True)
     except ChannelClosedByBroker as exc:
         if exc.reply_code == 404:
             return None
