@@ -22,7 +22,8 @@ class WatchdogSettings(BrokerSettings, RetentionSettings):
     camera_check_s: float = Field(5.0, gt=0, le=3600, description="How often camera heartbeats are "
                                   "checked (s).")
     camera_stale_seconds: float = Field(15.0, gt=0, le=86_400, description="A camera whose last frame "
-                                        "(Redis camera:<id>:last_frame) is older than this is restarted (s).")
+                                        "(Redis camera:<id>:last_frame) is older than this is offline and "
+                                        "restarted; a newer one makes it online (s).")
     camera_restart_cooldown_s: float = Field(30.0, gt=0, le=86_400, description="After a restart command, "
                                              "how long before the same camera may be restarted again; it "
                                              "doubles with each restart that does not help (s).")
