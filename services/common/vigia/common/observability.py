@@ -98,7 +98,8 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiormq", "aio_pika", "pika", "urllib3", "botocore"):
+    # Client libraries that log every request or frame at INFO (httpx: each management API poll).
+    for noisy in ("aiormq", "aio_pika", "pika", "urllib3", "botocore", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -126,24 +126,30 @@ class ShardedConsumers:
         mine = self.replica.encode()
         free = [s for s, holder in zip(others, holders, strict=True) if holder in (None, mine, self.replica)]
         random.shuffle(free)
-        for shard in free:
-            if wanted <= 0:
-                return
-            if not await self._leases.hold(shard_lease_key(self.vhost, self.group, shard)):
-                continue  # another replica was quicker
-            consumer = self.make_consumer(shard)
-            try:
-                await consumer.start()
-            except Exception as exc:
-                log.warning("could not start a shard's consumer; releasing it", extra={
-                    "group": self.group, "shard": shard, "error": str(exc)[:300]})
-                with contextlib.suppress(Exception):
-                    await consumer.shutdown()
-                await self._leases.release(shard_lease_key(self.vhost, self.group, shard))
-                return
-            self.consumers[shard] = consumer
-            wanted -= 1
-            log.info("shard taken", extra={"group": self.group, "shard": shard, "replica": self.replica})
+        taken: list[int] = []
+        try:
+            for shard in free:
+                if wanted <= 0:
+                    return
+                if not await self._leases.hold(shard_lease_key(self.vhost, self.group, shard)):
+                    continue  # another replica was quicker
+                consumer = self.make_consumer(shard)
+                try:
+                    await consumer.start()
+                except Exception as exc:
+                    log.warning("could not start a shard's consumer; releasing it", extra={
+                        "group": self.group, "shard": shard, "error": str(exc)[:300]})
+                    with contextlib.suppress(Exception):
+                        await consumer.shutdown()
+                    await self._leases.release(shard_lease_key(self.vhost, self.group, shard))
+                    return
+                self.consumers[shard] = consumer
+                taken.append(shard)
+                wanted -= 1
+        finally:
+            if taken:  # one line per balancing step, not one per shard
+                log.info("shards taken", extra={"group": self.group, "shards": sorted(taken),
+                                                "held": self.held, "replica": self.replica})
 
     async def _stop(self, shard: int, *, release: bool) -> None:
         consumer = self.consumers.pop(shard)

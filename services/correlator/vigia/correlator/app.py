@@ -60,7 +60,8 @@ async def run(settings: CorrelatorSettings, stopping: asyncio.Event | None = Non
     health.add("database", lambda: database_ready(engine))
     health.add("broker", lambda: not connection.is_closed)
     health.add("object_store", store.ping)
-    server = serve_metrics(settings.metrics_port or DEFAULT_METRICS_PORT)
+    metrics_port = settings.metrics_port or DEFAULT_METRICS_PORT
+    server = serve_metrics(metrics_port)
 
     if stopping is None:
         stopping = asyncio.Event()
@@ -70,7 +71,9 @@ async def run(settings: CorrelatorSettings, stopping: asyncio.Event | None = Non
     for consumer in consumers:
         await consumer.start()
     evidence_task = asyncio.create_task(_evidence_loop(builder, state, settings, stopping))
-    log.info("correlator running", extra={"sites": len(directory.devices) + len(directory.cameras)})
+    devices, cameras = len(directory.devices), len(directory.cameras)
+    log.info("correlator ready: %d devices and %d cameras placed, metrics on :%d", devices, cameras, metrics_port,
+             extra={"devices": devices, "cameras": cameras, "metrics_port": metrics_port})
     try:
         while not stopping.is_set():
             try:

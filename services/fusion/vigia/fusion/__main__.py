@@ -78,15 +78,17 @@ async def run(settings: FusionSettings) -> None:
                                candidates=shards_of(settings))
     health.add("database", batcher.ping)
     health.add("broker", lambda: not connection.is_closed and connection.connected.is_set())
-    server = serve_metrics(settings.metrics_port or DEFAULT_METRICS_PORT)
+    metrics_port = settings.metrics_port or DEFAULT_METRICS_PORT
+    server = serve_metrics(metrics_port)
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     batcher.start()
-    log.info("fusion running", extra={"instance": instance, "candidates": sharded.candidates,
-                                      "telemetry": storage, "prefetch": settings.fusion_prefetch})
+    log.info("fusion ready: %d sensor shards, telemetry=%s, metrics on :%d", settings.sensor_shards, storage,
+             metrics_port, extra={"instance": instance, "candidates": sharded.candidates, "telemetry": storage,
+                                  "prefetch": settings.fusion_prefetch, "metrics_port": metrics_port})
     # Until SIGTERM; then in-flight handlers finish (rows committed, anomalies confirmed, acked)
     # within the grace period and the shards are handed over.
     await sharded.run(stopping)

@@ -57,7 +57,16 @@ class Gateway:
                                                 frame_shard_queues(settings))
             gateway._tasks.append(asyncio.create_task(gateway.drop_meter.run(settings.frame_drop_poll_s),
                                                       name="frame-drop-meter"))
+        gateway._tasks.append(asyncio.create_task(gateway._announce_ready(), name="ready-line"))
         return gateway
+
+    async def _announce_ready(self) -> None:
+        """One line once the broker connection is up: from then on frames are accepted."""
+        await self.publisher.connected.wait()
+        s = self.settings
+        log.info("ingest-frames ready on :%d, publishing to vigia.frames (%d shards)", s.ingest_frames_port,
+                 s.frame_shards, extra={"port": s.ingest_frames_port, "frame_shards": s.frame_shards,
+                                        "drop_poll_s": s.frame_drop_poll_s})
 
     async def readiness(self) -> dict[str, bool]:
         """Whether the broker, Redis and the database answer now."""

@@ -73,7 +73,15 @@ class Gateway:
                                  inflight=settings.sensors_inflight_batches))
         publisher.start()
         gateway._tasks.append(asyncio.create_task(gateway._housekeeping(), name="sensor-housekeeping"))
+        gateway._tasks.append(asyncio.create_task(gateway._announce_ready(), name="ready-line"))
         return gateway
+
+    async def _announce_ready(self) -> None:
+        """One line once the broker connection is up: from then on packets are accepted."""
+        await self.publisher.connected.wait()
+        s = self.settings
+        log.info("ingest-sensors ready on :%d, publishing to vigia.sensors (%d shards)", s.ingest_sensors_port,
+                 s.sensor_shards, extra={"port": s.ingest_sensors_port, "sensor_shards": s.sensor_shards})
 
     async def _housekeeping(self) -> None:
         while True:

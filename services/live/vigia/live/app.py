@@ -86,7 +86,7 @@ def create_app(settings: LiveSettings, hub: Hub | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live.consumer = _consumer(live)
-        starting = asyncio.create_task(_start(live.consumer), name="live-consumer-start")
+        starting = asyncio.create_task(_start(live.consumer, settings.live_port), name="live-consumer-start")
         try:
             yield
         finally:
@@ -146,13 +146,16 @@ def _consumer(live: Live) -> Consumer:
                     connection_name=f"live:{live.instance}")
 
 
-async def _start(consumer: Consumer) -> None:
+async def _start(consumer: Consumer, port: int) -> None:
     try:
         await consumer.start()
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("live consumer failed to start; /readyz stays 503")
+        return
+    log.info("live ready on :%d, consuming %s", port, consumer.queue_name,
+             extra={"port": port, "queue": consumer.queue_name})
 
 
 # --- one operator socket ---------------------------------------------------------------------------

@@ -32,7 +32,6 @@ DEFAULT_METRICS_PORT = 9101
 async def main() -> None:
     settings = StreamerSettings()
     configure_logging(settings.log_level, settings.log_json)
-    log.info("streamer starting", extra={"replica": settings.replica_id, "lease_ms": settings.lease_ms})
     kill_orphans()
 
     engine = make_engine(settings.database_url, pool_size=2, application_name="vigia-streamer")
@@ -48,7 +47,8 @@ async def main() -> None:
     consumer = Consumer(settings.amqp_url, STREAMER_CONTROL, streamer.handle_control, settings=settings,
                         setup=lambda channel: declare_topology(channel, settings),
                         connection_name=f"streamer-control:{settings.replica_id}")
-    serve_metrics(settings.metrics_port or DEFAULT_METRICS_PORT)
+    metrics_port = settings.metrics_port or DEFAULT_METRICS_PORT
+    serve_metrics(metrics_port)
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -57,6 +57,8 @@ async def main() -> None:
 
     await consumer.start()
     reconcile = asyncio.create_task(streamer.run(), name="reconcile")
+    log.info("streamer ready: replica %s, metrics on :%d", settings.replica_id, metrics_port,
+             extra={"replica": settings.replica_id, "lease_ms": settings.lease_ms, "metrics_port": metrics_port})
     await asyncio.wait([reconcile, asyncio.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
 
     log.info("streamer stopping")

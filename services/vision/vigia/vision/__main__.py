@@ -40,7 +40,6 @@ def build_pipeline(settings: VisionSettings) -> VisionPipeline:
     config = settings.detector_config()
     detector = build_detector(config)
     ocr = PlateOCR(settings.easyocr_dir) if settings.vision_ocr else None
-    log.info("models loaded", extra={"detector": config["type"], "ocr": ocr is not None})
     return VisionPipeline(detector, ocr, PipelineConfig(
         max_reads=settings.vision_ocr_max_reads, agree=settings.vision_plate_agree,
         min_plate_width=settings.vision_min_plate_width, ocr=settings.vision_ocr,
@@ -84,7 +83,13 @@ async def main() -> None:
         sharded = ShardedConsumers(redis, "vision", settings.frame_shards, instance, consumer_for,
                                    vhost=vhost_of(settings.amqp_url), lease_ms=settings.shard_lease_ms)
         health.add("broker", lambda: not connection.is_closed and connection.connected.is_set())
-        serve_metrics(settings.metrics_port or METRICS_PORT)
+        metrics_port = settings.metrics_port or METRICS_PORT
+        serve_metrics(metrics_port)
+        detector, ocr = pipeline.detector.name, "on" if pipeline.ocr is not None else "off"
+        log.info("vision ready: %d frame shards, detector=%s, ocr=%s, metrics on :%d", settings.frame_shards,
+                 detector, ocr, metrics_port, extra={
+                     "frame_shards": settings.frame_shards, "detector": detector, "ocr": ocr,
+                     "batch_size": settings.vision_batch_size, "instance": instance, "metrics_port": metrics_port})
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

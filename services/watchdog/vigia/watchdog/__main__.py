@@ -53,7 +53,8 @@ async def run(settings: WatchdogSettings) -> None:
     await publisher.connect()
     health.add("database", lambda: database_ready(engine))
     health.add("broker", lambda: publisher._connection is not None and not publisher._connection.is_closed)
-    server = serve_metrics(settings.metrics_port or DEFAULT_METRICS_PORT)
+    metrics_port = settings.metrics_port or DEFAULT_METRICS_PORT
+    server = serve_metrics(metrics_port)
     management = management_client(settings.amqp_management_url)
 
     checks: list[PeriodicCheck] = [
@@ -77,7 +78,8 @@ async def run(settings: WatchdogSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, watchdog.stop)
-    log.info("watchdog running", extra={"holder": lease.holder, "checks": [c.name for c in checks]})
+    log.info("watchdog ready: %d checks, metrics on :%d", len(checks), metrics_port,
+             extra={"holder": lease.holder, "checks": [c.name for c in checks], "metrics_port": metrics_port})
     try:
         await watchdog.run()
     finally:

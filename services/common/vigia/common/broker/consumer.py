@@ -142,7 +142,8 @@ class Consumer:
         self._queue = await self._channel.get_queue(self.queue_name, ensure=True)
         self._tag = await self._queue.consume(self._on_message)
         self.started.set()
-        log.info("consuming", extra={"queue": self.queue_name, "prefetch": self.prefetch})
+        # DEBUG: each service says once that it is ready; a line per queue (16 shards) is noise.
+        log.debug("consuming", extra={"queue": self.queue_name, "prefetch": self.prefetch})
 
     def stop(self) -> None:
         """Ask :meth:`run` to shut down gracefully (safe from a signal handler)."""

@@ -78,7 +78,7 @@ class GatewayPublisher:
         await self._warm_up(publisher)
         self._publisher = publisher
         self.connected.set()
-        log.info("connected to the broker")
+        log.debug("connected to the broker")  # the gateway's own ready line says so (it waits on connected)
 
     async def _warm_up(self, publisher: AsyncPublisher) -> None:
         """Hook: prepare the new publisher before it is used (nothing by default)."""

@@ -84,6 +84,7 @@ class OutboxRelay:
         self.broker_settings = broker_settings
         self._publisher: SyncPublisher | None = None
         self._broker_failures = 0
+        self._running = False  # the start-up line reports the first connection; later ones log their own
 
     # --- broker -----------------------------------------------------------------------------
 
@@ -94,7 +95,8 @@ class OutboxRelay:
                                       connection_name="vigia-outbox-relay")
             publisher.connect()  # declares every exchange/queue/binding, idempotently
             self._publisher = publisher
-            log.info("outbox relay connected to the broker", extra={"amqp": redact(self.amqp_url)})
+            if self._running:
+                log.info("outbox relay connected to the broker", extra={"amqp": redact(self.amqp_url)})
         return self._publisher
 
     def connect(self) -> bool:
@@ -188,9 +190,12 @@ class OutboxRelay:
 
     def run(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set; the batch in flight finishes first (SIGTERM sets ``stop``)."""
-        log.info("outbox relay started", extra={"amqp": redact(self.amqp_url), "batch": self.batch})
         last_gauge = 0.0
-        self.connect()  # declare the topology at start-up so consumers find their queues early
+        connected = self.connect()  # declare the topology at start-up so consumers find their queues early
+        log.info("outbox relay ready: batch %d, broker %s", self.batch, "connected" if connected else
+                 "unreachable (retrying)", extra={"amqp": redact(self.amqp_url), "batch": self.batch,
+                                                  "connected": connected})
+        self._running = True
         try:
             while not stop.is_set():
                 close_old_connections()  # drop a connection the database closed or that aged out

@@ -7,6 +7,7 @@ Start-up: engine -> recorder -> consumer on ``recorder.events`` (declaring the t
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,19 @@ from vigia.common.observability import health, serve_metrics
 from vigia.control.observations.recorder import Recorder
 
 DEFAULT_METRICS_PORT = 9111
+log = logging.getLogger("vigia.control.recorder")
+
+
+async def consume(consumer: Consumer, metrics_port: int) -> None:
+    """Run ``consumer`` until SIGTERM, saying once that the recorder is ready."""
+    running = asyncio.create_task(consumer.run())
+    started = asyncio.create_task(consumer.started.wait())
+    await asyncio.wait([running, started], return_when=asyncio.FIRST_COMPLETED)
+    if consumer.started.is_set():
+        log.info("recorder ready: consuming %s, metrics on :%d", consumer.queue_name, metrics_port,
+                 extra={"queue": consumer.queue_name, "prefetch": consumer.prefetch, "metrics_port": metrics_port})
+    started.cancel()
+    await running
 
 
 class Command(BaseCommand):
@@ -50,6 +64,6 @@ class Command(BaseCommand):
         if port:
             serve_metrics(port)
         try:
-            asyncio.run(consumer.run())
+            asyncio.run(consume(consumer, port))
         finally:
             engine.dispose()
