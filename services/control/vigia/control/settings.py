@@ -106,7 +106,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "vigia.control.core.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "vigia.control.core.schema.ErrorDocumentingAutoSchema",
     "EXCEPTION_HANDLER": "vigia.control.core.errors.exception_handler",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -122,6 +122,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "ENUM_NAME_OVERRIDES": {"DeviceStatusEnum": "vigia.control.devices.models.DeviceStatus"},
+    # Error bodies are documented as responses; links lead from each created object to its routes.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "vigia.control.core.schema.link_created_resources"],
 }
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

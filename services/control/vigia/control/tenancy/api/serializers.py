@@ -47,6 +47,17 @@ class UserSerializer(StrictModelSerializer):
         return invitation is not None and invitation.accepted_at is None
 
 
+class UserCreatedSerializer(UserSerializer):
+    """Answer of creating a user: the user, and for an invitation its one-time token (shown once)."""
+
+    invitation_token = serializers.CharField(read_only=True, required=False, help_text=(
+        "Present when the user was invited (created without a password): give it to them for "
+        "POST /api/v1/auth/accept-invite."))
+
+    class Meta(UserSerializer.Meta):
+        fields = (*UserSerializer.Meta.fields, "invitation_token")
+
+
 class UserCreateSerializer(StrictModelSerializer):
     """An admin adds a person to their org: with a password, or (without one) by invitation."""
 
