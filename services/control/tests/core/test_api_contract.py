@@ -3,6 +3,7 @@ JSON error shape for bad input (unknown routes, oversized and malformed bodies).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -61,3 +62,69 @@ def test_malformed_json_is_a_400_with_the_error_shape(client: Client, body: byte
     response = client.post("/api/v1/auth/login", body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed"
+
+
+def _document() -> dict[str, Any]:
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.renderers import OpenApiJsonRenderer
+
+    return dict(json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True))))
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method.upper(), path, op) for path, ops in document["paths"].items()
+            for method, op in ops.items() if method in ("get", "post", "put", "patch", "delete")]
+
+
+def test_every_operation_documents_the_errors_its_view_can_answer() -> None:
+    document = _document()
+    error = {"$ref": "#/components/schemas/Error"}
+    for method, path, op in _operations(document):
+        statuses = op["responses"]
+        where = f"{method} {path}"
+        for status, answer in statuses.items():
+            if status >= "400":
+                assert answer["content"]["application/json"]["schema"] == error, where
+        if {"bearerAuth": []} in op.get("security", []):
+            assert {"401", "403"} <= set(statuses), where
+        if "{" in path:
+            assert "404" in statuses, where
+        if "requestBody" in op:
+            assert {"400", "413", "415"} <= set(statuses), where
+    login = document["paths"]["/api/v1/auth/login"]["post"]["responses"]
+    assert {"401", "429"} <= set(login)
+
+
+def test_create_operations_link_to_the_created_objects_routes() -> None:
+    links = _document()["paths"]["/api/v1/cameras/"]["post"]["responses"]["201"]["links"]
+    assert links["cameras_retrieve"] == {"operationId": "cameras_retrieve",
+                                         "parameters": {"path.id": "$response.body#/id"}}
+    assert {"cameras_update", "cameras_partial_update", "cameras_destroy"} <= set(links)
+    credentials = _document()["paths"]["/api/v1/devices/{id}/credentials/"]["post"]["responses"]["201"]["links"]
+    assert credentials["devices_credentials_destroy"]["parameters"] == {
+        "path.id": "$request.path.id", "path.credential_id": "$response.body#/id"}
+
+
+@pytest.mark.django_db
+def test_plate_search_and_credentials_answer_the_documented_shapes(client: Client) -> None:
+    # Both violated their schema: the search answered an object documented as an array, the
+    # credentials a list documented as a page.
+    from vigia.control.core.choices import Role
+    from vigia.control.devices.models import Device
+    from vigia.control.tenancy.models import Organization, User
+    from vigia.control.tenancy.tokens import issue_token_pair
+
+    org = Organization.objects.create(slug="contract", name="Contract")
+    user = User.objects.create_user("c@contract.test", org=org, password=None, role=Role.ADMIN)
+    device = Device.objects.create(org=org, name="phone", kind="phone")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {issue_token_pair(user).access}"}
+    paths = _document()["paths"]
+    search = client.get("/api/v1/detections/search/", {"plate": "ABC1D23"}, **auth)
+    assert search.status_code == 200
+    documented = paths["/api/v1/detections/search/"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert documented["schema"] == {"$ref": "#/components/schemas/PlateSearchResult"}
+    assert set(search.json()) == {"query", "threshold", "plates", "results"}
+    credentials = client.get(f"/api/v1/devices/{device.id}/credentials/", **auth)
+    assert credentials.status_code == 200 and isinstance(credentials.json(), list)
+    documented = paths["/api/v1/devices/{id}/credentials/"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert documented["schema"]["type"] == "array"

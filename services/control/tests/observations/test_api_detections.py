@@ -106,3 +106,18 @@ def test_dashboard_detections_alias_lists_the_same_rows(api, viewer, make_detect
     response = api(viewer).get("/api/v1/dashboard/detections")
     assert response.status_code == 200
     assert ids(response) == [str(detection.id)]
+
+
+def test_time_filters_take_any_iso_offset_and_compare_in_utc(api, viewer, make_detection):
+    # ISO 8601 allows offsets up to ±23:59, PostgreSQL only ±15:59: this was a 500 (found by the fuzzer).
+    inside = make_detection(time=datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
+    make_detection(time=datetime(2026, 1, 1, 10, 0, tzinfo=UTC))
+    since = "2026-01-02T05:04:00+18:04"  # 2026-01-01T11:00Z
+    assert ids(api(viewer).get(URL, {"since": since})) == [str(inside.id)]
+    assert ids(api(viewer).get("/api/v1/events/", {"until": "2026-01-01T00:00:00-21:16"})) == []
+
+
+def test_a_time_out_of_range_in_utc_is_a_400_naming_the_filter(api, viewer):
+    response = api(viewer).get(URL, {"since": "0001-01-01T00:00:00+05:00"})
+    assert response.status_code == 400
+    assert "since" in response.json()["error"]["fields"]

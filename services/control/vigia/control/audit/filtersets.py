@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from vigia.control.audit.choices import AuditAction
 from vigia.control.audit.models import AuditEntry
+from vigia.control.core.filters import UtcDateTimeFilter
 
 # Either case is accepted; stored methods are upper case.
 METHODS = [(m, m) for name in ("POST", "PUT", "PATCH", "DELETE") for m in (name, name.lower())]
@@ -15,8 +16,8 @@ METHODS = [(m, m) for name in ("POST", "PUT", "PATCH", "DELETE") for m in (name,
 class AuditEntryFilterSet(filters.FilterSet):
     user = filters.UUIDFilter(field_name="user_id")
     method = filters.ChoiceFilter(choices=METHODS, method="filter_method")
-    since = filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="time", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="time", lookup_expr="lt")
     object_type = filters.CharFilter(field_name="object_type", max_length=64)
     object_id = filters.CharFilter(field_name="object_id", max_length=64)
     status_code = filters.NumberFilter(field_name="status_code")

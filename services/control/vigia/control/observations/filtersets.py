@@ -8,6 +8,7 @@ from typing import Any
 import django_filters as filters
 from django.db.models import QuerySet
 
+from vigia.control.core.filters import UtcDateTimeFilter
 from vigia.control.observations.models import (
     Anomaly,
     Detection,
@@ -24,8 +25,8 @@ from vigia.control.observations.plates import normalise_plate
 class TimeRangeFilterSet(filters.FilterSet):
     """``since`` (inclusive) and ``until`` (exclusive), ISO 8601 with a zone (naive means UTC)."""
 
-    since = filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="time", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="time", lookup_expr="lt")
 
 
 class DetectionFilterSet(TimeRangeFilterSet):

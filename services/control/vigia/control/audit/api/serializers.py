@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from vigia.control.audit.choices import AuditAction
 from vigia.control.audit.models import AuditEntry
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
     user = serializers.UUIDField(source="user_id", read_only=True, allow_null=True)
     user_email = serializers.SerializerMethodField()
+    # Declared: a read-only model field loses allow_blank, and most entries are no security event ("").
+    action = serializers.ChoiceField(choices=AuditAction.choices, allow_blank=True, read_only=True,
+                                     help_text="The security event this request was, if any (\"\" when none).")
 
     class Meta:
         model = AuditEntry

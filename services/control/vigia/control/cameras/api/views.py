@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,10 +23,15 @@ from vigia.control.cameras.filtersets import CameraFilterSet
 from vigia.control.cameras.models import Camera
 from vigia.control.core.api.views import OrgScopedViewSet
 from vigia.control.core.choices import Role
+from vigia.control.core.schema import error_response
 from vigia.control.outbox.changes import ChangeEventsMixin
 from vigia.control.outbox.enqueue import announce
 
 CHECK_PARAM = OpenApiParameter("check", bool, description="Save only if ffprobe can open the stream.")
+CHECK_ERRORS = {
+    424: error_response("?check=true and ffprobe could not open the stream: nothing was saved."),
+    503: error_response("?check=true but the reachability check cannot run here (no ffprobe)."),
+}
 
 
 class CheckUnavailable(exceptions.APIException):
@@ -71,11 +76,21 @@ class CameraViewSet(ChangeEventsMixin, OrgScopedViewSet):
         super().perform_update(serializer)
         self._checked(serializer)
 
-    @extend_schema(parameters=[CHECK_PARAM])
+    @extend_schema(parameters=[CHECK_PARAM], responses={201: CameraSerializer, **CHECK_ERRORS})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().create(request, *args, **kwargs)
 
-    @extend_schema(request=RestartSerializer, responses={202: None})
+    @extend_schema(parameters=[CHECK_PARAM], responses={200: CameraSerializer, **CHECK_ERRORS})
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().update(request, *args, **kwargs)
+
+    @extend_schema(parameters=[CHECK_PARAM], responses={200: CameraSerializer, **CHECK_ERRORS})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().partial_update(request, *args, **kwargs)
+
+    @extend_schema(request=RestartSerializer, responses={202: inline_serializer("CameraRestartAccepted", {
+        "camera": serializers.UUIDField(),
+        "message_id": serializers.UUIDField(help_text="Id of the camera.restart message.")})})
     @action(detail=True, methods=["post"])
     def restart(self, request: Request, pk: str | None = None) -> Response:
         """Ask the streamer that owns this camera to restart its pipeline (``camera.restart``)."""
@@ -87,7 +102,8 @@ class CameraViewSet(ChangeEventsMixin, OrgScopedViewSet):
         return Response({"camera": str(camera.id), "message_id": str(row.id)},
                         status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={200: ProbeResultSerializer})
+    @extend_schema(request=None, responses={
+        200: ProbeResultSerializer, 503: error_response("The reachability check cannot run here (no ffprobe).")})
     @action(detail=True, methods=["post"])
     def check(self, request: Request, pk: str | None = None) -> Response:
         """Probe the camera's stream with ffprobe (timeout ``VIGIA_FFPROBE_TIMEOUT``) and report."""

@@ -82,7 +82,7 @@ class DeviceViewSet(ChangeEventsMixin, OrgScopedViewSet):
 
     @extend_schema(methods=["GET"], responses={200: CredentialSerializer(many=True)})
     @extend_schema(methods=["POST"], request=None, responses={201: NewCredentialSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
     def credentials(self, request: Request, pk: str | None = None) -> Response:
         """GET: the device's credentials, without secrets. POST: a new token, returned this once."""
         device = self.get_object()

@@ -72,6 +72,16 @@ class PlateCandidateSerializer(serializers.Serializer):
     last_seen = serializers.DateTimeField()
 
 
+class PlateSearchResultSerializer(serializers.Serializer):
+    """Answer of /detections/search: the normalised query, the threshold applied, the distinct plates
+    that matched and the matching detections, best first."""
+
+    query = serializers.CharField(help_text="The plate searched for, normalised (upper case, letters and digits).")
+    threshold = serializers.FloatField(help_text="Minimum trigram similarity applied.")
+    plates = PlateCandidateSerializer(many=True)
+    results = PlateMatchSerializer(many=True)
+
+
 class PlateSearchQuerySerializer(serializers.Serializer):
     """Query parameters of /detections/search (unknown parameters are ignored, as for lists)."""
 

@@ -25,6 +25,7 @@ from vigia.control.core.api.views import OrgScopedMixin, OrgScopedReadOnlyViewSe
 from vigia.control.core.choices import Role
 from vigia.control.core.pagination import IdCursorPagination
 from vigia.control.core.permissions import signed_in_user
+from vigia.control.core.schema import error_response
 from vigia.control.devices.models import Device
 from vigia.control.observations.api import serializers as s
 from vigia.control.observations.evidence import evidence_files
@@ -81,8 +82,7 @@ class PlateSearchView(APIView):
     """Tolerant plate search: ``?plate=ABC1O23`` finds ABC1D23. The query is normalised (upper
     case, letters and digits only) and matched with pg_trgm's ``%`` through the GIN index."""
 
-    @extend_schema(parameters=[s.PlateSearchQuerySerializer],
-                   responses={200: s.PlateMatchSerializer(many=True)})
+    @extend_schema(parameters=[s.PlateSearchQuerySerializer], responses={200: s.PlateSearchResultSerializer})
     def get(self, request: Request) -> Response:
         params = s.PlateSearchQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -124,7 +124,8 @@ class EventViewSet(ObservationViewSet):
             return s.EvidenceSerializer
         return s.EventSerializer
 
-    @extend_schema(parameters=[s.EvidenceQuerySerializer], responses={200: s.EvidenceSerializer})
+    @extend_schema(parameters=[s.EvidenceQuerySerializer], responses={
+        200: s.EvidenceSerializer, 503: error_response("The object store is unavailable; retry later.")})
     @action(detail=True, methods=["get"])
     def evidence(self, request: Request, pk: str | None = None) -> Response:
         """The event's evidence bundle (video, audio, sensor table, metadata, manifest), each file
