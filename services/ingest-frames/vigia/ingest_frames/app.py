@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from vigia.common.http_errors import gateway_openapi
 from vigia.common.observability import HttpMetricsMiddleware, RouteMetrics, configure_logging
 from vigia.ingest_frames.api import frames, ops
 from vigia.ingest_frames.errors import install_error_handlers
@@ -60,10 +61,17 @@ def create_app(settings: IngestFramesSettings | None = None) -> FastAPI:
                      description="Cameras and streamers push frames; each is published with publisher "
                      "confirms to vigia.frames before the 202.")
     install_error_handlers(app)
+    app.openapi = lambda: app.openapi_schema or _exact_openapi(app)  # type: ignore[method-assign]
     app.include_router(frames.router)
     app.include_router(ops.router)
     app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
     return app
+
+
+def _exact_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, completed once by :func:`vigia.common.http_errors.gateway_openapi`."""
+    app.openapi_schema = gateway_openapi(FastAPI.openapi(app))
+    return app.openapi_schema
 
 
 def main_app() -> FastAPI:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
+from vigia.common.http_errors import gateway_openapi
 from vigia.common.observability import HttpMetricsMiddleware, configure_logging
 from vigia.ingest_sensors.api import batch, ops, ws
 from vigia.ingest_sensors.errors import install_error_handlers
@@ -41,11 +43,18 @@ def create_app(settings: IngestSensorsSettings | None = None) -> FastAPI:
                   "/api/v1/sensors:batch); items are acknowledged only after the broker confirmed them.")
     app.state.settings = resolved
     install_error_handlers(app)
+    app.openapi = lambda: app.openapi_schema or _exact_openapi(app)  # type: ignore[method-assign]
     app.include_router(ws.router)
     app.include_router(batch.router)
     app.include_router(ops.router)
     app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
     return app
+
+
+def _exact_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, completed once by :func:`vigia.common.http_errors.gateway_openapi`."""
+    app.openapi_schema = gateway_openapi(FastAPI.openapi(app))
+    return app.openapi_schema
 
 
 def main_app() -> FastAPI:

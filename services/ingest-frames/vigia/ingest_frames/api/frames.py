@@ -22,11 +22,11 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from vigia.common.http_errors import ApiError, invalid
+from vigia.common.http_errors import DEVICE_TOKEN_SECURITY, ApiError, error_responses, invalid
 from vigia.common.messages import TimeNs, Traceparent
 from vigia.common.observability import RouteMetrics
 from vigia.ingest_frames.api.deps import GatewayDep
-from vigia.ingest_frames.api.models import ErrorOut, FrameAcceptedOut
+from vigia.ingest_frames.api.models import FrameAcceptedOut
 from vigia.ingest_frames.errors import response_for, too_large
 from vigia.ingest_frames.gateway import Gateway
 from vigia.ingest_frames.metrics import FRAMES_ACCEPTED
@@ -41,23 +41,21 @@ MAX_PARTS = 8
 _TIME = TypeAdapter(TimeNs)
 _TRACE = TypeAdapter(Traceparent)
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut, "description": text} for code, text in {
-        400: "Not a valid request: `fields` names the problem (frame truncated or of insane "
-             "dimensions, camera or captured_at malformed or missing)",
-        401: "Missing, unknown or revoked device token",
-        404: "No such camera in the device's organization",
-        409: "The camera is disabled",
-        413: "Frame larger than VIGIA_MAX_FRAME_BYTES",
-        415: "The bytes are not a JPEG or PNG image",
-        429: "The camera exceeded VIGIA_FRAME_RATE_LIMIT frames/s; see Retry-After",
-        503: "The broker did not confirm the frame; see Retry-After",
-    }.items()
-}
+_ERRORS = error_responses({
+    400: "Not a valid request: `fields` names the problem (frame truncated or of insane "
+         "dimensions, camera or captured_at malformed or missing)",
+    401: "Missing, unknown or revoked device token",
+    404: "No such camera in the device's organization",
+    409: "The camera is disabled",
+    413: "Frame larger than VIGIA_MAX_FRAME_BYTES",
+    415: "The bytes are not a JPEG or PNG image",
+    429: "The camera exceeded VIGIA_FRAME_RATE_LIMIT frames/s; see Retry-After",
+    503: "The broker did not confirm the frame; see Retry-After",
+})
 
 
 FRAMES_PATH = "/api/v1/frames"
-_BODY_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {
+_BODY_DOC: dict[str, Any] = {"security": DEVICE_TOKEN_SECURITY, "requestBody": {"required": True, "content": {
     "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
     "image/png": {"schema": {"type": "string", "format": "binary"}},
     "multipart/form-data": {"schema": {"type": "object", "required": ["frame"], "properties": {

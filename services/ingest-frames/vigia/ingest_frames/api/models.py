@@ -1,4 +1,4 @@
-"""Request and response bodies of the frames API (the error body is in :mod:`..errors`)."""
+"""Request and response bodies of the frames API (the error body is :class:`vigia.common.http_errors.ErrorOut`)."""
 
 from __future__ import annotations
 
@@ -14,18 +14,6 @@ class FrameAcceptedOut(BaseModel):
     camera: uuid.UUID
     seq: int = Field(description="Per-camera sequence number: unique, increasing through one gateway process, "
                      "may skip numbers (0 when the rate limiter was unavailable)")
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    fields: dict[str, list[str]] | None = None
-
-
-class ErrorOut(BaseModel):
-    """Every error: the one shape shared with the control plane."""
-
-    error: ErrorDetail
 
 
 class ReadinessOut(BaseModel):

@@ -16,27 +16,41 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from vigia.common.http_errors import ApiError, invalid
+from vigia.common.http_errors import DEVICE_TOKEN_SECURITY, ApiError, error_responses, invalid
 from vigia.ingest_sensors.api.deps import DeviceDep, GatewayDep
-from vigia.ingest_sensors.api.models import BatchOut, ErrorOut
+from vigia.ingest_sensors.api.models import BatchOut
 from vigia.ingest_sensors.metrics import ACK_LATENCY, PACKETS_ACCEPTED, PACKETS_REJECTED
-from vigia.ingest_sensors.wire import PacketChecker, Rejection, decode_body
+from vigia.ingest_sensors.wire import PACKETS, PacketChecker, Rejection, decode_body
 
 router = APIRouter()
 
 _ACCEPTED_HTTP = PACKETS_ACCEPTED.labels("http")
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut, "description": text} for code, text in {
-        400: "The body is not a JSON array of packets (`fields.body` says why)",
-        401: "Missing, unknown or revoked device token",
-        413: "Body larger than VIGIA_SENSORS_MAX_FRAME_BYTES",
-        429: "The device exceeded its rate limit; see Retry-After",
-        503: "The broker did not confirm the packets; see Retry-After (nothing was accepted)",
-    }.items()
-}
+_ERRORS = error_responses({
+    400: "The body is not a JSON array of packets (`fields.body` says why)",
+    401: "Missing, unknown or revoked device token",
+    413: "Body larger than VIGIA_SENSORS_MAX_FRAME_BYTES",
+    429: "The device exceeded its rate limit; see Retry-After",
+    503: "The broker did not confirm the packets; see Retry-After (nothing was accepted)",
+})
 
 
-@router.post("/api/v1/sensors:batch", response_model=BatchOut, responses=_ERRORS,
+def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
+    """``schema`` with its ``$defs`` references replaced by the definitions (they do not recurse)."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inline(definitions[schema["$ref"].rsplit("/", 1)[1]], definitions)
+        return {key: _inline(value, definitions) for key, value in schema.items() if key != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(item, definitions) for item in schema]
+    return schema
+
+
+_PACKETS_SCHEMA = PACKETS.json_schema()
+_BODY_DOC: dict[str, Any] = {"security": DEVICE_TOKEN_SECURITY, "requestBody": {"required": True, "content": {
+    "application/json": {"schema": _inline(_PACKETS_SCHEMA, _PACKETS_SCHEMA.get("$defs", {}))}}}}
+
+
+@router.post("/api/v1/sensors:batch", response_model=BatchOut, responses=_ERRORS, openapi_extra=_BODY_DOC,
              summary="Push an array of sensor packets (without a WebSocket)")
 async def post_batch(request: Request, device: DeviceDep, gateway: GatewayDep) -> Response:
     """Publish the valid packets as sensor.batch messages and answer once the broker confirmed."""

@@ -18,18 +18,6 @@ class BatchOut(BaseModel):
     rejected: list[RejectedOut]
 
 
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    fields: dict[str, list[str]] | None = None
-
-
-class ErrorOut(BaseModel):
-    """Every error: the one shape shared with the control plane."""
-
-    error: ErrorDetail
-
-
 class ReadinessOut(BaseModel):
     status: str
     checks: dict[str, bool]
