@@ -145,9 +145,13 @@ ensure_venv() {
   fi
 }
 
-ensure_database() {  # name
-  psql -h 127.0.0.1 -U postgres -Atc "select 1 from pg_database where datname='$1'" | grep -q 1 \
-    || { say "creating database $1"; createdb -h 127.0.0.1 -U postgres "$1"; }
+ensure_database() {  # the database VIGIA_DATABASE_URL names (default: vigia on the local PostgreSQL)
+  local url=${VIGIA_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/vigia} query="" name admin
+  case "$url" in *\?*) query="?${url#*\?}"; url=${url%%\?*};; esac
+  name=${url##*/}
+  admin="${url%/*}/postgres$query"  # the maintenance database of the same server, same user
+  psql "$admin" -Atc "select 1 from pg_database where datname='$name'" | grep -q 1 \
+    || { say "creating database $name"; createdb --maintenance-db="$admin" "$name"; }
 }
 
 ensure_postgres
@@ -156,4 +160,4 @@ ensure_rabbitmq
 ensure_tools
 ensure_gstreamer
 ensure_venv
-ensure_database vigia
+ensure_database
