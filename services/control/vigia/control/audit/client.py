@@ -29,4 +29,4 @@ def request_client_address(request: Any) -> str | None:
     if ENVIRON_KEY not in meta:
         address = client_address(meta.get("REMOTE_ADDR"), meta.get("HTTP_X_FORWARDED_FOR"), trusted_proxies())
         meta[ENVIRON_KEY] = None if address is None else str(address)
-    return meta[ENVIRON_KEY]  # type: ignore[no-any-return]
+    return meta[ENVIRON_KEY]

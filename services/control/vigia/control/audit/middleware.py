@@ -88,7 +88,7 @@ class AuditMiddleware:
             "trace_id": (trace_id(traceparent) or "")[:32],
         }
         object_type, object_id = _object_type(request), _object_id(request, response)
-        events = notes(request) or [None]
+        events: list[AuditNote | None] = [*notes(request)] or [None]  # None: the request itself
         AuditEntry.objects.bulk_create([
             AuditEntry(**common, **_who_and_what(event, user, object_type, object_id)) for event in events])
 

@@ -55,7 +55,9 @@ class ErrorDetailSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="Machine-readable reason, e.g. invalid, not_found, conflict.")
     message = serializers.CharField(help_text="Human-readable explanation, naming the first field at fault.")
-    fields = serializers.DictField(
+    # DRF's metaclass pops declared fields from the class, so Serializer.fields stays intact; the
+    # stubs cannot see that.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()), required=False,
         help_text="Each offending field (dotted for nested ones) with its problems; absent when the error "
                   "is not about fields.")

@@ -38,8 +38,8 @@ class UserSerializer(StrictModelSerializer):
 
     class Meta:
         model = User
-        fields = ("id", "email", "name", "role", "is_active", "org", "invitation_pending", "created_at",
-                  "last_login")
+        fields: tuple[str, ...] = ("id", "email", "name", "role", "is_active", "org", "invitation_pending",
+                                   "created_at", "last_login")
         read_only_fields = ("id", "email", "org", "invitation_pending", "created_at", "last_login")
 
     def get_invitation_pending(self, user: User) -> bool:
