@@ -82,6 +82,7 @@ def _register(cameras: dict[str, str], args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s camsim %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # registration: its summary line is enough
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s phonesim %(levelname)s %(message)s")
     logging.getLogger("websockets").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # registration: its summary line is enough
     try:
         import uvloop
     except ImportError:
