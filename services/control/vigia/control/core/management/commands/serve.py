@@ -27,6 +27,7 @@ def gunicorn_argv(bind: str, workers: int, threads: int, access_log: bool = True
         "--bind", bind, "--workers", str(workers), "--threads", str(threads),
         "--worker-class", "gthread", "--keep-alive", "30", "--backlog", "256",
         "--graceful-timeout", "20", "--timeout", "60",
+        "--config", "python:vigia.control.gunicorn_conf",  # hooks: the "control ready" line
     ]
     return argv + (["--access-logfile", "-"] if access_log else ["--log-level", "warning"])
 
