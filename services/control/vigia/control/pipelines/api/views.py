@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from vigia.control.core.api.views import OrgScopedViewSet
+from vigia.control.core.schema import error_response
 from vigia.control.outbox.changes import ChangeEventsMixin, announce_change
 from vigia.control.pipelines.api.serializers import NodeTypeSerializer, PipelineSerializer
 from vigia.control.pipelines.filtersets import PipelineFilterSet
@@ -38,7 +39,8 @@ class PipelineViewSet(ChangeEventsMixin, OrgScopedViewSet):
         """The node catalogue: every node type with its ports and configuration schema."""
         return Response(catalogue())
 
-    @extend_schema(request=None, responses={200: PipelineSerializer})
+    @extend_schema(request=None, responses={200: PipelineSerializer, 400: error_response(
+        "The pipeline's graph cannot run: `error.fields` names each problem.")})
     @action(detail=True, methods=["post"])
     def execute(self, request: Request, pk: str | None = None) -> Response:
         """Start running the pipeline (400 if its graph cannot run, 409 if it already runs)."""

@@ -50,7 +50,8 @@ class UserSerializer(StrictModelSerializer):
 class UserCreatedSerializer(UserSerializer):
     """Answer of creating a user: the user, and for an invitation its one-time token (shown once)."""
 
-    invitation_token = serializers.CharField(read_only=True, required=False, help_text=(
+    # Not read_only: drf-spectacular documents read-only fields as always present, and this one is not.
+    invitation_token = serializers.CharField(required=False, help_text=(
         "Present when the user was invited (created without a password): give it to them for "
         "POST /api/v1/auth/accept-invite."))
 
