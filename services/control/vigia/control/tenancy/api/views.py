@@ -20,12 +20,14 @@ from vigia.control.core.api.views import OrgScopedMixin
 from vigia.control.core.choices import Role
 from vigia.control.core.errors import error_body
 from vigia.control.core.permissions import signed_in_user
+from vigia.control.core.schema import error_response
 from vigia.control.tenancy import keys, tokens
 from vigia.control.tenancy.api.serializers import (
     AcceptInviteSerializer,
     LoginSerializer,
     RefreshSerializer,
     TokenPairSerializer,
+    UserCreatedSerializer,
     UserCreateSerializer,
     UserSerializer,
     validate_new_password,
@@ -63,7 +65,9 @@ class PublicAPIView(APIView):
 class LoginView(PublicAPIView):
     """Exchange email + password for an access/refresh token pair."""
 
-    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer})
+    @extend_schema(request=LoginSerializer, responses={
+        200: TokenPairSerializer, 401: error_response("Wrong e-mail or password (or an inactive account)."),
+        429: error_response("Too many failed sign-ins; retry after the delay in Retry-After.")})
     def post(self, request: Request) -> Response:
         body = LoginSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -94,7 +98,8 @@ class RefreshView(PublicAPIView):
     Mounted with ``non_atomic_requests``: the family revocation must commit although it answers 401.
     """
 
-    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer})
+    @extend_schema(request=RefreshSerializer, responses={
+        200: TokenPairSerializer, 401: error_response("Unknown, expired, revoked or reused refresh token.")})
     def post(self, request: Request) -> Response:
         body = RefreshSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -170,7 +175,7 @@ class UserViewSet(OrgScopedMixin, viewsets.ModelViewSet):
             return UserCreateSerializer
         return UserSerializer
 
-    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
+    @extend_schema(request=UserCreateSerializer, responses={201: UserCreatedSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         caller = signed_in_user(request)
         body = UserCreateSerializer(data=request.data)
