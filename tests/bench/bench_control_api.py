@@ -1,37 +1,50 @@
-"""Control API latency on 1 M detection rows: list endpoints and tolerant plate search.
+"""Control API under open-loop load on 1 M detections: do a control room's lists and plate searches
+come back on time?
 
-    python tests/bench/bench_control_api.py [--rows 1000000] [--clients 32] [--duration 15]
-                                            [--workers 4] [--threads 1] [--load wrk|httpx] [--fresh]
+    python tests/bench/bench_control_api.py [--rate 300] [--duration 20] [--warmup 5]
+        [--connections 64] [--mix list_latest=1,list_camera=1,list_since=1,plate_search=1]
+        [--rows 1000000] [--load-procs 1] [--workers W] [--threads T] [--profile DIR] [--fresh]
 
-Creates (or reuses, if it already holds the rows) the database ``vigia_bench``, migrates it,
-loads the detections with COPY, starts the control API under gunicorn (gthread) on a free port,
-authenticates with a real RS256 access token, then runs ``--clients`` concurrent keep-alive
-connections (closed loop, no think time) against each scenario in turn. The load comes from
-``wrk`` (C, epoll; ``apt-get install wrk``) with a Lua script that walks a file of pre-generated
-URLs, so the load generator takes little of the CPU it shares with the server; without wrk (or
-with ``--load httpx``) an asyncio httpx client in this process does the same, at a higher CPU cost:
+Goal (issue 10): at >= 300 requests/s, p95 < 50 ms for the list endpoints and p95 < 100 ms for the
+tolerant plate search, on 1 M detections and 2 cores.
 
-* ``list_camera``: ``/api/v1/detections/?camera=<one of 20 cameras>``
-* ``list_since``:  ``/api/v1/detections/?since=<a random moment of the last 30 days>``
+Keeps the database ``vigia_bench_api`` between runs (migrated by the control plane's ``migrate``
+through tests/support/databases.py; the detections are loaded with COPY once, ``--fresh`` reloads
+them), starts the API with the gunicorn command line of ``python -m vigia.control serve`` (its
+default workers and threads unless told otherwise) on a free port, and signs in with a real RS256
+access token.
+
+The load is OPEN-LOOP, like wrk2: ``--load-procs`` separate processes (asyncio on uvloop, raw
+HTTP/1.1 on keep-alive connections) send request i at ``start + i / rate`` whatever the server
+does; a request whose moment comes while every one of the ``--connections`` connections is busy
+waits for one, and each latency runs from the request's SCHEDULED moment to the last byte of its
+answer, so a server that falls behind shows it in the percentiles (no coordinated omission). The
+requests are drawn with the ``--mix`` weights from:
+
+* ``list_latest``:  ``/api/v1/detections/`` (the console's first page)
+* ``list_camera``:  ``/api/v1/detections/?camera=<one of 20 cameras>``
+* ``list_since``:   ``/api/v1/detections/?since=<a random moment of the last 30 days>``
 * ``plate_search``: ``/api/v1/detections/search?plate=<a stored plate with one OCR confusion>``
 
-Prints ONE JSON line: p50/p95/p99 (ms) and requests/s per scenario, the targets (list p95 < 50 ms,
-plate p95 < 100 ms) and whether the plate query plan uses the GIN trigram index. The client runs
-on the same machine as gunicorn and PostgreSQL, so it competes with them for the CPU. In a closed
-loop, latency = clients / throughput (Little's law): 32 clients below 50 ms need > 640 requests/s.
+Prints ONE JSON line: the achieved rate (answers of the measured window per second), p50/p95/p99
+and max per endpoint, errors, the CPU milliseconds per request of the API workers, of the
+PostgreSQL backends serving them and of the load generator (these do not depend on what else runs
+on the machine, unlike latencies), the load average before and after, and the ratio of each figure
+to the goal (< 1 meets it for latencies, >= 1 for the rate). ``--profile DIR`` records a py-spy
+profile of every API worker over the measured window (``pip install py-spy``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import shutil
 import signal
 import socket
-import statistics
 import string
 import subprocess
 import sys
@@ -40,48 +53,31 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-import httpx
-import psycopg
-from psycopg.types.json import Jsonb
-
-DB_NAME = os.environ.get("VIGIA_BENCH_DB", "vigia_bench")
-PG = os.environ.get("VIGIA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-DATABASE_URL = f"{PG}/{DB_NAME}"
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = os.environ.get("VIGIA_BENCH_DB", "vigia_bench_api")
 CAMERAS = [uuid.UUID(int=0xBE7C0000_0000_7000_8000_000000000000 + i) for i in range(20)]
 ORG_SLUG = "bench"
 ADMIN_EMAIL = "bench-admin@bench.example.com"
 DAYS = 30
+DISTINCT_PLATES = 20_000
 CONFUSIONS = {"O": "D", "D": "O", "0": "O", "1": "I", "I": "1", "8": "B", "B": "8", "5": "S", "S": "5",
               "2": "Z", "Z": "2", "6": "G", "G": "6"}
-TARGETS = {"list_p95_ms": 50, "plate_p95_ms": 100}
-
-os.environ["VIGIA_DATABASE_URL"] = DATABASE_URL
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vigia.control.settings")
-os.environ.setdefault("VIGIA_LOG_LEVEL", "WARNING")
+GOAL = {"rate": 300, "list_p95_ms": 50, "plate_p95_ms": 100}
+SCENARIOS = ("list_latest", "list_camera", "list_since", "plate_search")
+START_DELAY_S = 2.0  # lets every load process start and connect before the first scheduled request
+DRAIN_S = 30.0  # after the last scheduled request, answers still missing this long are errors
+LATE_SEND_S = 0.010  # a request sent this much after its moment waited for a free connection
 
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def ensure_database(fresh: bool) -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
-        if exists and fresh:
-            conn.execute(f'DROP DATABASE "{DB_NAME}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def setup_django() -> None:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+# --- data ------------------------------------------------------------------------------------
 
 
 def plate(rng: random.Random) -> str:
@@ -90,12 +86,50 @@ def plate(rng: random.Random) -> str:
             + "".join(rng.choices(digits, k=2)))
 
 
-def load_detections(org_id: uuid.UUID, rows: int, plates: list[str]) -> None:
-    """COPY ``rows`` detections of the last 30 days; indexes are dropped during the load and
-    rebuilt after it (much faster than maintaining them row by row)."""
+def confused(text: str, rng: random.Random) -> str:
+    """``text`` with one character swapped for its usual OCR confusion (O/D, 1/I, 8/B...)."""
+    spots = [i for i, ch in enumerate(text) if ch in CONFUSIONS]
+    if not spots:
+        return text
+    i = rng.choice(spots)
+    return text[:i] + CONFUSIONS[text[i]] + text[i + 1:]
+
+
+def prepare_database(fresh: bool) -> str:
+    """The bench database, migrated; ``fresh`` drops it first."""
+    import psycopg
+
+    from tests.support.databases import SERVER, migrated_database
+
+    if fresh:
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    return migrated_database(DB_NAME)
+
+
+def prepare_tenant() -> tuple[uuid.UUID, str]:
+    """The bench org, its admin and an access token issued the same way sign-in does."""
+    from vigia.control.core.choices import Role
+    from vigia.control.tenancy.models import Organization, User
+    from vigia.control.tenancy.tokens import issue_access_token
+
+    org, _ = Organization.objects.get_or_create(slug=ORG_SLUG, defaults={"name": "Bench"})
+    user = User.objects.filter(email=ADMIN_EMAIL).first()
+    if user is None:
+        user = User.objects.create_user(ADMIN_EMAIL, org=org, password=uuid.uuid4().hex, role=Role.ADMIN)
+    token, _ = issue_access_token(user)
+    return org.id, token
+
+
+def load_detections(url: str, org_id: uuid.UUID, rows: int, plates: list[str]) -> None:
+    """COPY ``rows`` detections of the last 30 days (80 % of the vehicles with a plate) unless the org
+    already has them; indexes are dropped during the load and rebuilt after it."""
+    import psycopg
+    from psycopg.types.json import Jsonb
+
     rng = random.Random(42)
     now = datetime.now(UTC)
-    with psycopg.connect(DATABASE_URL) as conn:
+    with psycopg.connect(url) as conn:
         have = conn.execute("SELECT count(*) FROM detections WHERE org_id = %s", [org_id]).fetchone()
         if have and have[0] >= rows:
             log(f"reusing {have[0]} detection rows")
@@ -134,30 +168,26 @@ def load_detections(org_id: uuid.UUID, rows: int, plates: list[str]) -> None:
         log(f"indexes rebuilt and analysed in {time.perf_counter() - started:.1f}s")
 
 
-def prepare_tenant() -> tuple[uuid.UUID, str]:
-    """The bench org, its admin and an access token issued the same way login does."""
-    from vigia.control.core.choices import Role
-    from vigia.control.tenancy.models import Organization, User
-    from vigia.control.tenancy.tokens import issue_access_token
+def request_plan(rng: random.Random, plates: list[str], mix: dict[str, float], count: int) -> list[tuple[str, str]]:
+    """``count`` (scenario, path) pairs drawn with the ``mix`` weights."""
+    now = datetime.now(UTC)
 
-    org, _ = Organization.objects.get_or_create(slug=ORG_SLUG, defaults={"name": "Bench"})
-    user = User.objects.filter(email=ADMIN_EMAIL).first()
-    if user is None:
-        user = User.objects.create_user(ADMIN_EMAIL, org=org, password=uuid.uuid4().hex, role=Role.ADMIN)
-    token, _ = issue_access_token(user)
-    return org.id, token
+    def path(scenario: str) -> str:
+        if scenario == "list_latest":
+            return "/api/v1/detections/"
+        if scenario == "list_camera":
+            return f"/api/v1/detections/?camera={rng.choice(CAMERAS)}"
+        if scenario == "list_since":
+            moment = now - timedelta(seconds=rng.random() * DAYS * 86400)
+            return "/api/v1/detections/?since=" + moment.isoformat().replace("+00:00", "Z")
+        return f"/api/v1/detections/search?plate={confused(rng.choice(plates), rng)}"
+
+    names = list(mix)
+    picks = rng.choices(names, weights=[mix[n] for n in names], k=count)
+    return [(name, path(name)) for name in picks]
 
 
-def plate_plan(org_id: uuid.UUID, query: str) -> str:
-    from django.db import transaction
-
-    from vigia.control.observations.plates import plate_search_settings
-    from vigia.control.observations.queries import PlateQuery, plate_matches, set_similarity_threshold
-
-    threshold = plate_search_settings().plate_similarity_threshold
-    with transaction.atomic():
-        set_similarity_threshold(threshold)
-        return plate_matches(org_id, PlateQuery(query, threshold)).order_by("-similarity", "-time").explain()
+# --- the API server --------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -166,22 +196,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
-    """The same gunicorn command line ``python -m vigia.control serve`` runs, on a local port."""
+def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    """The gunicorn command line ``python -m vigia.control serve`` runs, on a local port."""
     from vigia.control.core.management.commands.serve import gunicorn_argv
 
-    env = {**os.environ, "VIGIA_DATABASE_URL": DATABASE_URL, "VIGIA_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "VIGIA_DATABASE_URL": url, "VIGIA_LOG_LEVEL": "WARNING"}
     argv = gunicorn_argv(f"127.0.0.1:{port}", workers, threads, access_log=False)
     return subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True)
 
 
-def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def wait_ready(port: int, process: subprocess.Popen[bytes], workers: int, timeout: float = 60) -> None:
+    import httpx
+    import psutil
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("gunicorn exited during start-up")
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if (httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+                    and len(psutil.Process(process.pid).children()) >= workers):
                 return
         except httpx.HTTPError:
             pass
@@ -189,156 +223,306 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 60)
     raise RuntimeError("gunicorn did not become ready")
 
 
-def confused(text: str, rng: random.Random) -> str:
-    spots = [i for i, ch in enumerate(text) if ch in CONFUSIONS]
-    if not spots:
-        return text
-    i = rng.choice(spots)
-    return text[:i] + CONFUSIONS[text[i]] + text[i + 1:]
+def plate_plan(org_id: uuid.UUID, query: str) -> str:
+    """EXPLAIN of the plate search's detections query, as the view runs it."""
+    from django.db import transaction
+
+    from vigia.control.observations.plates import plate_search_settings
+    from vigia.control.observations.queries import PlateQuery, plate_matches, set_similarity_threshold
+
+    threshold = plate_search_settings().plate_similarity_threshold
+    with transaction.atomic():
+        set_similarity_threshold(threshold)
+        return str(plate_matches(org_id, PlateQuery(query, threshold)).order_by("-similarity", "-time").explain())
 
 
-WRK_SCRIPT = """
-local paths = {}
-local next_path = 0
-
-function init(args)
-  for line in io.lines(args[1]) do paths[#paths + 1] = line end
-  next_path = math.random(#paths)
-end
-
-function request()
-  next_path = next_path % #paths + 1
-  return wrk.format(nil, paths[next_path])
-end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    '{"p50_us": %d, "p95_us": %d, "p99_us": %d, "mean_us": %f, "requests": %d, "duration_us": %d, ' ..
-    '"errors": %d}\\n', latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.mean,
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout))
-end
-"""
+# --- the open-loop load (this script re-run with --generate) ----------------------------------
 
 
-def wrk_scenario(base: str, token: str, clients: int, duration: float, make_url, warmup: float) -> dict:
-    """One scenario with wrk: ``clients`` keep-alive connections, each sending its next request as
-    soon as the previous answer arrived, for ``duration`` seconds after ``warmup`` seconds."""
-    with tempfile.TemporaryDirectory() as tmp:
-        script, paths = Path(tmp, "bench.lua"), Path(tmp, "paths.txt")
-        script.write_text(WRK_SCRIPT)
-        paths.write_text("\n".join(make_url() for _ in range(20_000)) + "\n")
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Read one HTTP/1.1 response (Content-Length or chunked): its status, and whether the server
+    closes the connection after it."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length, chunked, close = 0, False, False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+        elif name == b"connection" and b"close" in value.lower():
+            close = True
+    if not chunked:
+        await reader.readexactly(length)
+        return status, close
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        await reader.readexactly(size + 2)
+        if size == 0:
+            return status, close
 
-        def run(seconds: float) -> dict:
-            argv = ["wrk", "-t", "2", "-c", str(clients), "-d", f"{max(1, round(seconds))}s",
-                    "--timeout", "30s", "-H", f"Authorization: Bearer {token}", "-s", str(script),
-                    base + "/", "--", str(paths)]
-            out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-            return json.loads(out.strip().splitlines()[-1])
 
-        run(warmup)
-        raw = run(duration)
-    ms = 1000.0
-    return {"p50_ms": round(raw["p50_us"] / ms, 1), "p95_ms": round(raw["p95_us"] / ms, 1),
-            "p99_ms": round(raw["p99_us"] / ms, 1), "mean_ms": round(raw["mean_us"] / ms, 1),
-            "rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1), "requests": raw["requests"],
-            "errors": raw["errors"]}
+async def generate(config: dict[str, Any]) -> dict[str, Any]:
+    """Send ``config["requests"]`` at their scheduled monotonic instants over a pool of keep-alive
+    connections; a record per request: scenario, scheduled, sent and done instants, status."""
+    port, token = config["port"], config["token"]
+    queue: asyncio.Queue[int | None] = asyncio.Queue()
+    requests = config["requests"]  # [offset_s, scenario, path]
+    start = config["start"]
+    records: list[list[Any]] = [[scenario, start + offset, None, None, "unsent"]
+                                for offset, scenario, _ in requests]
+
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", port)
+
+    async def connection(streams: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+        reader, writer = streams
+        while (index := await queue.get()) is not None:
+            record = records[index]
+            wire = (f"GET {requests[index][2]} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"Authorization: Bearer {token}\r\nAccept: application/json\r\n\r\n").encode()
+            record[2] = time.monotonic()
+            try:
+                if writer.is_closing():  # the server closed it after the previous answer
+                    reader, writer = await connect()
+                writer.write(wire)
+                status, close = await _answer(reader)
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                record[3], record[4] = time.monotonic(), type(exc).__name__
+                writer.close()
+                continue
+            record[3], record[4] = time.monotonic(), status
+            if close:
+                writer.close()
+        writer.close()
+
+    pool = [await connect() for _ in range(config["connections"])]
+    workers = [asyncio.create_task(connection(streams)) for streams in pool]
+    cpu_before = time.process_time()
+    for index, record in enumerate(records):
+        delay = record[1] - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait(index)
+    for _ in workers:
+        queue.put_nowait(None)
+    with contextlib.suppress(TimeoutError):  # what is still unanswered then stays an error
+        await asyncio.wait_for(asyncio.gather(*workers), timeout=DRAIN_S)
+    return {"records": records, "cpu_s": time.process_time() - cpu_before}
 
 
-async def scenario(base: str, token: str, clients: int, total: int, make_url, warmup: int) -> dict:
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"},
-                                 limits=limits, timeout=30) as client:
-        async def worker(count: int, record: bool) -> None:
-            nonlocal errors
-            for _ in range(count):
-                url = make_url()
-                started = time.perf_counter()
-                try:
-                    response = await client.get(url)
-                except httpx.TransportError:
-                    errors += 1  # e.g. a keep-alive connection the server closed: counted, not timed
-                    continue
-                elapsed = time.perf_counter() - started
-                if response.status_code != 200:
-                    errors += 1
-                elif record:
-                    latencies.append(elapsed)
+def generator_main() -> None:
+    import uvloop
 
-        await asyncio.gather(*(worker(max(1, warmup // clients), False) for _ in range(clients)))
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(total // clients, True) for _ in range(clients)))
-        wall = time.perf_counter() - started
-    latencies.sort()
+    config = json.loads(sys.stdin.read())
+    Path(config["out"]).write_text(json.dumps(uvloop.run(generate(config))))
 
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 1)
 
-    return {"p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
-            "mean_ms": round(statistics.fmean(latencies) * 1000, 1), "rps": round(len(latencies) / wall, 1),
-            "requests": len(latencies), "errors": errors}
+def run_load(port: int, token: str, plan: list[tuple[str, str]], rate: float, procs: int,
+             connections: int, directory: Path) -> tuple[float, list[tuple[subprocess.Popen[bytes], Path]]]:
+    """Start ``procs`` generator processes sharing ``plan`` (request i at ``start + i / rate``)."""
+    start = time.monotonic() + START_DELAY_S
+    children = []
+    for k in range(procs):
+        share = [[i / rate, scenario, path] for i, (scenario, path) in enumerate(plan) if i % procs == k]
+        out = directory / f"load-{k}.json"
+        child = subprocess.Popen([sys.executable, __file__, "--generate"], stdin=subprocess.PIPE, cwd=ROOT)
+        assert child.stdin is not None
+        child.stdin.write(json.dumps({"port": port, "token": token, "start": start, "requests": share,
+                                      "connections": max(1, connections // procs), "out": str(out)}).encode())
+        child.stdin.close()
+        children.append((child, out))
+    return start, children
+
+
+# --- measurement -----------------------------------------------------------------------------
+
+
+def cpu_seconds(processes: list[Any]) -> float:
+    import psutil
+
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def database_backends() -> list[Any]:
+    """PostgreSQL backends connected to the bench database (their title names it)."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        title = " ".join(process.info["cmdline"] or [])
+        if title.startswith("postgres:") and f" {DB_NAME} " in f"{title} ":
+            found.append(process)
+    return found
+
+
+def profile_workers(workers: list[Any], seconds: float, directory: Path) -> list[subprocess.Popen[bytes]]:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    directory.mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen([spy, "record", "-p", str(w.pid), "-d", str(max(1, int(seconds))), "-r", "100",
+                              "-f", "raw", "-o", str(directory / f"worker-{w.pid}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for w in workers]
+
+
+def percentile(ordered: list[float], p: float) -> float | None:
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
+
+
+def summarise(records: list[list[Any]], window: tuple[float, float]) -> dict[str, Any]:
+    """Per-scenario latency (scheduled -> answered) of the requests scheduled inside ``window``."""
+    begin, end = window
+    measured = [r for r in records if begin <= r[1] < end]
+    by_scenario: dict[str, dict[str, Any]] = {}
+    for name in sorted({r[0] for r in measured}):
+        rows = [r for r in measured if r[0] == name]
+        ok = sorted(r[3] - r[1] for r in rows if r[4] == 200)
+        errors: dict[str, int] = {}
+        for r in rows:
+            if r[4] != 200:
+                errors[str(r[4])] = errors.get(str(r[4]), 0) + 1
+        by_scenario[name] = {"requests": len(rows), "p50_ms": percentile(ok, 0.50), "p95_ms": percentile(ok, 0.95),
+                             "p99_ms": percentile(ok, 0.99), "max_ms": percentile(ok, 1.0), "errors": errors}
+    answered = [r for r in measured if r[4] == 200]
+    last = max((r[3] for r in answered), default=end)
+    late = sum(1 for r in measured if r[2] is None or r[2] - r[1] > LATE_SEND_S)
+    served = sum(1 for r in records if r[3] is not None and begin <= r[3] < end)  # for CPU per request
+    return {"scenarios": by_scenario, "answered": len(answered), "measured": len(measured),
+            "errors": len(measured) - len(answered), "span_s": max(end, last) - begin,
+            "late_sends": late, "served_in_window": served}
+
+
+def measure(args: argparse.Namespace, port: int, server: subprocess.Popen[bytes], token: str,
+            plan: list[tuple[str, str]]) -> dict[str, Any]:
+    import psutil
+
+    workers = psutil.Process(server.pid).children()
+    api = [psutil.Process(server.pid), *workers]
+    with tempfile.TemporaryDirectory(prefix="bench-control-api-") as tmp:
+        start, children = run_load(port, token, plan, args.rate, args.load_procs, args.connections, Path(tmp))
+        window = (start + args.warmup, start + args.warmup + args.duration)
+        time.sleep(max(0.0, window[0] - time.monotonic()))
+        spies = profile_workers(workers, args.duration, Path(args.profile)) if args.profile else []
+        backends = database_backends()
+        before = {"api": cpu_seconds(api), "postgres": cpu_seconds(backends)}
+        time.sleep(max(0.0, window[1] - time.monotonic()))
+        cpu = {"api": cpu_seconds(api) - before["api"], "postgres": cpu_seconds(backends) - before["postgres"]}
+        records: list[list[Any]] = []
+        generator_cpu = 0.0
+        for child, out in children:
+            if child.wait() != 0:
+                raise RuntimeError("a load process failed")
+            result = json.loads(out.read_text())
+            records += result["records"]
+            generator_cpu += result["cpu_s"] * args.duration / (args.warmup + args.duration)
+        for spy in spies:
+            spy.wait()
+    summary = summarise(records, window)
+    cpu["load_generator"] = generator_cpu
+    return {**summary, "cpu": cpu}
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    mix = {}
+    for part in text.split(","):
+        name, _, weight = part.partition("=")
+        if name not in SCENARIOS:
+            raise SystemExit(f"--mix: unknown scenario {name!r} (known: {', '.join(SCENARIOS)})")
+        mix[name] = float(weight or 1)
+    return mix
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--load", choices=("wrk", "httpx"), default="wrk" if shutil.which("wrk") else "httpx",
-                        help="Load generator (default: wrk when installed).")
-    parser.add_argument("--duration", type=float, default=15, help="Measured seconds per scenario (wrk).")
-    parser.add_argument("--requests", type=int, default=1600, help="Measured requests per scenario (httpx).")
-    parser.add_argument("--warmup", type=int, default=128, help="Warm-up requests (httpx); wrk warms up 3 s.")
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--fresh", action="store_true", help="Drop and recreate the bench database.")
-    args = parser.parse_args()
+    from vigia.control.core.management.commands.serve import default_threads, default_workers
 
-    ensure_database(args.fresh)
-    setup_django()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=GOAL["rate"], help="Requests per second, on schedule.")
+    parser.add_argument("--duration", type=float, default=20, help="Measured seconds.")
+    parser.add_argument("--warmup", type=float, default=5, help="Seconds of load before the measured window.")
+    parser.add_argument("--connections", type=int, default=64, help="Keep-alive connections in all.")
+    parser.add_argument("--mix", type=parse_mix, default=parse_mix(",".join(SCENARIOS)),
+                        help="Scenario weights, e.g. list_latest=1,list_camera=1,list_since=1,plate_search=1")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--load-procs", type=int, default=1, help="Load generator processes.")
+    parser.add_argument("--workers", type=int, default=default_workers(), help="gunicorn workers (serve's default).")
+    parser.add_argument("--threads", type=int, default=default_threads(), help="Threads per worker (serve's default).")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy raw profiles of the API workers go here.")
+    parser.add_argument("--fresh", action="store_true", help="Drop the bench database and load it again.")
+    parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)  # internal: a load process
+    args = parser.parse_args()
+    if args.generate:
+        generator_main()
+        return
+
+    url = prepare_database(args.fresh)
+    os.environ["VIGIA_DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vigia.control.settings")
+    os.environ.setdefault("VIGIA_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
     org_id, token = prepare_tenant()
     rng = random.Random(1)
-    plates = sorted({plate(rng) for _ in range(20_000)})
-    load_detections(org_id, args.rows, plates)
-    plan = plate_plan(org_id, confused(plates[0], rng))
+    plates = sorted({plate(rng) for _ in range(DISTINCT_PLATES)})
+    load_detections(url, org_id, args.rows, plates)
+    plan_text = plate_plan(org_id, confused(plates[0], rng))
+    requests = request_plan(rng, plates, args.mix, int(args.rate * (args.warmup + args.duration)))
 
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start_gunicorn(port, args.workers, args.threads)
+    server = start_gunicorn(url, port, args.workers, args.threads)
+    loadavg_before = os.getloadavg()
     try:
-        wait_ready(base, server)
-        now = datetime.now(UTC)
-        scenarios = {
-            "list_camera": lambda: f"/api/v1/detections/?camera={rng.choice(CAMERAS)}",
-            "list_since": lambda: "/api/v1/detections/?since="
-                                  + (now - timedelta(seconds=rng.random() * DAYS * 86400)).isoformat()
-                                  .replace("+00:00", "Z"),
-            "plate_search": lambda: f"/api/v1/detections/search?plate={confused(rng.choice(plates), rng)}",
-        }
-        if args.load == "wrk":
-            results = {name: wrk_scenario(base, token, args.clients, args.duration, make_url, 3)
-                       for name, make_url in scenarios.items()}
-        else:
-            results = {name: asyncio.run(scenario(base, token, args.clients, args.requests, make_url,
-                                                  args.warmup))
-                       for name, make_url in scenarios.items()}
+        wait_ready(port, server, args.workers)
+        result = measure(args, port, server, token, requests)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    loadavg_after = os.getloadavg()
 
-    list_p95 = max(results["list_camera"]["p95_ms"], results["list_since"]["p95_ms"])
+    scenarios = result["scenarios"]
+    achieved = result["answered"] / result["span_s"]
+    list_p95 = max((scenarios[n]["p95_ms"] or float("inf")) for n in scenarios if n.startswith("list_"))
+    plate_p95 = (scenarios.get("plate_search") or {}).get("p95_ms") or float("inf")
+    ratio = {"rate": round(achieved / GOAL["rate"], 3), "list_p95": round(list_p95 / GOAL["list_p95_ms"], 3),
+             "plate_p95": round(plate_p95 / GOAL["plate_p95_ms"], 3)}
+    served = result["served_in_window"]
+    per_request = {name: round(seconds * 1000 / served, 2) if served else None
+                   for name, seconds in result["cpu"].items()}
     print(json.dumps({
         "bench": "control_api",
+        "load": "open-loop",
         "rows": args.rows,
-        "clients": args.clients,
+        "target_rate": args.rate,
+        "achieved_rate": round(achieved, 1),
+        "duration_s": args.duration,
+        "connections": args.connections,
+        "mix": args.mix,
         "server": {"gunicorn_workers": args.workers, "threads": args.threads, "cpus": os.cpu_count()},
-        "load": args.load,
-        **results,
-        "plate_plan_uses_gin_index": "detections_plate_trgm" in plan,
-        "targets": TARGETS,
-        "meets_targets": {"list": list_p95 < TARGETS["list_p95_ms"],
-                          "plate": results["plate_search"]["p95_ms"] < TARGETS["plate_p95_ms"]},
+        **scenarios,
+        "requests": result["measured"],
+        "errors": result["errors"],
+        "late_sends": result["late_sends"],
+        "cpu_ms_per_request": per_request,
+        "plate_plan_uses_gin_index": "detections_plate_trgm" in plan_text,
+        "loadavg_before": [round(x, 2) for x in loadavg_before],
+        "loadavg_after": [round(x, 2) for x in loadavg_after],
+        "goal": GOAL,
+        "ratio_to_goal": ratio,
+        "meets_goal": (ratio["rate"] >= 0.99 and ratio["list_p95"] < 1 and ratio["plate_p95"] < 1
+                       and result["errors"] == 0),
     }))
 
 

@@ -20,6 +20,11 @@ def default_workers() -> int:
     return int(os.environ.get("VIGIA_CONTROL_WORKERS", "0")) or 2 * (os.cpu_count() or 1)
 
 
+def default_threads() -> int:
+    """``VIGIA_CONTROL_THREADS`` or two threads per worker."""
+    return int(os.environ.get("VIGIA_CONTROL_THREADS", "0")) or 2
+
+
 def gunicorn_argv(bind: str, workers: int, threads: int, access_log: bool = True) -> list[str]:
     """The gunicorn command line for the control API."""
     argv = [
@@ -38,7 +43,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("VIGIA_CONTROL_BIND", "0.0.0.0:8000"))
         parser.add_argument("--workers", type=int, default=default_workers())
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("VIGIA_CONTROL_THREADS", "2")))
+        parser.add_argument("--threads", type=int, default=default_threads())
 
     def handle(self, *args: Any, **options: Any) -> None:
         argv = gunicorn_argv(options["bind"], options["workers"], options["threads"])
