@@ -220,19 +220,24 @@ def test_deactivation_ends_the_users_sessions(api, admin, operator, user_passwor
     assert APIClient().post("/api/v1/auth/refresh", {"refresh": refresh}, format="json").status_code == 401
 
 
+def _assert_last_admin_refusal(response, field: str | None) -> None:
+    assert response.status_code == 409, response.content
+    error = response.json()["error"]
+    assert error["code"] == "last_admin"
+    assert "admin who can sign in" in error["message"]
+    assert list(error.get("fields", {})) == ([field] if field else [])
+
+
 def test_last_admin_cannot_demote_themselves(api, admin):
-    response = api(admin).patch(detail(admin), {"role": "operator"}, format="json")
-    assert response.status_code == 400
-    assert list(response.json()["error"]["fields"]) == ["role"]
+    _assert_last_admin_refusal(api(admin).patch(detail(admin), {"role": "operator"}, format="json"), "role")
     admin.refresh_from_db()
     assert admin.role == "admin"
 
 
 def test_last_admin_cannot_deactivate_themselves(api, admin):
-    response = api(admin).patch(detail(admin), {"is_active": False}, format="json")
-    assert response.status_code == 400
-    assert list(response.json()["error"]["fields"]) == ["is_active"]
-    assert api(admin).delete(detail(admin)).status_code == 400
+    _assert_last_admin_refusal(api(admin).patch(detail(admin), {"is_active": False}, format="json"),
+                               "is_active")
+    _assert_last_admin_refusal(api(admin).delete(detail(admin)), None)
     admin.refresh_from_db()
     assert admin.is_active
 
@@ -244,7 +249,55 @@ def test_an_admin_can_step_down_when_another_admin_remains(api, admin, make_user
 
 def test_an_inactive_admin_does_not_count_as_the_remaining_admin(api, admin, make_user):
     make_user(role="admin", is_active=False)
-    assert api(admin).patch(detail(admin), {"role": "viewer"}, format="json").status_code == 400
+    _assert_last_admin_refusal(api(admin).patch(detail(admin), {"role": "viewer"}, format="json"), "role")
+
+
+def _invite_admin(api, admin) -> str:
+    """Admin A invites admin B; B has not accepted yet. Returns B's invitation token."""
+    response = api(admin).post(USERS, {"email": "second-admin@acme.example.com", "role": "admin"},
+                               format="json")
+    assert response.status_code == 201 and response.json()["invitation_pending"] is True
+    return response.json()["invitation_token"]
+
+
+def _put(client, admin, **changes):
+    representation = client.get(detail(admin)).json()
+    return client.put(detail(admin), {**representation, **changes}, format="json")
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda client, admin: client.delete(detail(admin)), None),
+    (lambda client, admin: client.patch(detail(admin), {"role": "operator"}, format="json"), "role"),
+    (lambda client, admin: client.patch(detail(admin), {"is_active": False}, format="json"), "is_active"),
+    (lambda client, admin: _put(client, admin, role="viewer"), "role"),
+    (lambda client, admin: _put(client, admin, is_active=False), "is_active"),
+], ids=["DELETE", "PATCH role", "PATCH is_active", "PUT role", "PUT is_active"])
+def test_an_invited_admin_who_has_not_accepted_does_not_count(api, admin, change, field):
+    _invite_admin(api, admin)
+    _assert_last_admin_refusal(change(api(admin), admin), field)
+    admin.refresh_from_db()
+    assert (admin.role, admin.is_active) == ("admin", True)
+
+
+@pytest.mark.parametrize("method", ["DELETE", "PATCH", "PUT"])
+def test_once_the_invited_admin_accepted_the_first_may_go(api, admin, method):
+    token = _invite_admin(api, admin)
+    assert APIClient().post(ACCEPT, {"token": token, "password": STRONG}, format="json").status_code == 200
+    client = api(admin)
+    if method == "DELETE":
+        assert client.delete(detail(admin)).status_code == 204
+    elif method == "PATCH":
+        assert client.patch(detail(admin), {"role": "operator"}, format="json").status_code == 200
+    else:
+        assert _put(client, admin, role="viewer").status_code == 200
+    assert APIClient().post("/api/v1/auth/login", {"email": "second-admin@acme.example.com",
+                                                   "password": STRONG}, format="json").status_code == 200
+
+
+def test_a_pending_admin_may_be_removed_while_a_signed_up_admin_remains(api, admin):
+    _invite_admin(api, admin)
+    pending = User.objects.get(email="second-admin@acme.example.com")
+    assert api(admin).delete(detail(pending)).status_code == 204
 
 
 def test_put_of_the_read_representation_round_trips(api, admin, viewer):

@@ -5,23 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer, ValidationError
 from rest_framework.views import APIView
 
+from vigia.control.audit import events
+from vigia.control.audit.choices import AuditAction
+from vigia.control.audit.client import request_client_address
 from vigia.control.core.api.views import OrgScopedMixin
 from vigia.control.core.choices import Role
 from vigia.control.core.errors import error_body
 from vigia.control.core.permissions import signed_in_user
 from vigia.control.core.schema import error_response
-from vigia.control.tenancy import keys, tokens
+from vigia.control.tenancy import keys, lockouts, tokens
 from vigia.control.tenancy.api.serializers import (
     AcceptInviteSerializer,
     LoginSerializer,
@@ -36,16 +39,6 @@ from vigia.control.tenancy.models import User
 
 INVALID_CREDENTIALS = "invalid email or password"
 BEARER_CHALLENGE = 'Bearer realm="vigia"'
-LOGIN_MAX_FAILURES = 10
-LOGIN_FAILURE_WINDOW = 15 * 60
-
-
-def _client_ip(request: Request) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
-
-
-def _failures_key(email: str, request: Request) -> str:
-    return f"vigia:login-failures:{email}:{_client_ip(request)}"
 
 
 def _token_response(user: User, pair: tokens.TokenPair, code: int = status.HTTP_200_OK) -> Response:
@@ -63,7 +56,12 @@ class PublicAPIView(APIView):
 
 
 class LoginView(PublicAPIView):
-    """Exchange email + password for an access/refresh token pair."""
+    """Exchange email + password for an access/refresh token pair.
+
+    Too many failures lock the account out from the client's address, or the address out of every
+    account (429 with Retry-After; see :mod:`vigia.control.tenancy.lockouts`). Each sign-in,
+    failure, lock-out and refusal is an audit row naming the account (when it exists).
+    """
 
     @extend_schema(request=LoginSerializer, responses={
         200: TokenPairSerializer, 401: error_response("Wrong e-mail or password (or an inactive account)."),
@@ -73,20 +71,27 @@ class LoginView(PublicAPIView):
         body.is_valid(raise_exception=True)
         email = body.validated_data["email"].strip().lower()
         password = body.validated_data["password"]
-        failures_key = _failures_key(email, request)
-        if (cache.get(failures_key) or 0) >= LOGIN_MAX_FAILURES:
-            raise exceptions.Throttled(detail="too many failed sign-ins; try again later")
+        address = request_client_address(request)
         user = User.objects.select_related("org").filter(email=email).first()
+        wait = lockouts.retry_after(email, address)
+        if wait is not None:
+            events.note(request, AuditAction.SIGN_IN_REFUSED, subject=user)
+            raise exceptions.Throttled(wait=wait, detail="too many failed sign-ins; try again later")
         if user is None:
             make_password(password)  # spend the same hashing time: no user enumeration by timing
             ok = False
         else:
             ok = user.check_password(password) and user.is_active
         if not ok or user is None:
-            cache.add(failures_key, 0, LOGIN_FAILURE_WINDOW)
-            cache.incr(failures_key)
+            locks = lockouts.note_failure(email, address)
+            events.note(request, AuditAction.SIGN_IN_FAILED, subject=user)
+            if locks.account:
+                events.note(request, AuditAction.ACCOUNT_LOCKED_OUT, subject=user)
+            if locks.address:
+                events.note(request, AuditAction.ADDRESS_LOCKED_OUT, subject=user)
             raise exceptions.AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_credentials")
-        cache.delete(failures_key)
+        lockouts.note_success(email, address)
+        events.note(request, AuditAction.SIGN_IN, actor=user, subject=user)
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
         return _token_response(user, tokens.issue_token_pair(user))
@@ -161,9 +166,20 @@ class JWKSView(PublicAPIView):
         return Response(keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
+class LastAdminConflict(exceptions.APIException):
+    """The change would leave the organization with no admin who can sign in (409)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "last_admin"
+    default_detail = ("the organization must keep an active admin who can sign in: make another admin "
+                      "(and have them accept their invitation) first")
+
+
 class UserViewSet(OrgScopedMixin, viewsets.ModelViewSet):
     """Users of the caller's organization; admins only. Creating one invites them: without a
-    password the answer carries a one-time ``invitation_token`` (shown once). DELETE deactivates."""
+    password the answer carries a one-time ``invitation_token`` (shown once). DELETE deactivates.
+    A change that would leave the organization without an active admin who can sign in (invitation
+    accepted) is refused with 409. ``POST .../unlock`` clears a user's sign-in lock-outs."""
 
     queryset = User.objects.select_related("org", "invitation")
     serializer_class = UserSerializer
@@ -208,21 +224,38 @@ class UserViewSet(OrgScopedMixin, viewsets.ModelViewSet):
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = self.get_object()
-        _keep_an_admin(user, role=user.role, is_active=False)
+        _keep_an_admin(user, role=user.role, is_active=False, name_the_field=False)
         user.is_active = False
         user.save(update_fields=["is_active"])
         tokens.revoke_user_tokens(user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def unlock(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Clear the user's sign-in lock-outs and failure counts, from every address (audited)."""
+        user = self.get_object()
+        lockouts.unlock_account(user.email)
+        events.note(request, AuditAction.USER_UNLOCKED, subject=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
-def _keep_an_admin(user: User, role: str, is_active: bool) -> None:
-    """Refuse (400) a change that would leave ``user``'s organization without an active admin."""
-    if user.role != Role.ADMIN or not user.is_active or (role == Role.ADMIN and is_active):
+
+def _can_sign_in(user: User) -> bool:
+    return user.is_active and bool(user.password) and user.has_usable_password()
+
+
+def _keep_an_admin(user: User, role: str, is_active: bool, name_the_field: bool = True) -> None:
+    """Refuse (409) a change that would leave ``user``'s organization without an admin who can sign in:
+    active, with a usable password (an invited admin counts once they accepted). The error names the
+    field (``role`` or ``is_active``) unless told not to (a DELETE has no field)."""
+    if user.role != Role.ADMIN or not _can_sign_in(user) or (role == Role.ADMIN and is_active):
         return
     # Lock every active admin of the org in one order: two admins demoting each other serialize.
     admins = list(User.objects.select_for_update().filter(org_id=user.org_id, role=Role.ADMIN, is_active=True)
-                  .order_by("pk").values_list("pk", flat=True))
-    if any(pk != user.pk for pk in admins):
+                  .order_by("pk").only("pk", "password", "is_active"))
+    if any(admin.pk != user.pk and _can_sign_in(admin) for admin in admins):
         return
-    name = "role" if role != Role.ADMIN else "is_active"
-    raise ValidationError({name: ["the organization's last active admin cannot be demoted or deactivated"]})
+    if not name_the_field:
+        raise LastAdminConflict()
+    field = "role" if role != Role.ADMIN else "is_active"
+    raise LastAdminConflict({field: [LastAdminConflict.default_detail]})
