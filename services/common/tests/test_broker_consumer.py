@@ -297,3 +297,36 @@ async def test_sigterm_finishes_the_in_flight_message_acks_it_and_exits_zero(
     assert worker.returncode == 0, output.decode()
     assert (tmp_path / "done").read_text() == str(envelope.id)
     assert await depth(amqp_url, QUEUE) == 1  # only "later": the in-flight one was acked
+
+
+async def test_a_message_meeting_a_dependency_down_is_retried_in_place_not_dead_lettered(amqp_url: str) -> None:
+    """The database restarting: the handler fails with an ``unavailable`` error more times than the
+    delivery limit allows, then succeeds. The message is held and handled once it is back -- never
+    nacked, so its deliveries are not spent and it does not end in the DLQ."""
+    await declared(amqp_url)
+
+    class DatabaseDown(ConnectionError):
+        pass
+
+    calls: list[int] = []
+    handled: list[str] = []
+
+    async def handler(envelope: Envelope, meta: MessageMeta) -> None:
+        calls.append(meta.delivery_count)
+        if len(calls) <= SETTINGS.delivery_limit + 3:
+            raise DatabaseDown("connection refused")
+        handled.append(str(envelope.id))
+
+    consumer = Consumer(amqp_url, QUEUE, handler, settings=SETTINGS, prefetch=4,
+                        unavailable=(DatabaseDown,), unavailable_backoff_max_s=0.2)
+    task = asyncio.create_task(consumer.run(install_signal_handlers=False))
+    message = detection()
+    async with AsyncPublisher(amqp_url) as publisher:
+        await publisher.publish(message)
+    await until(lambda: handled)
+    consumer.stop()
+    await task
+    assert handled == [str(message.id)]
+    assert calls == [0] * (SETTINGS.delivery_limit + 4)  # one delivery, called until it worked
+    assert await depth(amqp_url, "recorder.events.dlq") == 0
+    assert await depth(amqp_url, QUEUE) == 0

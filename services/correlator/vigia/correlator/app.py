@@ -2,7 +2,8 @@
 
 Start-up: configure logging, read settings, connect to PostgreSQL, Redis, the object store and the
 broker (declaring the topology), load the site assignments, restore open incidents from Redis,
-consume ``correlator.control`` and ``correlator.in``, then tick (close quiet incidents, build due
+consume ``correlator.control`` and ``correlator.in`` (a signal meeting Redis or the database down is
+retried in place, not dead-lettered), then tick (close quiet incidents, build due
 evidence) until SIGTERM, which stops consuming, lets in-flight messages finish and closes.
 """
 
@@ -14,6 +15,9 @@ import logging
 import signal
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from vigia.common.broker import AsyncPublisher, Consumer, connect
 from vigia.common.broker.topology import CORRELATOR_CONTROL, CORRELATOR_IN, declare_topology
@@ -27,6 +31,9 @@ from vigia.correlator.sites import SiteDirectory
 from vigia.correlator.state import StateStore
 
 log = logging.getLogger("vigia.correlator")
+
+# Errors meaning a store the correlator keeps its state in or reads its sites from is down.
+DEPENDENCY_DOWN = (RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError)
 
 
 async def run(settings: CorrelatorSettings, stopping: asyncio.Event | None = None) -> None:
@@ -53,8 +60,10 @@ async def run(settings: CorrelatorSettings, stopping: asyncio.Event | None = Non
         await declare_topology(channel, settings)
 
     # Control first: placements are current before the first signal is judged.
+    # Redis or the database away (restarting) is no fault of a signal: it is held and retried, not
+    # spent against the delivery limit and dead-lettered.
     consumers = [Consumer(settings.amqp_url, queue, handler, settings=settings, setup=setup,
-                          connection=connection)
+                          connection=connection, unavailable=DEPENDENCY_DOWN)
                  for queue, handler in ((CORRELATOR_CONTROL, correlator.handle_control),
                                         (CORRELATOR_IN, correlator.handle_signal))]
     health.add("database", lambda: database_ready(engine))

@@ -6,6 +6,11 @@ Contract, per message:
 * the handler returns -> ack (so ack follows the handler's committed side effects);
 * the handler raises -> nack(requeue=True): the quorum queue counts the delivery and, past its
   ``x-delivery-limit``, dead-letters the message to ``<queue>.dlq``; the consumer keeps going;
+* the handler raises one of the consumer's ``unavailable`` errors (a dependency is down: the
+  database restarting) -> the message is not at fault: it stays unacked and the handler is called
+  again with back-off until it returns (or the consumer stops: then it goes back to the queue).
+  Nacking would spend its deliveries within milliseconds and dead-letter it while the database
+  is away;
 * the message cannot be decoded (not JSON, unknown type, invalid fields) -> poison:
   reject(requeue=False) straight to the DLQ, with a log line; retrying could not help.
 
@@ -46,6 +51,9 @@ MESSAGE_AGE_SECONDS = Histogram(
     "vigia_message_age_seconds", "Queue lag: from the envelope's time (when what it reports happened) "
     "to the moment a consumer takes it from the queue", ["queue"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600))
+DEPENDENCY_RETRIES = Counter(
+    "vigia_consumer_dependency_retries_total", "Handler calls retried in place because a dependency "
+    "was unavailable (the message held, not nacked)", ["queue"])
 MESSAGE_HANDLE_SECONDS = Histogram(
     "vigia_message_handle_seconds", "Time spent in the message handler", ["queue"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
@@ -96,7 +104,8 @@ class Consumer:
     ``requeue_failures`` (default: True for envelopes, False for frames) chooses what a handler
     failure does: requeue for redelivery (counted towards the delivery limit), or drop (frames are
     perishable and their queue has no DLQ). ``setup`` runs on the channel before consuming (e.g.
-    ``declare_topology``).
+    ``declare_topology``). ``unavailable``: exception types meaning a dependency is down, retried
+    in place with back-off (up to ``unavailable_backoff_max_s`` between calls), never nacked.
     """
 
     def __init__(self, url: str, queue: str, handler: Handler, *, prefetch: int | None = None,
@@ -104,7 +113,9 @@ class Consumer:
                  requeue_failures: bool | None = None,
                  setup: Callable[[AbstractChannel], Awaitable[Any]] | None = None,
                  settings: BrokerSettings | None = None, connection_name: str | None = None,
-                 connection: AbstractRobustConnection | None = None) -> None:
+                 connection: AbstractRobustConnection | None = None,
+                 unavailable: tuple[type[BaseException], ...] = (),
+                 unavailable_backoff_max_s: float = 5.0) -> None:
         defaults = BrokerSettings.model_fields
         prefetch = prefetch if prefetch is not None else (
             settings.prefetch if settings else defaults["prefetch"].default)
@@ -119,6 +130,8 @@ class Consumer:
             settings.shutdown_grace_s if settings else defaults["shutdown_grace_s"].default)
         self.requeue_failures = decode != "frame" if requeue_failures is None else requeue_failures
         self.setup = setup
+        self.unavailable = unavailable
+        self.unavailable_backoff_max_s = unavailable_backoff_max_s
         self.connection_name = connection_name or f"consumer:{queue}"
         self._connection = connection
         self._owns_connection = connection is None
@@ -220,8 +233,7 @@ class Consumer:
             headers=headers, body=message.body, message=message)
         started = time.perf_counter()
         try:
-            with traced(envelope.trace):
-                await self.handler(envelope, meta)
+            await self._handle(envelope, meta)
         except asyncio.CancelledError:
             # Shutdown past the grace period: hand the message back untouched.
             await self._settle(message.nack(requeue=True))
@@ -238,6 +250,24 @@ class Consumer:
         MESSAGE_HANDLE_SECONDS.labels(queue).observe(time.perf_counter() - started)
         MESSAGES_CONSUMED.labels(queue, "ok").inc()
         await self._settle(message.ack())
+
+    async def _handle(self, envelope: Envelope, meta: MessageMeta) -> None:
+        """Call the handler; while it fails because a dependency is unavailable, call it again after
+        a growing pause (0.1 s doubling up to the maximum), holding the message."""
+        pause = 0.1
+        while True:
+            try:
+                with traced(envelope.trace):
+                    await self.handler(envelope, meta)
+                return
+            except self.unavailable as exc:
+                DEPENDENCY_RETRIES.labels(self.queue_name).inc()
+                with traced(envelope.trace):
+                    log.warning("a dependency is unavailable; retrying the message in place", extra={
+                        "queue": self.queue_name, "message_id": str(envelope.id), "retry_in_s": pause,
+                        "error": str(exc)[:300]})
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.unavailable_backoff_max_s)
 
     async def _settle(self, settling: Awaitable[None]) -> None:
         try:

@@ -1,7 +1,8 @@
 """``python -m vigia.control recorder``: store what the data plane publishes, until SIGTERM.
 
-Start-up: engine -> recorder -> consumer on ``recorder.events`` (declaring the topology first)
--> metrics -> consume until SIGTERM, finish in-flight messages, exit.
+Start-up: engine -> recorder -> consumer on ``recorder.events`` (declaring the topology first;
+a message meeting the database down is retried in place, not dead-lettered) -> metrics -> consume
+until SIGTERM, finish in-flight messages, exit.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from vigia.common.broker import BrokerSettings, Consumer, declare_topology
 from vigia.common.broker.topology import RECORDER_EVENTS
@@ -53,9 +55,11 @@ class Command(BaseCommand):
         prefetch = options["prefetch"] or broker.prefetch
         engine = make_engine(cfg.database_url, pool_size=min(prefetch, 10), application_name="vigia-recorder")
         recorder = Recorder(engine)
+        # The database away (restarting, failing over) is no fault of the message: hold it and retry.
         consumer = Consumer(options["amqp_url"] or cfg.amqp_url, options["queue"], recorder,
                             prefetch=prefetch, settings=broker, connection_name="recorder",
-                            setup=lambda channel: declare_topology(channel, broker))
+                            setup=lambda channel: declare_topology(channel, broker),
+                            unavailable=(OperationalError, InterfaceError))
         health.add("database", lambda: database_ready(engine))
         health.add("consumer", consumer.started.is_set)
         port = options["metrics_port"]
