@@ -20,26 +20,12 @@ import uuid
 from pathlib import Path
 
 from tests.e2e.sensor_stack import Phone, SensorStack, add_phones, sensor_stack, wait_for
-from vigia.simulators.phonesim.link import PhoneLink
+from tests.support.phones import record_acks
 from vigia.simulators.phonesim.testing import PhoneIdentity, SignalConfig, run_phonesim
 
 PHONES = int(os.environ.get("VIGIA_E2E_ZERO_LOSS_PHONES", "200"))
 RATE_HZ = float(os.environ.get("VIGIA_E2E_ZERO_LOSS_RATE", "5"))
 LOAD_S = float(os.environ.get("VIGIA_E2E_ZERO_LOSS_SECONDS", "60"))
-
-
-def record_acks(link: PhoneLink, acked: set[int]) -> None:
-    """Collect, into ``acked``, the seq of every packet the gateway acknowledges on ``link``
-    (acks are cumulative: each covers the packets sent on the connection up to its seq, except
-    those the gateway refused with an error frame)."""
-    original = link._acked
-
-    def on_ack(seq: int) -> None:
-        acked.update(item.seq for item in link._inflight
-                     if item.seq <= seq and item.kind == "packet" and item.seq not in link._rejected)
-        original(seq)
-
-    link._acked = on_ack  # type: ignore[method-assign,unused-ignore]
 
 
 def stored(stack: SensorStack, org: uuid.UUID) -> tuple[int, int]:
