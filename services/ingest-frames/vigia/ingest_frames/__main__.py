@@ -40,7 +40,7 @@ def main() -> None:
         ws="none",  # no WebSocket routes
         access_log=False,  # thousands of frames a second: metrics, not log lines
         log_config=None,  # keep our JSON logging
-        proxy_headers=True,
+        proxy_headers=False,  # the client address is vigia.common.client_address's (see app.py)
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),
     )
 

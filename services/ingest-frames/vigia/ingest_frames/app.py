@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from vigia.common.client_address import ClientAddressMiddleware
 from vigia.common.http_errors import gateway_openapi
 from vigia.common.observability import HttpMetricsMiddleware, RouteMetrics, configure_logging
 from vigia.ingest_frames.api import frames, ops
@@ -65,6 +66,9 @@ def create_app(settings: IngestFramesSettings | None = None) -> FastAPI:
     app.include_router(frames.router)
     app.include_router(ops.router)
     app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
+    # The frame fast path reads no client address (limits are per camera); every other route sees the
+    # client behind our proxies, as control and the other gateways do.
+    app.add_middleware(ClientAddressMiddleware, trusted=resolved.trusted_proxy_networks)
     return app
 
 

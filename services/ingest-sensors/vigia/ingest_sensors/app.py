@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from vigia.common.client_address import ClientAddressMiddleware
 from vigia.common.http_errors import gateway_openapi
 from vigia.common.observability import HttpMetricsMiddleware, configure_logging
 from vigia.ingest_sensors.api import batch, ops, ws
@@ -48,6 +49,8 @@ def create_app(settings: IngestSensorsSettings | None = None) -> FastAPI:
     app.include_router(batch.router)
     app.include_router(ops.router)
     app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
+    # Outermost: uvicorn's WebSocket log lines and every route see the client behind our proxies.
+    app.add_middleware(ClientAddressMiddleware, trusted=resolved.trusted_proxy_networks)
     return app
 
 

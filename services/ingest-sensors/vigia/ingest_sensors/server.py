@@ -53,7 +53,8 @@ def uvicorn_config(app: FastAPI, settings: IngestSensorsSettings, *, host: str |
         loop="uvloop", http="httptools", ws="websockets-sansio",
         ws_max_size=settings.sensors_max_frame_bytes * WS_SIZE_HEADROOM,
         ws_per_message_deflate=False,  # compressing small JSON frames costs more CPU than it saves
-        access_log=False, log_config=None, proxy_headers=True,
+        # The client address is vigia.common.client_address's (the app's middleware), not uvicorn's.
+        access_log=False, log_config=None, proxy_headers=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 1,
     )
 

@@ -33,6 +33,7 @@ def build_server(settings: LiveSettings) -> LiveServer:
         # uvicorn counts whole seconds; never less than the grace we promise clients
         timeout_graceful_shutdown=math.ceil(settings.live_shutdown_grace_s),
         access_log=False,
+        proxy_headers=False,  # the client address is vigia.common.client_address's (see app.py)
     )
     return LiveServer(config, app.state.live, settings.live_shutdown_grace_s)
 

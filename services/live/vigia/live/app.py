@@ -37,6 +37,7 @@ from starlette.websockets import WebSocketDisconnect
 from vigia.common.auth import AccessClaims, InvalidToken, JWKSClient, KeySetUnavailable
 from vigia.common.broker import Consumer, MessageMeta, declare_live_queue
 from vigia.common.broker.topology import live_queue_name
+from vigia.common.client_address import ClientAddressMiddleware
 from vigia.common.messages import Envelope
 from vigia.common.observability import HttpMetricsMiddleware
 from vigia.live.config import LiveSettings
@@ -100,6 +101,8 @@ def create_app(settings: LiveSettings, hub: Hub | None = None) -> FastAPI:
     app = FastAPI(title="Vigia live", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.live = live
     app.add_middleware(HttpMetricsMiddleware, service="live")
+    # Outermost: uvicorn's WebSocket log lines and the routes see the client behind our proxies.
+    app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxy_networks)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
