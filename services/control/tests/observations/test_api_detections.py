@@ -121,3 +121,13 @@ def test_a_time_out_of_range_in_utc_is_a_400_naming_the_filter(api, viewer):
     response = api(viewer).get(URL, {"since": "0001-01-01T00:00:00+05:00"})
     assert response.status_code == 400
     assert "since" in response.json()["error"]["fields"]
+
+
+def test_list_rows_read_exactly_like_the_detail(api, viewer, make_detection):
+    # The list renders plain database rows, the detail a model instance: one representation.
+    detection = make_detection(plate_text="ABC1D23", plate_confidence=0.87, frame_id=uuid.uuid4(),
+                               track="t-1", snapshot_key="snap/1.jpg", time=ago(seconds=3))
+    client = api(viewer)
+    [row] = client.get(URL).json()["results"]
+    assert row == client.get(f"{URL}{detection.id}/").json()
+    assert row["frame"] == str(detection.frame_id) and row["plate_text"] == "ABC1D23"

@@ -28,3 +28,17 @@ class UtcDateTimeFilter(filters.IsoDateTimeFilter):
     """``IsoDateTimeFilter`` comparing in UTC (see :class:`UtcIsoDateTimeField`)."""
 
     field_class = UtcIsoDateTimeField
+
+
+class FilterSet(filters.FilterSet):
+    """A ``FilterSet`` that builds its form class once per class instead of once per request (the
+    class is made from the declared filters, which do not change between requests; django-filter
+    rebuilds it, form fields included, for every list it filters)."""
+
+    _form_classes: dict[type[Any], type[Any]] = {}
+
+    def get_form_class(self) -> type[Any]:
+        form_class = self._form_classes.get(type(self))
+        if form_class is None:
+            form_class = self._form_classes[type(self)] = super().get_form_class()
+        return form_class

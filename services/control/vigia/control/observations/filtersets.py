@@ -8,7 +8,7 @@ from typing import Any
 import django_filters as filters
 from django.db.models import QuerySet
 
-from vigia.control.core.filters import UtcDateTimeFilter
+from vigia.control.core.filters import FilterSet, UtcDateTimeFilter
 from vigia.control.observations.models import (
     Anomaly,
     Detection,
@@ -22,7 +22,7 @@ from vigia.control.observations.models import (
 from vigia.control.observations.plates import normalise_plate
 
 
-class TimeRangeFilterSet(filters.FilterSet):
+class TimeRangeFilterSet(FilterSet):
     """``since`` (inclusive) and ``until`` (exclusive), ISO 8601 with a zone (naive means UTC)."""
 
     since = UtcDateTimeFilter(field_name="time", lookup_expr="gte")

@@ -21,10 +21,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from vigia.common.storage import StorageError
+from vigia.control.core.api.transactions import AutocommitReadsMixin
 from vigia.control.core.api.views import OrgScopedMixin, OrgScopedReadOnlyViewSet
 from vigia.control.core.choices import Role
 from vigia.control.core.pagination import IdCursorPagination
 from vigia.control.core.permissions import signed_in_user
+from vigia.control.core.renderers import FastJSONRenderer
 from vigia.control.core.schema import error_response
 from vigia.control.devices.models import Device
 from vigia.control.observations.api import serializers as s
@@ -66,8 +68,9 @@ class TimeCursorPagination(IdCursorPagination):
     ordering = ("-time", "-id")
 
 
-class ObservationViewSet(OrgScopedReadOnlyViewSet):
+class ObservationViewSet(AutocommitReadsMixin, OrgScopedReadOnlyViewSet):
     pagination_class = TimeCursorPagination
+    renderer_classes = (FastJSONRenderer,)
 
 
 class DetectionViewSet(ObservationViewSet):
@@ -77,10 +80,17 @@ class DetectionViewSet(ObservationViewSet):
     serializer_class = s.DetectionSerializer
     filterset_class = DetectionFilterSet
 
+    def get_queryset(self) -> Any:
+        queryset = super().get_queryset()
+        # The API's hottest list renders plain rows: no model instance per detection.
+        return queryset.values(*s.DETECTION_COLUMNS) if self.action == "list" else queryset
 
-class PlateSearchView(APIView):
+
+class PlateSearchView(AutocommitReadsMixin, APIView):
     """Tolerant plate search: ``?plate=ABC1O23`` finds ABC1D23. The query is normalised (upper
     case, letters and digits only) and matched with pg_trgm's ``%`` through the GIN index."""
+
+    renderer_classes = (FastJSONRenderer,)
 
     @extend_schema(parameters=[s.PlateSearchQuerySerializer], responses={200: s.PlateSearchResultSerializer})
     def get(self, request: Request) -> Response:
@@ -189,18 +199,20 @@ class AnomalyViewSet(ObservationViewSet):
     filterset_class = AnomalyFilterSet
 
 
-class TelemetryViewSet(OrgScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class TelemetryViewSet(AutocommitReadsMixin, OrgScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Sensor readings of one device: ``?device=<id>`` (required), since, until."""
 
+    renderer_classes = (FastJSONRenderer,)
     queryset = Telemetry.objects.all()
     serializer_class = s.TelemetrySerializer
     filterset_class = TelemetryFilterSet
     pagination_class = TimeCursorPagination
 
 
-class DeviceStatusHistoryView(OrgScopedMixin, ListAPIView):
+class DeviceStatusHistoryView(AutocommitReadsMixin, OrgScopedMixin, ListAPIView):
     """Status transitions of one device, newest first (history outlives the device)."""
 
+    renderer_classes = (FastJSONRenderer,)
     queryset = DeviceStatusChange.objects.all()
     serializer_class = s.DeviceStatusChangeSerializer
     filterset_class = DeviceStatusChangeFilterSet
@@ -219,7 +231,7 @@ class DeviceStatusHistoryView(OrgScopedMixin, ListAPIView):
         return super().list(request, *args, **kwargs)
 
 
-class AnalyticsView(APIView):
+class AnalyticsView(AutocommitReadsMixin, APIView):
     """The dashboard's numbers for the last ``hours`` hours (default 24, at most 744)."""
 
     @extend_schema(parameters=[s.AnalyticsQuerySerializer], responses={200: dict})
