@@ -32,6 +32,9 @@ ANONYMOUS_ROUTES = {"api/v1/auth/login", "api/v1/auth/refresh", "api/v1/auth/log
 # Not the tenant API: probes, docs, and internal/ hooks that authorise their caller themselves
 # (internal/mediamtx/auth: tests/cameras/test_stream_auth.py).
 NOT_API = ("healthz", "readyz", "metrics", "api/schema", "api/docs", ".well-known/", "internal/")
+# The platform's own routes, for platform operators only: every member of every organization gets
+# 403 there (tests/tenancy/test_platform_operator.py walks them).
+PLATFORM_ROUTES = ("api/v1/organizations/",)
 MUTATING = ("post", "put", "patch", "delete")
 
 
@@ -44,7 +47,7 @@ def _routes() -> Iterator[tuple[str, Any]]:
                 yield prefix + str(pattern.pattern), pattern.callback
 
     for route, callback in walk(get_resolver().url_patterns):
-        if not route.startswith(NOT_API):
+        if not route.lstrip("^").startswith(NOT_API + PLATFORM_ROUTES):
             yield route, callback
 
 

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 ALGORITHM = "RS256"
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "org", "role", "jti", "iat", "exp")
 ROLES = ("admin", "operator", "viewer")
+#: The role claim of a platform operator's token (whose org claim is null): it manages organizations
+#: at control and reaches no organization's data, so every verifier here refuses it.
+PLATFORM_OPERATOR_ROLE = "platform_operator"
 MIN_RSA_BITS = 2048
 MAX_TOKEN_CHARS = 8192  # far above a real access token; bounds the work a junk header can cause
 
@@ -129,7 +132,10 @@ class JWKSClient:
         try:
             claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=self.audience,
                                 issuer=self.issuer, leeway=self.leeway,
-                                options={"require": list(REQUIRED_CLAIMS), "verify_signature": True})
+                                # PyJWT counts a null claim as missing: org is checked in _claims, so a
+                                # platform operator's token (org null) is refused by name.
+                                options={"require": [c for c in REQUIRED_CLAIMS if c != "org"],
+                                         "verify_signature": True})
         except jwt.ExpiredSignatureError:
             raise InvalidToken("token expired") from None
         except jwt.InvalidAudienceError:
@@ -234,6 +240,10 @@ def _checked_header(token: str) -> str:
 
 
 def _claims(claims: dict[str, Any], kid: str) -> AccessClaims:
+    if claims.get("role") == PLATFORM_OPERATOR_ROLE:
+        raise InvalidToken("a platform operator's token reaches no organization's data")
+    if claims.get("org") is None:
+        raise InvalidToken("missing claim org")
     try:
         sub, org = uuid.UUID(str(claims["sub"])), uuid.UUID(str(claims["org"]))
     except ValueError:
@@ -320,7 +330,8 @@ class DeviceIdentity(NamedTuple):
 class DeviceTokenVerifier:
     """Verify device tokens against ``device_credentials`` (gateways: ingest-frames, ingest-sensors).
 
-    A token is valid while its credential is not revoked and its device exists. The lookup is by
+    A token is valid while its credential is not revoked, its device exists and its organization
+    is not disabled (by a platform operator). The lookup is by
     the token's SHA-256, which is unique and indexed, so no timing oracle leaks the stored hash.
     ``last_used_at`` is refreshed at most once per ``touch_seconds`` per credential.
     """
@@ -334,13 +345,15 @@ class DeviceTokenVerifier:
         """The identity behind ``token``; raises :class:`InvalidToken` for any bad token."""
         from sqlalchemy import func, select, update
 
-        from vigia.common.db import device_credentials, devices
+        from vigia.common.db import device_credentials, devices, organizations
 
         if not is_well_formed_device_token(token):
             raise InvalidToken("malformed device token")
         query = (
-            select(device_credentials.c.id, device_credentials.c.device_id, devices.c.org_id)
+            select(device_credentials.c.id, device_credentials.c.device_id, devices.c.org_id,
+                   organizations.c.is_active.label("org_is_active"))
             .join(devices, devices.c.id == device_credentials.c.device_id)
+            .join(organizations, organizations.c.id == devices.c.org_id)
             .where(device_credentials.c.token_hash == hash_device_token(token),
                    device_credentials.c.revoked_at.is_(None),
                    devices.c.org_id == device_credentials.c.org_id)
@@ -349,6 +362,8 @@ class DeviceTokenVerifier:
             row = conn.execute(query).first()
             if row is None:
                 raise InvalidToken("unknown or revoked device token")
+            if not row.org_is_active:
+                raise InvalidToken("the device's organization is disabled")
             now = time.monotonic()
             if now - self._touched.get(row.id, float("-inf")) >= self._touch_seconds:
                 conn.execute(update(device_credentials).where(device_credentials.c.id == row.id)

@@ -41,6 +41,7 @@ organizations = Table(
     Column("id", Uuid, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("slug", String(64), nullable=False, unique=True),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
     Column("settings", _Json, nullable=False),
     Column("created_at", _tz(), nullable=False),
 )

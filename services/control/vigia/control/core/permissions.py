@@ -2,6 +2,10 @@
 
 Defaults: safe methods need ``viewer``, everything else ``operator``. A view narrows it with
 ``required_roles = {"create": "admin", ...}`` keyed by DRF action (or HTTP method for APIViews).
+
+A platform operator holds no organization role: :class:`RolePermission` (every view's default)
+refuses them (403), unless the view says ``platform_operators_allowed = True`` (about the caller
+only, such as ``/auth/me``). The platform's own views use :class:`PlatformOperatorPermission`.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ def signed_in_user(request: Request) -> User:
     return user
 
 
+PLATFORM_OPERATOR_REFUSED = "a platform operator sees no organization's data"
+
+
 class RolePermission(BasePermission):
     message = "your role does not allow this action"
 
@@ -49,4 +56,21 @@ class RolePermission(BasePermission):
         user = request.user
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return False
+        if user.is_platform_operator or user.org_id is None:
+            if getattr(view, "platform_operators_allowed", False):
+                return True
+            self.message = PLATFORM_OPERATOR_REFUSED
+            return False
         return role_at_least(user.role, required_role(view, request))
+
+
+class PlatformOperatorPermission(BasePermission):
+    """Only platform operators: the platform's own endpoints (organizations). 403 for everyone
+    else, admins of any organization included."""
+
+    message = "only a platform operator may do this"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active
+                    and user.is_platform_operator)

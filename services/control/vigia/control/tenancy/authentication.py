@@ -4,7 +4,9 @@ A missing header leaves the request anonymous (the permission then answers 401);
 present but wrong always answers 401 with ``WWW-Authenticate: Bearer``. The user is re-read from
 the database on every request, so deactivation and org moves take effect before tokens expire;
 the role applied is the current one in the database, not the one in the token: one primary-key
-query per request. Signature keys and already verified tokens are cached per process (see
+query per request, which also reads whether the user's organization is still enabled (a disabled
+organization's access tokens stop working at once, not when they expire). Signature keys and
+already verified tokens are cached per process (see
 :func:`tokens.decode_access_token`).
 """
 
@@ -19,12 +21,19 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 
 from vigia.control.tenancy.models import User
-from vigia.control.tenancy.tokens import TokenError, decode_access_token
+from vigia.control.tenancy.tokens import (
+    ORGANIZATION_DISABLED,
+    PLATFORM_OPERATOR_ROLE,
+    TokenError,
+    decode_access_token,
+)
 
 # One primary-key lookup of what requests read of the caller, written out because the ORM's
 # query compilation cost more than the query itself; the password hash and the org load lazily
 # in the few views that use them.
-_USER_SQL = "SELECT id, org_id, email, name, role, is_active, created_at, last_login FROM users WHERE id = %s"
+_USER_SQL = ("SELECT u.id, u.org_id, u.email, u.name, u.role, u.is_active, u.is_platform_operator, u.created_at, "
+             "u.last_login, o.is_active AS org_is_active FROM users u LEFT JOIN organizations o ON o.id = u.org_id "
+             "WHERE u.id = %s")
 
 
 class JWTAuthentication(BaseAuthentication):
@@ -51,9 +60,12 @@ class JWTAuthentication(BaseAuthentication):
         user = next(iter(User.objects.raw(_USER_SQL, [user_id])), None) if user_id is not None else None
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("user is unknown or inactive", code="user_inactive")
-        if str(user.org_id) != str(claims["org"]):
+        if str(user.org_id) != str(claims["org"]) or user.is_platform_operator != (
+                claims["role"] == PLATFORM_OPERATOR_ROLE):
             raise exceptions.AuthenticationFailed("user no longer belongs to the token's organization",
                                                   code="invalid_token")
+        if user.org_id is not None and not getattr(user, "org_is_active", False):  # a column of _USER_SQL
+            raise exceptions.AuthenticationFailed(ORGANIZATION_DISABLED, code="organization_disabled")
         return user, claims
 
     def authenticate_header(self, request: Request) -> str:

@@ -10,16 +10,29 @@ from django.db import models
 from vigia.common.ids import uuid7
 from vigia.control.core.choices import Role
 
+#: A Brazilian product: an organization's reports and console read in São Paulo time unless it says.
+DEFAULT_TIME_ZONE = "America/Sao_Paulo"
+
 
 class Organization(models.Model):
     """A customer of Vigia. Everything — cameras, devices, detections, users — belongs to exactly
-    one organization, and nobody sees another organization's data."""
+    one organization, and nobody sees another organization's data. Platform operators create
+    organizations and may disable one: its people can no longer sign in and its devices no longer
+    push, until it is enabled again (nothing is deleted)."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
-    settings = models.JSONField(default=dict, blank=True,
-                                help_text="Per-org tunables (correlation weights, thresholds...).")
+    # The data plane inserts organizations with SQLAlchemy too: new columns carry database defaults.
+    is_active = models.BooleanField(default=True, db_default=True,
+                                    help_text="False once a platform operator disabled it.")
+    disabled_at = models.DateTimeField(null=True, blank=True, help_text="When it was last disabled.")
+    time_zone = models.CharField(max_length=64, default=DEFAULT_TIME_ZONE, db_default=DEFAULT_TIME_ZONE,
+                                 help_text="IANA time zone its console and reports show times in.")
+    settings = models.JSONField(default=dict, blank=True, help_text=(
+        "Per-org tunables. Under \"correlation\": overrides of the correlator's defaults, "
+        "{\"window_ms\", \"threshold\", \"person_min_confidence\", \"weights\": {kind: weight}}; "
+        "edited through /api/v1/organization/settings."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -40,17 +53,34 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
+    def create_platform_operator(self, email: str, password: str, **extra: Any) -> User:
+        """A platform operator: no organization, so no organization's data (see :class:`User`)."""
+        if not email:
+            raise ValueError("email is required")
+        user = self.model(email=self.normalize_email(email).lower(), org=None, is_platform_operator=True,
+                          **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
 
 class User(AbstractBaseUser):
     """A person who signs in to an organization's console or API, with one role there:
-    viewer (read), operator (act on cameras, devices, pipelines, events) or admin (also users)."""
+    viewer (read), operator (act on cameras, devices, pipelines, events) or admin (also users).
+
+    A platform operator belongs to no organization and holds none of their roles: they create,
+    list, disable and enable organizations, and every organization's data answers them 403."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="users")
+    org = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="users",
+                            help_text="Null exactly for platform operators.")
     email = models.EmailField(unique=True)
     name = models.CharField(max_length=200, blank=True)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER,
+                            help_text="Role in the organization; ignored for platform operators.")
     is_active = models.BooleanField(default=True)
+    is_platform_operator = models.BooleanField(default=False, db_default=False, help_text=(
+        "Runs the platform (organizations), outside every organization."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     USERNAME_FIELD = "email"
@@ -62,13 +92,20 @@ class User(AbstractBaseUser):
     class Meta:
         db_table = "users"
         ordering = ("email",)
+        constraints = [
+            # Exactly one of: a member of one organization, or a platform operator of none.
+            models.CheckConstraint(
+                condition=models.Q(is_platform_operator=False, org__isnull=False)
+                | models.Q(is_platform_operator=True, org__isnull=True),
+                name="users_org_or_platform_operator"),
+        ]
 
     def __str__(self) -> str:
         return self.email
 
     @property
-    def org_slug(self) -> str:
-        return self.org.slug
+    def org_slug(self) -> str | None:
+        return self.org.slug if self.org is not None else None
 
 
 class SigningKey(models.Model):

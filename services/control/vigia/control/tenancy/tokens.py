@@ -26,9 +26,15 @@ from vigia.control.tenancy.models import Invitation, RefreshToken, User
 
 INVITATION_TTL = timedelta(days=7)
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "org", "role", "jti", "iat", "exp"]
+#: The ``role`` claim of a platform operator's token, whose ``org`` claim is null: no gateway or
+#: service that serves an organization's data accepts either (see :func:`issue_access_token`).
+PLATFORM_OPERATOR_ROLE = "platform_operator"
 CLOCK_SKEW_SECONDS = 30
 MAX_TOKEN_CHARS = 8192  # ours are ~700; refuse megabyte "tokens" before parsing them
 VERIFIED_CACHE_SIZE = 4096  # access tokens whose signature this process has already checked
+
+
+ORGANIZATION_DISABLED = "your organization is disabled; ask the platform's operators to enable it"
 
 
 class TokenError(Exception):
@@ -66,13 +72,18 @@ def new_opaque_token() -> str:
 # -- access tokens ---------------------------------------------------------------------------
 
 def issue_access_token(user: User) -> tuple[str, int]:
-    """Sign a new access token for ``user`` with the active key; returns it and its lifetime (s)."""
+    """Sign a new access token for ``user`` with the active key; returns it and its lifetime (s).
+
+    A member's token carries ``org`` (their organization's id) and ``role`` (admin, operator or
+    viewer). A platform operator's carries ``"org": null`` and ``"role": "platform_operator"``, so
+    a verifier of organization tokens (vigia.common.auth, live) refuses it however it checks."""
     cfg = settings.VIGIA
     key = keys.active_signing_key()
     now = int(timezone.now().timestamp())
+    org, role = ((None, PLATFORM_OPERATOR_ROLE) if user.is_platform_operator else (str(user.org_id), user.role))
     claims = {
-        "iss": cfg.jwt_issuer, "aud": cfg.jwt_audience, "sub": str(user.pk), "org": str(user.org_id),
-        "role": user.role, "email": user.email, "jti": uuid7().hex, "iat": now,
+        "iss": cfg.jwt_issuer, "aud": cfg.jwt_audience, "sub": str(user.pk), "org": org,
+        "role": role, "email": user.email, "jti": uuid7().hex, "iat": now,
         "exp": now + cfg.access_token_ttl,
     }
     token = jwt.encode(claims, keys.private_key_of(key), algorithm=keys.ALGORITHM,
@@ -132,7 +143,8 @@ def _verify_access_token(token: str) -> dict[str, Any]:
         claims: dict[str, Any] = jwt.decode(
             token, public_key, algorithms=[keys.ALGORITHM], audience=cfg.jwt_audience,
             issuer=cfg.jwt_issuer, leeway=CLOCK_SKEW_SECONDS,
-            options={"require": REQUIRED_CLAIMS, "verify_signature": True})
+            # PyJWT counts a null claim as missing; a platform operator's org is null (checked below).
+            options={"require": [c for c in REQUIRED_CLAIMS if c != "org"], "verify_signature": True})
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("token expired", code="token_expired") from exc
     except jwt.InvalidAudienceError as exc:
@@ -141,6 +153,8 @@ def _verify_access_token(token: str) -> dict[str, Any]:
         raise TokenError("token issuer is wrong") from exc
     except jwt.PyJWTError as exc:
         raise TokenError(f"invalid token: {exc}") from exc
+    if "org" not in claims or (claims["org"] is None) != (claims["role"] == PLATFORM_OPERATOR_ROLE):
+        raise TokenError("invalid token: the org claim is missing or does not fit the role")
     return {**claims, "_kid": kid}
 
 
@@ -181,7 +195,7 @@ def rotate_refresh_token(raw: str) -> tuple[User, TokenPair]:
     tokens of inactive users raise :class:`TokenError`.
     """
     with transaction.atomic():
-        token = (RefreshToken.objects.select_for_update().select_related("user", "user__org")
+        token = (RefreshToken.objects.select_for_update(of=("self", "user")).select_related("user", "user__org")
                  .filter(token_hash=hash_token(raw)).first())
         if token is None:
             raise TokenError("unknown refresh token")
@@ -195,11 +209,19 @@ def rotate_refresh_token(raw: str) -> tuple[User, TokenPair]:
             raise TokenError("refresh token expired", code="token_expired")
         elif not token.user.is_active:
             raise TokenError("user is inactive", code="user_inactive")
+        elif token.user.org is not None and not token.user.org.is_active:
+            raise TokenError(ORGANIZATION_DISABLED, code="organization_disabled")
         else:
             token.used_at = timezone.now()
             token.save(update_fields=["used_at"])
             return token.user, issue_token_pair(token.user, family=token.family, parent=token)
     raise reuse  # outside the atomic block: the family revocation is committed first
+
+
+def revoke_organization_tokens(org_id: uuid.UUID) -> int:
+    """Revoke every live refresh token of the organization's users (it was disabled)."""
+    return (RefreshToken.objects.filter(user__org_id=org_id, revoked_at__isnull=True)
+            .update(revoked_at=timezone.now()))
 
 
 def revoke_refresh_token_family(raw: str) -> bool:
@@ -224,6 +246,6 @@ def create_invitation(user: User, invited_by: User | None) -> str:
 
 def pending_invitation(raw: str) -> Invitation | None:
     """The unexpired, unaccepted invitation ``raw`` opens, locked for update, or ``None``."""
-    return (Invitation.objects.select_for_update().select_related("user", "user__org")
+    return (Invitation.objects.select_for_update(of=("self", "user")).select_related("user", "user__org")
             .filter(token_hash=hash_token(raw), accepted_at__isnull=True, expires_at__gt=timezone.now(),
-                    user__is_active=True).first())
+                    user__is_active=True, user__org__is_active=True).first())

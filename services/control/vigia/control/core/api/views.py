@@ -11,13 +11,18 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 from rest_framework import mixins, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.serializers import BaseSerializer
+
+from vigia.control.core.permissions import PLATFORM_OPERATOR_REFUSED
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
 class OrgScopedMixin:
-    """Scope every query to the caller's organization and stamp it on every new row."""
+    """Scope every query to the caller's organization and stamp it on every new row. A caller of
+    no organization (a platform operator, whom :class:`RolePermission` already refuses) sees an
+    empty queryset and can create nothing: the scoping never depends on the permission alone."""
 
     request: Any
     org_field = "org"
@@ -27,11 +32,13 @@ class OrgScopedMixin:
     def get_queryset(self) -> QuerySet[Any]:
         queryset = super().get_queryset()  # type: ignore[misc]
         user = self.request.user
-        if user is None or not getattr(user, "is_authenticated", False):
+        if user is None or not getattr(user, "is_authenticated", False) or user.org_id is None:
             return queryset.none()
         return queryset.filter(**{self.org_field: user.org_id})
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        if self.request.user.org_id is None:
+            raise PermissionDenied(PLATFORM_OPERATOR_REFUSED)
         serializer.save(**{self.org_field + "_id": self.request.user.org_id})
 
 

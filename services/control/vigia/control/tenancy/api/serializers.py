@@ -32,15 +32,17 @@ class UserSerializer(StrictModelSerializer):
     """A user as admins see it (and as everyone sees themselves); admins may change ``name``,
     ``role`` and ``is_active`` through it."""
 
-    org = OrganizationBriefSerializer(read_only=True)
+    org = OrganizationBriefSerializer(read_only=True, allow_null=True, help_text=(
+        "Null for a platform operator, who belongs to no organization."))
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     invitation_pending = serializers.SerializerMethodField()
 
     class Meta:
         model = User
-        fields: tuple[str, ...] = ("id", "email", "name", "role", "is_active", "org", "invitation_pending",
-                                   "created_at", "last_login")
-        read_only_fields = ("id", "email", "org", "invitation_pending", "created_at", "last_login")
+        fields: tuple[str, ...] = ("id", "email", "name", "role", "is_active", "org", "is_platform_operator",
+                                   "invitation_pending", "created_at", "last_login")
+        read_only_fields = ("id", "email", "org", "is_platform_operator", "invitation_pending", "created_at",
+                            "last_login")
 
     def get_invitation_pending(self, user: User) -> bool:
         invitation = getattr(user, "invitation", None)

@@ -1,13 +1,15 @@
-"""Routes of sign-in, JWKS and users. Mounted at the root (the JWKS lives under /.well-known/)."""
+"""Routes of sign-in, JWKS, users, organizations and their settings. Mounted at the root (the JWKS
+lives under /.well-known/)."""
 
 from django.db import transaction
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from vigia.control.tenancy.api import views
+from vigia.control.tenancy.api import organizations, views
 
 router = SimpleRouter()
 router.register("api/v1/users", views.UserViewSet, basename="user")
+router.register("api/v1/organizations", organizations.OrganizationViewSet, basename="organization")
 
 urlpatterns = [
     path(".well-known/jwks.json", views.JWKSView.as_view(), name="jwks"),
@@ -18,5 +20,7 @@ urlpatterns = [
     path("api/v1/auth/logout", views.LogoutView.as_view(), name="auth-logout"),
     path("api/v1/auth/accept-invite", views.AcceptInviteView.as_view(), name="auth-accept-invite"),
     path("api/v1/auth/me", views.MeView.as_view(), name="auth-me"),
+    path("api/v1/organization/settings", organizations.OrganizationSettingsView.as_view(),
+         name="organization-settings"),
     *router.urls,
 ]

@@ -36,6 +36,7 @@ from vigia.control.tenancy.api.serializers import (
     validate_new_password,
 )
 from vigia.control.tenancy.models import User
+from vigia.control.tenancy.organizations import refuse_disabled_organization
 
 INVALID_CREDENTIALS = "invalid email or password"
 BEARER_CHALLENGE = 'Bearer realm="vigia"'
@@ -65,6 +66,7 @@ class LoginView(PublicAPIView):
 
     @extend_schema(request=LoginSerializer, responses={
         200: TokenPairSerializer, 401: error_response("Wrong e-mail or password (or an inactive account)."),
+        403: error_response("Right password, but the account's organization is disabled."),
         429: error_response("Too many failed sign-ins; retry after the delay in Retry-After.")})
     def post(self, request: Request) -> Response:
         body = LoginSerializer(data=request.data)
@@ -91,6 +93,7 @@ class LoginView(PublicAPIView):
                 events.note(request, AuditAction.ADDRESS_LOCKED_OUT, subject=user)
             raise exceptions.AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_credentials")
         lockouts.note_success(email, address)
+        refuse_disabled_organization(user)  # 403 only after the right password: no probing for it
         events.note(request, AuditAction.SIGN_IN, actor=user, subject=user)
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
@@ -151,7 +154,9 @@ class AcceptInviteView(PublicAPIView):
 
 
 class MeView(APIView):
-    """The signed-in user."""
+    """The signed-in user (a platform operator too)."""
+
+    platform_operators_allowed = True
 
     @extend_schema(responses={200: UserSerializer})
     def get(self, request: Request) -> Response:

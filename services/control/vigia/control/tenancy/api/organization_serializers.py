@@ -1,0 +1,140 @@
+"""Representations of organizations (for platform operators) and of an organization's settings (for
+its admins)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from vigia.control.core.serializers import StrictSerializer
+from vigia.control.tenancy.api.serializers import UserSerializer
+from vigia.control.tenancy.models import DEFAULT_TIME_ZONE, Organization, User
+from vigia.control.tenancy.organizations import is_time_zone
+
+SLUG_RULE = RegexValidator(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", (
+    "lowercase letters, digits and inner hyphens, 1 to 64 characters (e.g. acme-security)"))
+#: Signal kinds the correlator weighs (vigia.correlator.scoring.ANOMALY_SIGNAL_KINDS' values).
+SIGNAL_KINDS = ("magnetic", "audio", "humanoid", "imu")
+#: Bounds the correlator itself accepts (vigia.correlator.scoring.CorrelationConfig).
+WINDOW_MS_MIN, WINDOW_MS_MAX = 10, 600_000
+THRESHOLD_MAX = 10.0
+
+
+def _time_zone(value: str) -> str:
+    if not is_time_zone(value):
+        raise serializers.ValidationError(
+            f"{value!r} is not an IANA time zone (e.g. America/Sao_Paulo, America/Manaus, UTC)")
+    return value
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    """An organization as platform operators see it."""
+
+    class Meta:
+        model = Organization
+        fields = ("id", "name", "slug", "is_active", "disabled_at", "time_zone", "created_at")
+        read_only_fields = fields
+
+
+class OrganizationCreateSerializer(StrictSerializer):
+    """A new organization and the e-mail of its first admin, who is invited (no password is set)."""
+
+    name = serializers.CharField(max_length=200)
+    slug = serializers.CharField(max_length=64, validators=[SLUG_RULE], help_text=(
+        "Unique short name: lowercase letters, digits and inner hyphens."))
+    time_zone = serializers.CharField(max_length=64, default=DEFAULT_TIME_ZONE, help_text=(
+        "IANA time zone of its console and reports."))
+    admin_email = serializers.EmailField(help_text="E-mail of its first admin, who is invited.")
+    admin_name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+    def validate_slug(self, value: str) -> str:
+        if Organization.objects.filter(slug=value).exists():
+            raise serializers.ValidationError("an organization with this slug already exists")
+        return value
+
+    def validate_time_zone(self, value: str) -> str:
+        return _time_zone(value)
+
+    def validate_admin_email(self, value: str) -> str:
+        value = value.strip().lower()
+        if User.objects.filter(email__iexact=value).exists():
+            raise serializers.ValidationError("a user with this email already exists")
+        return value
+
+
+class OrganizationCreatedSerializer(OrganizationSerializer):
+    """Answer of creating an organization: it, its invited admin and the invitation's one-time token
+    (shown once; the admin exchanges it with a password at POST /api/v1/auth/accept-invite)."""
+
+    admin = UserSerializer(help_text="The first admin, invited: no password until they accept.")
+    invitation_token = serializers.CharField(help_text=(
+        "One-time token of the admin's invitation, for POST /api/v1/auth/accept-invite."))
+
+    class Meta(OrganizationSerializer.Meta):
+        fields = (*OrganizationSerializer.Meta.fields, "admin", "invitation_token")
+        read_only_fields = fields
+
+
+# -- an organization's settings ----------------------------------------------------------------
+
+def _weight() -> serializers.FloatField:
+    return serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
+
+
+class CorrelationWeightsSerializer(StrictSerializer):
+    """Weight of each signal kind in the correlation score, 0 to 1; null: the correlator's default."""
+
+    magnetic = _weight()
+    audio = _weight()
+    humanoid = _weight()
+    imu = _weight()
+
+
+class CorrelationSettingsSerializer(StrictSerializer):
+    """The organization's overrides of the correlator's defaults (VIGIA_CORRELATION_*); null (or
+    absent) means the default. The correlator applies a change within VIGIA_ORG_CONFIG_TTL_S."""
+
+    window_ms = serializers.IntegerField(min_value=WINDOW_MS_MIN, max_value=WINDOW_MS_MAX, required=False,
+                                         allow_null=True, help_text="Signals of one site within this "
+                                         "window are joined (ms).")
+    threshold = serializers.FloatField(max_value=THRESHOLD_MAX, required=False, allow_null=True, help_text=(
+        "Score (sum of the weights of the distinct signal kinds in a window) from which an event is "
+        "raised; greater than 0."))
+    person_min_confidence = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True,
+                                                   help_text="Person detections below this confidence "
+                                                   "are not a signal.")
+    weights = CorrelationWeightsSerializer(required=False)
+
+    def validate_threshold(self, value: float | None) -> float | None:
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise serializers.ValidationError("must be greater than 0")
+        return value
+
+
+class OrganizationSettingsSerializer(StrictSerializer):
+    """What an organization's admins tune. PATCH changes only what it names; a null correlation
+    value removes that override (back to the correlator's default)."""
+
+    time_zone = serializers.CharField(max_length=64, required=False, help_text=(
+        "IANA time zone the console and reports show times in (e.g. America/Sao_Paulo)."))
+    correlation = CorrelationSettingsSerializer(required=False)
+
+    def validate_time_zone(self, value: str) -> str:
+        return _time_zone(value)
+
+    def to_representation(self, org: Any) -> dict[str, Any]:
+        overrides = org.settings.get("correlation") if isinstance(org.settings, dict) else None
+        overrides = overrides if isinstance(overrides, dict) else {}
+        weights = overrides.get("weights") if isinstance(overrides.get("weights"), dict) else {}
+        return {
+            "time_zone": org.time_zone,
+            "correlation": {
+                "window_ms": overrides.get("window_ms"),
+                "threshold": overrides.get("threshold"),
+                "person_min_confidence": overrides.get("person_min_confidence"),
+                "weights": {kind: weights.get(kind) for kind in SIGNAL_KINDS},
+            },
+        }
