@@ -34,11 +34,13 @@ SEVERITY_ORDER = (Severity.low, Severity.medium, Severity.high, Severity.critica
 
 
 class CorrelationConfig(BaseModel):
-    """One organization's correlation rule. Its ``settings`` JSON may hold overrides::
+    """One organization's correlation rule. Its ``settings`` JSON may hold overrides, which its
+    admins edit through control's ``PATCH /api/v1/organization/settings``::
 
         {"correlation": {"window_ms": 1500, "threshold": 0.8, "weights": {"audio": 0.3}}}
 
-    Weights not named keep their default."""
+    Weights not named keep their default. The correlator rereads them every VIGIA_ORG_CONFIG_TTL_S
+    (:meth:`vigia.correlator.sites.SiteDirectory.org_config`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
