@@ -44,8 +44,9 @@ class Organization(models.Model):
 
 
 class UserManager(BaseUserManager["User"]):
-    def create_user(self, email: str, org: Organization, password: str | None = None,
+    def create_user(self, email: str, org: Organization | None, password: str | None = None,
                     role: str = Role.VIEWER, **extra: Any) -> User:
+        """A member of ``org`` (the database refuses a member of none: see ``User.Meta.constraints``)."""
         if not email:
             raise ValueError("email is required")
         user = self.model(email=self.normalize_email(email).lower(), org=org, role=role, **extra)

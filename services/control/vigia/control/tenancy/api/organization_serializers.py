@@ -35,8 +35,8 @@ class OrganizationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Organization
-        fields = ("id", "name", "slug", "is_active", "disabled_at", "time_zone", "created_at")
-        read_only_fields = fields
+        fields: tuple[str, ...] = ("id", "name", "slug", "is_active", "disabled_at", "time_zone", "created_at")
+        read_only_fields: tuple[str, ...] = fields
 
 
 class OrganizationCreateSerializer(StrictSerializer):
@@ -128,7 +128,8 @@ class OrganizationSettingsSerializer(StrictSerializer):
     def to_representation(self, org: Any) -> dict[str, Any]:
         overrides = org.settings.get("correlation") if isinstance(org.settings, dict) else None
         overrides = overrides if isinstance(overrides, dict) else {}
-        weights = overrides.get("weights") if isinstance(overrides.get("weights"), dict) else {}
+        weights = overrides.get("weights")
+        weights = weights if isinstance(weights, dict) else {}
         return {
             "time_zone": org.time_zone,
             "correlation": {

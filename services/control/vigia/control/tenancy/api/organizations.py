@@ -10,19 +10,25 @@ Every POST and PATCH here is an audit row (:mod:`vigia.control.audit.middleware`
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from vigia.control.core.api.views import UUID_PATTERN
 from vigia.control.core.choices import Role
-from vigia.control.core.permissions import PlatformOperatorPermission, signed_in_user
+from vigia.control.core.permissions import (
+    PLATFORM_OPERATOR_REFUSED,
+    PlatformOperatorPermission,
+    signed_in_user,
+)
 from vigia.control.tenancy.api.organization_serializers import (
     SIGNAL_KINDS,
     OrganizationCreatedSerializer,
@@ -82,8 +88,7 @@ class OrganizationSettingsView(APIView):
 
     @extend_schema(responses={200: OrganizationSettingsSerializer})
     def get(self, request: Request) -> Response:
-        org = Organization.objects.get(pk=signed_in_user(request).org_id)
-        return Response(OrganizationSettingsSerializer(org).data)
+        return Response(OrganizationSettingsSerializer(Organization.objects.get(pk=_callers_org_id(request))).data)
 
     @extend_schema(request=OrganizationSettingsSerializer, responses={200: OrganizationSettingsSerializer})
     def patch(self, request: Request) -> Response:
@@ -91,7 +96,7 @@ class OrganizationSettingsView(APIView):
         body.is_valid(raise_exception=True)
         changes = body.validated_data
         with transaction.atomic():
-            org = Organization.objects.select_for_update().get(pk=signed_in_user(request).org_id)
+            org = Organization.objects.select_for_update().get(pk=_callers_org_id(request))
             changed = []
             if "time_zone" in changes:
                 org.time_zone = changes["time_zone"]
@@ -103,6 +108,13 @@ class OrganizationSettingsView(APIView):
             if changed:
                 org.save(update_fields=changed)
         return Response(OrganizationSettingsSerializer(org).data)
+
+
+def _callers_org_id(request: Request) -> uuid.UUID:
+    org_id = signed_in_user(request).org_id
+    if org_id is None:  # a platform operator: RolePermission refused them already
+        raise PermissionDenied(PLATFORM_OPERATOR_REFUSED)
+    return org_id
 
 
 def _merged(current: Any, change: dict[str, Any]) -> dict[str, Any]:
