@@ -15,6 +15,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db import connection
+from django.db.models import DEFERRED
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -28,9 +30,9 @@ from vigia.control.tenancy.tokens import (
     decode_access_token,
 )
 
-# One primary-key lookup of what requests read of the caller, written out because the ORM's
-# query compilation cost more than the query itself; the password hash and the org load lazily
-# in the few views that use them.
+# One primary-key lookup of what requests read of the caller, written out (and read with a plain
+# cursor, not RawQuerySet) because the ORM's machinery cost more than the query itself; the password
+# hash and the org load lazily in the few views that use them.
 _USER_SQL = ("SELECT u.id, u.org_id, u.email, u.name, u.role, u.is_active, u.is_platform_operator, u.created_at, "
              "u.last_login, o.is_active AS org_is_active FROM users u LEFT JOIN organizations o ON o.id = u.org_id "
              "WHERE u.id = %s")
@@ -57,19 +59,33 @@ class JWTAuthentication(BaseAuthentication):
         except TokenError as exc:
             raise exceptions.AuthenticationFailed(str(exc), code=exc.code) from exc
         user_id = _uuid_or_none(claims["sub"])
-        user = next(iter(User.objects.raw(_USER_SQL, [user_id])), None) if user_id is not None else None
+        user, org_is_active = _load_user(user_id) if user_id is not None else (None, False)
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("user is unknown or inactive", code="user_inactive")
         if str(user.org_id) != str(claims["org"]) or user.is_platform_operator != (
                 claims["role"] == PLATFORM_OPERATOR_ROLE):
             raise exceptions.AuthenticationFailed("user no longer belongs to the token's organization",
                                                   code="invalid_token")
-        if user.org_id is not None and not getattr(user, "org_is_active", False):  # a column of _USER_SQL
+        if user.org_id is not None and not org_is_active:
             raise exceptions.AuthenticationFailed(ORGANIZATION_DISABLED, code="organization_disabled")
         return user, claims
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="vigia"'
+
+
+def _load_user(user_id: str) -> tuple[User | None, bool]:
+    """The user of :data:`_USER_SQL` (other fields deferred) and whether its organization is enabled."""
+    with connection.cursor() as cursor:
+        cursor.execute(_USER_SQL, [user_id])
+        row = cursor.fetchone()
+        names = [column.name for column in cursor.description]
+    if row is None:
+        return None, False
+    values = dict(zip(names, row, strict=True))
+    user = User.from_db(connection.alias, list(values),
+                        [values.get(field.attname, DEFERRED) for field in User._meta.concrete_fields])
+    return user, bool(values["org_is_active"])
 
 
 def _uuid_or_none(value: Any) -> str | None:

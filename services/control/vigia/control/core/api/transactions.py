@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpResponseBase
 from django.utils.decorators import method_decorator
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.request import Request
 
 
 class AutocommitReadsMixin:
@@ -22,8 +20,8 @@ class AutocommitReadsMixin:
     """
 
     @method_decorator(transaction.non_atomic_requests)
-    def dispatch(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         if request.method in SAFE_METHODS and not transaction.get_connection().in_atomic_block:
-            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc, no-any-return]
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         with transaction.atomic():
-            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc, no-any-return]
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]

@@ -67,8 +67,9 @@ class PlateMatchSerializer(DetectionSerializer):
         fields = (*DetectionSerializer.Meta.fields, "similarity")  # type: ignore[assignment]
         read_only_fields = fields  # type: ignore[assignment]
 
-    def to_representation(self, instance: Detection) -> dict[str, Any]:
-        return {**super().to_representation(instance), "similarity": getattr(instance, "similarity", None)}
+    def to_representation(self, instance: Detection | dict[str, Any]) -> dict[str, Any]:
+        similarity = instance.get("similarity") if isinstance(instance, dict) else getattr(instance, "similarity", None)
+        return {**super().to_representation(instance), "similarity": similarity}
 
 
 class PlateCandidateSerializer(serializers.Serializer):
