@@ -28,7 +28,7 @@ from services.control.tests.test_security_matrix import (  # noqa: F401  (world:
     _url,
     world,
 )
-from vigia.common.auth import InvalidToken, JWKSClient
+from vigia.common.auth import DeviceTokenVerifier, InvalidToken, JWKSClient
 from vigia.control.core.choices import Role
 from vigia.control.tenancy import keys
 from vigia.control.tenancy.models import User
@@ -190,6 +190,10 @@ def test_organization_token_verifiers_refuse_an_operators_token_by_name(jwks_url
     cfg = settings.VIGIA
     verifier = JWKSClient(jwks_url, issuer=cfg.jwt_issuer, audience=cfg.jwt_audience)
     assert verifier.verify(issue_access_token(admin)[0]).org == admin.org_id  # the same verifier works
+    operators_token = issue_access_token(platform_operator)[0]
     with pytest.raises(InvalidToken, match="platform operator's token reaches no organization's data"):
-        verifier.verify(issue_access_token(platform_operator)[0])
+        verifier.verify(operators_token)
+    # The frame and sensor gateways take device tokens only: a JWT is refused before any lookup.
+    with pytest.raises(InvalidToken, match="malformed device token"):
+        DeviceTokenVerifier(engine=None).verify(operators_token)
 

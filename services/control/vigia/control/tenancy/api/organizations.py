@@ -63,13 +63,13 @@ class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
                   "invitation_token": created.invitation_token}
         return Response(answer, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: OrganizationSerializer})
+    @extend_schema(operation_id="organizations_disable", request=None, responses={200: OrganizationSerializer})
     @action(detail=True, methods=["post"])
     def disable(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Disable the organization (idempotent): sign-ins, refresh tokens and device tokens refused."""
         return Response(OrganizationSerializer(disable_organization(self.get_object())).data)
 
-    @extend_schema(request=None, responses={200: OrganizationSerializer})
+    @extend_schema(operation_id="organizations_enable", request=None, responses={200: OrganizationSerializer})
     @action(detail=True, methods=["post"])
     def enable(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Enable the organization again (idempotent); revoked sessions stay revoked."""
