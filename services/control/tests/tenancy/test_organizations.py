@@ -193,6 +193,30 @@ def test_a_disabled_organizations_device_tokens_are_refused_at_the_gateways(org)
         engine.dispose()
 
 
+def test_a_disabled_organizations_tokens_open_no_camera_stream(org, viewer, platform_operator, monkeypatch,
+                                                               signing_key):
+    """MediaMTX asks control (``/internal/mediamtx/auth``) before serving a camera's stream."""
+    from django.test import Client
+
+    from vigia.control.cameras.models import Camera
+    from vigia.control.tenancy.tokens import issue_access_token
+
+    monkeypatch.setenv("VIGIA_MEDIAMTX_API_PASSWORD", "s3cret-mediamtx-api-password")
+    cam = Camera(org=org, name="gate", enabled=True)
+    cam.rtsp_url = "rtsp://user:pass@10.0.0.5:554/stream1"
+    cam.save()
+
+    def read(user: User) -> int:
+        body = {"user": "", "password": "", "token": issue_access_token(user)[0], "ip": "10.1.2.3",
+                "action": "read", "path": str(cam.id), "protocol": "hls", "id": "1", "query": ""}
+        return Client().post("/internal/mediamtx/auth", body, content_type="application/json").status_code
+
+    assert read(viewer) == 204
+    assert read(platform_operator) == 403
+    disable_organization(org)
+    assert read(viewer) == 403
+
+
 # -- the command ---------------------------------------------------------------------------------
 
 def test_command_creates_lists_disables_and_enables(db, signing_key):

@@ -87,7 +87,8 @@ def _may_read(token: str, path: str) -> bool:
         user_id = uuid.UUID(str(claims.get("sub")))
     except ValueError:
         return False
-    user = User.objects.filter(id=user_id, is_active=True).only("org_id").first()
+    # A disabled organization's (and a platform operator's, of none) tokens open no stream.
+    user = User.objects.filter(id=user_id, is_active=True, org__is_active=True).only("org_id").first()
     if user is None or str(user.org_id) != str(claims.get("org")):
         return False
     camera = _camera_of(path)
