@@ -28,10 +28,11 @@ requests are drawn with the ``--mix`` weights from:
 
 Prints ONE JSON line: the achieved rate (answers of the measured window per second), p50/p95/p99
 and max per endpoint, errors, the CPU milliseconds per request of the API workers, of the
-PostgreSQL backends serving them and of the load generator (these do not depend on what else runs
-on the machine, unlike latencies), the load average before and after, and the ratio of each figure
-to the goal (< 1 meets it for latencies, >= 1 for the rate). ``--profile DIR`` records a py-spy
-profile of every API worker over the measured window (``pip install py-spy``).
+PostgreSQL backends serving them and of the load generator (these depend far less than latencies on
+what else runs on the machine), the load average before and after, and the ratio of each figure to
+the goal (< 1 meets it for latencies, >= 1 for the rate). ``--profile DIR`` records a py-spy profile
+of every API worker over the measured window, sampling the thread that holds the GIL (where the
+CPU goes, not the waits on the database; ``pip install py-spy``).
 """
 
 from __future__ import annotations
@@ -368,7 +369,7 @@ def database_backends() -> list[Any]:
 def profile_workers(workers: list[Any], seconds: float, directory: Path) -> list[subprocess.Popen[bytes]]:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     directory.mkdir(parents=True, exist_ok=True)
-    return [subprocess.Popen([spy, "record", "-p", str(w.pid), "-d", str(max(1, int(seconds))), "-r", "100",
+    return [subprocess.Popen([spy, "record", "-p", str(w.pid), "-d", str(max(1, int(seconds))), "-r", "100", "--gil",
                               "-f", "raw", "-o", str(directory / f"worker-{w.pid}.txt")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for w in workers]
 
