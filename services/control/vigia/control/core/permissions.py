@@ -10,9 +10,10 @@ only, such as ``/auth/me``). The platform's own views use :class:`PlatformOperat
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -47,6 +48,15 @@ def signed_in_user(request: Request) -> User:
 
 
 PLATFORM_OPERATOR_REFUSED = "a platform operator sees no organization's data"
+
+
+def caller_org_id(request: Request) -> uuid.UUID:
+    """The organization of the authenticated caller. A platform operator has none: 403 (behind
+    ``RolePermission`` that never happens, so this mostly narrows the type)."""
+    org_id = signed_in_user(request).org_id
+    if org_id is None:
+        raise PermissionDenied(PLATFORM_OPERATOR_REFUSED)
+    return org_id
 
 
 class RolePermission(BasePermission):

@@ -25,7 +25,7 @@ from vigia.control.core.api.transactions import AutocommitReadsMixin
 from vigia.control.core.api.views import OrgScopedMixin, OrgScopedReadOnlyViewSet
 from vigia.control.core.choices import Role
 from vigia.control.core.pagination import IdCursorPagination
-from vigia.control.core.permissions import signed_in_user
+from vigia.control.core.permissions import caller_org_id
 from vigia.control.core.renderers import FastJSONRenderer
 from vigia.control.core.schema import error_response
 from vigia.control.devices.models import Device
@@ -104,7 +104,7 @@ class PlateSearchView(AutocommitReadsMixin, APIView):
         query = PlateQuery(plate, threshold, data.get("camera"), data.get("since"), data.get("until"))
         with transaction.atomic():
             set_similarity_threshold(threshold)
-            matches = plate_matches(signed_in_user(request).org_id, query)
+            matches = plate_matches(caller_org_id(request), query)
             # `similarity` is an annotation django-stubs cannot see.
             detections = list(matches.order_by("-similarity", "-time", "-id")[:data["limit"]])  # type: ignore[misc]
             candidates = plate_candidates(matches, data["limit"])
@@ -224,7 +224,7 @@ class DeviceStatusHistoryView(AutocommitReadsMixin, OrgScopedMixin, ListAPIView)
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Another org's device answers 404 like every detail route; a deleted device of this org
         # still has its history, so the rows themselves also count as proof of ownership.
-        org = signed_in_user(request).org_id
+        org = caller_org_id(request)
         if not (Device.objects.filter(org_id=org, id=kwargs["device_id"]).exists()
                 or self.get_queryset().exists()):
             raise NotFound("no such device")
@@ -238,5 +238,5 @@ class AnalyticsView(AutocommitReadsMixin, APIView):
     def get(self, request: Request) -> Response:
         params = s.AnalyticsQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        return Response(dashboard_analytics(signed_in_user(request).org_id, params.validated_data["hours"],
+        return Response(dashboard_analytics(caller_org_id(request), params.validated_data["hours"],
                                             timezone.now()))
