@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.db.models.functions import Now
 
 from vigia.common.messages import PipelineChanged, PipelineDeleted, Strict
 from vigia.control.core.models import OrgScopedModel
@@ -43,3 +44,73 @@ class Pipeline(OrgScopedModel):
             return PipelineDeleted(pipeline=self.id)
         return PipelineChanged(pipeline=self.id, name=self.name, state=self.state,
                                graph=self.graph, version=self.version)
+
+
+class PipelineNodeState(models.Model):
+    """What one node of a running pipeline remembers between inputs (open dwell timers, counts,
+    cooldowns, stored values), so a restarted automation runtime carries on where it stopped.
+    Written by the automation runtime (psycopg, upserts on the primary key); values are JSON."""
+
+    pk = models.CompositePrimaryKey("pipeline", "node", "key")
+    # Unindexed: every read and write goes by pipeline, which the primary key / index leads with.
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+", db_index=False)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+", db_index=False)
+    node = models.TextField(help_text="Node id in the pipeline's graph.")
+    key = models.TextField(help_text="The node's own name for the value (e.g. a track id).")
+    value = models.JSONField(help_text="A JSON value.")
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "pipeline_node_state"
+
+    def __str__(self) -> str:
+        return f"{self.pipeline_id}/{self.node}/{self.key}"
+
+
+class PipelineNodeCounters(models.Model):
+    """How much one node of a pipeline has seen and done since the pipeline was created: inputs
+    evaluated, outputs produced, errors, and when it last fired. The automation runtime adds its
+    increments (``INSERT … ON CONFLICT (pipeline_id, node) DO UPDATE SET inputs = inputs + …``)."""
+
+    pk = models.CompositePrimaryKey("pipeline", "node")
+    # Unindexed: every read and write goes by pipeline, which the primary key / index leads with.
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+", db_index=False)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+", db_index=False)
+    node = models.TextField(help_text="Node id in the pipeline's graph.")
+    inputs = models.BigIntegerField(db_default=0)
+    outputs = models.BigIntegerField(db_default=0)
+    errors = models.BigIntegerField(db_default=0)
+    last_fired_at = models.DateTimeField(null=True, blank=True,
+                                         help_text="When the node last produced an output.")
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "pipeline_node_counters"
+
+    def __str__(self) -> str:
+        return f"{self.pipeline_id}/{self.node}"
+
+
+class PipelineRun(models.Model):
+    """One evaluation of a pipeline on one input, with what each node received and produced: the
+    answer to "why did (or didn't) this fire". The automation runtime writes them and keeps the
+    last 100 per pipeline."""
+
+    id = models.UUIDField(primary_key=True, editable=False,
+                          help_text="UUIDv7 chosen by the runtime (time-ordered).")
+    # Unindexed: every read and write goes by pipeline, which the primary key / index leads with.
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+", db_index=False)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+", db_index=False)
+    time = models.DateTimeField(help_text="The input's observation time.")
+    trigger = models.JSONField(help_text="The input item: {kind, time, source, data, message_id}.")
+    nodes = models.JSONField(help_text="The trace: [{node, inputs, outputs, error}].")
+    fired = models.BooleanField(help_text="Whether an output node emitted something.")
+    error = models.TextField(null=True, blank=True)
+
+    class Meta:
+        db_table = "pipeline_runs"
+        ordering = ("-time", "-id")
+        indexes = [models.Index(fields=("pipeline", "-time"), name="pipeline_runs_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline_id} {self.time.isoformat()}"
