@@ -300,6 +300,21 @@ _LEGACY_CAMERA_HEALTH = {"ok": "online", "stale": "offline", "down": "offline", 
 # --- control plane changes (outbox) -----------------------------------------------------------
 
 
+class CameraZone(Strict):
+    """A named area of a camera's image: a simple polygon in normalised coordinates (x from the
+    left edge 0 to the right 1, y from the top 0 to the bottom 1); control validates the shape."""
+
+    name: str = Field(min_length=1, max_length=64)
+    points: list[tuple[float, float]] = Field(min_length=3, max_length=200)
+
+
+class CameraLine(Strict):
+    """A named line across a camera's image, two points in normalised coordinates."""
+
+    name: str = Field(min_length=1, max_length=64)
+    points: tuple[tuple[float, float], tuple[float, float]]
+
+
 @message_type("camera.created", "camera.updated")
 class CameraChanged(Strict):
     """A camera was added or changed. It names the camera and never carries its RTSP URL (which
@@ -311,6 +326,8 @@ class CameraChanged(Strict):
     fps: float = Field(gt=0, le=60)
     enabled: bool = True
     site: str | None = None
+    zones: list[CameraZone] = Field(default_factory=list, description="the camera's zones (pipelines use them)")
+    lines: list[CameraLine] = Field(default_factory=list, description="the camera's lines (pipelines use them)")
     version: int = Field(1, ge=1)
 
     @model_validator(mode="before")
