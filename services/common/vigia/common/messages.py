@@ -249,6 +249,8 @@ class EventChanged(Strict):
     site: str | None = Field(None, max_length=128)
     sources: list[EventSource] = Field(default_factory=list)
     description: str = Field("", max_length=2000)
+    occurrences: int = Field(1, ge=1, description="1 + the repeats of the same cause at the same site "
+                             "folded into this event while it was unresolved.")
 
 
 @message_type("device.status")
