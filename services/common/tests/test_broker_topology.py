@@ -17,6 +17,7 @@ import pytest
 from vigia.common.broker import (
     AsyncPublisher,
     BrokerSettings,
+    SyncPublisher,
     TopologyConflictError,
     build_topology,
     declare_live_queue,
@@ -44,7 +45,7 @@ def _get(client: httpx.Client, path: str, vhost: str) -> list[dict]:
 async def test_topology_declares_every_exchange_queue_and_binding(
         amqp_url: str, amqp_vhost: str, amqp_management: httpx.Client) -> None:
     settings = BrokerSettings(sensor_shards=3, frame_shards=2, delivery_limit=7, frame_ttl_ms=5000,
-                              frames_max_length=50)
+                              frames_max_length=50, automation_shards=2)
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         topo = await declare_topology(await connection.channel(), settings)
@@ -52,15 +53,19 @@ async def test_topology_declares_every_exchange_queue_and_binding(
     exchanges = {e["name"]: e for e in _get(amqp_management, "exchanges", amqp_vhost)}
     assert {n: exchanges[n]["type"] for n in ("vigia.frames", "vigia.frames.shards", "vigia.sensors",
                                               "vigia.sensors.shards", "vigia.events", "vigia.control",
-                                              "vigia.actions", "vigia.dlx")} == {
+                                              "vigia.actions", "vigia.dlx",
+                                              "vigia.automation.shards")} == {
         "vigia.frames": "topic", "vigia.frames.shards": "x-consistent-hash",
         "vigia.sensors": "topic", "vigia.sensors.shards": "x-consistent-hash",
-        "vigia.events": "topic", "vigia.control": "topic", "vigia.actions": "direct", "vigia.dlx": "topic"}
+        "vigia.events": "topic", "vigia.control": "topic", "vigia.actions": "direct", "vigia.dlx": "topic",
+        "vigia.automation.shards": "x-consistent-hash"}
+    assert exchanges["vigia.automation.shards"]["arguments"] == {"hash-header": "x-vigia-org"}
     assert all(exchanges[e.name]["durable"] for e in topo.exchanges)
 
     queues = {q["name"]: q for q in _get(amqp_management, "queues", amqp_vhost)}
     durable = ["fusion.sensors.0", "fusion.sensors.1", "fusion.sensors.2", "recorder.events",
-               "correlator.in", "correlator.control", "streamer.control", "notifier.actions"]
+               "correlator.in", "correlator.control", "streamer.control", "notifier.actions",
+               "automation.0", "automation.1"]
     assert set(queues) == {"vision.frames.0", "vision.frames.1", *durable, *(dlq_name(q) for q in durable)}
     for frames in (queues["vision.frames.0"], queues["vision.frames.1"]):
         assert frames["durable"] and frames["arguments"] == {
@@ -74,6 +79,7 @@ async def test_topology_declares_every_exchange_queue_and_binding(
         assert queues[dlq_name(name)]["type"] == "quorum"
         assert "x-delivery-limit" not in queues[dlq_name(name)]["arguments"]
     assert queues["fusion.sensors.1"]["arguments"]["x-single-active-consumer"] is True
+    assert queues["automation.1"]["arguments"]["x-single-active-consumer"] is True
 
     bindings = {(b["source"], b["destination"], b["routing_key"])
                 for b in _get(amqp_management, "bindings", amqp_vhost) if b["source"]}
@@ -87,6 +93,11 @@ async def test_topology_declares_every_exchange_queue_and_binding(
         assert ("vigia.events", "recorder.events", key) in bindings
     for kind in ("webhook", "email", "telegram", "whatsapp", "modbus"):
         assert ("vigia.actions", "notifier.actions", f"action.{kind}") in bindings
+    for key in ("detection.#", "plate.read.#", "anomaly.#", "event.#", "device.status.#", "camera.health.#"):
+        assert ("vigia.events", "vigia.automation.shards", key) in bindings
+    for key in ("pipeline.#", "camera.#", "watchlist.#"):
+        assert ("vigia.control", "vigia.automation.shards", key) in bindings
+    assert ("vigia.automation.shards", "automation.1", "1") in bindings
 
 
 async def test_declaring_the_topology_again_async_or_sync_changes_nothing(
@@ -206,6 +217,43 @@ async def test_consistent_hash_sends_each_device_to_one_stable_shard(amqp_url: s
     assert len(shards_of) == 40
     assert all(len(shards) == 1 for shards in shards_of.values())
     assert len({next(iter(s)) for s in shards_of.values()}) > 1  # 40 devices spread over shards
+
+
+async def test_automation_shards_keep_each_organization_on_one_shard(amqp_url: str) -> None:
+    """Everything of one organization -- detections of several cameras, device statuses, control
+    changes published by the async and the sync publisher -- reaches one automation.<k> queue."""
+    settings = BrokerSettings(automation_shards=4)
+    orgs = [uuid.uuid4() for _ in range(24)]
+    box = {"x1": 0, "y1": 0, "x2": 1, "y2": 1}
+    envelopes = [make("detection.created", org, "test", {
+        "camera": uuid.uuid4(), "frame": uuid.uuid4(), "captured_at": 1, "label": "person", "confidence": 0.9,
+        "box": box}) for org in orgs for _ in range(3)]
+    envelopes += [make("device.status", org, "test", {"device": uuid.uuid4(), "status": "OFF"}) for org in orgs]
+    async with AsyncPublisher(amqp_url, settings=settings, declare=True) as publisher:
+        await publisher.publish_many(envelopes)
+    with SyncPublisher(amqp_url) as sync:
+        for org in orgs:
+            sync.publish(make("pipeline.deleted", org, "control", {"pipeline": uuid.uuid4()}))
+    shards_of: dict[uuid.UUID, set[int]] = defaultdict(set)
+    count = 0
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=200)
+        for shard in range(4):
+            queue = await channel.get_queue(f"automation.{shard}")
+
+            async def take(message: aio_pika.abc.AbstractIncomingMessage, shard: int = shard) -> None:
+                nonlocal count
+                shards_of[uuid.UUID(str((message.headers or {})["x-vigia-org"]))].add(shard)
+                count += 1
+                await message.ack()
+
+            await queue.consume(take)
+        await _until(lambda: count == len(orgs) * 5)
+    assert set(shards_of) == set(orgs)
+    assert all(len(shards) == 1 for shards in shards_of.values())
+    assert len({next(iter(s)) for s in shards_of.values()}) > 1  # 24 organizations spread over shards
 
 
 async def test_only_one_consumer_of_a_shard_queue_is_active(amqp_url: str) -> None:

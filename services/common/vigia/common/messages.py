@@ -382,6 +382,29 @@ class PipelineDeleted(Strict):
     pipeline: uuid.UUID
 
 
+@message_type("pipeline.status")
+class PipelineStatus(Strict):
+    """What a running pipeline did, for operators (live forwards it as ``pipeline_status_update``):
+    the automation runtime ``started`` or ``stopped`` running it, one of its nodes failed
+    (``error``), or an output node ``fired``."""
+
+    pipeline: uuid.UUID
+    state: Literal["started", "stopped", "error", "fired"]
+    node: str | None = Field(None, max_length=64, description="the node that failed or fired")
+    error: str | None = Field(None, max_length=2000)
+    time: TimeNs = Field(description="when it happened (the input's time for error and fired)")
+
+
+@message_type("automation.probe")
+class AutomationProbe(Strict):
+    """Sent by an automation replica straight to the automation shards with an organization's
+    header: whichever replica holds that organization's shard loads its pipelines. RabbitMQ's hash
+    ring is not computable outside the broker, so this is how a replica learns the organizations of
+    a shard it took that have running pipelines but no traffic yet (schedules, escalations)."""
+
+    reason: Literal["shard_taken", "pipeline_started"] = "shard_taken"
+
+
 # --- sensors ----------------------------------------------------------------------------------
 
 

@@ -36,7 +36,7 @@ from aio_pika.exceptions import PublishError as AioPublishError
 from vigia.common.broker.connection import connect
 from vigia.common.broker.errors import BatchPublishError, PublishError, UnroutableError
 from vigia.common.broker.settings import BrokerSettings
-from vigia.common.broker.topology import PERISHABLE_TYPES, declare_topology, route
+from vigia.common.broker.topology import ORG_HEADER, PERISHABLE_TYPES, declare_topology, route
 from vigia.common.messages import Envelope, envelope_headers
 
 PERSISTENT = aio_pika.DeliveryMode.PERSISTENT
@@ -58,13 +58,22 @@ def envelope_message(envelope: Envelope) -> aio_pika.Message:
         message_id=str(envelope.id),
         type=envelope.type,
         timestamp=_timestamp(envelope),
-        headers={"traceparent": envelope.trace} if envelope.trace else None,
+        headers=message_headers(envelope),
     )
+
+
+def message_headers(envelope: Envelope) -> dict[str, Any]:
+    """AMQP headers of a JSON envelope: its trace and its organization (``x-vigia-org``, which the
+    automation shards hash so that one organization lands on one shard)."""
+    headers: dict[str, Any] = {ORG_HEADER: str(envelope.org)}
+    if envelope.trace:
+        headers["traceparent"] = envelope.trace
+    return headers
 
 
 def frame_message(envelope: Envelope, body: bytes) -> aio_pika.Message:
     """A frame: the image as body, the envelope in ``x-vigia-*`` headers, transient."""
-    headers: dict[str, Any] = envelope_headers(envelope)
+    headers: dict[str, Any] = envelope_headers(envelope)  # x-vigia-org among them
     if envelope.trace:
         headers["traceparent"] = envelope.trace
     return aio_pika.Message(

@@ -30,7 +30,7 @@ from pika.exceptions import UnroutableError as PikaUnroutableError
 from vigia.common.broker.connection import redact
 from vigia.common.broker.errors import PublishError, UnroutableError
 from vigia.common.broker.settings import BrokerSettings
-from vigia.common.broker.topology import PERISHABLE_TYPES, declare_topology_sync, route
+from vigia.common.broker.topology import ORG_HEADER, PERISHABLE_TYPES, declare_topology_sync, route
 from vigia.common.messages import Envelope
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,9 @@ class SyncPublisher:
     def publish(self, envelope: Envelope) -> None:
         """Publish a JSON envelope to its exchange and routing key; returns once confirmed."""
         exchange, key = route(envelope)
-        headers = {"traceparent": envelope.trace} if envelope.trace else {}
+        headers = {ORG_HEADER: str(envelope.org)}
+        if envelope.trace:
+            headers["traceparent"] = envelope.trace
         self.publish_raw(exchange, key, envelope.to_json(), message_id=str(envelope.id),
                          type=envelope.type, headers=headers,
                          persistent=envelope.type not in PERISHABLE_TYPES,

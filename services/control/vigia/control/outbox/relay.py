@@ -39,6 +39,7 @@ from vigia.common.broker.connection import redact
 from vigia.common.broker.errors import BrokerError, PublishError, UnroutableError
 from vigia.common.broker.settings import BrokerSettings
 from vigia.common.broker.sync import SyncPublisher
+from vigia.common.broker.topology import ORG_HEADER
 from vigia.control.outbox.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,13 @@ class CycleResult:
     published: int = 0
     deferred: int = 0
     broker_failed: bool = False
+
+
+def _headers(row: OutboxMessage) -> dict[str, Any]:
+    headers: dict[str, Any] = {"x-vigia-outbox-attempt": row.attempts + 1}
+    if row.org_id is not None:  # the automation shards hash it (vigia.common.broker.topology)
+        headers[ORG_HEADER] = str(row.org_id)
+    return headers
 
 
 class OutboxRelay:
@@ -147,7 +155,7 @@ class OutboxRelay:
                 try:
                     publisher.publish_raw(row.exchange, row.routing_key, bytes(row.body),
                                           message_id=str(row.id), type=row.type,
-                                          headers={"x-vigia-outbox-attempt": row.attempts + 1})
+                                          headers=_headers(row))
                 except UnroutableError as exc:
                     # No queue bound for it yet: retry this one later, keep publishing the others.
                     self._record_failure(row, str(exc), defer=True)
