@@ -45,7 +45,8 @@ def _get(client: httpx.Client, path: str, vhost: str) -> list[dict]:
 async def test_topology_declares_every_exchange_queue_and_binding(
         amqp_url: str, amqp_vhost: str, amqp_management: httpx.Client) -> None:
     settings = BrokerSettings(sensor_shards=3, frame_shards=2, delivery_limit=7, frame_ttl_ms=5000,
-                              frames_max_length=50, automation_shards=2)
+                              frames_max_length=50, automation_shards=2,
+                              notifier_retry_delays_ms="100,2000")
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         topo = await declare_topology(await connection.channel(), settings)
@@ -66,7 +67,14 @@ async def test_topology_declares_every_exchange_queue_and_binding(
     durable = ["fusion.sensors.0", "fusion.sensors.1", "fusion.sensors.2", "recorder.events",
                "correlator.in", "correlator.control", "streamer.control", "notifier.actions",
                "automation.0", "automation.1"]
-    assert set(queues) == {"vision.frames.0", "vision.frames.1", *durable, *(dlq_name(q) for q in durable)}
+    assert set(queues) == {"vision.frames.0", "vision.frames.1", *durable, *(dlq_name(q) for q in durable),
+                           "notifier.retry.100", "notifier.retry.2000"}
+    for delay in (100, 2000):  # the notifier's back-off steps: held <delay> ms, then back to its queue
+        assert queues[f"notifier.retry.{delay}"]["type"] == "quorum"
+        assert queues[f"notifier.retry.{delay}"]["arguments"] == {
+            "x-queue-type": "quorum", "x-message-ttl": delay, "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": "notifier.actions", "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish"}
     for frames in (queues["vision.frames.0"], queues["vision.frames.1"]):
         assert frames["durable"] and frames["arguments"] == {
             "x-queue-type": "classic", "x-message-ttl": 5000, "x-max-length": 50, "x-overflow": "drop-head",
@@ -93,6 +101,7 @@ async def test_topology_declares_every_exchange_queue_and_binding(
         assert ("vigia.events", "recorder.events", key) in bindings
     for kind in ("webhook", "email", "telegram", "whatsapp", "modbus"):
         assert ("vigia.actions", "notifier.actions", f"action.{kind}") in bindings
+    assert ("vigia.actions", "notifier.retry.100", "notifier.retry.100") in bindings
     for key in ("detection.#", "plate.read.#", "anomaly.#", "event.#", "device.status.#", "camera.health.#"):
         assert ("vigia.events", "vigia.automation.shards", key) in bindings
     for key in ("pipeline.#", "camera.#", "watchlist.#"):
@@ -165,7 +174,7 @@ def test_every_message_type_has_an_exchange_and_a_routing_key() -> None:
         "vigia.control", f"camera.restart.{CAMERA}")
     deleted = make("camera.deleted", ORG, "test", {"camera": CAMERA})
     assert routing_key(deleted) == "camera.deleted"
-    action = make("action.telegram", ORG, "test", {"target": "123"})
+    action = make("action.telegram", ORG, "test", {"channel": str(CAMERA), "recipients": ["123"]})
     assert (exchange_for(action.type), routing_key(action)) == ("vigia.actions", "action.telegram")
     frame = make("frame.captured", ORG, "test", {"camera": CAMERA, "width": 4, "height": 4})
     assert (exchange_for(frame.type), routing_key(frame)) == ("vigia.frames", f"frame.{ORG}.{CAMERA}")

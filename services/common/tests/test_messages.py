@@ -3,6 +3,7 @@ bad input is refused naming the field."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -12,6 +13,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
+from vigia.common.channels import ACTION_KINDS
 from vigia.common.ids import uuid7
 from vigia.common.messages import (
     MESSAGE_TYPES,
@@ -32,8 +34,9 @@ CAMERA = {"camera": str(CAM), "name": "gate", "fps": 5, "site": "hq"}
 DEVICE = {"device": str(DEV), "name": "phone-1", "kind": "phone", "site": "hq", "config": {"rate": 50}}
 PIPELINE = {"pipeline": str(PIPE), "name": "intrusion", "state": "running",
             "graph": {"nodes": [{"id": "n1", "type": "camera"}], "edges": []}, "version": 3}
-ACTION = {"pipeline": str(PIPE), "event": str(EVT), "target": "https://hooks.example.com/x",
-          "payload": {"text": "intrusion"}, "attempt": 2}
+ACTION = {"pipeline": str(PIPE), "node": "notify", "event": str(EVT), "channel": str(uuid7()),
+          "recipients": ["+5511999990000"], "template": "{{ title }}", "payload": {"title": "intrusion"},
+          "locale": "en"}
 EVENT = {"event": str(EVT), "event_type": "intrusion", "severity": "high", "score": 0.9, "started_at": T,
          "ended_at": T + 5_000_000_000, "site": "hq", "description": "person at the gate",
          "sources": [{"kind": "person", "ref": str(uuid7()), "camera": str(CAM), "weight": 0.7},
@@ -75,11 +78,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
          "bluetooth_devices_count": 3},
         {"timestamp": T + 20_000_000, "seq": 2}]},
     "sensor.audio": {"device": str(DEV), "seq": 3, "timestamp": T, "sample_rate": 16000, "samples": 8000},
-    "action.webhook": ACTION,
-    "action.email": {**ACTION, "target": "ops@example.com"},
-    "action.telegram": {**ACTION, "target": "-100123"},
-    "action.whatsapp": {**ACTION, "target": "+5511999990000"},
-    "action.modbus": {**ACTION, "target": "10.0.0.9:502/coil/3"},
+    **{f"action.{kind}": ACTION for kind in ACTION_KINDS},
 }
 
 # For each type, one field made invalid, and the path the error must name.
@@ -106,11 +105,9 @@ INVALID: dict[str, tuple[str, Any]] = {
     "pipeline.deleted": ("pipeline", ""),
     "sensor.batch": ("packets", []),
     "sensor.audio": ("sample_rate", 4000),
-    "action.webhook": ("target", ""),
-    "action.email": ("attempt", 0),
-    "action.telegram": ("target", "x" * 2049),
-    "action.whatsapp": ("payload", [1, 2]),
-    "action.modbus": ("pipeline", "nope"),
+    **{f"action.{kind}": bad for kind, bad in zip(ACTION_KINDS, itertools.cycle((
+        ("channel", None), ("recipients", ["x" * 321]), ("locale", "fr"), ("payload", [1, 2]),
+        ("pipeline", "nope"))), strict=False)},
 }
 
 

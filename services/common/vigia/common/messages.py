@@ -30,9 +30,11 @@ from pydantic import (
     SerializeAsAny,
     ValidationError,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
+from vigia.common.channels.registry import ACTION_KINDS
 from vigia.common.ids import uuid7
 
 # --- time with nanosecond precision ----------------------------------------------------------
@@ -460,17 +462,32 @@ class AudioChunk(Strict):
 # --- actions ----------------------------------------------------------------------------------
 
 
-@message_type(
-    "action.webhook", "action.email", "action.telegram", "action.whatsapp", "action.modbus"
-)
+@message_type(*(f"action.{kind}" for kind in ACTION_KINDS))
 class ActionRequested(Strict):
-    """Something to do outside Vigia because a pipeline or rule fired."""
+    """Something the notifier does outside Vigia because a pipeline fired (or an admin tests a
+    channel): the envelope's id is the action id, and with the channel and each recipient it makes
+    the delivery's idempotency key. The message carries the channel's id, never its credentials;
+    the kinds are the channel registry's (:mod:`vigia.common.channels`)."""
 
-    pipeline: uuid.UUID | None = None
-    event: uuid.UUID | None = None
-    target: str = Field(min_length=1, max_length=2048, description="URL, address, chat id or PLC address")
-    payload: dict[str, Any] = Field(default_factory=dict)
-    attempt: int = Field(1, ge=1)
+    pipeline: uuid.UUID | None = Field(None, description="the pipeline whose output node fired; None for a test")
+    node: str | None = Field(None, max_length=64, description="the output node that fired")
+    event: uuid.UUID | None = Field(None, description="the event the action is about, if any")
+    channel: uuid.UUID = Field(description="the notifier channel (of the envelope's organization)")
+    recipients: list[str] = Field(default_factory=list, max_length=100, description="phone numbers, "
+                                  "chat ids or addresses; empty: the channel's own (webhook, Modbus: none)")
+    template: str | None = Field(None, max_length=4000, description="Jinja2 template of the text; "
+                                 "the channel's, else the kind's default, when None")
+    payload: dict[str, Any] = Field(default_factory=dict, description="fields the template may use "
+                                    "(event fields, item data, severity, title, snapshot_key...)")
+    locale: str | None = Field(None, pattern=r"^(pt-BR|en)$", description="language of the default template")
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients_are_short_text(cls, value: list[str]) -> list[str]:
+        for recipient in value:
+            if not 0 < len(recipient) <= 320 or any(c in recipient for c in "\r\n"):
+                raise ValueError(f"recipient {recipient[:40]!r}: 1 to 320 characters, one line")
+        return value
 
 
 # --- the envelope -----------------------------------------------------------------------------

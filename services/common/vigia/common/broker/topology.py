@@ -19,6 +19,8 @@ Layout (see ARCHITECTURE.md "Broker topology")::
     vigia.control (topic)    camera.# device.# pipeline.#    -> correlator.control
                              camera.#                         -> streamer.control
     vigia.actions (direct)   action.<kind>                    -> notifier.actions
+                             notifier.retry.<ms>              -> notifier.retry.<ms> (TTL <ms>, then
+                                                                 dead-lettered to notifier.actions)
     vigia.events  (topic)    detection.# plate.read.# anomaly.# event.# device.status.# camera.health.#
     vigia.control (topic)    pipeline.# camera.# watchlist.#
                                -> vigia.automation.shards (x-consistent-hash on header x-vigia-org)
@@ -50,6 +52,14 @@ Decisions:
 * ``plate.read.#`` and ``camera.health.#`` are bound to ``correlator.in`` (watch-list and
   camera-tampering rules) so that these messages are never unroutable while no live instance runs.
 * ``streamer.control`` only binds ``camera.#``: streamers do not act on devices or pipelines.
+* The action kinds (``action.<kind>``) are the channel registry's (:mod:`vigia.common.channels`):
+  a new channel kind is bound and routed without touching this module.
+* The notifier retries a failed delivery through delay queues, one per back-off step of
+  ``VIGIA_NOTIFIER_RETRY_DELAYS_MS``: ``notifier.retry.<ms>`` holds a message ``<ms>`` (queue TTL,
+  so every message in it expires in order) and dead-letters it, at least once, back to
+  ``notifier.actions`` through the default exchange. A queue per delay, not a per-message TTL in
+  one queue, because RabbitMQ only expires messages at the head of a queue. After the last step
+  the notifier publishes the action to ``notifier.actions.dlq`` itself.
 * The automation runtime is sharded by ORGANIZATION, not by camera or device: a pipeline reads
   several cameras and devices and keeps state across them, so everything of one organization --
   its detections, plate reads, anomalies, events, statuses and the changes of its pipelines,
@@ -70,6 +80,7 @@ from typing import Any, Literal
 
 from vigia.common.broker.errors import RoutingError, TopologyConflictError
 from vigia.common.broker.settings import BrokerSettings
+from vigia.common.channels import ACTION_KINDS
 from vigia.common.messages import Envelope
 
 FRAMES = "vigia.frames"
@@ -94,7 +105,7 @@ ORG_HEADER = "x-vigia-org"
 AUTOMATION_EVENT_KEYS = ("detection.#", "plate.read.#", "anomaly.#", "event.#", "device.status.#",
                          "camera.health.#")
 AUTOMATION_CONTROL_KEYS = ("pipeline.#", "camera.#", "watchlist.#")
-ACTION_KINDS = ("webhook", "email", "telegram", "whatsapp", "modbus")
+NOTIFIER_RETRY = "notifier.retry"  # the prefix of the notifier's delay queues notifier.retry.<ms>
 LIVE_BINDING_KEYS = ("detection.#", "event.#", "anomaly.#", "device.status.#", "camera.health.#",
                      "plate.read.#")
 
@@ -119,6 +130,10 @@ def frame_shard_queue(shard: int) -> str:
 def frame_shard_queues(settings: BrokerSettings | None = None) -> list[str]:
     """Every ``vision.frames.<k>`` queue for the given settings (defaults from the environment)."""
     return [frame_shard_queue(k) for k in range((settings or BrokerSettings()).frame_shards)]
+
+
+def notifier_retry_queue(delay_ms: int) -> str:
+    return f"{NOTIFIER_RETRY}.{delay_ms}"
 
 
 def dlq_name(queue: str) -> str:
@@ -235,6 +250,16 @@ def build_topology(settings: BrokerSettings | None = None) -> Topology:
     durable(CORRELATOR_CONTROL, CONTROL, ["camera.#", "device.#", "pipeline.#"])
     durable(STREAMER_CONTROL, CONTROL, ["camera.#"])
     durable(NOTIFIER_ACTIONS, ACTIONS, [f"action.{kind}" for kind in ACTION_KINDS])
+    for delay_ms in s.notifier_retry_delays():
+        queues.append(QueueSpec(notifier_retry_queue(delay_ms), arguments={
+            "x-queue-type": "quorum",
+            "x-message-ttl": delay_ms,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": NOTIFIER_ACTIONS,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }))
+        bindings.append(Binding(ACTIONS, notifier_retry_queue(delay_ms), notifier_retry_queue(delay_ms)))
     bindings.extend(Binding(EVENTS, AUTOMATION_SHARDS, key, destination_kind="exchange")
                     for key in AUTOMATION_EVENT_KEYS)
     bindings.extend(Binding(CONTROL, AUTOMATION_SHARDS, key, destination_kind="exchange")
