@@ -33,7 +33,8 @@ class TestCameraAPI(APIMatrix):
         "name": "gate",
         "rtsp_url": SECRET_URL,
         "fps": 2,
-        "zones": [{"name": "door", "points": [[0, 0], [10, 0], [10, 10]]}],
+        "zones": [{"name": "door", "points": [[0, 0], [0.5, 0], [0.5, 0.5]]}],
+        "lines": [{"name": "gate", "points": [[0.1, 0.9], [0.9, 0.9]]}],
     }
     update_data = {"name": "gate renamed", "fps": 5.0}
     roles = {"create": Role.OPERATOR, "update": Role.OPERATOR, "destroy": Role.ADMIN}
@@ -83,6 +84,8 @@ def test_camera_change_messages_in_the_outbox_never_carry_the_url(
         "fps": 4.0,
         "enabled": True,
         "site": None,
+        "zones": [],
+        "lines": [],
         "version": 1,
     }
     assert b"Sup3rS3cretPw" not in bytes(message.body)
@@ -146,7 +149,7 @@ def test_status_and_last_frame_time_are_shown_and_only_the_watchdog_sets_them(
         ({"zones": [{"name": "a", "points": [[0, 0], [1, 1]]}]}, "zones.0.points"),
         ({"zones": [{"name": "a", "points": [[0, 0], [1, 1], [-1, 2]]}]}, "zones.0.points.2.0"),
         ({"zones": [{"name": "a", "points": [[0, 0], [1, 1], [2]]}]}, "zones.0.points.2"),
-        ({"zones": [{"name": "a", "points": [[0, 0], [1, 1], [2, 2]], "colour": "red"}]}, "zones.0.colour"),
+        ({"zones": [{"name": "a", "points": [[0, 0], [1, 0], [1, 1]], "colour": "red"}]}, "zones.0.colour"),
         ({"zones": "everywhere"}, "zones"),
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.db.models import Value
 
 from vigia.common.messages import CameraChanged, CameraDeleted, Strict
 from vigia.control.core import crypto
@@ -27,8 +28,12 @@ class Camera(OrgScopedModel):
     name = models.CharField(max_length=200)
     rtsp_url_encrypted = models.TextField(help_text="MultiFernet token of the RTSP URL.")
     fps = models.FloatField(default=1.0, help_text="Frames sampled per second.")
-    zones = models.JSONField(default=list, blank=True,
-                             help_text="Named polygons in frame pixels: [{name, points: [[x, y], ...]}].")
+    zones = models.JSONField(
+        default=list, blank=True, help_text="Named simple polygons in normalised image coordinates (0-1, "
+        "origin top left): [{name, points: [[x, y], ...]}].")
+    lines = models.JSONField(
+        default=list, blank=True, db_default=Value([], output_field=models.JSONField()),
+        help_text="Named lines in normalised image coordinates: [{name, points: [[x, y], [x, y]]}].")
     location = models.CharField(max_length=200, blank=True, help_text="Human description of the place.")
     site = models.SlugField(max_length=64, blank=True, db_index=True,
                             help_text="Site/zone grouping shared with devices, used by correlation.")
@@ -70,4 +75,4 @@ class Camera(OrgScopedModel):
         if verb == "deleted":
             return CameraDeleted(camera=self.id)
         return CameraChanged(camera=self.id, name=self.name, fps=self.fps, enabled=self.enabled,
-                             site=self.site or None, version=self.version)
+                             site=self.site or None, zones=self.zones, lines=self.lines, version=self.version)

@@ -7,24 +7,68 @@ from typing import Any
 
 from rest_framework import serializers
 
-from vigia.control.cameras import rtsp
+from vigia.control.cameras import geometry, rtsp
 from vigia.control.cameras.models import Camera
 from vigia.control.core import crypto
 from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
 
 MAX_FPS = 30.0
 MAX_ZONES = 50
+MAX_LINES = 50
 MAX_ZONE_POINTS = 200
 
 
-class ZoneSerializer(StrictSerializer):
-    """A named polygon in frame pixels: at least three ``[x, y]`` points, non-negative."""
+def _normalised_point() -> serializers.ListField:
+    coordinate = serializers.FloatField(min_value=0, max_value=1)
+    return serializers.ListField(child=coordinate, min_length=2, max_length=2)
+
+
+class _Shape(StrictSerializer):
+    """A zone or a line, replaced whole even by PATCH: a partial update of the camera makes nested
+    serializers partial too, so the fields every shape needs are checked here."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        missing = {name: [serializers.Field.default_error_messages["required"]]
+                   for name in ("name", "points") if name not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+class ZoneSerializer(_Shape):
+    """A named area of the image: a simple polygon (at least three ``[x, y]`` points, edges that
+    do not cross) in normalised coordinates — x from the left edge (0) to the right (1), y from
+    the top (0) to the bottom (1)."""
 
     name = serializers.CharField(min_length=1, max_length=64)
-    points = serializers.ListField(
-        child=serializers.ListField(child=serializers.FloatField(min_value=0), min_length=2, max_length=2),
-        min_length=3, max_length=MAX_ZONE_POINTS,
-    )
+    points = serializers.ListField(child=_normalised_point(), min_length=3, max_length=MAX_ZONE_POINTS)
+
+    def validate_points(self, value: list[list[float]]) -> list[list[float]]:
+        problem = geometry.polygon_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+class LineSerializer(_Shape):
+    """A named line across the image, two distinct ``[x, y]`` points in normalised coordinates.
+    Crossing it from the left of ``points[0]`` → ``points[1]`` to its right is one direction."""
+
+    name = serializers.CharField(min_length=1, max_length=64)
+    points = serializers.ListField(child=_normalised_point(), min_length=2, max_length=2)
+
+    def validate_points(self, value: list[list[float]]) -> list[list[float]]:
+        problem = geometry.line_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+def _unique_names(shapes: list[dict[str, Any]], what: str) -> None:
+    names = [shape["name"] for shape in shapes]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise serializers.ValidationError(f"{what} names must be unique: {', '.join(duplicates)}")
 
 
 class CameraSerializer(StrictModelSerializer):
@@ -36,12 +80,13 @@ class CameraSerializer(StrictModelSerializer):
     rtsp_url_masked = serializers.SerializerMethodField(help_text="The URL with credentials hidden.")
     # many=True builds a ListSerializer, which takes max_length; the stubs type only ZoneSerializer.
     zones = ZoneSerializer(many=True, required=False, max_length=MAX_ZONES)  # type: ignore[call-arg]
+    lines = LineSerializer(many=True, required=False, max_length=MAX_LINES)  # type: ignore[call-arg]
     latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
     longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
 
     class Meta:
         model = Camera
-        fields = ("id", "name", "rtsp_url", "rtsp_url_masked", "fps", "zones", "location", "site",
+        fields = ("id", "name", "rtsp_url", "rtsp_url_masked", "fps", "zones", "lines", "location", "site",
                   "latitude", "longitude", "enabled", "status", "last_frame_at", "status_changed_at", "version",
                   "created_at", "updated_at")
         read_only_fields = ("id", "status", "last_frame_at", "status_changed_at", "version", "created_at",
@@ -69,10 +114,11 @@ class CameraSerializer(StrictModelSerializer):
         return value
 
     def validate_zones(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        names = [zone["name"] for zone in value]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise serializers.ValidationError(f"zone names must be unique: {', '.join(duplicates)}")
+        _unique_names(value, "zone")
+        return value
+
+    def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        _unique_names(value, "line")
         return value
 
     def validate_name(self, value: str) -> str:
