@@ -14,9 +14,10 @@ from vigia.control.pipelines.models import Pipeline
 GRAPH = {
     "nodes": [
         {"id": "t", "type": "timer", "config": {"interval_s": 60}},
-        {"id": "mail", "type": "email", "config": {"to": ["ops@example.com"]}},
+        {"id": "mail", "type": "email", "config": {"channel": "0190a8c2-7c6f-7d3e-9a1b-2c3d4e5f6a7b",
+                                                  "recipients": ["ops@example.com"]}},
     ],
-    "edges": [{"source": "t", "source_port": "tick", "target": "mail", "target_port": "events"}],
+    "edges": [{"source": "t", "source_port": "out", "target": "mail", "target_port": "events"}],
 }
 
 
@@ -64,8 +65,8 @@ def test_node_types_lists_the_catalogue(api: Any, viewer: Any) -> None:
     response = api(viewer).get("/api/v1/pipelines/node-types")
     assert response.status_code == 200
     by_type = {t["type"]: t for t in response.json()}
-    assert len(by_type) == 22
-    assert by_type["object_detection"]["inputs"] == [{"name": "frames", "type": "frames"}]
+    assert len(by_type) == 26
+    assert by_type["object_detection"]["inputs"] == [{"name": "detections", "type": "detections"}]
     assert by_type["object_detection"]["category"] == "processing"
     assert "confidence" in by_type["object_detection"]["config_schema"]["properties"]
 
@@ -96,7 +97,7 @@ def test_a_graph_with_unwired_inputs_cannot_execute(api: Any, operator: Any, org
     response = api(operator).post(f"/api/v1/pipelines/{pipeline.pk}/execute")
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {
-        "graph.nodes.0": ["node 'det': input 'frames' is not connected"]
+        "graph.nodes.0": ["node 'det': input 'detections' is not connected"]
     }
     pipeline.refresh_from_db()
     assert pipeline.state == "draft" and not OutboxMessage.objects.exists()

@@ -9,30 +9,15 @@ import pytest
 from vigia.control.pipelines.graph import GraphInvalid, runnable_problems, validate_graph
 from vigia.control.pipelines.nodes import NODE_TYPES, Category
 
-SEED_004_TYPES = {
-    "camera_rtsp",
-    "webcam",
-    "sensor_data",
-    "api_webhook",
-    "file_input",
-    "object_detection",
-    "data_transform",
-    "computer_vision",
-    "analytics",
-    "ai_model",
-    "conditional",
-    "timer",
-    "loop",
-    "data_storage",
-    "loitering",
-    "zone_analysis",
-    "whatsapp",
-    "email",
-    "telegram",
-    "plc_control",
-    "http_post",
-    "dashboard",
+# Issue 11's catalogue: seed 004's node types that run on what the engine sees, and the new ones.
+CATALOGUE = {
+    "camera_rtsp", "sensor_data", "api_webhook", "plate", "event", "status",
+    "object_detection", "zone_analysis", "loitering", "data_transform", "analytics", "line_crossing", "counting",
+    "plate_match",
+    "conditional", "timer", "loop", "data_storage", "debounce", "cooldown",
+    "whatsapp", "telegram", "email", "plc_control", "http_post", "dashboard",
 }
+CHANNEL = "0190a8c2-7c6f-7d3e-9a1b-2c3d4e5f6a7b"
 
 
 def node(node_id: str, kind: str, **config: Any) -> dict[str, Any]:
@@ -55,7 +40,7 @@ GOOD = {
         node("cam", "camera_rtsp"),
         node("det", "object_detection", classes=["person"]),
         node("if", "conditional", field="label", value="person"),
-        node("wa", "whatsapp", to="+5511999990000"),
+        node("wa", "whatsapp", channel=CHANNEL, recipients=["+5511999990000"]),
     ],
     "edges": [edge("cam", "det"), edge("det", "if"), edge("if", "wa", source_port="true")],
 }
@@ -67,8 +52,8 @@ def problems_of(graph: dict[str, Any]) -> dict[str, list[str]]:
     return excinfo.value.problems
 
 
-def test_catalogue_covers_seed_004_with_typed_ports() -> None:
-    assert set(NODE_TYPES) == SEED_004_TYPES
+def test_catalogue_is_issue_11s_with_typed_ports() -> None:
+    assert set(NODE_TYPES) == CATALOGUE
     assert {t.category for t in NODE_TYPES.values()} == set(Category)
     assert NODE_TYPES["camera_rtsp"].inputs == {} and NODE_TYPES["whatsapp"].outputs == {}
 
@@ -78,9 +63,9 @@ def test_a_valid_graph_is_normalized_with_defaults_and_ports() -> None:
     assert graph["nodes"][1]["config"]["confidence"] == 0.5
     assert graph["edges"][0] == {
         "source": "cam",
-        "source_port": "frames",
+        "source_port": "detections",
         "target": "det",
-        "target_port": "frames",
+        "target_port": "detections",
     }
     assert runnable_problems(graph) == {}
 
@@ -98,7 +83,11 @@ def test_a_valid_graph_is_normalized_with_defaults_and_ports() -> None:
             "graph.nodes.1.config.confidence",
             "node 'det'",
         ),
-        (lambda g: g["nodes"][3]["config"].update(to="12345"), "graph.nodes.3.config.to", "node 'wa'"),
+        (
+            lambda g: g["nodes"][3]["config"].update(recipients=["12345"]),
+            "graph.nodes.3.config.recipients",
+            "node 'wa'",
+        ),
         (lambda g: g["nodes"][1]["config"].update(colour="red"), "graph.nodes.1.config.colour", "node 'det'"),
         (lambda g: g["nodes"].append(node("cam", "webcam")), "graph.nodes.4.id", "node 'cam': duplicate id"),
         (lambda g: g["edges"].append(edge("det", "ghost")), "graph.edges.3.target", "'ghost' does not exist"),
@@ -113,17 +102,18 @@ def test_a_valid_graph_is_normalized_with_defaults_and_ports() -> None:
             "node 'if': name the output",
         ),
         (
-            lambda g: g["edges"].append(edge("cam", "wa")),
-            "graph.edges.3.target_port",
-            "node 'wa': input 'events' takes events, but node 'cam' output 'frames' gives frames",
-        ),
-        (
             lambda g: (
-                g["nodes"].append(node("cv", "computer_vision")),
-                g["edges"].append(edge("if", "cv", source_port="false")),
+                g["nodes"].append(node("pm", "plate_match", watchlists=["vip"])),
+                g["edges"].append(edge("det", "pm")),
             ),
             "graph.edges.3.target_port",
-            None,
+            "node 'pm': input 'plates' takes plates, but node 'det' output 'detections' gives detections",
+        ),
+        (lambda g: g["edges"].append(edge("cam", "wa")), "", None),  # a detection can trigger a message
+        (
+            lambda g: g["nodes"].append(node("cv", "computer_vision")),
+            "graph.nodes.4.type",
+            "node 'cv': node type 'computer_vision' needs raw frames",
         ),
         (lambda g: g["edges"].append(edge("if", "if", source_port="true")), "graph.edges.3", "cycle"),
     ],
@@ -134,7 +124,7 @@ def test_invalid_graphs_are_refused_naming_the_node(mutate: Any, field: str, wor
         "edges": list(GOOD["edges"]),
     }
     mutate(graph)
-    if words is None:  # "any" output into a frames input is allowed: no error expected here
+    if words is None:  # allowed: no error expected here
         validate_graph(graph)
         return
     problems = problems_of(graph)
@@ -160,7 +150,25 @@ def test_malformed_graph_shapes_are_refused() -> None:
 
 def test_unwired_inputs_keep_a_graph_from_running() -> None:
     graph = validate_graph({"nodes": [node("det", "object_detection")], "edges": []})
-    assert runnable_problems(graph) == {"graph.nodes.0": ["node 'det': input 'frames' is not connected"]}
+    assert runnable_problems(graph) == {"graph.nodes.0": ["node 'det': input 'detections' is not connected"]}
     assert runnable_problems({"nodes": [], "edges": []}) == {
         "graph.nodes": ["a pipeline needs at least one node to run"]
     }
+
+
+@pytest.mark.parametrize("kind", ["webcam", "file_input", "computer_vision", "ai_model", "face_recognition"])
+def test_node_types_needing_frames_or_faces_are_refused_with_the_reason(kind: str) -> None:
+    problems = problems_of({"nodes": [node("x", kind)], "edges": []})
+    (message,) = problems["graph.nodes.0.type"]
+    assert message.startswith(f"node 'x': node type {kind!r} ")
+    assert ("faces" if kind == "face_recognition" else "never sees") in message
+
+
+def test_a_timer_runs_unwired_as_a_schedule() -> None:
+    graph = validate_graph({
+        "nodes": [node("t", "timer", interval_s=60),
+                  node("mail", "email", channel=CHANNEL, recipients=["ops@example.com"])],
+        "edges": [edge("t", "mail")],
+    })
+    assert runnable_problems(graph) == {}
+    assert "graph.nodes.0.config" in problems_of({"nodes": [node("t", "timer")], "edges": []})

@@ -1,8 +1,9 @@
-"""The pipeline node catalogue. Importing this package registers every node type."""
+"""The pipeline node catalogue lives in :mod:`vigia.common.pipelines` (the automation engine runs
+the same node types control validates); re-exported here for control's modules."""
 
-from vigia.control.pipelines.nodes import inputs, logic, outputs, processing  # noqa: F401  (registration)
-from vigia.control.pipelines.nodes.registry import (
+from vigia.common.pipelines.registry import (
     NODE_TYPES,
+    REFUSED,
     Category,
     NodeConfig,
     NodeType,
@@ -11,4 +12,4 @@ from vigia.control.pipelines.nodes.registry import (
     node_type,
 )
 
-__all__ = ["NODE_TYPES", "Category", "NodeConfig", "NodeType", "PortType", "catalogue", "node_type"]
+__all__ = ["NODE_TYPES", "REFUSED", "Category", "NodeConfig", "NodeType", "PortType", "catalogue", "node_type"]
