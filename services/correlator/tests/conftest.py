@@ -23,7 +23,7 @@ from vigia.common.broker import EVENTS, AsyncPublisher
 from vigia.common.db import cameras, devices, make_engine, organizations
 from vigia.common.messages import Envelope, make
 
-DB_NAME = "vigia_correlator_svc"
+DB_NAME = os.environ.get("VIGIA_TEST_CORRELATOR_DB", "vigia_correlator_svc")
 REDIS_URL = os.environ.get("VIGIA_TEST_CORRELATOR_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 

@@ -17,11 +17,13 @@ S = 1_000_000_000
 T0 = 1_760_000_000 * S
 CONFIG = CorrelationConfig()
 RULES = Rules(CONFIG, quiet_ns=5 * S)
+NO_FOLDING = Rules(CONFIG.model_copy(update={"fold_window_s": 0}), quiet_ns=5 * S)
 
 
 def sig(kind: str, at_ms: float, ident: str | None = None, severity: Severity = Severity.high,
-        device: str | None = "d1") -> Signal:
-    return Signal(ident or f"{kind}-{at_ms}", kind, kind, T0 + int(at_ms * MS), severity, device=device)
+        device: str | None = "d1", camera: str | None = None) -> Signal:
+    return Signal(ident or f"{kind}-{at_ms}", kind, kind, T0 + int(at_ms * MS), severity, device=device,
+                  camera=camera)
 
 
 def test_defaults_are_the_seed_rule() -> None:
@@ -42,10 +44,23 @@ def test_best_window_only_joins_signals_within_the_window() -> None:
     assert value == 0.8 and set(members) == {magnetic, audio_near}
 
 
-def test_severity_is_the_worst_signal_raised_when_three_kinds_agree() -> None:
-    assert severity_of([sig("magnetic", 0, severity=Severity.medium)], 0.8) == Severity.medium
-    assert severity_of([sig("magnetic", 0, severity=Severity.low)], 1.0) == Severity.high
-    assert severity_of([sig("magnetic", 0, severity=Severity.critical)], 0.6) == Severity.critical
+def test_severity_follows_the_score_and_the_sensors_not_how_far_one_anomaly_stood_out() -> None:
+    phone = [sig("magnetic", 0, severity=Severity.critical), sig("audio", 100, severity=Severity.critical)]
+    person_on_camera = sig("humanoid", 200, device=None, camera="c1")
+    assert severity_of([*phone[:1], person_on_camera], 0.6, CONFIG) == Severity.low
+    assert severity_of(phone, 0.8, CONFIG) == Severity.medium
+    assert severity_of([*phone, sig("humanoid", 200)], 1.0, CONFIG) == Severity.high  # one phone alone
+    assert severity_of([*phone, person_on_camera], 1.0, CONFIG) == Severity.critical  # phone + camera agree
+
+
+def test_an_org_tunes_the_severity_thresholds_and_inconsistent_ones_are_ignored() -> None:
+    strict = CONFIG.with_overrides({"severity": {"medium": 0.9, "critical_sensors": 3}})
+    assert (strict.severity.medium, strict.severity.high, strict.severity.critical_sensors) == (0.9, 1.0, 3)
+    two_sensors = [sig("magnetic", 0), sig("audio", 100), sig("humanoid", 200, device=None, camera="c1")]
+    assert severity_of(two_sensors, 1.0, strict) == Severity.high
+    assert severity_of(two_sensors[:2], 0.8, strict) == Severity.low
+    assert CONFIG.with_overrides({"severity": {"medium": 2.0}}) == CONFIG  # medium above high
+    assert CONFIG.with_overrides({"severity": {"urgent": 1}}) == CONFIG
 
 
 def test_org_overrides_replace_only_what_they_name_and_bad_ones_are_ignored() -> None:
@@ -105,12 +120,50 @@ def test_a_burst_folds_into_the_open_incident_and_closes_after_the_quiet_gap() -
 
 def test_a_signal_past_the_quiet_gap_closes_the_incident_and_may_start_another() -> None:
     state = SiteState()
-    observe(state, sig("magnetic", 0), ORG, RULES, T0)
-    first = observe(state, sig("audio", 100), ORG, RULES, T0)[0].incident.event
-    observe(state, sig("magnetic", 10_000), ORG, RULES, T0)
-    changes = observe(state, sig("audio", 10_100), ORG, RULES, T0)
+    observe(state, sig("magnetic", 0), ORG, NO_FOLDING, T0)
+    first = observe(state, sig("audio", 100), ORG, NO_FOLDING, T0)[0].incident.event
+    assert [c.kind for c in observe(state, sig("magnetic", 10_000), ORG, NO_FOLDING, T0)] == ["closed"]
+    changes = observe(state, sig("audio", 10_100), ORG, NO_FOLDING, T0)
     assert [c.kind for c in changes] == ["created"]
     assert changes[0].incident.event != first
+
+
+def test_repeats_of_the_same_cause_fold_into_one_event_with_one_occurrence_each() -> None:
+    state, changes = SiteState(), []
+    for n in range(5):  # magnetic + audio every 30 s: five repeats of one cause
+        changes += observe(state, sig("magnetic", 30_000 * n), ORG, RULES, T0)
+        changes += observe(state, sig("audio", 30_000 * n + 100), ORG, RULES, T0)
+    assert [c.kind for c in changes] == ["created"] + ["closed", "updated"] * 4
+    assert all(c.reopened for c in changes if c.kind == "updated")
+    assert len({c.incident.event for c in changes}) == 1
+    incident = state.incident
+    assert incident is not None and incident.occurrences == 5 and incident.source_count == 10
+    assert incident.ended_at is None and incident.started_at == T0 and incident.opened_at == T0 + 120_000 * MS
+    closing = changes[1]  # the closed message still shows the incident closed
+    assert closing.incident.ended_at == T0 + 100 * MS and closing.incident.occurrences == 1
+
+
+def test_another_cause_or_a_repeat_past_the_fold_window_is_a_new_event() -> None:
+    rules = Rules(CONFIG.model_copy(update={"fold_window_s": 60}), quiet_ns=5 * S)
+    state = SiteState()
+    observe(state, sig("magnetic", 0), ORG, rules, T0)
+    first = observe(state, sig("audio", 100), ORG, rules, T0)[0].incident.event
+    observe(state, sig("magnetic", 20_000), ORG, rules, T0)  # closes the first
+    other = observe(state, sig("humanoid", 20_100), ORG, rules, T0)  # magnetic + person: another cause
+    assert [c.kind for c in other] == ["created"] and other[0].incident.event != first
+    observe(state, sig("magnetic", 200_000), ORG, rules, T0)
+    late = observe(state, sig("audio", 200_100), ORG, rules, T0)  # same cause, 200 s later
+    assert [c.kind for c in late] == ["created"] and late[0].incident.event != first
+
+
+def test_a_resolved_event_is_forgotten_and_its_repeat_opens_a_new_one() -> None:
+    state = SiteState()
+    observe(state, sig("magnetic", 0), ORG, RULES, T0)
+    first = observe(state, sig("audio", 100), ORG, RULES, T0)[0].incident.event
+    observe(state, sig("magnetic", 20_000), ORG, RULES, T0)
+    state.forget(first)
+    changes = observe(state, sig("audio", 20_100), ORG, RULES, T0)
+    assert [c.kind for c in changes] == ["created"] and changes[0].incident.event != first
 
 
 def test_people_passing_by_are_listed_but_do_not_hold_an_incident_open() -> None:
@@ -136,7 +189,7 @@ def test_an_anomaly_agreeing_with_a_person_keeps_the_incident_alive() -> None:
 
 
 def test_an_incident_lasts_at_most_max_and_the_next_scoring_window_opens_another() -> None:
-    rules = Rules(CONFIG, quiet_ns=5 * S, max_ns=10 * S)
+    rules = Rules(NO_FOLDING.config, quiet_ns=5 * S, max_ns=10 * S)
     state = SiteState()
     kinds = []
     for i in range(0, 16):  # magnetic + audio every second for 15 s
@@ -171,4 +224,14 @@ def test_state_survives_a_json_round_trip() -> None:
     state = SiteState()
     observe(state, sig("magnetic", 0), ORG, RULES, T0)
     observe(state, sig("audio", 100), ORG, RULES, T0)
+    observe(state, sig("magnetic", 20_000), ORG, RULES, T0)  # one closed incident kept for folding
+    assert len(state.closed) == 1
     assert SiteState.from_json(state.to_json()).to_json() == state.to_json()
+
+
+def test_a_signal_older_than_the_window_while_an_incident_is_open_is_history() -> None:
+    state = SiteState()
+    observe(state, sig("magnetic", 10_000), ORG, RULES, T0)
+    observe(state, sig("audio", 10_100), ORG, RULES, T0)
+    assert observe(state, sig("audio", 2_000), ORG, RULES, T0) == []  # pruned and not an incident
+    assert state.incident is not None and state.incident.source_count == 2

@@ -30,6 +30,18 @@ class CorrelatorSettings(BrokerSettings):
                                           "motion of the phone) in the correlation score.")
     correlation_person_min_confidence: float = Field(0.5, ge=0, le=1, description="Person detections "
                                                      "below this confidence are not a signal.")
+    correlation_severity_medium: float = Field(0.8, ge=0, le=10, description="Score from which an event "
+                                               "is medium (below: low).")
+    correlation_severity_high: float = Field(1.0, ge=0, le=10, description="Score from which an event is "
+                                             "high.")
+    correlation_severity_critical: float = Field(1.0, ge=0, le=10, description="Score from which an event "
+                                                 "is critical when enough sensors agree (see below).")
+    correlation_severity_critical_sensors: int = Field(2, ge=1, le=100, description="Distinct devices and "
+                                                       "cameras whose signals a critical event's window holds.")
+    correlation_fold_window_s: float = Field(600.0, ge=0, le=86_400, description="A new incident of the same "
+                                             "cause at the same site within this long of the previous one "
+                                             "reopens its event (one more occurrence) unless it was resolved "
+                                             "(s); 0: never fold.")
     incident_quiet_s: float = Field(5.0, gt=0, le=3600, description="An incident closes after this long "
                                     "without a sustaining signal from its site (one whose window scores at "
                                     "least half the threshold: not a person alone); signals before that "

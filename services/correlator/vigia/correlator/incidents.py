@@ -12,6 +12,12 @@ A site holds a *window* of recent signals and at most one *open incident*:
   scores opens a new one;
 * otherwise the signal enters the window, and when the best window containing it scores at least
   the threshold an incident opens: ``created``; its id derives from its first signal's id;
+* unless it is a *repeat*: an incident of the same cause (the same signal kinds, :func:`cause_of`)
+  closed at this site within ``fold_window_s`` of this window (observation time) is reopened
+  instead — the same event, ``updated``, one more ``occurrence``, the new signals added to its
+  sources. The service drops a closed incident from the candidates once an operator resolved its
+  event (:meth:`SiteState.forget`), so a resolved event is never reopened;
+* an incident's severity is the highest grade of its windows (:class:`SeverityGrades`);
 * an incident closes once its site has been quiet for ``quiet`` (wall clock, :func:`expire`), or
   at once when a signal arrives whose observation time is past that gap.
 
@@ -27,17 +33,19 @@ from typing import Any, Literal
 
 from vigia.common.messages import Severity
 from vigia.correlator.scoring import (
-    SEVERITY_ORDER,
     CorrelationConfig,
     Signal,
     best_window,
+    cause_of,
     event_id,
+    more_severe,
     score,
     severity_of,
 )
 
 MAX_WINDOW_SIGNALS = 1000
 MAX_RECENT_IDS = 2000
+MAX_CLOSED = 16  # closed incidents a site keeps as fold candidates
 
 
 @dataclass
@@ -55,18 +63,26 @@ class Incident:
     published_at: int = 0  # wall clock ns of the last event message
     published_shape: list[str] = field(default_factory=list)  # what the last message showed
     ended_at: int | None = None
+    cause: list[str] = field(default_factory=list)  # signal kinds of the window that raised it
+    occurrences: int = 1  # 1 + the repeats folded into it
+    opened_at: int = 0  # ns, observation time of the current occurrence's first signal (0: started_at)
+
+    def __post_init__(self) -> None:
+        if not self.opened_at:
+            self.opened_at = self.started_at
 
     def shape(self) -> list[str]:
         """What makes an update worth sending at once: score, severity, kinds and who saw it."""
         who = sorted({f"{s.kind}:{s.device or s.camera}" for s in self.sources})
-        return [f"{self.score:.6f}", self.severity.value, *who]
+        return [f"{self.score:.6f}", self.severity.value, str(self.occurrences), *who]
 
     def to_json(self) -> dict[str, Any]:
         return {"event": self.event, "started_at": self.started_at, "last_signal_at": self.last_signal_at,
                 "last_activity": self.last_activity, "score": self.score, "severity": self.severity.value,
                 "sources": [s.to_json() for s in self.sources], "source_count": self.source_count,
                 "published_at": self.published_at, "published_shape": self.published_shape,
-                "ended_at": self.ended_at}
+                "ended_at": self.ended_at, "cause": self.cause, "occurrences": self.occurrences,
+                "opened_at": self.opened_at}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Incident:
@@ -74,27 +90,36 @@ class Incident:
                    last_activity=data["last_activity"], score=data["score"], severity=Severity(data["severity"]),
                    sources=[Signal.from_json(s) for s in data["sources"]], source_count=data["source_count"],
                    published_at=data.get("published_at", 0), published_shape=data.get("published_shape", []),
-                   ended_at=data.get("ended_at"))
+                   ended_at=data.get("ended_at"), cause=list(data.get("cause", [])),
+                   occurrences=data.get("occurrences", 1), opened_at=data.get("opened_at", data["started_at"]))
 
 
 @dataclass
 class SiteState:
-    """The window and the open incident of one (org, site)."""
+    """The window, the open incident and the recently closed ones (fold candidates) of one
+    (org, site)."""
 
     signals: list[Signal] = field(default_factory=list)
     incident: Incident | None = None
     recent: list[str] = field(default_factory=list)  # ids already handled (redelivery guard)
+    closed: list[Incident] = field(default_factory=list)  # oldest first
 
     def to_json(self) -> dict[str, Any]:
         return {"signals": [s.to_json() for s in self.signals],
-                "incident": self.incident.to_json() if self.incident else None, "recent": self.recent}
+                "incident": self.incident.to_json() if self.incident else None, "recent": self.recent,
+                "closed": [i.to_json() for i in self.closed]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SiteState:
         incident = data.get("incident")
         return cls(signals=[Signal.from_json(s) for s in data.get("signals", [])],
                    incident=Incident.from_json(incident) if incident else None,
-                   recent=list(data.get("recent", [])))
+                   recent=list(data.get("recent", [])),
+                   closed=[Incident.from_json(i) for i in data.get("closed", [])])
+
+    def forget(self, event: str) -> None:
+        """Never fold into ``event`` again (its operators resolved it)."""
+        self.closed = [i for i in self.closed if i.event != event]
 
     def seen(self, signal_id: str) -> bool:
         return signal_id in self.recent
@@ -109,10 +134,13 @@ ChangeKind = Literal["created", "updated", "closed"]
 
 @dataclass(frozen=True)
 class Change:
-    """Something to publish: an incident created, materially updated, or closed."""
+    """Something to publish: an incident created, materially updated, or closed. ``reopened``: an
+    update that folded a repeat into a closed incident (the service checks its event is not
+    resolved before publishing it)."""
 
     kind: ChangeKind
     incident: Incident
+    reopened: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,25 +164,56 @@ def observe(state: SiteState, signal: Signal, org: uuid.UUID | str, rules: Rules
     state.signals.append(signal)
     _prune(state, rules)
     if incident is not None:
-        if _belongs(incident, signal, rules) and signal.time - incident.started_at <= rules.max_ns:
+        if _belongs(incident, signal, rules) and signal.time - incident.opened_at <= rules.max_ns:
             return _fold(state, incident, signal, rules, now)
-        if signal.time > incident.last_signal_at + rules.quiet_ns or signal.time - incident.started_at > rules.max_ns:
+        if signal.time > incident.last_signal_at + rules.quiet_ns or signal.time - incident.opened_at > rules.max_ns:
             changes.append(close(state, incident.last_signal_at))
         else:
-            state.signals.remove(signal)
+            if signal in state.signals:  # (the prune may have dropped it already)
+                state.signals.remove(signal)
             return []  # older than the open incident: history, not a new incident
     value, members = best_window(state.signals, signal, rules.config)
     if value + 1e-9 < rules.config.threshold or value <= 0:
         return changes
     members = sorted(members, key=lambda s: (s.time, s.id))
-    incident = Incident(
-        event=str(event_id(org, members[0].id)), started_at=members[0].time,
-        last_signal_at=max(s.time for s in members), last_activity=now, score=value,
-        severity=severity_of(members, value), sources=members[:rules.max_sources], source_count=len(members))
+    severity, cause = severity_of(members, value, rules.config), cause_of(members)
+    previous = _repeat_of(state, cause, members[0].time, rules)
+    if previous is not None:
+        state.closed.remove(previous)
+        incident = _reopen(previous, members, value, severity, now, rules)
+    else:
+        incident = Incident(
+            event=str(event_id(org, members[0].id)), started_at=members[0].time,
+            last_signal_at=max(s.time for s in members), last_activity=now, score=value, severity=severity,
+            sources=members[:rules.max_sources], source_count=len(members), cause=cause,
+            opened_at=members[0].time)
     incident.published_at, incident.published_shape = now, incident.shape()
     state.incident = incident  # its signals stay in the window: later ones are scored with them
-    changes.append(Change("created", incident))
+    changes.append(Change("updated", incident, reopened=True) if previous else Change("created", incident))
     return changes
+
+
+def _repeat_of(state: SiteState, cause: list[str], at: int, rules: Rules) -> Incident | None:
+    """The newest closed incident of the same cause within the fold window of ``at``."""
+    fold_ns = int(rules.config.fold_window_s * 1e9)
+    state.closed = [i for i in state.closed if at - i.last_signal_at <= fold_ns][-MAX_CLOSED:]
+    return next((i for i in reversed(state.closed) if i.cause == cause and i.last_signal_at <= at), None)
+
+
+def _reopen(incident: Incident, members: list[Signal], value: float, severity: Severity, now: int,
+            rules: Rules) -> Incident:
+    known = {s.id for s in incident.sources}
+    fresh = [s for s in members if s.id not in known]
+    incident.sources.extend(fresh[:max(0, rules.max_sources - len(incident.sources))])
+    incident.source_count += len(fresh)
+    incident.occurrences += 1
+    incident.opened_at = members[0].time
+    incident.last_signal_at = max(incident.last_signal_at, *(s.time for s in members))
+    incident.last_activity = now
+    incident.ended_at = None
+    incident.score = max(incident.score, value)
+    incident.severity = more_severe(incident.severity, severity)
+    return incident
 
 
 def _belongs(incident: Incident, signal: Signal, rules: Rules) -> bool:
@@ -168,15 +227,14 @@ def _fold(state: SiteState, incident: Incident, signal: Signal, rules: Rules, no
     incident.started_at = min(incident.started_at, signal.time)
     # The signal's own window, over everything recent on the site (the incident's source list
     # is capped): only a window scoring at least half the threshold keeps the incident alive.
-    window_score = best_window(state.signals, signal, rules.config)[0]
+    window_score, window = best_window(state.signals, signal, rules.config)
     if window_score + 1e-9 >= rules.config.threshold / 2:
         incident.last_signal_at = max(incident.last_signal_at, signal.time)
         incident.last_activity = now
-    # The incident's score is its best window so far: a later window can only raise it.
+    # The incident's score and severity are its best window's so far: a later window can only
+    # raise them.
     incident.score = max(incident.score, window_score, score([signal], rules.config))
-    severity = severity_of([signal], incident.score)
-    if SEVERITY_ORDER.index(severity) > SEVERITY_ORDER.index(incident.severity):
-        incident.severity = severity
+    incident.severity = more_severe(incident.severity, severity_of(window, window_score, rules.config))
     shape = incident.shape()
     if shape != incident.published_shape or now - incident.published_at >= rules.update_interval_ns:
         incident.published_at, incident.published_shape = now, shape
@@ -197,6 +255,8 @@ def close(state: SiteState, ended_at: int) -> Change:
     incident.ended_at = ended_at
     state.incident = None
     state.signals = [s for s in state.signals if s.time > incident.last_signal_at]
+    # A copy: a repeat may reopen it, and the closed message must still show it closed.
+    state.closed = [*state.closed, Incident.from_json(incident.to_json())][-MAX_CLOSED:]
     return Change("closed", incident)
 
 

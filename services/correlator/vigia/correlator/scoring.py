@@ -4,6 +4,10 @@ Seed 000 §2.3 scores a moment by the *kinds* of evidence present: magnetic 0.4 
 humanoid 0.2, and raises an event from 0.6 (two independent signals). Here a window holds the
 signals of one site whose observation times fit in ``window_ms``; its score is the sum of the
 weights of the distinct kinds in it, so ten magnetic spikes still weigh 0.4.
+
+An event's severity is graded from that score and from how many independent sensors (devices and
+cameras) took part (:class:`SeverityGrades`), never from how far one anomaly stood out: one phone's
+strong spike with a passer-by is an event to look at, not an emergency.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vigia.common.messages import AnomalyDetected, DetectionCreated, Envelope, Severity
 
@@ -33,14 +37,55 @@ PERSON_LABEL = "person"
 SEVERITY_ORDER = (Severity.low, Severity.medium, Severity.high, Severity.critical)
 
 
+class SeverityGrades(BaseModel):
+    """How an event's severity follows from its strongest coincidence: the window's score and the
+    number of distinct sensors (devices and cameras) whose signals are in that window.
+
+    ========  ==================================================================================
+    low       score below ``medium`` (with the default weights: one anomaly and a person, 0.6)
+    medium    score ≥ ``medium`` (default 0.8: two anomaly kinds, e.g. magnetic + audio)
+    high      score ≥ ``high`` (default 1.0: magnetic + audio + a person)
+    critical  score ≥ ``critical`` (default 1.0) seen by at least ``critical_sensors`` distinct
+              devices/cameras (default 2: e.g. a phone's magnetic + audio and a camera's person)
+    ========  ==================================================================================
+
+    An incident's severity is the highest grade any of its windows reached; it never goes down.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    medium: float = Field(0.8, ge=0, le=10, description="Score from which an event is medium.")
+    high: float = Field(1.0, ge=0, le=10, description="Score from which an event is high.")
+    critical: float = Field(1.0, ge=0, le=10, description="Score from which an event seen by "
+                            "critical_sensors sensors is critical.")
+    critical_sensors: int = Field(2, ge=1, le=100, description="Distinct devices and cameras a "
+                                  "critical event's coincidence needs.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SeverityGrades:
+        if not self.medium <= self.high <= self.critical:
+            raise ValueError("severity thresholds must satisfy medium <= high <= critical")
+        return self
+
+    def grade(self, value: float, sensors: int) -> Severity:
+        if value + 1e-9 >= self.critical and sensors >= self.critical_sensors:
+            return Severity.critical
+        if value + 1e-9 >= self.high:
+            return Severity.high
+        if value + 1e-9 >= self.medium:
+            return Severity.medium
+        return Severity.low
+
+
 class CorrelationConfig(BaseModel):
     """One organization's correlation rule. Its ``settings`` JSON may hold overrides, which its
     admins edit through control's ``PATCH /api/v1/organization/settings``::
 
-        {"correlation": {"window_ms": 1500, "threshold": 0.8, "weights": {"audio": 0.3}}}
+        {"correlation": {"window_ms": 1500, "threshold": 0.8, "weights": {"audio": 0.3},
+                         "severity": {"medium": 0.9, "critical_sensors": 3}, "fold_window_s": 900}}
 
-    Weights not named keep their default. The correlator rereads them every VIGIA_ORG_CONFIG_TTL_S
-    (:meth:`vigia.correlator.sites.SiteDirectory.org_config`)."""
+    Weights and severity thresholds not named keep their default. The correlator rereads them
+    every VIGIA_ORG_CONFIG_TTL_S (:meth:`vigia.correlator.sites.SiteDirectory.org_config`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,6 +94,11 @@ class CorrelationConfig(BaseModel):
     weights: dict[str, float] = Field(default_factory=lambda: {
         "magnetic": 0.4, "audio": 0.4, "humanoid": 0.2, "imu": 0.0})
     person_min_confidence: float = Field(0.5, ge=0, le=1)
+    severity: SeverityGrades = Field(default_factory=SeverityGrades)
+    fold_window_s: float = Field(600.0, ge=0, le=86_400, description=(
+        "A new incident of the same cause (the same signal kinds) at the same site within this "
+        "long of the previous one's last signal reopens that event, unless it was resolved (s); "
+        "0: never fold."))
 
     def with_overrides(self, overrides: Any) -> CorrelationConfig:
         """This config with an org's ``correlation`` overrides; invalid overrides are logged and
@@ -56,10 +106,13 @@ class CorrelationConfig(BaseModel):
         if not isinstance(overrides, Mapping) or not overrides:
             return self
         values = self.model_dump()
-        values.update({k: v for k, v in overrides.items() if k != "weights"})
+        values.update({k: v for k, v in overrides.items() if k not in ("weights", "severity")})
         weights = overrides.get("weights")
         if isinstance(weights, Mapping):
             values["weights"] = {**self.weights, **weights}
+        grades = overrides.get("severity")
+        if isinstance(grades, Mapping):
+            values["severity"] = {**self.severity.model_dump(), **grades}
         try:
             config = CorrelationConfig.model_validate(values)
         except ValidationError as exc:
@@ -141,12 +194,23 @@ def best_window(signals: Sequence[Signal], anchor: Signal, config: CorrelationCo
     return best
 
 
-def severity_of(signals: Iterable[Signal], value: float) -> Severity:
-    """The worst severity among the anomalies, raised to high when three or more kinds agree
-    (score ≥ 1.0) and at least medium when the rule fired at all."""
-    worst = max((SEVERITY_ORDER.index(s.severity) for s in signals), default=0)
-    by_score = 2 if value >= 1.0 - 1e-9 else 1
-    return SEVERITY_ORDER[max(worst, by_score)]
+def sensors(signals: Iterable[Signal]) -> int:
+    """How many distinct devices and cameras the signals come from."""
+    return len({s.device or s.camera for s in signals} - {None})
+
+
+def severity_of(signals: Iterable[Signal], value: float, config: CorrelationConfig) -> Severity:
+    """The grade of a window of ``signals`` scoring ``value`` (see :class:`SeverityGrades`)."""
+    return config.severity.grade(value, sensors(signals))
+
+
+def more_severe(a: Severity, b: Severity) -> Severity:
+    return a if SEVERITY_ORDER.index(a) >= SEVERITY_ORDER.index(b) else b
+
+
+def cause_of(signals: Iterable[Signal]) -> list[str]:
+    """What an incident is about: the distinct signal kinds of the window that raised it."""
+    return sorted({s.kind for s in signals})
 
 
 EVENT_NAMESPACE = uuid.UUID("6f7a1c52-8d0e-4b7e-9a57-3c0f5e1d2b90")

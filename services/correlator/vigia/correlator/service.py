@@ -20,6 +20,9 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
+from sqlalchemy import select
+
+from vigia.common import db
 from vigia.common.broker import AsyncPublisher, MessageMeta
 from vigia.common.ids import uuid7
 from vigia.common.messages import (
@@ -32,7 +35,7 @@ from vigia.common.messages import (
 from vigia.correlator import metrics
 from vigia.correlator.config import CorrelatorSettings
 from vigia.correlator.incidents import Change, Incident, Rules, SiteState, expire, observe
-from vigia.correlator.scoring import CorrelationConfig, Signal, signal_of
+from vigia.correlator.scoring import CorrelationConfig, SeverityGrades, Signal, signal_of
 from vigia.correlator.sites import Placement, SiteDirectory, site_key
 from vigia.correlator.state import StateStore
 
@@ -47,7 +50,11 @@ def default_config(settings: CorrelatorSettings) -> CorrelationConfig:
         window_ms=settings.correlation_window_ms, threshold=settings.correlation_threshold,
         weights={"magnetic": settings.correlation_weight_magnetic, "audio": settings.correlation_weight_audio,
                  "humanoid": settings.correlation_weight_humanoid, "imu": settings.correlation_weight_imu},
-        person_min_confidence=settings.correlation_person_min_confidence)
+        person_min_confidence=settings.correlation_person_min_confidence,
+        severity=SeverityGrades(medium=settings.correlation_severity_medium, high=settings.correlation_severity_high,
+                                critical=settings.correlation_severity_critical,
+                                critical_sensors=settings.correlation_severity_critical_sensors),
+        fold_window_s=settings.correlation_fold_window_s)
 
 
 def source_of(signal: Signal, config: CorrelationConfig) -> EventSource:
@@ -64,11 +71,12 @@ def event_envelope(org: uuid.UUID, site: str | None, change: Change, config: Cor
     incident = change.incident
     kinds = sorted({source_of(s, config).kind for s in incident.sources})
     where = f"site {site}" if site else "an unassigned device or camera"
-    description = f"{' + '.join(kinds)} at {where} ({incident.source_count} signals)"
+    repeats = f", {incident.occurrences} occurrences" if incident.occurrences > 1 else ""
+    description = f"{' + '.join(kinds)} at {where} ({incident.source_count} signals{repeats})"
     data = EventChanged(event=uuid.UUID(incident.event), event_type=EVENT_TYPE, severity=incident.severity,
                         score=incident.score, started_at=incident.started_at, ended_at=incident.ended_at,
                         site=site, sources=[source_of(s, config) for s in incident.sources],
-                        description=description)
+                        description=description, occurrences=incident.occurrences)
     created = change.kind == "created"
     values: dict[str, Any] = {
         "id": uuid.uuid5(uuid.UUID(incident.event), "created") if created else uuid7(),
@@ -136,10 +144,25 @@ class Correlator:
         metrics.SIGNALS.labels(signal.kind).inc()
         async with self._locks[key]:
             state = await self.state.load(key)
-            changes = observe(state, signal, envelope.org, self.rules(config), time.time_ns())
+            now = time.time_ns()
+            changes = observe(state, signal, envelope.org, self.rules(config), now)
+            for change in changes:
+                # A repeat folds into its closed event only while no operator resolved it.
+                if change.reopened and await asyncio.to_thread(self._resolved, envelope.org, change.incident.event):
+                    state = await self.state.load(key)
+                    state.forget(change.incident.event)
+                    changes = observe(state, signal, envelope.org, self.rules(config), now)
+                    break
             await self._commit(key, envelope.org, placement.site, state, changes, config, envelope.trace)
         if changes:
             metrics.DECISION_SECONDS.observe(max(0.0, (time.time_ns() - envelope.time) / 1e9))
+
+    def _resolved(self, org: uuid.UUID, event: str) -> bool:
+        """Whether the event's operators resolved it (blocking: call from a thread)."""
+        with self.directory.engine.connect() as conn:
+            status = conn.execute(select(db.events.c.status).where(
+                db.events.c.id == uuid.UUID(event), db.events.c.org_id == org)).scalar()
+        return status == "resolved"
 
     def _place(self, envelope: Envelope) -> tuple[Placement, str] | None:
         data = envelope.data
@@ -178,7 +201,9 @@ class Correlator:
         cameras = [s.camera for s in incident.sources if s.camera]
         devices += [str(d) for d in self.directory.devices_at(org, group) if str(d) not in devices]
         cameras += [str(c) for c in self.directory.cameras_at(org, group) if str(c) not in cameras]
-        job = {"org": str(org), "event": incident.event, "site": site, "started_at": incident.started_at,
+        # One occurrence's window: the bundle of a folded event is its first occurrence's (a
+        # bundle with a manifest is never rebuilt), later occurrences are listed as its sources.
+        job = {"org": str(org), "event": incident.event, "site": site, "started_at": incident.opened_at,
                "ended_at": incident.ended_at or incident.last_signal_at, "score": incident.score,
                "severity": incident.severity.value, "devices": list(dict.fromkeys(devices)),
                "cameras": list(dict.fromkeys(cameras)), "sources": [s.to_json() for s in incident.sources]}

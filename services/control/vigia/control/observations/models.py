@@ -90,7 +90,13 @@ class EventClassification(models.TextChoices):
 
 class Event(models.Model):
     """An incident: independent signals that agreed, with a severity, a score and its evidence.
-    Operators acknowledge and classify it."""
+    Repeats of the same cause at the same site are folded into it while it is unresolved
+    (``occurrences``). Operators acknowledge it, classify it and resolve it, each with who, when
+    and a note.
+
+    Events still ``open`` (unacknowledged) some time after they started are what an escalation
+    looks for: ``WHERE org_id = %s AND status = 'open' AND time <= now() - delay`` runs on the
+    ``events_org_status_time`` index."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+",
@@ -110,6 +116,13 @@ class Event(models.Model):
     acknowledged_by = models.ForeignKey("tenancy.User", null=True, blank=True, on_delete=models.SET_NULL,
                                         related_name="+", db_constraint=False)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement_note = models.TextField(blank=True, default="", db_default="")
+    resolved_by = models.ForeignKey("tenancy.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", db_constraint=False)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True, default="", db_default="")
+    occurrences = models.PositiveIntegerField(
+        default=1, db_default=1, help_text="1 + the repeats of the same cause at the same site folded into it.")
     last_message_time = models.DateTimeField(
         null=True, blank=True, help_text="Time of the newest message applied (older updates are ignored).")
     updated_at = models.DateTimeField(auto_now=True)
@@ -120,6 +133,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=("org", "-time"), name="events_org_time"),
             models.Index(fields=("org", "severity", "-time"), name="events_org_severity_time"),
+            models.Index(fields=("org", "status", "time"), name="events_org_status_time"),
             BrinIndex(fields=("time",), name="events_time_brin"),
         ]
 

@@ -139,7 +139,8 @@ class Recorder:
             "ended_at": time_ns_to_datetime(data.ended_at) if data.ended_at is not None else None,
             "event_type": data.event_type, "severity": data.severity.value, "score": data.score,
             "site": data.site, "sources": [source.model_dump(mode="json") for source in data.sources],
-            "description": data.description, "last_message_time": message_time, "updated_at": func.now(),
+            "description": data.description, "occurrences": data.occurrences, "last_message_time": message_time,
+            "updated_at": func.now(),
         }
         # Two attempts: a concurrent insert of the same event can win the race between our
         # SELECT and INSERT; the second pass then updates the row it created.
