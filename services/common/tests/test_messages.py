@@ -71,6 +71,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "pipeline.started": PIPELINE,
     "pipeline.stopped": {**PIPELINE, "state": "stopped"},
     "pipeline.deleted": {"pipeline": str(PIPE)},
+    "pipeline.hook": {"pipeline": str(PIPE), "node": "hook", "body": {"door": "open", "count": 2}},
+    "watchlist.created": {"watchlist": str(PIPE), "name": "stolen", "kind": "deny"},
+    "watchlist.updated": {"watchlist": str(PIPE), "name": "residents", "kind": "allow", "version": 3},
+    "watchlist.deleted": {"watchlist": str(PIPE)},
     "sensor.batch": {"device": str(DEV), "packets": [
         {"timestamp": T, "seq": 1, "magnetometer": {"x": 1, "y": 2, "z": 3, "magnitude": 3.7},
          "accelerometer": {"x": 0, "y": 0, "z": 9.8}, "gyroscope": {"x": 0.1, "y": 0, "z": 0},
@@ -103,6 +107,10 @@ INVALID: dict[str, tuple[str, Any]] = {
     "pipeline.started": ("version", 0),
     "pipeline.stopped": ("name", None),
     "pipeline.deleted": ("pipeline", ""),
+    "pipeline.hook": ("body", [1, 2]),
+    "watchlist.created": ("kind", "maybe"),
+    "watchlist.updated": ("version", 0),
+    "watchlist.deleted": ("watchlist", "nope"),
     "sensor.batch": ("packets", []),
     "sensor.audio": ("sample_rate", 4000),
     **{f"action.{kind}": bad for kind, bad in zip(ACTION_KINDS, itertools.cycle((

@@ -384,6 +384,32 @@ class PipelineDeleted(Strict):
     pipeline: uuid.UUID
 
 
+@message_type("pipeline.hook")
+class PipelineHook(Strict):
+    """A JSON object an external system posted to a pipeline's ``api_webhook`` node (signature
+    checked by control), for the automation runtime to feed to that node."""
+
+    pipeline: uuid.UUID
+    node: str = Field(min_length=1, max_length=64)
+    body: dict[str, Any]
+
+
+@message_type("watchlist.created", "watchlist.updated")
+class WatchlistChanged(Strict):
+    """A plate watch-list was created or changed (its name, kind or entries): the automation
+    runtime rereads its entries (``plate_watchlist_entries``) and recompiles the pipelines using it."""
+
+    watchlist: uuid.UUID
+    name: str
+    kind: Literal["allow", "deny"]
+    version: int = Field(1, ge=1)
+
+
+@message_type("watchlist.deleted")
+class WatchlistDeleted(Strict):
+    watchlist: uuid.UUID
+
+
 @message_type("pipeline.status")
 class PipelineStatus(Strict):
     """What a running pipeline did, for operators (live forwards it as ``pipeline_status_update``):

@@ -316,6 +316,9 @@ _ROUTES: dict[str, tuple[str, RouteKey]] = {
                                          "pipeline.stopped", "pipeline.deleted")},
     **{f"action.{kind}": (ACTIONS, _type_key) for kind in ACTION_KINDS},
     "pipeline.status": (EVENTS, _org_key("pipeline.status", _attr("pipeline"))),
+    "pipeline.hook": (CONTROL, _org_key("pipeline.hook", _attr("pipeline"))),
+    **{t: (CONTROL, _org_key("watchlist", _attr("watchlist")))
+       for t in ("watchlist.created", "watchlist.updated", "watchlist.deleted")},
     # Straight to the automation shards (the key is ignored: the exchange hashes the org header).
     "automation.probe": (AUTOMATION_SHARDS, lambda env: "probe"),
 }
