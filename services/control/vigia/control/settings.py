@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "vigia.control.cameras",
     "vigia.control.devices",
     "vigia.control.pipelines",
+    "vigia.control.watchlists",
     "vigia.control.observations",
 ]
 

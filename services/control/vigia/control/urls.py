@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("vigia.control.cameras.api.urls")),
     path("api/v1/", include("vigia.control.devices.api.urls")),
     path("api/v1/", include("vigia.control.pipelines.api.urls")),
+    path("api/v1/", include("vigia.control.watchlists.api.urls")),
     path("api/v1/", include("vigia.control.observations.api.urls")),
     path("api/v1/", include("vigia.control.audit.api.urls")),
     # MediaMTX's authMethod: http hook; internal network only (refused when it came through a proxy).

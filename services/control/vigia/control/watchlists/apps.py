@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WatchlistsConfig(AppConfig):
+    name = "vigia.control.watchlists"
+    label = "watchlists"
