@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from django.db.models import Model
 from django.forms.models import model_to_dict
@@ -23,6 +24,7 @@ from vigia.control.audit.models import AuditEntry
 from vigia.control.cameras.models import Camera
 from vigia.control.core import crypto
 from vigia.control.devices.models import Device, DeviceCredential
+from vigia.control.notifications.models import NotificationChannel
 from vigia.control.observations.models import Anomaly, Detection, DeviceStatusChange, Event, Telemetry
 from vigia.control.pipelines.models import Pipeline
 from vigia.control.tenancy.models import Organization, User
@@ -90,19 +92,22 @@ def world(org: Organization, make_user: Callable[..., User]) -> dict[type[Model]
                                                               status="ON"),
         User: make_user(email="member@acme.test"),
         AuditEntry: AuditEntry.objects.create(org=org, method="POST", path="/api/v1/cameras/", status_code=201),
+        NotificationChannel: NotificationChannel.objects.create(
+            org=org, kind="webhook", name="hook", config_encrypted=crypto.encrypt(orjson.dumps(
+                {"url": "https://hooks.example.com/x", "secret": "0123456789abcdef"}).decode())),
     }
     return objects
 
 
 def _snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
     models = (Camera, Device, DeviceCredential, Pipeline, Detection, Event, Anomaly, Telemetry,
-              DeviceStatusChange, User, AuditEntry)
+              DeviceStatusChange, User, AuditEntry, NotificationChannel)
     return {m.__name__: sorted((model_to_dict(o) for o in m.objects.filter(org=org)), key=str)
             for m in models}
 
 
 def _ids(world: dict[type[Model], Model], model: type[Model] | None) -> dict[str, uuid.UUID]:
-    ids = {"device_id": world[Device].pk, "credential_id": world[DeviceCredential].pk}
+    ids = {"device_id": world[Device].pk, "credential_id": world[DeviceCredential].pk, "event": world[Event].pk}
     if model is not None and model in world:
         ids["pk"] = world[model].pk
     return ids

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "vigia.control.pipelines",
     "vigia.control.watchlists",
     "vigia.control.observations",
+    "vigia.control.notifications",
 ]
 
 MIDDLEWARE = [
@@ -122,7 +123,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"DeviceStatusEnum": "vigia.control.devices.models.DeviceStatus"},
+    "ENUM_NAME_OVERRIDES": {"DeviceStatusEnum": "vigia.control.devices.models.DeviceStatus",
+                            "DeviceKindEnum": "vigia.control.devices.models.DeviceKind",
+                            "ChannelKindEnum": "vigia.common.channels.registry.ACTION_KINDS"},
     # Error bodies are documented as responses; links lead from each created object to its routes.
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "vigia.control.core.schema.link_created_resources"],

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("vigia.control.watchlists.api.urls")),
     path("api/v1/", include("vigia.control.observations.api.urls")),
     path("api/v1/", include("vigia.control.audit.api.urls")),
+    path("api/v1/", include("vigia.control.notifications.api.urls")),
     # MediaMTX's authMethod: http hook; internal network only (refused when it came through a proxy).
     path("internal/mediamtx/auth", mediamtx_auth, name="mediamtx-auth"),
     # The file store's signed object URLs (evidence downloads); the signature is the credential.
