@@ -8,9 +8,10 @@ it at a local stand-in. ``ok: false`` with 429 or a 5xx is retried (after Telegr
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from vigia.common.channels.base import (
     ChannelConfig,
@@ -22,6 +23,7 @@ from vigia.common.channels.base import (
     TransientError,
 )
 
+TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
 
@@ -29,10 +31,17 @@ TEXT_LIMIT = 4096
 class TelegramConfig(ChannelConfig):
     """The bot that speaks."""
 
-    bot_token: SecretStr = Field(min_length=20, max_length=128, pattern=r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$",
+    bot_token: SecretStr = Field(min_length=20, max_length=128,
                                  description="The bot's token from @BotFather (<id>:<secret>).")
     send_photo: bool = Field(True, description="Send the snapshot as a photo with the text as caption.")
     disable_notification: bool = Field(False, description="Deliver silently.")
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not TOKEN.match(value.get_secret_value()):
+            raise ValueError("not a bot token: <digits>:<20+ letters, digits, _ or ->")
+        return value
 
 
 async def send(config: TelegramConfig, recipient: str, message: OutgoingMessage, ctx: SendContext) -> SendResult:
