@@ -247,7 +247,10 @@ class Plan:
         """Whether some input node takes ``item`` (ticks: whether the plan needs ticks)."""
         if item.kind == "tick":
             return any(self._ticking)
-        return any(sources is None or item.source in sources for _, sources in self._starts.get(item.kind, ()))
+        for _, sources in self._starts.get(item.kind, ()):  # noqa: SIM110  (no generator per item: hot path)
+            if sources is None or item.source in sources:
+                return True
+        return False
 
     def needs_ticks(self) -> bool:
         """Whether some node advances on ticks (schedules, dwell times, windows, cooldown expiry...)."""
@@ -264,6 +267,8 @@ class Plan:
         ``node``: evaluate that node alone (a dry run of one node): an input node is given the item,
         another node the item's data on its first input port.
         """
+        if not trace and node is None and item.kind != "tick":
+            return self._run_fast(item, state)
         traces: dict[str, NodeTrace] | None = {} if trace else None
         run = Run(self, item, state, traces)
         if node is not None:
@@ -313,6 +318,53 @@ class Plan:
                     self._deliver(i, out, inbox, succ, traces, current.id)
         return RunResult(run.emissions, list(traces.values()) if traces is not None else [], bool(run.emissions),
                          "; ".join(errors) or None)
+
+    def _run_fast(self, item: Item, state: State) -> RunResult:
+        """``run`` without tracing, for an item that is not a tick: the same walk, inlined (this is
+        the hot path: every detection through every pipeline of its organization)."""
+        run = Run(self, item, state, None)
+        nodes, succ = self._nodes, self._succ
+        inbox: list[list[tuple[str, Record]] | None] = [None] * len(nodes)
+        errors: list[str] | None = None
+        for i, sources in self._starts.get(item.kind, ()):
+            if sources is not None and item.source not in sources:
+                continue
+            try:
+                out = nodes[i].accept(run)
+            except Exception as exc:  # a node's bug must not stop the other branches
+                errors = [*(errors or ()), self._failed(nodes[i].id, exc, None)]
+                continue
+            if out:
+                table = succ[i]
+                for port, value in out:
+                    for target, target_port in table.get(port, ()):
+                        box = inbox[target]
+                        if box is None:
+                            inbox[target] = [(target_port, value)]
+                        else:
+                            box.append((target_port, value))
+        for i in range(len(nodes)):
+            box = inbox[i]
+            if box is None:
+                continue
+            current = nodes[i]
+            table = succ[i]
+            for port, value in box:
+                try:
+                    out = current.receive(port, value, run)
+                except Exception as exc:
+                    errors = [*(errors or ()), self._failed(current.id, exc, None)]
+                    break
+                if out:
+                    for out_port, out_value in out:
+                        for target, target_port in table.get(out_port, ()):
+                            target_box = inbox[target]
+                            if target_box is None:
+                                inbox[target] = [(target_port, out_value)]
+                            else:
+                                target_box.append((target_port, out_value))
+        emissions = run.emissions
+        return RunResult(emissions, [], bool(emissions), "; ".join(errors) if errors else None)
 
     @staticmethod
     def _deliver(i: int, out: Iterable[tuple[str, Record]], inbox: list[list[tuple[str, Record]] | None],
