@@ -14,9 +14,11 @@ from vigia.control.core.choices import Role
 from vigia.control.tenancy.models import Organization
 
 SETTINGS = "/api/v1/organization/settings"
+NO_SEVERITY = {"medium": None, "high": None, "critical": None, "critical_sensors": None}
 DEFAULTS = {"time_zone": "America/Sao_Paulo", "correlation": {
     "window_ms": None, "threshold": None, "person_min_confidence": None,
-    "weights": {"magnetic": None, "audio": None, "humanoid": None, "imu": None}}}
+    "weights": {"magnetic": None, "audio": None, "humanoid": None, "imu": None},
+    "severity": NO_SEVERITY, "fold_window_s": None}, "escalation_delay_s": 300}
 
 
 def _state(org: Organization) -> tuple[str, Any]:
@@ -39,7 +41,8 @@ def test_admin_changes_time_zone_and_correlation_in_the_shape_the_correlator_rea
     assert response.status_code == 200, response.content
     assert response.json() == {"time_zone": "America/Manaus", "correlation": {
         "window_ms": 1500, "threshold": 0.8, "person_min_confidence": None,
-        "weights": {"magnetic": None, "audio": 0.3, "humanoid": None, "imu": 0.1}}}
+        "weights": {"magnetic": None, "audio": 0.3, "humanoid": None, "imu": 0.1},
+        "severity": NO_SEVERITY, "fold_window_s": None}, "escalation_delay_s": 300}
     assert _state(org) == ("America/Manaus", {"retention_days": 30, "correlation": {
         "window_ms": 1500, "threshold": 0.8, "weights": {"audio": 0.3, "imu": 0.1}}})
 
@@ -52,6 +55,27 @@ def test_admin_changes_time_zone_and_correlation_in_the_shape_the_correlator_rea
         "window_ms": 1500, "weights": {"imu": 0.1, "magnetic": 0.5}}})
     assert api(admin).get(SETTINGS).json()["correlation"]["weights"] == {
         "magnetic": 0.5, "audio": None, "humanoid": None, "imu": 0.1}
+
+
+def test_admin_tunes_severity_folding_and_escalation_in_the_shape_the_correlator_reads(api, admin, org):
+    response = api(admin).patch(SETTINGS, {"escalation_delay_s": 120, "correlation": {
+        "severity": {"medium": 0.9, "critical_sensors": 3}, "fold_window_s": 900}}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["escalation_delay_s"] == 120 and body["correlation"]["fold_window_s"] == 900
+    assert body["correlation"]["severity"] == {**NO_SEVERITY, "medium": 0.9, "critical_sensors": 3}
+    assert _state(org)[1] == {"escalation_delay_s": 120, "correlation": {
+        "fold_window_s": 900, "severity": {"medium": 0.9, "critical_sensors": 3}}}
+
+    # A later change is checked against what is stored: high 0.85 would fall below medium 0.9.
+    response = api(admin).patch(SETTINGS, {"correlation": {"severity": {"high": 0.85}}}, format="json")
+    assert response.status_code == 400 and "correlation.severity" in response.json()["error"]["fields"]
+    # Null puts the defaults back.
+    response = api(admin).patch(SETTINGS, {"escalation_delay_s": None, "correlation": {
+        "severity": {"medium": None}, "fold_window_s": None}}, format="json")
+    assert response.status_code == 200
+    assert _state(org)[1] == {"correlation": {"severity": {"critical_sensors": 3}}}
+    assert api(admin).get(SETTINGS).json()["escalation_delay_s"] == 300
 
 
 def test_a_change_is_audited(api, admin):
@@ -75,6 +99,16 @@ def test_a_change_is_audited(api, admin):
     ({"correlation": {"window_ms": 600_001}}, "correlation.window_ms"),
     ({"correlation": {"person_min_confidence": 2}}, "correlation.person_min_confidence"),
     ({"correlation": []}, "correlation.non_field_errors"),
+    ({"correlation": {"severity": {"medium": -0.1}}}, "correlation.severity.medium"),
+    ({"correlation": {"severity": {"critical_sensors": 0}}}, "correlation.severity.critical_sensors"),
+    ({"correlation": {"severity": {"medium": 1.5}}}, "correlation.severity"),  # above the default high
+    ({"correlation": {"severity": {"high": 0.9, "critical": 0.85}}}, "correlation.severity"),
+    ({"correlation": {"severity": {"urgent": 1}}}, "correlation.severity.urgent"),
+    ({"correlation": {"fold_window_s": -1}}, "correlation.fold_window_s"),
+    ({"correlation": {"fold_window_s": 86_401}}, "correlation.fold_window_s"),
+    ({"escalation_delay_s": 5}, "escalation_delay_s"),
+    ({"escalation_delay_s": 7 * 86_400 + 1}, "escalation_delay_s"),
+    ({"escalation_delay_s": "soon"}, "escalation_delay_s"),
     ({"colour": "blue"}, "colour"),
 ])
 def test_invalid_settings_are_400_naming_the_field_and_change_nothing(api, admin, org, body, field):

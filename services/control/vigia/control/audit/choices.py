@@ -14,3 +14,5 @@ class AuditAction(models.TextChoices):
     ACCOUNT_LOCKED_OUT = "account_locked_out", "too many failed sign-ins to this account from this address"
     ADDRESS_LOCKED_OUT = "address_locked_out", "too many failed sign-ins from this address"
     USER_UNLOCKED = "user_unlocked", "an admin cleared a user's sign-in lock-outs"
+    EVENT_ACKNOWLEDGED = "event_acknowledged", "an operator acknowledged an event"
+    EVENT_RESOLVED = "event_resolved", "an operator resolved an event"

@@ -98,10 +98,14 @@ def _who_and_what(event: AuditNote | None, user: object, object_type: str, objec
     actor = event.actor if event is not None and event.actor is not None else user
     subject = event.subject if event is not None else None
     org_source = actor if actor is not None else subject
+    if event is not None and event.target is not None:
+        object_type, object_id = event.target
+    elif subject is not None:
+        object_type, object_id = "user", str(subject.pk)
     return {
         "org_id": getattr(org_source, "org_id", None),
         "user_id": getattr(actor, "pk", None),
-        "object_type": "user" if subject is not None else object_type,
-        "object_id": str(subject.pk) if subject is not None else object_id,
+        "object_type": object_type[:64],
+        "object_id": object_id[:64],
         "action": event.action.value if event is not None else "",
     }

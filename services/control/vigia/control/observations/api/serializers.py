@@ -105,17 +105,48 @@ class PlateSearchQuerySerializer(serializers.Serializer):
 
 class EventSerializer(serializers.ModelSerializer):
     acknowledged_by = serializers.UUIDField(source="acknowledged_by_id", read_only=True, allow_null=True)
+    resolved_by = serializers.UUIDField(source="resolved_by_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Event
         fields = ("id", "time", "ended_at", "event_type", "severity", "score", "site", "sources",
-                  "description", "status", "classification", "notes", "acknowledged_by",
-                  "acknowledged_at", "updated_at")
+                  "description", "occurrences", "status", "classification", "notes", "acknowledged_by",
+                  "acknowledged_at", "acknowledgement_note", "resolved_by", "resolved_at", "resolution_note",
+                  "updated_at")
         read_only_fields = fields
 
 
+def _note() -> serializers.CharField:
+    return serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+
+
 class AcknowledgeSerializer(StrictSerializer):
-    """POST /events/{id}/acknowledge takes no fields (an empty body or ``{}``)."""
+    """POST /events/{id}/acknowledge: an optional note (an empty body or ``{}`` is fine)."""
+
+    note = _note()
+
+
+class ResolveSerializer(StrictSerializer):
+    """POST /events/{id}/resolve: an optional note saying what was found or done."""
+
+    note = _note()
+
+
+class BulkActionSerializer(StrictSerializer):
+    """POST /events/bulk: one action on up to 500 events of the caller's organization, all or nothing."""
+
+    ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500,
+                                help_text="The events (duplicates count once).")
+    action = serializers.ChoiceField(choices=("acknowledge", "resolve"))
+    note = _note()
+
+
+class BulkResultSerializer(serializers.Serializer):
+    """What a bulk action did: the events it changed and those already in that state (unchanged)."""
+
+    action = serializers.CharField()
+    changed = serializers.ListField(child=serializers.UUIDField())
+    unchanged = serializers.ListField(child=serializers.UUIDField())
 
 
 class ClassifySerializer(StrictSerializer):

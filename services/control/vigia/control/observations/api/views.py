@@ -21,14 +21,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from vigia.common.storage import StorageError
+from vigia.control.audit.events import note as audit_note
 from vigia.control.core.api.transactions import AutocommitReadsMixin
 from vigia.control.core.api.views import OrgScopedMixin, OrgScopedReadOnlyViewSet
 from vigia.control.core.choices import Role
 from vigia.control.core.pagination import IdCursorPagination
-from vigia.control.core.permissions import caller_org_id
+from vigia.control.core.permissions import caller_org_id, signed_in_user
 from vigia.control.core.renderers import FastJSONRenderer
 from vigia.control.core.schema import error_response
+from vigia.control.core.serializers import StrictSerializer
 from vigia.control.devices.models import Device
+from vigia.control.observations import triage
 from vigia.control.observations.api import serializers as s
 from vigia.control.observations.evidence import evidence_files
 from vigia.control.observations.filtersets import (
@@ -118,16 +121,22 @@ class PlateSearchView(AutocommitReadsMixin, APIView):
 
 class EventViewSet(ObservationViewSet):
     """Incidents. Filters: severity, status, classification, site, event_type, since, until.
-    Operators acknowledge and classify them."""
+    Operators acknowledge, classify and resolve them, one by one or in bulk (each change audited:
+    who, when, which event)."""
 
     queryset = Event.objects.all()
     serializer_class = s.EventSerializer
     filterset_class = EventFilterSet
-    required_roles = {"acknowledge": Role.OPERATOR, "classify": Role.OPERATOR}
+    required_roles = {"acknowledge": Role.OPERATOR, "classify": Role.OPERATOR, "resolve": Role.OPERATOR,
+                      "bulk": Role.OPERATOR}
 
     def get_serializer_class(self) -> Any:
         if self.action == "acknowledge":
             return s.AcknowledgeSerializer
+        if self.action == "resolve":
+            return s.ResolveSerializer
+        if self.action == "bulk":
+            return s.BulkActionSerializer
         if self.action == "classify":
             return s.ClassifySerializer
         if self.action == "evidence":
@@ -154,16 +163,57 @@ class EventViewSet(ObservationViewSet):
     @extend_schema(request=s.AcknowledgeSerializer, responses={200: s.EventSerializer})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
-        """Mark the event as seen by the caller. The first acknowledgement is kept (who and when);
-        acknowledging again, or a resolved event, changes nothing."""
-        event = self._locked_event()  # first: another org's event is a 404 whatever the body
-        body = s.AcknowledgeSerializer(data=request.data if request.data is not None else {})
+        """Mark the event as seen by the caller, with an optional note. The first acknowledgement
+        is kept (who, when, note); acknowledging again, or a resolved event, changes nothing."""
+        return self._decide("acknowledge", request, s.AcknowledgeSerializer)
+
+    @extend_schema(request=s.ResolveSerializer, responses={200: s.EventSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        """Close the event for good, with an optional note (what was found or done); it also
+        counts as acknowledged if nobody had. The first resolution is kept. A resolved event is
+        never reopened by a repeat of its cause: the correlator raises a new one."""
+        return self._decide("resolve", request, s.ResolveSerializer)
+
+    @extend_schema(request=s.BulkActionSerializer, responses={
+        200: s.BulkResultSerializer, 404: error_response("Some ids are no event of the caller's organization; "
+                                                         "nothing was changed.")})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> Response:
+        """Acknowledge or resolve many events at once, all or nothing: if any id is not an event of
+        the caller's organization the answer is 404 naming those ids and nothing changes. Events
+        already in that state are listed as ``unchanged``. One audit row per changed event."""
+        body = s.BulkActionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        if event.status == EventStatus.OPEN:
-            event.status = EventStatus.ACKNOWLEDGED
-            event.acknowledged_by_id = request.user.pk
-            event.acknowledged_at = timezone.now()
-            event.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "updated_at"])
+        ids = list(dict.fromkeys(body.validated_data["ids"]))
+        # Rows locked in id order, so two overlapping bulk requests cannot deadlock.
+        events = list(Event.objects.select_for_update().filter(org_id=caller_org_id(request), id__in=ids)
+                      .order_by("id"))
+        missing = [str(i) for i in ids if i not in {e.pk for e in events}]
+        if missing:
+            raise NotFound({"ids": [f"no such event: {ident}" for ident in missing]})
+        user, now, verb = signed_in_user(request), timezone.now(), body.validated_data["action"]
+        changed, unchanged = [], []
+        for event in events:
+            fields = triage.apply(verb, event, user, body.validated_data["note"], now)
+            if not fields:
+                unchanged.append(event.pk)
+                continue
+            event.save(update_fields=[*fields, "updated_at"])
+            audit_note(request, triage.AUDIT_ACTIONS[verb], target=("event", str(event.pk)))
+            changed.append(event.pk)
+        order = {ident: n for n, ident in enumerate(ids)}
+        return Response({"action": verb, "changed": sorted(changed, key=order.__getitem__),
+                         "unchanged": sorted(unchanged, key=order.__getitem__)})
+
+    def _decide(self, verb: triage.Action, request: Request, serializer: type[StrictSerializer]) -> Response:
+        event = self._locked_event()  # first: another org's event is a 404 whatever the body
+        body = serializer(data=request.data if request.data is not None else {})
+        body.is_valid(raise_exception=True)
+        fields = triage.apply(verb, event, signed_in_user(request), body.validated_data["note"], timezone.now())
+        if fields:
+            event.save(update_fields=[*fields, "updated_at"])
+            audit_note(request, triage.AUDIT_ACTIONS[verb], target=("event", str(event.pk)))
         return Response(s.EventSerializer(event).data)
 
     @extend_schema(request=s.ClassifySerializer, responses={200: s.EventSerializer})

@@ -21,6 +21,14 @@ SIGNAL_KINDS = ("magnetic", "audio", "humanoid", "imu")
 #: Bounds the correlator itself accepts (vigia.correlator.scoring.CorrelationConfig).
 WINDOW_MS_MIN, WINDOW_MS_MAX = 10, 600_000
 THRESHOLD_MAX = 10.0
+#: The correlator's severity thresholds (vigia.correlator.scoring.SeverityGrades' defaults): an
+#: organization's overrides are checked against them so the correlator never ignores them.
+SEVERITY_DEFAULTS: dict[str, float] = {"medium": 0.8, "high": 1.0, "critical": 1.0, "critical_sensors": 2}
+SEVERITY_SCORES = ("medium", "high", "critical")
+FOLD_WINDOW_MAX_S = 86_400
+#: Seconds an event may stay unacknowledged before an ``event`` pipeline input escalates it.
+ESCALATION_DELAY_DEFAULT_S = 300
+ESCALATION_DELAY_MIN_S, ESCALATION_DELAY_MAX_S = 10, 7 * 86_400
 
 
 def _time_zone(value: str) -> str:
@@ -93,6 +101,21 @@ class CorrelationWeightsSerializer(StrictSerializer):
     imu = _weight()
 
 
+def _score() -> serializers.FloatField:
+    return serializers.FloatField(min_value=0, max_value=THRESHOLD_MAX, required=False, allow_null=True)
+
+
+class SeveritySettingsSerializer(StrictSerializer):
+    """How an event's severity is graded (see the README's "Event severity"): scores from which it
+    is medium, high and critical, and the distinct devices/cameras a critical one needs; null: the
+    correlator's default (0.8, 1.0, 1.0, 2). Once applied, medium ≤ high ≤ critical must hold."""
+
+    medium = _score()
+    high = _score()
+    critical = _score()
+    critical_sensors = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
+
+
 class CorrelationSettingsSerializer(StrictSerializer):
     """The organization's overrides of the correlator's defaults (VIGIA_CORRELATION_*); null (or
     absent) means the default. The correlator applies a change within VIGIA_ORG_CONFIG_TTL_S."""
@@ -107,6 +130,11 @@ class CorrelationSettingsSerializer(StrictSerializer):
                                                    help_text="Person detections below this confidence "
                                                    "are not a signal.")
     weights = CorrelationWeightsSerializer(required=False)
+    severity = SeveritySettingsSerializer(required=False)
+    fold_window_s = serializers.FloatField(min_value=0, max_value=FOLD_WINDOW_MAX_S, required=False, allow_null=True,
+                                           help_text="A repeat of the same cause at the same site within this "
+                                           "long reopens the unresolved event instead of raising another (s); "
+                                           "0: never fold; default 600.")
 
     def validate_threshold(self, value: float | None) -> float | None:
         if value is not None and not (value > 0 and math.isfinite(value)):
@@ -121,6 +149,10 @@ class OrganizationSettingsSerializer(StrictSerializer):
     time_zone = serializers.CharField(max_length=64, required=False, help_text=(
         "IANA time zone the console and reports show times in (e.g. America/Sao_Paulo)."))
     correlation = CorrelationSettingsSerializer(required=False)
+    escalation_delay_s = serializers.IntegerField(
+        min_value=ESCALATION_DELAY_MIN_S, max_value=ESCALATION_DELAY_MAX_S, required=False, allow_null=True,
+        help_text=f"Seconds an event may stay unacknowledged before a pipeline's event input escalates it "
+        f"(default {ESCALATION_DELAY_DEFAULT_S}; null: back to the default).")
 
     def validate_time_zone(self, value: str) -> str:
         return _time_zone(value)
@@ -130,6 +162,8 @@ class OrganizationSettingsSerializer(StrictSerializer):
         overrides = overrides if isinstance(overrides, dict) else {}
         weights = overrides.get("weights")
         weights = weights if isinstance(weights, dict) else {}
+        grades = overrides.get("severity")
+        grades = grades if isinstance(grades, dict) else {}
         return {
             "time_zone": org.time_zone,
             "correlation": {
@@ -137,5 +171,14 @@ class OrganizationSettingsSerializer(StrictSerializer):
                 "threshold": overrides.get("threshold"),
                 "person_min_confidence": overrides.get("person_min_confidence"),
                 "weights": {kind: weights.get(kind) for kind in SIGNAL_KINDS},
+                "severity": {name: grades.get(name) for name in SEVERITY_DEFAULTS},
+                "fold_window_s": overrides.get("fold_window_s"),
             },
+            "escalation_delay_s": escalation_delay_s(org.settings),
         }
+
+
+def escalation_delay_s(settings: Any) -> int:
+    """An organization's escalation delay: its ``escalation_delay_s`` setting or the default."""
+    value = settings.get("escalation_delay_s") if isinstance(settings, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else ESCALATION_DELAY_DEFAULT_S

@@ -2,8 +2,9 @@
 
 * ``/api/v1/organizations/``: platform operators list, create (with a first admin invited),
   read, ``disable`` and ``enable`` organizations. Everyone else gets 403, admins included.
-* ``/api/v1/organization/settings``: the caller's own organization's time zone and correlation
-  overrides; every member reads them, admins change them (PATCH). A platform operator gets 403.
+* ``/api/v1/organization/settings``: the caller's own organization's time zone, correlation
+  overrides (weights, severity thresholds, folding of repeats) and escalation delay; every member
+  reads them, admins change them (PATCH). A platform operator gets 403.
 
 Every POST and PATCH here is an audit row (:mod:`vigia.control.audit.middleware`).
 """
@@ -17,7 +18,7 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +31,8 @@ from vigia.control.core.permissions import (
     signed_in_user,
 )
 from vigia.control.tenancy.api.organization_serializers import (
+    SEVERITY_DEFAULTS,
+    SEVERITY_SCORES,
     SIGNAL_KINDS,
     OrganizationCreatedSerializer,
     OrganizationCreateSerializer,
@@ -40,7 +43,7 @@ from vigia.control.tenancy.api.serializers import UserSerializer
 from vigia.control.tenancy.models import Organization
 from vigia.control.tenancy.organizations import create_organization, disable_organization, enable_organization
 
-CORRELATION_VALUES = ("window_ms", "threshold", "person_min_confidence")
+CORRELATION_VALUES = ("window_ms", "threshold", "person_min_confidence", "fold_window_s")
 
 
 class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -101,9 +104,16 @@ class OrganizationSettingsView(APIView):
             if "time_zone" in changes:
                 org.time_zone = changes["time_zone"]
                 changed.append("time_zone")
+            current = org.settings if isinstance(org.settings, dict) else {}
             if "correlation" in changes:
-                current = org.settings if isinstance(org.settings, dict) else {}
-                org.settings = {**current, "correlation": _merged(current.get("correlation"), changes["correlation"])}
+                current = {**current, "correlation": _merged(current.get("correlation"), changes["correlation"])}
+                _check_severity_order(current["correlation"])
+            if "escalation_delay_s" in changes:
+                current = {key: value for key, value in current.items() if key != "escalation_delay_s"}
+                if changes["escalation_delay_s"] is not None:
+                    current["escalation_delay_s"] = changes["escalation_delay_s"]
+            if "correlation" in changes or "escalation_delay_s" in changes:
+                org.settings = current
                 changed.append("settings")
             if changed:
                 org.save(update_fields=changed)
@@ -128,7 +138,23 @@ def _merged(current: Any, change: dict[str, Any]) -> dict[str, Any]:
     _apply(weights, change.get("weights", {}))
     if weights:
         merged["weights"] = weights
+    old_grades = current.get("severity") if isinstance(current.get("severity"), dict) else {}
+    grades = {name: old_grades[name] for name in SEVERITY_DEFAULTS if old_grades.get(name) is not None}
+    _apply(grades, change.get("severity", {}))
+    if grades:
+        merged["severity"] = grades
     return merged
+
+
+def _check_severity_order(correlation: dict[str, Any]) -> None:
+    """medium ≤ high ≤ critical once the overrides are applied to the defaults (the correlator
+    ignores an organization's overrides that break it)."""
+    grades = {**SEVERITY_DEFAULTS, **correlation.get("severity", {})}
+    medium, high, critical = (grades[name] for name in SEVERITY_SCORES)
+    if not medium <= high <= critical:
+        raise ValidationError({"correlation": {"severity": [
+            f"scores must satisfy medium <= high <= critical once applied to the defaults "
+            f"(here medium {medium}, high {high}, critical {critical})"]}})
 
 
 def _apply(values: dict[str, Any], change: dict[str, Any]) -> None:
