@@ -2,15 +2,20 @@
 
 The message types follow seed 001 ("WebSocket Events") and extend it:
 
-========================  =====================================================================
-``new_detection``         ``{"type", "id", "time", "detection": {...DetectionCreated, "id"}}``
-``new_event``             ``{"type", "id", "time", "change": "created"|"updated", "event": {...}}``
-``device_status_update``  ``{"type", "id", "time", "device_id", "status", "previous",
-                          "timestamp" (unix seconds, as in the seed), "last_seen", "reason"}``
-``camera_health``         ``{"type", "id", "time", "camera_id", "status", "previous", "last_frame_at",
-                          "detail"}``: one per status change (provisioning, online, offline, error)
-``plate_read``            ``{"type", "id", "time", "plate_read": {...PlateRead}}``
-========================  =====================================================================
+==========================  =====================================================================
+``new_detection``           ``{"type", "id", "time", "detection": {...DetectionCreated, "id"}}``
+``new_event``               ``{"type", "id", "time", "change": "created"|"updated", "event": {...}}``
+``device_status_update``    ``{"type", "id", "time", "device_id", "status", "previous",
+                            "timestamp" (unix seconds, as in the seed), "last_seen", "reason"}``
+``camera_health``           ``{"type", "id", "time", "camera_id", "status", "previous", "last_frame_at",
+                            "detail"}``: one per status change (provisioning, online, offline, error)
+``plate_read``              ``{"type", "id", "time", "plate_read": {...PlateRead}}``
+``pipeline_status_update``  ``{"type", "id", "time", "pipeline_id", "status", "state", "node", "error",
+                            "at"}``: ``status`` in the seed's words (``active`` once started and each
+                            time it fires, ``inactive`` when stopped, ``error``), ``state`` the
+                            runtime's (started, stopped, error, fired), ``node`` the node that
+                            failed or fired, ``at`` when (ns)
+==========================  =====================================================================
 
 ``id`` is the envelope id (UUIDv7: clients dedupe and order by it), ``time`` the envelope time
 (RFC 3339, ns). Control messages of the feed itself: ``pong`` (answer to ``{"type": "ping"}``),
@@ -31,10 +36,15 @@ NEW_EVENT = "new_event"
 DEVICE_STATUS_UPDATE = "device_status_update"
 CAMERA_HEALTH = "camera_health"
 PLATE_READ = "plate_read"
-FEED_TYPES = frozenset({NEW_DETECTION, NEW_EVENT, DEVICE_STATUS_UPDATE, CAMERA_HEALTH, PLATE_READ})
+PIPELINE_STATUS_UPDATE = "pipeline_status_update"
+FEED_TYPES = frozenset({NEW_DETECTION, NEW_EVENT, DEVICE_STATUS_UPDATE, CAMERA_HEALTH, PLATE_READ,
+                        PIPELINE_STATUS_UPDATE})
 
 #: The routing keys live binds on vigia.events: everything the feed can translate.
-BINDING_KEYS = ("detection.#", "event.#", "device.status.#", "camera.health.#", "plate.read.#")
+BINDING_KEYS = ("detection.#", "event.#", "device.status.#", "camera.health.#", "plate.read.#",
+                "pipeline.status.#")
+#: Seed 001's pipeline status words for the automation runtime's states.
+PIPELINE_STATUS = {"started": "active", "fired": "active", "stopped": "inactive", "error": "error"}
 
 
 def _detection(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +72,12 @@ def _plate_read(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": PLATE_READ, "plate_read": data}
 
 
+def _pipeline_status(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": PIPELINE_STATUS_UPDATE, "pipeline_id": data["pipeline"],
+            "status": PIPELINE_STATUS[data["state"]], "state": data["state"], "node": data.get("node"),
+            "error": data.get("error"), "at": data["time"]}
+
+
 _TRANSLATORS: dict[str, Callable[[Envelope, dict[str, Any]], dict[str, Any]]] = {
     "detection.created": _detection,
     "event.created": _event,
@@ -69,6 +85,7 @@ _TRANSLATORS: dict[str, Callable[[Envelope, dict[str, Any]], dict[str, Any]]] = 
     "device.status": _device_status,
     "camera.health": _camera_health,
     "plate.read": _plate_read,
+    "pipeline.status": _pipeline_status,
 }
 
 
