@@ -35,7 +35,8 @@ class CorrelatorSettings(BrokerSettings):
     correlation_severity_high: float = Field(1.0, ge=0, le=10, description="Score from which an event is "
                                              "high.")
     correlation_severity_critical: float = Field(1.0, ge=0, le=10, description="Score from which an event "
-                                                 "is critical when enough sensors agree (see below).")
+                                                 "is critical when enough sensors agree "
+                                                 "(VIGIA_CORRELATION_SEVERITY_CRITICAL_SENSORS).")
     correlation_severity_critical_sensors: int = Field(2, ge=1, le=100, description="Distinct devices and "
                                                        "cameras whose signals a critical event's window holds.")
     correlation_fold_window_s: float = Field(600.0, ge=0, le=86_400, description="A new incident of the same "
