@@ -1,0 +1,123 @@
+"""The delivery and attempt rows (control's ``notification_deliveries`` / ``notification_attempts``).
+
+A delivery is one (action, channel, recipient), keyed by :func:`idempotency_key`. Sending it is a
+two-step affair so that a crash in between is visible and harmless:
+
+1. :meth:`Deliveries.claim` (one transaction): create the row if new; if it is delivered or
+   failed, stop (a delivered key is never sent again); if another replica holds its lease, stop
+   and try later; if a lease ran out (its sender died mid-attempt), mark that attempt
+   ``interrupted``; then count a new attempt, take the lease (``sending_until``) and record the
+   attempt as ``sending``.
+2. :meth:`Deliveries.finish` (one transaction): the attempt's outcome, latency and error, and the
+   delivery's new status; the lease is released.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from psycopg_pool import AsyncConnectionPool
+
+from vigia.common.ids import uuid7
+
+
+def idempotency_key(action: uuid.UUID, channel: uuid.UUID, recipient: str) -> str:
+    """SHA-256 (hex) of action, channel and recipient: the delivery's unique key."""
+    return hashlib.sha256(f"{action}\n{channel}\n{recipient}".encode()).hexdigest()
+
+
+class Claim(enum.Enum):
+    SEND = "send"          # the caller holds the lease: send, then finish()
+    DONE = "done"          # delivered or failed already: nothing to do
+    BUSY = "busy"          # another replica is sending it now: look again later
+
+
+@dataclass(frozen=True)
+class Claimed:
+    outcome: Claim
+    delivery: uuid.UUID | None = None
+    attempt: int = 0
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    org: uuid.UUID
+    action: uuid.UUID
+    channel: uuid.UUID | None
+    kind: str
+    event: uuid.UUID | None
+    pipeline: uuid.UUID | None
+    node: str
+    recipient: str
+    key: str
+
+
+_INSERT = """
+INSERT INTO notification_deliveries (id, org_id, action_id, channel_id, kind, event_id, pipeline_id, node,
+                                     recipient, idempotency_key)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+_LOCK = """
+SELECT id, status, attempts, sending_until > now() FROM notification_deliveries
+WHERE idempotency_key = %s FOR UPDATE
+"""
+
+
+class Deliveries:
+    def __init__(self, pool: AsyncConnectionPool, lease_s: float) -> None:
+        self.pool = pool
+        self.lease_s = lease_s
+
+    async def claim(self, new: NewDelivery, *, refuse: str | None = None) -> Claimed:
+        """Step 1 (see the module docstring). ``refuse``: record the attempt as rejected at once
+        with this error (a disabled channel, no recipient) instead of taking the lease."""
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(_INSERT, (uuid7(), new.org, new.action, new.channel, new.kind, new.event,
+                                         new.pipeline, new.node, new.recipient, new.key))
+            row = await (await conn.execute(_LOCK, (new.key,))).fetchone()
+            assert row is not None
+            delivery, status, attempts, leased = row
+            if status in ("delivered", "failed"):
+                return Claimed(Claim.DONE, delivery, attempts, status)
+            if status == "sending" and leased:
+                return Claimed(Claim.BUSY, delivery, attempts, status)
+            if status == "sending":
+                await conn.execute(
+                    "UPDATE notification_attempts SET status = 'interrupted', error = %s "
+                    "WHERE delivery_id = %s AND attempt = %s AND status = 'sending'",
+                    ("the notifier stopped during this attempt (its lease ran out)", delivery, attempts))
+            attempt = attempts + 1
+            if refuse is not None:
+                await conn.execute(
+                    "UPDATE notification_deliveries SET status = 'failed', attempts = %s, last_error = %s, "
+                    "sending_until = NULL, updated_at = now() WHERE id = %s", (attempt, refuse, delivery))
+                await conn.execute(
+                    "INSERT INTO notification_attempts (org_id, delivery_id, attempt, status, error) "
+                    "VALUES (%s, %s, %s, 'rejected', %s)", (new.org, delivery, attempt, refuse))
+                return Claimed(Claim.DONE, delivery, attempt, "failed")
+            await conn.execute(
+                "UPDATE notification_deliveries SET status = 'sending', attempts = %s, "
+                "sending_until = now() + make_interval(secs => %s), updated_at = now() WHERE id = %s",
+                (attempt, self.lease_s, delivery))
+            await conn.execute(
+                "INSERT INTO notification_attempts (org_id, delivery_id, attempt, status) "
+                "VALUES (%s, %s, %s, 'sending')", (new.org, delivery, attempt))
+            return Claimed(Claim.SEND, delivery, attempt, "sending")
+
+    async def finish(self, claimed: Claimed, *, attempt_status: str, delivery_status: str, response: str = "",
+                     latency_ms: float | None = None, error: str = "") -> None:
+        """Step 2: record the attempt's outcome and the delivery's status; release the lease."""
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE notification_attempts SET status = %s, response = %s, latency_ms = %s, error = %s "
+                "WHERE delivery_id = %s AND attempt = %s",
+                (attempt_status, response[:200], latency_ms, error, claimed.delivery, claimed.attempt))
+            await conn.execute(
+                "UPDATE notification_deliveries SET status = %s, last_error = %s, sending_until = NULL, "
+                "delivered_at = CASE WHEN %s = 'delivered' THEN now() END, updated_at = now() WHERE id = %s",
+                (delivery_status, error, delivery_status, claimed.delivery))
