@@ -7,6 +7,7 @@ from typing import ClassVar
 from django.db import models
 from django.db.models.functions import Now
 
+from vigia.common.ids import uuid7
 from vigia.common.messages import PipelineChanged, PipelineDeleted, Strict
 from vigia.control.core.models import OrgScopedModel
 
@@ -114,3 +115,25 @@ class PipelineRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pipeline_id} {self.time.isoformat()}"
+
+
+class PipelineWebhook(models.Model):
+    """The secret of one ``api_webhook`` node: an external system signs what it posts to
+    ``/api/v1/hooks/{pipeline}/{node}`` with it (HMAC-SHA256). Generated when the node is saved,
+    shown once in that answer (or by a rotation), stored encrypted (MultiFernet, like camera URLs)
+    because checking a signature needs the secret itself."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+", db_index=False)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+", db_index=False)
+    node = models.TextField(help_text="Node id of the api_webhook node in the pipeline's graph.")
+    secret_encrypted = models.TextField(help_text="MultiFernet token of the signing secret.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True, help_text="When the secret was last replaced.")
+
+    class Meta:
+        db_table = "pipeline_webhooks"
+        constraints = [models.UniqueConstraint(fields=("pipeline", "node"), name="pipeline_webhooks_unique_node")]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline_id}/{self.node}"

@@ -1,28 +1,95 @@
-"""Pipeline representations; the graph is validated against the node catalogue."""
+"""Pipeline representations; the graph is validated against the node catalogue
+(:mod:`vigia.common.pipelines`), and the cameras and watch-lists its nodes name must be the
+caller's organization's."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from vigia.common.pipelines import ITEM_KINDS, GraphError, validate_graph
 from vigia.control.cameras.models import Camera
-from vigia.control.core.serializers import StrictModelSerializer
-from vigia.control.pipelines.graph import GraphInvalid, validate_graph
-from vigia.control.pipelines.models import Pipeline
+from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
+from vigia.control.pipelines.models import Pipeline, PipelineRun
+from vigia.control.watchlists.models import PlateWatchlist
+
+CAMERA_NODE_TYPES = frozenset({"camera_rtsp", "plate"})
+
+
+def checked_graph(graph: Any) -> dict[str, Any]:
+    """The normalised graph, or a ValidationError naming each problem (``graph.nodes.2.type``)."""
+    try:
+        return validate_graph(graph)
+    except GraphError as exc:
+        raise serializers.ValidationError(exc.problems) from None
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def check_references(graph: dict[str, Any], org_id: uuid.UUID) -> None:
+    """Cameras (camera_rtsp, plate) and watch-lists (plate_match) named by nodes must exist in the
+    organization; a ValidationError names the node's config field otherwise."""
+    cameras: dict[int, list[str]] = {}
+    watchlists: dict[int, list[str]] = {}
+    for i, node in enumerate(graph["nodes"]):
+        config = node.get("config") or {}
+        if node["type"] in CAMERA_NODE_TYPES:
+            chosen = ([config["camera"]] if config.get("camera") else []) + list(config.get("cameras") or [])
+            cameras[i] = [str(c) for c in chosen]
+        elif node["type"] == "plate_match":
+            watchlists[i] = [str(w) for w in config.get("watchlists") or []]
+    problems: dict[str, list[str]] = {}
+    wanted = {c for chosen in cameras.values() for c in chosen}
+    if wanted:
+        existing = {str(c) for c in Camera.objects.filter(org_id=org_id, id__in=wanted).values_list("id", flat=True)}
+        for i, chosen in cameras.items():
+            for camera in chosen:
+                if camera not in existing:
+                    field = "camera" if camera == str(graph["nodes"][i]["config"].get("camera")) else "cameras"
+                    problems.setdefault(f"graph.nodes.{i}.config.{field}", []).append(
+                        f"node {graph['nodes'][i]['id']!r}: camera {camera} does not exist")
+    names = {w for chosen in watchlists.values() for w in chosen}
+    if names:
+        ids = {u for u in map(_uuid, names) if u is not None}
+        found = PlateWatchlist.objects.filter(Q(name__in=names) | Q(id__in=ids), org_id=org_id)
+        known = {w for row in found.values_list("id", "name") for w in (str(row[0]), row[1])}
+        for i, chosen in watchlists.items():
+            for name in chosen:
+                if name not in known:
+                    problems.setdefault(f"graph.nodes.{i}.config.watchlists", []).append(
+                        f"node {graph['nodes'][i]['id']!r}: watch-list {name!r} does not exist")
+    if problems:
+        raise serializers.ValidationError(problems)
 
 
 class PipelineSerializer(StrictModelSerializer):
     """A pipeline: a named graph of typed nodes and its run state (changed by execute/stop)."""
 
-    graph = serializers.JSONField(required=False, help_text="{nodes: [{id, type, config, position?}], "
+    graph = serializers.JSONField(required=False, help_text="{nodes: [{id, type, config, position?, label?}], "
                                   "edges: [{source, source_port, target, target_port}]}")
+    webhook_secrets = serializers.SerializerMethodField(
+        help_text="Secrets of the api_webhook nodes this save gave one to (node id -> secret), shown this "
+        "once: sign posts to /api/v1/hooks/{pipeline}/{node} with them. Empty otherwise.")
 
     class Meta:
         model = Pipeline
-        fields = ("id", "name", "description", "graph", "state", "version", "created_at", "updated_at")
+        fields = ("id", "name", "description", "graph", "state", "version", "webhook_secrets", "created_at",
+                  "updated_at")
         read_only_fields = ("id", "state", "version", "created_at", "updated_at")
         extra_kwargs = {"description": {"max_length": 2000}}
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+    def get_webhook_secrets(self, pipeline: Pipeline) -> dict[str, str]:
+        return dict(getattr(pipeline, "new_webhook_secrets", {}))
 
     def validate_name(self, value: str) -> str:
         org_id = self.context["request"].user.org_id
@@ -35,27 +102,9 @@ class PipelineSerializer(StrictModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "graph" in attrs or self.instance is None:
-            try:
-                attrs["graph"] = validate_graph(attrs.get("graph", {"nodes": [], "edges": []}))
-            except GraphInvalid as exc:
-                raise serializers.ValidationError(exc.problems) from None
-            self._check_cameras(attrs["graph"])
+            attrs["graph"] = checked_graph(attrs.get("graph", {"nodes": [], "edges": []}))
+            check_references(attrs["graph"], self.context["request"].user.org_id)
         return attrs
-
-    def _check_cameras(self, graph: dict[str, Any]) -> None:
-        """Camera nodes must name cameras of the caller's organization."""
-        wanted = {i: n["config"]["camera"] for i, n in enumerate(graph["nodes"])
-                  if n["type"] == "camera_rtsp" and n["config"].get("camera")}
-        if not wanted:
-            return
-        org_id = self.context["request"].user.org_id
-        existing = {str(c) for c in Camera.objects.filter(org_id=org_id, id__in=set(wanted.values()))
-                    .values_list("id", flat=True)}
-        problems = {f"graph.nodes.{i}.config.camera":
-                    [f"node {graph['nodes'][i]['id']!r}: camera {camera} does not exist"]
-                    for i, camera in wanted.items() if camera not in existing}
-        if problems:
-            raise serializers.ValidationError(problems)
 
 
 class PortSerializer(serializers.Serializer):
@@ -74,3 +123,87 @@ class NodeTypeSerializer(serializers.Serializer):
     inputs = PortSerializer(many=True)
     outputs = PortSerializer(many=True)
     config_schema = serializers.JSONField()
+
+
+class NodeCountersSerializer(serializers.Serializer):
+    """How much one node has seen and done since the pipeline was created (the runtime counts)."""
+
+    node = serializers.CharField()
+    type = serializers.CharField(allow_null=True, help_text="The node's type in the current graph; null "
+                                 "for a node no longer in it.")
+    inputs = serializers.IntegerField()
+    outputs = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]
+    last_fired_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True, help_text="Last counted; null: never.")
+
+
+class PipelineRunSerializer(serializers.ModelSerializer):
+    """One evaluation of the pipeline: the input item, each node's inputs and outputs, whether it
+    fired and the error of a node that failed."""
+
+    class Meta:
+        model = PipelineRun
+        fields = ("id", "time", "trigger", "nodes", "fired", "error")
+
+
+class DryRunItemSerializer(StrictSerializer):
+    """An input like the ones the runtime evaluates (a captured detection, plate read, event...)."""
+
+    kind = serializers.ChoiceField(choices=sorted(ITEM_KINDS))
+    time = serializers.DateTimeField(required=False, help_text="Observation time; default: now.")
+    # The metaclass moves declared fields off the class: these shadow neither Field.source nor .data.
+    source = serializers.CharField(  # type: ignore[assignment]
+        required=False, allow_blank=True, default="", max_length=200,
+        help_text="Camera id, device id, webhook node id; empty for a tick.")
+    data = serializers.DictField(required=False, default=dict,  # type: ignore[assignment]
+                                 help_text="The message's data.")
+    message_id = serializers.UUIDField(required=False, help_text="Envelope id; default: a new one.")
+
+
+class DryRunSerializer(StrictSerializer):
+    """A dry run: the pipeline's graph (or the given one) on one input, with empty node state (or
+    the state the runtime saved), nothing published and nothing written."""
+
+    graph = serializers.JSONField(required=False, help_text="Default: the saved graph.")
+    item = DryRunItemSerializer()
+    node = serializers.CharField(required=False, max_length=64,
+                                 help_text="Evaluate this node alone: an input node gets the item, another "
+                                 "node the item's data on its first input port.")
+    saved_state = serializers.BooleanField(default=False, help_text="Start from the node state the runtime "
+                                           "saved (read, never written); default: empty state.")
+
+
+class EmissionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    pipeline = serializers.UUIDField()
+    node = serializers.CharField()
+    kind = serializers.CharField(help_text="whatsapp, telegram, email, modbus, webhook or dashboard.")
+    channel = serializers.UUIDField(allow_null=True)
+    recipients = serializers.ListField(child=serializers.CharField())
+    template = serializers.CharField(allow_null=True)
+    payload = serializers.DictField()
+
+
+class NodeTraceSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    inputs = serializers.ListField(child=serializers.JSONField())
+    outputs = serializers.ListField(child=serializers.JSONField())
+    error = serializers.CharField(allow_null=True)
+
+
+class DryRunResultSerializer(serializers.Serializer):
+    """What the pipeline would have done: emissions (nothing is sent), the trace, the node errors."""
+
+    emissions = EmissionSerializer(many=True)
+    trace = NodeTraceSerializer(many=True)
+    fired = serializers.BooleanField()
+    error = serializers.CharField(allow_null=True)
+
+
+class WebhookSecretSerializer(serializers.Serializer):
+    """A new secret of an api_webhook node, shown this once."""
+
+    node = serializers.CharField()
+    url = serializers.CharField(help_text="Path to post to.")
+    secret = serializers.CharField()
