@@ -29,7 +29,11 @@ def inside(x: float, y: float, polygon: Polygon) -> bool:
 
 def side(point: Point, a: Point, b: Point) -> float:
     """Positive when ``point`` is on side A of the line a->b, negative on side B, 0 on it. With y
-    growing downwards, side A is to the right of a->b as seen on screen (the cross product's sign)."""
+    growing downwards, side A is on the right hand of someone walking on the screen from a to b (the
+    cross product's sign).
+    Computed from the smaller end, so ``side(p, b, a) == -side(p, a, b)`` exactly, rounding and all."""
+    if b < a:
+        return -((a[0] - b[0]) * (point[1] - b[1]) - (a[1] - b[1]) * (point[0] - b[0]))
     return (b[0] - a[0]) * (point[1] - a[1]) - (b[1] - a[1]) * (point[0] - a[0])
 
 

@@ -257,8 +257,8 @@ class Loitering(Node):
 
 class LineCrossingConfig(NodeConfig):
     """Fires when an object's bottom centre crosses one of the camera's lines between two detections.
-    A line drawn from its first point to its second has side A on the right of that direction as seen
-    on screen and side B on the left; ``a_to_b`` keeps crossings from A to B."""
+    Side A of a line is on the right hand of someone walking on the screen from its first point to its
+    second, side B on the left; ``a_to_b`` keeps crossings from A to B."""
 
     lines: list[str] = Field(default_factory=list, max_length=50, description="Line names; empty: all lines.")
     direction: Literal["any", "a_to_b", "b_to_a"] = "any"
