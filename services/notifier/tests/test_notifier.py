@@ -1,0 +1,176 @@
+"""The notifier end to end on the real broker, PostgreSQL and Redis: actions published to
+vigia.actions reach the stand-ins once per recipient, every attempt is recorded, failures are
+retried through the delay queues and dead-lettered after the last step, and nothing is sent for a
+channel that is disabled, of another organization or of another kind."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import aio_pika
+import psycopg
+
+from services.notifier.tests.conftest import MakeChannel, action, deliveries, wait_for
+from services.notifier.tests.standins import (
+    TELEGRAM_TOKEN,
+    WEBHOOK_SECRET,
+    WHATSAPP_PHONE_ID,
+    WHATSAPP_TOKEN,
+    HttpStandIn,
+)
+from vigia.common.broker import AsyncPublisher
+from vigia.common.messages import Envelope
+
+EVENT = uuid.UUID("01890a5d-ac96-774b-bcce-b302099a8057")
+
+
+def webhook_config(standin: HttpStandIn, **extra: Any) -> dict[str, Any]:
+    return {"url": f"{standin.url}/hook/a", "secret": WEBHOOK_SECRET, **extra}
+
+
+async def test_an_action_is_delivered_once_even_when_published_twice(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, standin: HttpStandIn, org: uuid.UUID,
+        make_channel: MakeChannel, db: psycopg.Connection[Any]) -> None:
+    channel = make_channel("webhook", webhook_config(standin))
+    await run_notifier()
+    envelope = action("webhook", org, channel, event=EVENT, payload={"title": "Intrusão", "severity": "high",
+                                                                     "site": "doca 3"})
+    await publisher.publish(envelope)
+    await publisher.publish(envelope)  # a redelivery, or the runtime publishing again after a crash
+    await wait_for(lambda: standin.accepted("webhook"), what="the webhook")
+    await wait_for(lambda: len(db.execute("SELECT 1 FROM notification_attempts a JOIN notification_deliveries d "
+                                          "ON d.id = a.delivery_id WHERE d.action_id = %s AND a.status <> 'sending'",
+                                          (envelope.id,)).fetchall()) >= 1, what="the attempt")
+    [row] = deliveries(db, envelope.id)
+    assert (row.status, row.attempts, row.event, row.tries) == ("delivered", 1, EVENT, [(1, "delivered")])
+    [seen] = standin.accepted("webhook")
+    body = seen.json()
+    assert body["action"] == str(envelope.id) and body["event"] == str(EVENT)
+    assert body["text"].startswith("[Vigia] Intrusão (high) em doca 3")  # pt-BR, the default locale
+    # Give the second copy every chance to be (wrongly) sent, then check it was not.
+    await wait_for(lambda: db.execute("SELECT count(*) FROM notification_deliveries WHERE action_id = %s",
+                                      (envelope.id,)).fetchone()[0] == 1)
+    assert len(standin.received) == 1
+
+
+async def test_each_recipient_gets_one_message_rendered_from_the_template(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, standin: HttpStandIn, org: uuid.UUID,
+        make_channel: MakeChannel, db: psycopg.Connection[Any]) -> None:
+    channel = make_channel("telegram", {"bot_token": TELEGRAM_TOKEN, "recipients": ["-100999"]})
+    await run_notifier()
+    envelope = action("telegram", org, channel, recipients=["111", "222", "111"], locale="en",
+                      template="{{ title }} at {{ site }} ({{ payload.count }} people)",
+                      payload={"title": "Loitering", "site": "gate", "count": 2})
+    await publisher.publish(envelope)
+    await wait_for(lambda: len(standin.accepted("telegram")) == 2, what="two messages")
+    texts = sorted((r.form["chat_id"], r.form["text"]) for r in standin.accepted("telegram"))
+    assert texts == [("111", "Loitering at gate (2 people)"), ("222", "Loitering at gate (2 people)")]
+    await wait_for(lambda: all(r.status == "delivered" for r in deliveries(db, envelope.id)))
+    assert [r.recipient for r in deliveries(db, envelope.id)] == ["111", "222"]
+
+
+async def test_without_recipients_the_channels_own_are_used_and_the_default_template_is_the_locales(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, standin: HttpStandIn, org: uuid.UUID,
+        make_channel: MakeChannel) -> None:
+    channel = make_channel("whatsapp", {"phone_number_id": WHATSAPP_PHONE_ID, "access_token": WHATSAPP_TOKEN,
+                                        "recipients": ["+5511988887777"], "locale": "en"})
+    await run_notifier()
+    await publisher.publish(action("whatsapp", org, channel, payload={"event_type": "intrusion", "site": "hq"}))
+    [seen] = await wait_for(lambda: standin.accepted("whatsapp"), what="the WhatsApp template")
+    body = seen.json()
+    assert body["to"] == "5511988887777" and body["type"] == "template"
+    assert body["template"]["components"][-1]["parameters"][0]["text"].startswith("[Vigia] intrusion at hq")
+
+
+async def test_a_failing_channel_is_retried_through_the_delay_queues_until_delivered(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, standin: HttpStandIn, org: uuid.UUID,
+        make_channel: MakeChannel, db: psycopg.Connection[Any]) -> None:
+    channel = make_channel("webhook", webhook_config(standin))
+    standin.script = [500, 503]
+    await run_notifier()
+    envelope = action("webhook", org, channel)
+    await publisher.publish(envelope)
+    await wait_for(lambda: deliveries(db, envelope.id) and deliveries(db, envelope.id)[0].status == "delivered",
+                   what="delivery after two failures")
+    [row] = deliveries(db, envelope.id)
+    assert row.tries == [(1, "failed"), (2, "failed"), (3, "delivered")]
+    assert [r.status for r in standin.received] == [500, 503, 200]
+    assert {r.headers["idempotency-key"] for r in standin.received} == {standin.received[0].headers["idempotency-key"]}
+
+
+async def test_after_the_last_retry_the_action_is_dead_lettered(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, standin: HttpStandIn, org: uuid.UUID,
+        make_channel: MakeChannel, db: psycopg.Connection[Any], amqp_url: str) -> None:
+    channel = make_channel("webhook", webhook_config(standin))
+    standin.script = [500] * 10
+    await run_notifier()  # delays 100, 200, 400 ms: four attempts in all
+    envelope = action("webhook", org, channel)
+    await publisher.publish(envelope)
+    await wait_for(lambda: deliveries(db, envelope.id) and deliveries(db, envelope.id)[0].status == "failed",
+                   what="the delivery to fail for good")
+    [row] = deliveries(db, envelope.id)
+    assert row.tries == [(1, "failed"), (2, "failed"), (3, "failed"), (4, "failed")]
+    assert "HTTP 500" in row.last_error
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        dlq = await (await connection.channel()).get_queue("notifier.actions.dlq")
+        message = await wait_for_message(dlq)
+        assert Envelope.from_json(message.body).id == envelope.id
+    assert len(standin.received) == 4
+
+
+async def wait_for_message(queue: Any) -> Any:
+    import asyncio
+
+    for _ in range(100):
+        message = await queue.get(no_ack=True, fail=False)
+        if message is not None:
+            return message
+        await asyncio.sleep(0.05)
+    raise AssertionError("no message in the DLQ")
+
+
+async def test_a_permanent_refusal_is_not_retried(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, standin: HttpStandIn, org: uuid.UUID,
+        make_channel: MakeChannel, db: psycopg.Connection[Any]) -> None:
+    channel = make_channel("webhook", webhook_config(standin))
+    standin.script = [422]
+    await run_notifier()
+    envelope = action("webhook", org, channel)
+    await publisher.publish(envelope)
+    await wait_for(lambda: deliveries(db, envelope.id) and deliveries(db, envelope.id)[0].status == "failed")
+    assert deliveries(db, envelope.id)[0].tries == [(1, "rejected")]
+    assert len(standin.received) == 1
+
+
+async def test_nothing_is_sent_through_a_disabled_foreign_or_mismatched_channel(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, standin: HttpStandIn, org: uuid.UUID,
+        make_channel: MakeChannel, db: psycopg.Connection[Any]) -> None:
+    other_org = uuid.uuid4()
+    db.execute("INSERT INTO organizations (id, name, slug, settings, created_at) VALUES (%s, 'o', %s, '{}', now())",
+               (other_org, f"nt-{other_org.hex[:12]}"))
+    disabled = make_channel("webhook", webhook_config(standin), enabled=False)
+    foreign = make_channel("webhook", webhook_config(standin), org_id=other_org)
+    mine = make_channel("webhook", webhook_config(standin))
+    await run_notifier()
+    cases = [(action("webhook", org, disabled), "disabled"), (action("webhook", org, foreign), "no such channel"),
+             (action("telegram", org, mine, recipients=["1"]), "is a webhook channel")]
+    for envelope, _ in cases:
+        await publisher.publish(envelope)
+    for envelope, error in cases:
+        [row] = await wait_for(lambda e=envelope: deliveries(db, e.id), what=error)
+        assert row.status == "failed" and error in row.last_error and row.tries == [(1, "rejected")]
+    assert standin.received == []
+
+
+async def test_a_webhook_to_a_private_address_is_refused_and_recorded(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, standin: HttpStandIn, org: uuid.UUID,
+        make_channel: MakeChannel, db: psycopg.Connection[Any]) -> None:
+    channel = make_channel("webhook", {"url": "http://169.254.169.254/latest/meta-data/", "secret": WEBHOOK_SECRET})
+    await run_notifier()
+    envelope = action("webhook", org, channel)
+    await publisher.publish(envelope)
+    [row] = await wait_for(lambda: [r for r in deliveries(db, envelope.id) if r.status == "failed"])
+    assert row.tries == [(1, "rejected")] and "169.254.169.254" in row.last_error
