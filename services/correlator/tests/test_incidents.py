@@ -156,6 +156,41 @@ def test_another_cause_or_a_repeat_past_the_fold_window_is_a_new_event() -> None
     assert [c.kind for c in late] == ["created"] and late[0].incident.event != first
 
 
+def test_a_repeat_of_part_of_the_cause_folds_into_the_event_and_may_raise_it() -> None:
+    state = SiteState()
+    observe(state, sig("magnetic", 0), ORG, RULES, T0)
+    observe(state, sig("audio", 100), ORG, RULES, T0)
+    (grown,) = observe(state, sig("humanoid", 300), ORG, RULES, T0)  # the phone's flag joins: high
+    event = grown.incident.event
+    assert grown.incident.severity == Severity.high and grown.incident.cause == ["audio", "humanoid", "magnetic"]
+    # 20 s later magnetic + the flag again (0.6, low): part of what the event saw, less severe.
+    observe(state, sig("humanoid", 20_000), ORG, RULES, T0)
+    repeat = observe(state, sig("magnetic", 20_100), ORG, RULES, T0)
+    assert [(c.kind, c.incident.event, c.incident.occurrences) for c in repeat] == [("updated", event, 2)]
+    assert repeat[0].incident.severity == Severity.high  # never goes down
+    # 40 s later magnetic + audio fold again, and a camera then seeing the person raises the
+    # event itself to critical (an event.updated operators see).
+    observe(state, sig("magnetic", 40_000), ORG, RULES, T0)
+    observe(state, sig("audio", 40_100), ORG, RULES, T0)
+    grows = observe(state, sig("humanoid", 40_200, device=None, camera="c1"), ORG, RULES, T0)
+    assert [(c.kind, c.incident.event, c.incident.occurrences) for c in grows] == [("updated", event, 3)]
+    assert grows[0].incident.severity == Severity.critical
+
+
+def test_a_repeat_more_severe_than_the_closed_event_is_a_new_event() -> None:
+    rules = Rules(CONFIG.model_copy(update={"threshold": 1.0}), quiet_ns=5 * S)  # three kinds at once
+    state = SiteState()
+    observe(state, sig("magnetic", 0), ORG, rules, T0)
+    observe(state, sig("audio", 100), ORG, rules, T0)
+    (first,) = observe(state, sig("humanoid", 200), ORG, rules, T0)  # one phone alone: high
+    assert first.kind == "created" and first.incident.severity == Severity.high
+    observe(state, sig("magnetic", 20_000), ORG, rules, T0)
+    observe(state, sig("audio", 20_100), ORG, rules, T0)
+    stronger = observe(state, sig("humanoid", 20_200, device=None, camera="c1"), ORG, rules, T0)
+    assert [c.kind for c in stronger] == ["created"] and stronger[0].incident.event != first.incident.event
+    assert stronger[0].incident.severity == Severity.critical
+
+
 def test_a_resolved_event_is_forgotten_and_its_repeat_opens_a_new_one() -> None:
     state = SiteState()
     observe(state, sig("magnetic", 0), ORG, RULES, T0)

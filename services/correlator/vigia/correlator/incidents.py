@@ -12,11 +12,13 @@ A site holds a *window* of recent signals and at most one *open incident*:
   scores opens a new one;
 * otherwise the signal enters the window, and when the best window containing it scores at least
   the threshold an incident opens: ``created``; its id derives from its first signal's id;
-* unless it is a *repeat*: an incident of the same cause (the same signal kinds, :func:`cause_of`)
-  closed at this site within ``fold_window_s`` of this window (observation time) is reopened
-  instead — the same event, ``updated``, one more ``occurrence``, the new signals added to its
-  sources. The service drops a closed incident from the candidates once an operator resolved its
-  event (:meth:`SiteState.forget`), so a resolved event is never reopened;
+* unless it is a *repeat* of the same cause: when an incident closed at this site within
+  ``fold_window_s`` of this window (observation time) saw every signal kind of this window
+  (its ``cause``, :func:`cause_of`) and was at least as severe, it is reopened instead — the same
+  event, ``updated``, one more ``occurrence``, the new signals added to its sources. A window more
+  severe than the closed incident is a new event: operators must not find it folded into one they
+  already acknowledged. The service drops a closed incident from the candidates once an operator
+  resolved its event (:meth:`SiteState.forget`), so a resolved event is never reopened;
 * an incident's severity is the highest grade of its windows (:class:`SeverityGrades`);
 * an incident closes once its site has been quiet for ``quiet`` (wall clock, :func:`expire`), or
   at once when a signal arrives whose observation time is past that gap.
@@ -63,7 +65,7 @@ class Incident:
     published_at: int = 0  # wall clock ns of the last event message
     published_shape: list[str] = field(default_factory=list)  # what the last message showed
     ended_at: int | None = None
-    cause: list[str] = field(default_factory=list)  # signal kinds of the window that raised it
+    cause: list[str] = field(default_factory=list)  # every signal kind it saw, sorted
     occurrences: int = 1  # 1 + the repeats folded into it
     opened_at: int = 0  # ns, observation time of the current occurrence's first signal (0: started_at)
 
@@ -177,7 +179,7 @@ def observe(state: SiteState, signal: Signal, org: uuid.UUID | str, rules: Rules
         return changes
     members = sorted(members, key=lambda s: (s.time, s.id))
     severity, cause = severity_of(members, value, rules.config), cause_of(members)
-    previous = _repeat_of(state, cause, members[0].time, rules)
+    previous = _repeat_of(state, cause, severity, members[0].time, rules)
     if previous is not None:
         state.closed.remove(previous)
         incident = _reopen(previous, members, value, severity, now, rules)
@@ -193,11 +195,13 @@ def observe(state: SiteState, signal: Signal, org: uuid.UUID | str, rules: Rules
     return changes
 
 
-def _repeat_of(state: SiteState, cause: list[str], at: int, rules: Rules) -> Incident | None:
-    """The newest closed incident of the same cause within the fold window of ``at``."""
+def _repeat_of(state: SiteState, kinds: list[str], severity: Severity, at: int, rules: Rules) -> Incident | None:
+    """The newest incident closed within the fold window of ``at`` that saw all of ``kinds`` and
+    was at least ``severity``."""
     fold_ns = int(rules.config.fold_window_s * 1e9)
     state.closed = [i for i in state.closed if at - i.last_signal_at <= fold_ns][-MAX_CLOSED:]
-    return next((i for i in reversed(state.closed) if i.cause == cause and i.last_signal_at <= at), None)
+    return next((i for i in reversed(state.closed) if i.last_signal_at <= at and set(kinds) <= set(i.cause)
+                 and more_severe(i.severity, severity) == i.severity), None)
 
 
 def _reopen(incident: Incident, members: list[Signal], value: float, severity: Severity, now: int,
@@ -224,6 +228,8 @@ def _fold(state: SiteState, incident: Incident, signal: Signal, rules: Rules, no
     incident.source_count += 1
     if len(incident.sources) < rules.max_sources:
         incident.sources.append(signal)
+    if signal.kind not in incident.cause:
+        incident.cause = sorted([*incident.cause, signal.kind])
     incident.started_at = min(incident.started_at, signal.time)
     # The signal's own window, over everything recent on the site (the incident's source list
     # is capped): only a window scoring at least half the threshold keeps the incident alive.

@@ -96,9 +96,9 @@ class CorrelationConfig(BaseModel):
     person_min_confidence: float = Field(0.5, ge=0, le=1)
     severity: SeverityGrades = Field(default_factory=SeverityGrades)
     fold_window_s: float = Field(600.0, ge=0, le=86_400, description=(
-        "A new incident of the same cause (the same signal kinds) at the same site within this "
-        "long of the previous one's last signal reopens that event, unless it was resolved (s); "
-        "0: never fold."))
+        "A new incident at the same site within this long of a previous one's last signal, whose "
+        "signal kinds that one all saw and no more severe, reopens that event unless it was resolved "
+        "(s); 0: never fold."))
 
     def with_overrides(self, overrides: Any) -> CorrelationConfig:
         """This config with an org's ``correlation`` overrides; invalid overrides are logged and
@@ -209,7 +209,7 @@ def more_severe(a: Severity, b: Severity) -> Severity:
 
 
 def cause_of(signals: Iterable[Signal]) -> list[str]:
-    """What an incident is about: the distinct signal kinds of the window that raised it."""
+    """What an incident is about: the distinct signal kinds of its signals, sorted."""
     return sorted({s.kind for s in signals})
 
 
