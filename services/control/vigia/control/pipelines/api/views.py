@@ -158,14 +158,16 @@ class PipelineViewSet(ChangeEventsMixin, OrgScopedViewSet):
             runs = runs.filter(fired=query.validated_data["fired"])
         return Response(PipelineRunSerializer(runs[:query.validated_data["limit"]], many=True).data)
 
-    @extend_schema(request=DryRunSerializer, responses={200: DryRunResultSerializer})
+    @extend_schema(operation_id="pipelines_dry_run", request=DryRunSerializer,
+                   responses={200: DryRunResultSerializer})
     @action(detail=True, methods=["post"], url_path="dry-run", filterset_class=None)
     def dry_run(self, request: Request, pk: str | None = None) -> Response:
         """Run the saved graph (or the one given) on one input, in-process: what would be emitted and
         what each node received and handed on. Nothing is published or written."""
         return self._dry_run(request, self.get_object())
 
-    @extend_schema(request=DryRunSerializer, responses={200: DryRunResultSerializer})
+    @extend_schema(operation_id="pipelines_dry_run_graph", request=DryRunSerializer,
+                   responses={200: DryRunResultSerializer})
     @action(detail=False, methods=["post"], url_path="dry-run", filterset_class=None, pagination_class=None)
     def dry_run_graph(self, request: Request) -> Response:
         """Run a graph that is not saved (``graph`` required) on one input, as the detail dry run does."""
