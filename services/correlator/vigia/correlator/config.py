@@ -39,10 +39,10 @@ class CorrelatorSettings(BrokerSettings):
                                                  "(VIGIA_CORRELATION_SEVERITY_CRITICAL_SENSORS).")
     correlation_severity_critical_sensors: int = Field(2, ge=1, le=100, description="Distinct devices and "
                                                        "cameras whose signals a critical event's window holds.")
-    correlation_fold_window_s: float = Field(600.0, ge=0, le=86_400, description="A new incident of the same "
-                                             "cause at the same site within this long of the previous one "
-                                             "reopens its event (one more occurrence) unless it was resolved "
-                                             "(s); 0: never fold.")
+    correlation_fold_window_s: float = Field(600.0, ge=0, le=86_400, description="A new incident at the same "
+                                             "site within this long of a previous one, whose signal kinds that "
+                                             "one all saw and no more severe, reopens its event (one more "
+                                             "occurrence) unless it was resolved (s); 0: never fold.")
     incident_quiet_s: float = Field(5.0, gt=0, le=3600, description="An incident closes after this long "
                                     "without a sustaining signal from its site (one whose window scores at "
                                     "least half the threshold: not a person alone); signals before that "
