@@ -12,7 +12,7 @@ import pytest
 
 from vigia.control.core import crypto
 from vigia.control.outbox.models import OutboxMessage
-from vigia.control.pipelines import webhooks
+from vigia.control.pipelines import hook_limits, webhooks
 from vigia.control.pipelines.models import PipelineWebhook
 
 GRAPH = {
@@ -156,14 +156,14 @@ def test_signed_posts_over_the_limit_get_429_with_retry_after(
     pipeline, secret = running
     monkeypatch.setenv("VIGIA_HOOK_MAX_POSTS", "3")
     monkeypatch.setenv("VIGIA_HOOK_WINDOW_S", "3600")
-    webhooks.hook_settings.cache_clear()
+    hook_limits.hook_settings.cache_clear()
     try:
         body = b'{"n": 1}'
         for _ in range(2):  # forged posts do not use up the sender's allowance
             assert post(api, pipeline["id"], "door", body, webhooks.sign("forged", body)).status_code == 401
         answers = [post(api, pipeline["id"], "door", body, webhooks.sign(secret, body)) for _ in range(4)]
     finally:
-        webhooks.hook_settings.cache_clear()
+        hook_limits.hook_settings.cache_clear()
     assert [a.status_code for a in answers] == [202, 202, 202, 429]
     assert 1 <= int(answers[-1]["Retry-After"]) <= 3600
     assert answers[-1].json()["error"]["code"] == "throttled"

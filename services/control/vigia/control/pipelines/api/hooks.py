@@ -25,7 +25,7 @@ from vigia.common.messages import PipelineHook
 from vigia.control.core import crypto
 from vigia.control.core.schema import error_response
 from vigia.control.outbox.enqueue import announce
-from vigia.control.pipelines import webhooks
+from vigia.control.pipelines import hook_limits, webhooks
 from vigia.control.pipelines.models import Pipeline, PipelineState, PipelineWebhook
 
 
@@ -92,7 +92,7 @@ class PipelineHookView(APIView):
         if not webhooks.signature_matches(crypto.decrypt(webhook.secret_encrypted), body,
                                           request.headers.get(webhooks.SIGNATURE_HEADER)):
             raise BadSignature()
-        wait = webhooks.throttle(target["id"], node)
+        wait = hook_limits.throttle(target["id"], node)
         if wait is not None:
             raise exceptions.Throttled(wait=wait, detail=f"over this webhook's limit; retry in {wait} s")
         data = _json_object(body)
