@@ -5,11 +5,14 @@ an audit row naming the event; the escalation query's index."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
+from sqlalchemy.dialects import postgresql
 
+from vigia.common.escalation import escalation_delay_s, unacknowledged_before
 from vigia.control.audit.models import AuditEntry
 from vigia.control.observations.models import Event
 
@@ -17,6 +20,10 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/events/"
 BULK = "/api/v1/events/bulk/"
+
+
+def ago(**delta: float) -> datetime:
+    return datetime.now(UTC) - timedelta(**delta)
 
 
 def audited(action: str) -> list[str]:
@@ -140,11 +147,34 @@ def test_a_bad_bulk_body_is_400_naming_the_field(api, operator, body, field):
     assert field in response.json()["error"]["fields"], response.json()
 
 
-def test_the_escalation_query_runs_on_the_org_status_time_index(make_event, org):
-    make_event(status="open")
+def test_unacknowledged_events_are_those_still_open_past_the_delay_on_the_index(
+        api, operator, make_event, org, other_org):
+    old = make_event(time=ago(minutes=10))
+    make_event(time=ago(minutes=1))  # not yet past the delay
+    seen, done = make_event(time=ago(minutes=20)), make_event(time=ago(minutes=30))
+    make_event(org=other_org, time=ago(minutes=10))
+    api(operator).post(f"{URL}{seen.id}/acknowledge/")
+    api(operator).post(f"{URL}{done.id}/resolve/")
+    query = unacknowledged_before(org.id, datetime.now(UTC) - timedelta(seconds=escalation_delay_s(org.settings)))
+    sql, params = _compiled(query)
     with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert [row[0] for row in cursor.fetchall()] == [old.id]
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN SELECT id FROM events WHERE org_id = %s AND status = 'open' "
-                       "AND time <= now() - interval '300 seconds' ORDER BY time", [org.id])
+        cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "events_org_status_time" in plan, plan
+
+
+def test_the_escalation_delay_is_the_organizations_setting_or_300_s(api, admin, org):
+    assert escalation_delay_s(org.settings) == 300
+    response = api(admin).patch("/api/v1/organization/settings", {"escalation_delay_s": 45}, format="json")
+    assert response.status_code == 200
+    org.refresh_from_db()
+    assert escalation_delay_s(org.settings) == 45
+
+
+def _compiled(query: Any) -> tuple[str, dict[str, Any]]:
+    """SQLAlchemy's query as psycopg runs it (pyformat parameters)."""
+    compiled = query.compile(dialect=postgresql.psycopg.dialect())  # type: ignore[attr-defined]
+    return str(compiled), dict(compiled.params)

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from vigia.common.escalation import ESCALATION_DELAY_DEFAULT_S, escalation_delay_s
 from vigia.control.core.serializers import StrictSerializer
 from vigia.control.tenancy.api.serializers import UserSerializer
 from vigia.control.tenancy.models import DEFAULT_TIME_ZONE, Organization, User
@@ -26,8 +27,6 @@ THRESHOLD_MAX = 10.0
 SEVERITY_DEFAULTS: dict[str, float] = {"medium": 0.8, "high": 1.0, "critical": 1.0, "critical_sensors": 2}
 SEVERITY_SCORES = ("medium", "high", "critical")
 FOLD_WINDOW_MAX_S = 86_400
-#: Seconds an event may stay unacknowledged before an ``event`` pipeline input escalates it.
-ESCALATION_DELAY_DEFAULT_S = 300
 ESCALATION_DELAY_MIN_S, ESCALATION_DELAY_MAX_S = 10, 7 * 86_400
 
 
@@ -176,9 +175,3 @@ class OrganizationSettingsSerializer(StrictSerializer):
             },
             "escalation_delay_s": escalation_delay_s(org.settings),
         }
-
-
-def escalation_delay_s(settings: Any) -> int:
-    """An organization's escalation delay: its ``escalation_delay_s`` setting or the default."""
-    value = settings.get("escalation_delay_s") if isinstance(settings, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else ESCALATION_DELAY_DEFAULT_S
