@@ -62,6 +62,7 @@ class HttpStandIn:
         self.received: list[Received] = []
         self.script: list[int] = []          # statuses answered in turn; 200 once it is empty
         self.hold: asyncio.Event | None = None  # set: requests wait for it before answering
+        self.dropped: set[int] = set()  # id() of held requests whose client is gone: answered nothing
         self.arrived = asyncio.Event()
         self.port = 0
         self.app = Starlette(routes=[
@@ -82,6 +83,8 @@ class HttpStandIn:
         self.arrived.set()
         if self.hold is not None:
             await self.hold.wait()
+        if id(record) in self.dropped:
+            return 499
         status = self.script.pop(0) if self.script else 200
         record.status = status
         return status

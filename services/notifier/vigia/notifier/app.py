@@ -72,6 +72,7 @@ async def run(settings: NotifierSettings, stopping: asyncio.Event | None = None)
     consumer = Consumer(settings.amqp_url, NOTIFIER_ACTIONS, notifier.handle, settings=settings, setup=setup,
                         connection=connection, unavailable=DEPENDENCY_DOWN)
     health.add("broker", lambda: not connection.is_closed)
+    health.add("consuming", consumer.started.is_set)
     metrics_port = settings.metrics_port or DEFAULT_METRICS_PORT
     server = serve_metrics(metrics_port)
 
