@@ -52,7 +52,8 @@ class ZoneSerializer(_Shape):
 
 class LineSerializer(_Shape):
     """A named line across the image, two distinct ``[x, y]`` points in normalised coordinates.
-    Crossing it from the left of ``points[0]`` → ``points[1]`` to its right is one direction."""
+    Its side A is on the right hand of someone walking on the screen from ``points[0]`` to
+    ``points[1]``, side B on the left (line_crossing's ``a_to_b`` / ``b_to_a``)."""
 
     name = serializers.CharField(min_length=1, max_length=64)
     points = serializers.ListField(child=_normalised_point(), min_length=2, max_length=2)
