@@ -27,12 +27,13 @@ COMPOSE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
 
 VIGIA_SERVICES = {"control", "migrate", "topology", "kong-config", "outbox-relay", "recorder", "streamer",
-                  "ingest-frames", "ingest-sensors", "vision", "fusion", "correlator", "watchdog", "live"}
+                  "ingest-frames", "ingest-sensors", "vision", "fusion", "correlator", "watchdog", "live",
+                  "notifier"}
 INFRA_SERVICES = {"postgres", "pgbouncer", "redis", "rabbitmq", "minio", "minio-init", "mediamtx", "haproxy", "kong",
                   "prometheus", "grafana", "loki", "alloy"}
 # Run several replicas (`--scale`): no container_name, no fixed host port.
 SCALABLE = {"mediamtx-sync", "vision", "vision-gpu", "fusion", "streamer", "ingest-frames", "ingest-sensors", "live",
-            "control", "correlator", "outbox-relay", "recorder", "watchdog"}
+            "control", "correlator", "outbox-relay", "recorder", "watchdog", "notifier"}
 ONE_SHOT = {"migrate", "topology", "kong-config", "minio-init"}
 
 # Compose-level variables (interpolation only) that .env.example documents next to the VIGIA_* ones.
@@ -338,6 +339,7 @@ SERVICE_MODELS = {
     "vision": "vigia.vision.settings:VisionSettings", "vision-gpu": "vigia.vision.settings:VisionSettings",
     "fusion": "vigia.fusion.config:FusionSettings", "correlator": "vigia.correlator.config:CorrelatorSettings",
     "watchdog": "vigia.watchdog.config:WatchdogSettings",
+    "notifier": "vigia.notifier.settings:NotifierSettings",
 }
 
 

@@ -47,6 +47,7 @@ APPS = {
     "watchdog": ("metrics", 9103),
     "fusion": ("metrics", 9104),
     "correlator": ("metrics", 9105),
+    "notifier": ("metrics", 9108),
     "outbox-relay": ("metrics", 9110),
     "recorder": ("metrics", 9111),
     "mediamtx-sync": ("metrics", 9112),
