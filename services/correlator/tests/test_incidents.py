@@ -54,8 +54,9 @@ def test_severity_follows_the_score_and_the_sensors_not_how_far_one_anomaly_stoo
 
 
 def test_an_org_tunes_the_severity_thresholds_and_inconsistent_ones_are_ignored() -> None:
-    strict = CONFIG.with_overrides({"severity": {"medium": 0.9, "critical_sensors": 3}})
+    strict = CONFIG.with_overrides({"severity": {"medium": 0.9, "critical_sensors": 3}, "fold_window_s": 60})
     assert (strict.severity.medium, strict.severity.high, strict.severity.critical_sensors) == (0.9, 1.0, 3)
+    assert strict.fold_window_s == 60 and CONFIG.fold_window_s == 600
     two_sensors = [sig("magnetic", 0), sig("audio", 100), sig("humanoid", 200, device=None, camera="c1")]
     assert severity_of(two_sensors, 1.0, strict) == Severity.high
     assert severity_of(two_sensors[:2], 0.8, strict) == Severity.low
