@@ -11,7 +11,7 @@ from sqlalchemy import Engine, update
 
 from vigia.common.db import organizations
 from vigia.common.messages import Severity
-from vigia.correlator.scoring import CorrelationConfig, Signal, score
+from vigia.correlator.scoring import CorrelationConfig, Signal, score, severity_of
 from vigia.correlator.sites import SiteDirectory
 
 TTL_S = 30.0
@@ -47,3 +47,19 @@ def test_a_changed_weight_changes_the_score_once_the_cached_config_ages_out(engi
     _set_settings(engine, org, {"correlation": {"threshold": 0.7}})
     now[0] += TTL_S
     assert directory.org_config(org).weight("humanoid") == 0.2
+
+
+def test_severity_thresholds_and_the_fold_window_are_read_from_the_organizations_settings(
+        engine: Engine, org: uuid.UUID) -> None:
+    directory = SiteDirectory(engine, CorrelationConfig(), 0.0)
+    # What control writes for {"correlation": {"severity": {"medium": 0.9, "critical_sensors": 3},
+    # "fold_window_s": 120}, "escalation_delay_s": 60} (the escalation delay is not the correlator's).
+    _set_settings(engine, org, {"escalation_delay_s": 60, "correlation": {
+        "severity": {"medium": 0.9, "critical_sensors": 3}, "fold_window_s": 120}})
+    config = directory.org_config(org)
+    assert (config.severity.medium, config.severity.high, config.severity.critical_sensors) == (0.9, 1.0, 3)
+    assert config.fold_window_s == 120
+    phone_and_camera = [*_signals("magnetic", "audio"), Signal("p", "humanoid", "person", 1_300, Severity.low,
+                                                                camera="c1")]
+    assert severity_of(phone_and_camera, 1.0, config) == Severity.high  # 2 sensors: not enough here
+    assert severity_of(phone_and_camera, 1.0, CorrelationConfig()) == Severity.critical
