@@ -174,3 +174,70 @@ async def test_a_webhook_to_a_private_address_is_refused_and_recorded(
     await publisher.publish(envelope)
     [row] = await wait_for(lambda: [r for r in deliveries(db, envelope.id) if r.status == "failed"])
     assert row.tries == [(1, "rejected")] and "169.254.169.254" in row.last_error
+
+
+async def test_messages_carry_the_snapshot_and_signed_links_control_accepts(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, standin: HttpStandIn, org: uuid.UUID,
+        make_channel: MakeChannel, tmp_path: Any) -> None:
+    from vigia.common.settings import CommonSettings
+    from vigia.common.storage import open_store, verify_signed_url
+
+    store_url = f"file://{tmp_path}/objects"
+    settings = CommonSettings(object_store=store_url)
+    store = open_store(store_url, settings)
+    store.ensure_bucket("snapshots")
+    jpeg = b"\xff\xd8\xff\xe0snapshot\xff\xd9"
+    store.put("snapshots", f"{org}/cam/1.jpg", jpeg, content_type="image/jpeg")
+    telegram = make_channel("telegram", {"bot_token": TELEGRAM_TOKEN})
+    hook = make_channel("webhook", webhook_config(standin))
+    await run_notifier(VIGIA_OBJECT_STORE=store_url, VIGIA_NOTIFIER_PUBLIC_URL="https://vigia.example.com")
+    payload = {"title": "Pessoa", "snapshot_key": f"{org}/cam/1.jpg"}
+    await publisher.publish(action("telegram", org, telegram, recipients=["42"], event=EVENT, payload=payload))
+    await publisher.publish(action("webhook", org, hook, event=EVENT, payload=payload))
+    [photo] = await wait_for(lambda: standin.accepted("telegram"), what="the photo")
+    assert photo.path.endswith("/sendPhoto") and photo.files["photo"] == jpeg
+    [posted] = await wait_for(lambda: standin.accepted("webhook"), what="the webhook")
+    document = posted.json()
+    assert document["snapshot_url"].startswith("https://vigia.example.com/objects/snapshots/")
+    secret = settings.object_url_secret.get_secret_value()
+    assert verify_signed_url(document["snapshot_url"], secret) == ("snapshots", f"{org}/cam/1.jpg")
+    assert verify_signed_url(document["evidence_url"], secret) == ("evidence", f"{org}/{EVENT}/video.mp4")
+    assert document["snapshot_url"] in document["text"]  # the default template links it
+
+
+async def test_a_rate_limited_channel_defers_sends_without_counting_attempts(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, standin: HttpStandIn, org: uuid.UUID,
+        make_channel: MakeChannel, db: psycopg.Connection[Any]) -> None:
+    # One token, refilled 5 times a second, and no waiting in the handler: every recipient past the
+    # first goes round the delay queue until the bucket lets it through.
+    channel = make_channel("telegram", {"bot_token": TELEGRAM_TOKEN, "rate_per_s": 5, "burst": 1})
+    await run_notifier(VIGIA_NOTIFIER_RATE_WAIT_MAX_S="0")
+    envelope = action("telegram", org, channel, recipients=["1", "2", "3", "4"])
+    await publisher.publish(envelope)
+    await wait_for(lambda: len(standin.accepted("telegram")) == 4, what="four messages")
+
+    def all_delivered() -> list[Any] | None:
+        rows = deliveries(db, envelope.id)
+        return rows if len(rows) == 4 and all(r.status == "delivered" for r in rows) else None
+
+    rows = await wait_for(all_delivered, what="four deliveries recorded")
+    assert [(r.recipient, r.tries) for r in rows] == [(n, [(1, "delivered")]) for n in ("1", "2", "3", "4")]
+    assert sorted(r.form["chat_id"] for r in standin.accepted("telegram")) == ["1", "2", "3", "4"]
+
+
+async def test_the_token_bucket_gives_burst_tokens_then_says_how_long_to_wait(redis_prefix: str) -> None:
+    from redis.asyncio import Redis
+
+    from services.notifier.tests.conftest import REDIS_URL
+    from vigia.notifier.ratelimit import RateLimiter
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        limiter = RateLimiter(client, redis_prefix)
+        channel = uuid.uuid4()
+        assert [await limiter.take(channel, 0.5, 3) for _ in range(3)] == [0.0, 0.0, 0.0]
+        wait = await limiter.take(channel, 0.5, 3)
+        assert 0 < wait <= 2.0  # one token every 2 s
+        assert await limiter.take(uuid.uuid4(), 0.5, 3) == 0.0  # another channel has its own bucket
+    finally:
+        await client.aclose()
