@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from vigia.control.cameras.models import Camera
 from vigia.control.core import crypto
+from vigia.control.notifications.models import NotificationChannel
 from vigia.control.tenancy.models import SigningKey
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -23,17 +24,21 @@ def test_rotation_leaves_every_secret_readable_with_the_new_key_alone(settings: 
     camera = Camera.objects.create(org=org, name="gate", rtsp_url_encrypted=crypto.encrypt("rtsp://u:p@h/s"))
     signing_key.private_key_encrypted = crypto.encrypt("pem-bytes")
     signing_key.save(update_fields=["private_key_encrypted"])
+    channel = NotificationChannel.objects.create(org=org, kind="webhook", name="hook",
+                                                 config_encrypted=crypto.encrypt('{"secret": "s"}'))
 
     settings.VIGIA_FERNET_KEYS = f"{NEW},{OLD}"
     out = StringIO()
     call_command("rotate_fernet", stdout=out)
-    assert "cameras 1" in out.getvalue()
+    assert "cameras 1" in out.getvalue() and "notification_channels 1" in out.getvalue()
 
     settings.VIGIA_FERNET_KEYS = NEW  # the old key is gone
     camera.refresh_from_db()
     signing_key.refresh_from_db()
     assert crypto.decrypt(camera.rtsp_url_encrypted) == "rtsp://u:p@h/s"
     assert crypto.decrypt(signing_key.private_key_encrypted) == "pem-bytes"
+    channel.refresh_from_db()
+    assert crypto.decrypt(channel.config_encrypted) == '{"secret": "s"}'
 
     settings.VIGIA_FERNET_KEYS = OLD
     with pytest.raises(InvalidToken):
