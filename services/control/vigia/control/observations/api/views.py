@@ -189,7 +189,8 @@ class EventViewSet(ObservationViewSet):
         # Rows locked in id order, so two overlapping bulk requests cannot deadlock.
         events = list(Event.objects.select_for_update().filter(org_id=caller_org_id(request), id__in=ids)
                       .order_by("id"))
-        missing = [str(i) for i in ids if i not in {e.pk for e in events}]
+        found = {event.pk for event in events}
+        missing = [str(ident) for ident in ids if ident not in found]
         if missing:
             raise NotFound({"ids": [f"no such event: {ident}" for ident in missing]})
         user, now, verb = signed_in_user(request), timezone.now(), body.validated_data["action"]
