@@ -47,7 +47,7 @@ from vigia.correlator.scoring import (
 
 MAX_WINDOW_SIGNALS = 1000
 MAX_RECENT_IDS = 2000
-MAX_CLOSED = 16  # closed incidents a site keeps as fold candidates
+MAX_CLOSED = 4  # closed incidents a site keeps as fold candidates (their sources make the state big)
 
 
 @dataclass
