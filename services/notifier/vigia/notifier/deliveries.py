@@ -62,6 +62,30 @@ INSERT INTO notification_deliveries (id, org_id, action_id, channel_id, kind, ev
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (idempotency_key) DO NOTHING
 """
+# A new delivery (the common case) is created already claimed, with its first attempt, in one
+# statement; only a key seen before takes the transaction below.
+_CREATE_CLAIMED = """
+WITH created AS (
+    INSERT INTO notification_deliveries (id, org_id, action_id, channel_id, kind, event_id, pipeline_id, node,
+                                         recipient, idempotency_key, status, attempts, sending_until)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'sending', 1, now() + make_interval(secs => %s))
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id, org_id
+)
+INSERT INTO notification_attempts (org_id, delivery_id, attempt, status)
+SELECT org_id, id, 1, 'sending' FROM created
+RETURNING delivery_id
+"""
+_FINISH = """
+WITH attempt AS (
+    UPDATE notification_attempts SET status = %(attempt_status)s, response = %(response)s,
+           latency_ms = %(latency_ms)s, error = %(error)s
+    WHERE delivery_id = %(delivery)s AND attempt = %(attempt)s
+)
+UPDATE notification_deliveries SET status = %(status)s, last_error = %(error)s, sending_until = NULL,
+       delivered_at = CASE WHEN %(delivered)s THEN now() END, updated_at = now()
+WHERE id = %(delivery)s
+"""
 _LOCK = """
 SELECT id, status, attempts, sending_until > now() FROM notification_deliveries
 WHERE idempotency_key = %s FOR UPDATE
@@ -76,6 +100,13 @@ class Deliveries:
     async def claim(self, new: NewDelivery, *, refuse: str | None = None) -> Claimed:
         """Step 1 (see the module docstring). ``refuse``: record the attempt as rejected at once
         with this error (a disabled channel, no recipient) instead of taking the lease."""
+        if refuse is None:
+            async with self.pool.connection() as conn:
+                row = await (await conn.execute(_CREATE_CLAIMED, (
+                    uuid7(), new.org, new.action, new.channel, new.kind, new.event, new.pipeline, new.node,
+                    new.recipient, new.key, self.lease_s))).fetchone()
+            if row is not None:
+                return Claimed(Claim.SEND, row[0], 1, "sending")
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute(_INSERT, (uuid7(), new.org, new.action, new.channel, new.kind, new.event,
                                          new.pipeline, new.node, new.recipient, new.key))
@@ -111,13 +142,10 @@ class Deliveries:
 
     async def finish(self, claimed: Claimed, *, attempt_status: str, delivery_status: str, response: str = "",
                      latency_ms: float | None = None, error: str = "") -> None:
-        """Step 2: record the attempt's outcome and the delivery's status; release the lease."""
-        async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                "UPDATE notification_attempts SET status = %s, response = %s, latency_ms = %s, error = %s "
-                "WHERE delivery_id = %s AND attempt = %s",
-                (attempt_status, response[:200], latency_ms, error, claimed.delivery, claimed.attempt))
-            await conn.execute(
-                "UPDATE notification_deliveries SET status = %s, last_error = %s, sending_until = NULL, "
-                "delivered_at = CASE WHEN %s = 'delivered' THEN now() END, updated_at = now() WHERE id = %s",
-                (delivery_status, error, delivery_status, claimed.delivery))
+        """Step 2: record the attempt's outcome and the delivery's status; release the lease (one
+        statement, so one commit)."""
+        async with self.pool.connection() as conn:
+            await conn.execute(_FINISH, {
+                "attempt_status": attempt_status, "response": response[:200], "latency_ms": latency_ms,
+                "error": error, "delivery": claimed.delivery, "attempt": claimed.attempt,
+                "status": delivery_status, "delivered": delivery_status == "delivered"})
