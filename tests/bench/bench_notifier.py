@@ -1,18 +1,19 @@
 """Notifier throughput: webhook deliveries per second through the notifier, against a bare httpx
 loop posting the same signed bodies to the same receiver in the same run (the peer).
 
-    python tests/bench/bench_notifier.py [--actions 3000] [--concurrency 64]
+    python tests/bench/bench_notifier.py [--actions 3000] [--connections 16] [--prefetch 64]
 
 Sets up a kept database (``vigia_bench_notifier``, migrated by the control plane) with one
 organization and one webhook channel (rate limit out of the way), a fresh RabbitMQ vhost, a
 Redis key prefix, and a loopback webhook receiver in a process of its own (uvicorn, checking
 nothing: both sides pay the same receiver). Then:
 
-1. peer: ``--actions`` POSTs with an HMAC-SHA256 signature header, ``--concurrency`` at a time,
+1. peer: ``--actions`` POSTs with an HMAC-SHA256 signature header, ``--connections`` at a time,
    from one asyncio loop with one ``httpx.AsyncClient`` — what a minimal sender achieves; run
    before and after the notifier, the better run is the reference (the machine is shared);
 2. notifier: ``--actions`` action.webhook messages are queued first, then ``python -m
-   vigia.notifier`` (prefetch ``--concurrency``) starts; the clock runs from the receiver's first
+   vigia.notifier`` (``--prefetch`` actions in flight, ``--connections`` HTTP connections) starts;
+   the clock runs from the receiver's first
    notifier request to its last. Every delivery is claimed, rate-limited, rendered, signed, sent
    and recorded in PostgreSQL (two transactions), exactly as in production.
 
@@ -124,7 +125,9 @@ async def peer(url: str, actions: int, concurrency: int) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--actions", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=16, help="HTTP connections (peer and notifier)")
+    parser.add_argument("--prefetch", type=int, default=64, help="actions the notifier handles at once")
+    parser.add_argument("--profile", metavar="PATH", help="run the notifier under cProfile, stats written to PATH")
     args = parser.parse_args()
 
     database = migrated_database(DB_NAME)
@@ -150,7 +153,7 @@ async def main() -> None:
                     break
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
-            peer_rate = await peer(f"http://127.0.0.1:{port}/hook", args.actions, args.concurrency)
+            peer_rate = await peer(f"http://127.0.0.1:{port}/hook", args.actions, args.connections)
             await receiver_stats(stats_http, reset=True)
 
             async with AsyncPublisher(amqp_url, declare=True) as publisher:
@@ -163,9 +166,10 @@ async def main() -> None:
             env = {**os.environ, "VIGIA_ENV": "test", "VIGIA_DATABASE_URL": database, "VIGIA_AMQP_URL": amqp_url,
                    "VIGIA_REDIS_URL": REDIS_URL, "VIGIA_NOTIFIER_REDIS_PREFIX": prefix,
                    "VIGIA_FERNET_KEYS": DEV_FERNET_KEY, "VIGIA_NOTIFIER_ALLOWED_NETWORKS": "127.0.0.1/32",
-                   "VIGIA_PREFETCH": str(args.concurrency), "VIGIA_METRICS_PORT": str(metrics_port),
-                   "VIGIA_NOTIFIER_HTTP_CONNECTIONS": str(args.concurrency), "VIGIA_LOG_LEVEL": "WARNING"}
-            notifier = await asyncio.create_subprocess_exec(sys.executable, "-m", "vigia.notifier", env=env)
+                   "VIGIA_PREFETCH": str(args.prefetch), "VIGIA_METRICS_PORT": str(metrics_port),
+                   "VIGIA_NOTIFIER_HTTP_CONNECTIONS": str(args.connections), "VIGIA_LOG_LEVEL": "WARNING"}
+            profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+            notifier = await asyncio.create_subprocess_exec(sys.executable, *profile, "-m", "vigia.notifier", env=env)
             await wait_ready(notifier, metrics_port, "notifier", within_s=30)
             deadline = time.monotonic() + max(120, args.actions / 50)
             while (stats := await receiver_stats(stats_http))["count"] < args.actions:
@@ -175,13 +179,14 @@ async def main() -> None:
             rate = (stats["count"] - 1) / max(1e-9, stats["last"] - stats["first"])
             await asyncio.sleep(0.5)  # the last results are committed after the receiver answered
             # The peer again, now that the notifier is idle: the better of its two runs is the reference.
-            peer_after = await peer(f"http://127.0.0.1:{port}/hook", args.actions, args.concurrency)
+            peer_after = await peer(f"http://127.0.0.1:{port}/hook", args.actions, args.connections)
         peer_rate = max(peer_rate, peer_after)
         with psycopg.connect(database, autocommit=True) as conn:
             delivered = conn.execute("SELECT count(*) FROM notification_deliveries WHERE org_id = %s "
                                      "AND status = 'delivered'", (org,)).fetchone()
         print(orjson.dumps({
-            "bench": "notifier_webhook", "actions": args.actions, "concurrency": args.concurrency,
+            "bench": "notifier_webhook", "actions": args.actions, "connections": args.connections,
+            "prefetch": args.prefetch,
             "deliveries_per_s": round(rate, 1), "peer_httpx_per_s": round(peer_rate, 1),
             "ratio": round(rate / peer_rate, 3), "goal_per_s": GOAL_PER_S, "goal_ratio": GOAL_RATIO,
             "meets_goals": rate >= GOAL_PER_S and rate / peer_rate >= GOAL_RATIO,

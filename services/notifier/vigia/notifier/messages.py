@@ -131,8 +131,10 @@ class Composer:
             "evidence_url": self.links.evidence_url(envelope.org, action.event),
         }
         text = render(action.template or channel.config.template or default_text, context)
-        subject_source = getattr(channel.config, "subject", None) or default_subject
-        subject = render(subject_source, context).replace("\r", " ").replace("\n", " ")[:250]
+        subject = ""
+        if kind == "email":  # the only kind with a subject
+            subject_source = getattr(channel.config, "subject", None) or default_subject
+            subject = render(subject_source, context).replace("\r", " ").replace("\n", " ")[:250]
         image = await self.links.snapshot(snapshot_key) if kind in IMAGE_KINDS else None
         document = {
             "action": str(envelope.id), "org": str(envelope.org), "time": context["time"],
