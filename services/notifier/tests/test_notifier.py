@@ -241,3 +241,23 @@ async def test_the_token_bucket_gives_burst_tokens_then_says_how_long_to_wait(re
         assert await limiter.take(uuid.uuid4(), 0.5, 3) == 0.0  # another channel has its own bucket
     finally:
         await client.aclose()
+
+
+async def test_a_fast_channel_takes_its_tokens_in_batches_from_the_shared_bucket(redis_prefix: str) -> None:
+    from redis.asyncio import Redis
+
+    from services.notifier.tests.conftest import REDIS_URL
+    from vigia.notifier.ratelimit import RateLimiter
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        channel = uuid.uuid4()
+        one, other = RateLimiter(client, redis_prefix), RateLimiter(client, redis_prefix)  # two replicas
+        assert await one.take(channel, 1000, 60) == 0.0  # takes 50 (50 ms of 1000/s) from the shared 60
+        left = float(await client.hget(f"{redis_prefix}rate:{channel}", "tokens"))
+        assert 10 <= left < 11  # what the other replica can still get (plus at most a few ms of refill)
+        assert [await one.take(channel, 1000, 60) for _ in range(49)] == [0.0] * 49  # spent locally
+        assert float(await client.hget(f"{redis_prefix}rate:{channel}", "tokens")) == left  # no Redis call
+        assert await other.take(channel, 1000, 60) == 0.0
+    finally:
+        await client.aclose()

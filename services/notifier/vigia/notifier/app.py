@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import httpx
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -36,7 +36,7 @@ from vigia.notifier.settings import DEFAULT_METRICS_PORT, NotifierSettings
 log = logging.getLogger("vigia.notifier")
 
 # Errors meaning a store the notifier records deliveries in or keeps rate limits in is down.
-DEPENDENCY_DOWN = (psycopg.OperationalError, RedisConnectionError, RedisTimeoutError)
+DEPENDENCY_DOWN = (psycopg.OperationalError, PoolTimeout, RedisConnectionError, RedisTimeoutError)
 
 
 async def run(settings: NotifierSettings, stopping: asyncio.Event | None = None) -> None:

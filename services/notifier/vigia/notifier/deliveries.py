@@ -14,12 +14,15 @@ two-step affair so that a crash in between is visible and harmless:
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass
 
-from psycopg_pool import AsyncConnectionPool
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from vigia.common.ids import uuid7
 
@@ -143,9 +146,21 @@ class Deliveries:
     async def finish(self, claimed: Claimed, *, attempt_status: str, delivery_status: str, response: str = "",
                      latency_ms: float | None = None, error: str = "") -> None:
         """Step 2: record the attempt's outcome and the delivery's status; release the lease (one
-        statement, so one commit)."""
-        async with self.pool.connection() as conn:
-            await conn.execute(_FINISH, {
-                "attempt_status": attempt_status, "response": response[:200], "latency_ms": latency_ms,
-                "error": error, "delivery": claimed.delivery, "attempt": claimed.attempt,
-                "status": delivery_status, "delivered": delivery_status == "delivered"})
+        statement, so one commit). The send already happened, so a database that is away is waited
+        for (while the lease lasts) rather than letting the action be handled again: that would
+        find the lease, then its end, and send a second time."""
+        values = {"attempt_status": attempt_status, "response": response[:200], "latency_ms": latency_ms,
+                  "error": error, "delivery": claimed.delivery, "attempt": claimed.attempt,
+                  "status": delivery_status, "delivered": delivery_status == "delivered"}
+        deadline = time.monotonic() + self.lease_s
+        pause = 0.1
+        while True:
+            try:
+                async with self.pool.connection() as conn:
+                    await conn.execute(_FINISH, values)
+                return
+            except (psycopg.OperationalError, PoolTimeout):
+                if time.monotonic() + pause > deadline:
+                    raise
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
