@@ -92,7 +92,10 @@ class Notifier:
         if not recipients:
             await self._refuse(envelope, action, kind, channel, "no recipient: the action and the channel name none")
             return
-        results = await asyncio.gather(*(self._deliver(envelope, action, channel, r) for r in recipients))
+        if len(recipients) == 1:  # the common case, without a task per recipient
+            results = [await self._deliver(envelope, action, channel, recipients[0])]
+        else:
+            results = list(await asyncio.gather(*(self._deliver(envelope, action, channel, r) for r in recipients)))
         await self._follow_up(envelope, action, results)
 
     @staticmethod
@@ -136,8 +139,8 @@ class Notifier:
         try:
             message = await self.composer.compose(envelope, action, channel, recipient)
             context = replace(self.context, idempotency_key=new.key, channel_id=str(channel.id))
-            answer = await asyncio.wait_for(channel.kind.send(config, recipient, message, context),
-                                            self.context.timeout_s + 1)
+            async with asyncio.timeout(self.context.timeout_s + 1):
+                answer = await channel.kind.send(config, recipient, message, context)
         except Exception as exc:  # every failure is recorded; a bug in a channel counts as transient
             if not isinstance(exc, DeliveryError | TimeoutError | OSError):
                 log.exception("channel send raised", extra={"action": str(envelope.id), "kind": kind})
