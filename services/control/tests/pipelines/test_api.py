@@ -8,16 +8,17 @@ import orjson
 
 from services.control.tests.api_matrix import APIMatrix, unique_name
 from services.control.tests.cameras.test_api import make_camera
+from vigia.control.core import crypto
+from vigia.control.notifications.models import NotificationChannel
 from vigia.control.outbox.models import OutboxMessage
 from vigia.control.pipelines.models import Pipeline
 
 GRAPH = {
     "nodes": [
         {"id": "t", "type": "timer", "config": {"interval_s": 60}},
-        {"id": "mail", "type": "email", "config": {"channel": "0190a8c2-7c6f-7d3e-9a1b-2c3d4e5f6a7b",
-                                                  "recipients": ["ops@example.com"]}},
+        {"id": "board", "type": "dashboard", "config": {"title": "every minute"}},
     ],
-    "edges": [{"source": "t", "source_port": "out", "target": "mail", "target_port": "events"}],
+    "edges": [{"source": "t", "source_port": "out", "target": "board", "target_port": "data"}],
 }
 
 
@@ -101,3 +102,30 @@ def test_a_graph_with_unwired_inputs_cannot_execute(api: Any, operator: Any, org
     }
     pipeline.refresh_from_db()
     assert pipeline.state == "draft" and not OutboxMessage.objects.exists()
+
+
+def test_output_nodes_must_name_a_channel_of_the_callers_org_and_of_their_kind(
+    api: Any, operator: Any, org: Any, other_org: Any
+) -> None:
+    def channel(owner: Any, kind: str) -> NotificationChannel:
+        return NotificationChannel.objects.create(org=owner, kind=kind, name=unique_name(kind),
+                                                  config_encrypted=crypto.encrypt("{}"))
+
+    mine, theirs, telegram = channel(org, "email"), channel(other_org, "email"), channel(org, "telegram")
+
+    def graph(chosen: Any) -> dict[str, Any]:
+        mail = {"id": "mail", "type": "email", "config": {"channel": str(chosen.pk), "recipients": ["a@b.example"]}}
+        return {"nodes": [GRAPH["nodes"][0], mail],
+                "edges": [{"source": "t", "source_port": "out", "target": "mail", "target_port": "events"}]}
+
+    client = api(operator)
+    for chosen, why in ((theirs, "does not exist"), (telegram, "is a telegram channel")):
+        bad = client.post("/api/v1/pipelines/", {"name": unique_name("p"), "graph": graph(chosen)}, format="json")
+        assert bad.status_code == 400, bad.content
+        assert bad.json()["error"]["fields"] == {
+            "graph.nodes.1.config.channel": [f"node 'mail': email channel {chosen.pk} {why}"]}
+    ok = client.post("/api/v1/pipelines/", {"name": unique_name("p"), "graph": graph(mine)}, format="json")
+    assert ok.status_code == 201, ok.content
+    mine.delete()  # gone since it was saved: execute refuses the graph
+    refused = client.post(f"/api/v1/pipelines/{ok.json()['id']}/execute")
+    assert refused.status_code == 400 and "graph.nodes.1.config.channel" in refused.json()["error"]["fields"]

@@ -11,9 +11,10 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from vigia.common.pipelines import ITEM_KINDS, GraphError, validate_graph
+from vigia.common.pipelines import ITEM_KINDS, NODE_TYPES, GraphError, validate_graph
 from vigia.control.cameras.models import Camera
 from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
+from vigia.control.notifications.models import NotificationChannel
 from vigia.control.pipelines.models import Pipeline, PipelineRun
 from vigia.control.watchlists.models import PlateWatchlist
 
@@ -35,11 +36,21 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
+def _action_kind(node_type: str) -> str | None:
+    """The channel kind an output node acts through (``plc_control`` -> ``modbus``), None otherwise."""
+    spec = NODE_TYPES.get(node_type)
+    if spec is None or spec.category != "output":
+        return None
+    return getattr(spec.runtime, "kind", None) or None
+
+
 def check_references(graph: dict[str, Any], org_id: uuid.UUID) -> None:
-    """Cameras (camera_rtsp, plate) and watch-lists (plate_match) named by nodes must exist in the
-    organization; a ValidationError names the node's config field otherwise."""
+    """Cameras (camera_rtsp, plate), watch-lists (plate_match) and notifier channels (output nodes,
+    of the node's kind) named by nodes must exist in the organization; a ValidationError names the
+    node's config field otherwise."""
     cameras: dict[int, list[str]] = {}
     watchlists: dict[int, list[str]] = {}
+    channels: dict[int, tuple[str, str]] = {}
     for i, node in enumerate(graph["nodes"]):
         config = node.get("config") or {}
         if node["type"] in CAMERA_NODE_TYPES:
@@ -47,7 +58,18 @@ def check_references(graph: dict[str, Any], org_id: uuid.UUID) -> None:
             cameras[i] = [str(c) for c in chosen]
         elif node["type"] == "plate_match":
             watchlists[i] = [str(w) for w in config.get("watchlists") or []]
+        kind = _action_kind(node["type"])
+        if kind is not None and config.get("channel"):
+            channels[i] = (str(config["channel"]), kind)
     problems: dict[str, list[str]] = {}
+    if channels:
+        kinds = {str(c): k for c, k in NotificationChannel.objects.filter(
+            org_id=org_id, id__in={c for c, _ in channels.values()}).values_list("id", "kind")}
+        for i, (channel, kind) in channels.items():
+            if kinds.get(channel) != kind:
+                why = f"is a {kinds[channel]} channel" if channel in kinds else "does not exist"
+                problems.setdefault(f"graph.nodes.{i}.config.channel", []).append(
+                    f"node {graph['nodes'][i]['id']!r}: {kind} channel {channel} {why}")
     wanted = {c for chosen in cameras.values() for c in chosen}
     if wanted:
         existing = {str(c) for c in Camera.objects.filter(org_id=org_id, id__in=wanted).values_list("id", flat=True)}
