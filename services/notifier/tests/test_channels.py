@@ -89,7 +89,7 @@ async def test_a_wrong_secret_is_refused_by_the_receiver_as_permanent(standin: H
 
 @pytest.mark.parametrize(("status", "error"), [(500, TransientError), (503, TransientError),
                                                (429, TransientError), (400, PermanentError),
-                                               (404, PermanentError)])
+                                               (404, PermanentError), (302, PermanentError)])
 async def test_webhook_answers_are_classed_for_retry(standin: HttpStandIn, http: httpx.AsyncClient, status: int,
                                                      error: type[Exception]) -> None:
     standin.script = [status]
