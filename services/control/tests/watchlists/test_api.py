@@ -14,6 +14,7 @@ from django.utils import timezone
 from services.control.tests.api_matrix import APIMatrix, unique_name
 from vigia.common.messages import WatchlistChanged
 from vigia.control.outbox.models import OutboxMessage
+from vigia.control.pipelines.models import Pipeline
 from vigia.control.watchlists.models import PlateWatchlist, PlateWatchlistEntry
 
 
@@ -165,3 +166,27 @@ def test_viewers_read_entries_and_only_operators_change_them(
     assert reader.delete(f"{url}{entry.pk}/").status_code == 403
     assert api().get(url).status_code == 401
     assert api(operator).post(url, {"plate": "BRA2E19"}, format="json").status_code == 201
+
+
+def test_a_list_a_running_pipeline_names_cannot_be_deleted_or_renamed(
+    api: Any, operator: Any, org: Any
+) -> None:
+    by_name, by_id, spare = make_watchlist(org, name="stolen"), make_watchlist(org), make_watchlist(org)
+
+    def graph(name: str) -> dict[str, Any]:
+        return {"nodes": [{"id": "m", "type": "plate_match", "config": {"watchlists": [name]}}], "edges": []}
+
+    Pipeline.objects.create(org=org, name="gate", graph=graph("stolen"), state="running")
+    Pipeline.objects.create(org=org, name="yard", graph=graph(str(by_id.pk)), state="running")
+    Pipeline.objects.create(org=org, name="draft", graph=graph(str(spare.pk)))
+    client = api(operator)
+    for watchlist, pipeline in ((by_name, "gate"), (by_id, "yard")):
+        refused = client.delete(f"/api/v1/watchlists/{watchlist.pk}/")
+        assert refused.status_code == 409, refused.content
+        assert refused.json()["error"]["code"] == "in_use" and pipeline in refused.json()["error"]["message"]
+        renamed = client.patch(f"/api/v1/watchlists/{watchlist.pk}/", {"name": "other"}, format="json")
+        assert renamed.status_code == 409
+    assert client.patch(f"/api/v1/watchlists/{by_name.pk}/", {"description": "ok"}, format="json").status_code == 200
+    assert client.delete(f"/api/v1/watchlists/{spare.pk}/").status_code == 204  # only a draft names it
+    assert set(PlateWatchlist.objects.values_list("name", flat=True)) == {"stolen", by_id.name}
+    assert [m["type"] for m in _messages()] == ["watchlist.updated", "watchlist.deleted"]

@@ -5,24 +5,45 @@ in the request's transaction, so the automation runtime rereads the list."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Model, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
 
 from vigia.control.core.api.views import OrgScopedViewSet
 from vigia.control.core.permissions import SAFE_METHODS, caller_org_id
 from vigia.control.outbox.changes import ChangeEventsMixin, announce_change
+from vigia.control.pipelines.models import Pipeline, PipelineState
 from vigia.control.watchlists.api.serializers import PlateWatchlistEntrySerializer, PlateWatchlistSerializer
 from vigia.control.watchlists.filtersets import PlateWatchlistEntryFilterSet, PlateWatchlistFilterSet
 from vigia.control.watchlists.models import PlateWatchlist, PlateWatchlistEntry
 
 
+class WatchlistInUse(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "in_use"
+    default_detail = "a running pipeline uses this watch-list"
+
+
+def running_pipelines_using(watchlist: PlateWatchlist) -> list[str]:
+    """Names of the organization's running pipelines whose plate_match nodes name the list (by its
+    name or id): their plans would no longer compile without it."""
+    names = {watchlist.name, str(watchlist.id)}
+    candidates = Pipeline.objects.filter(org_id=watchlist.org_id, state=PipelineState.RUNNING,
+                                         graph__nodes__contains=[{"type": "plate_match"}])
+    return sorted(p.name for p in candidates.only("name", "graph") if any(
+        n.get("type") == "plate_match" and names & {str(w) for w in (n.get("config") or {}).get("watchlists") or []}
+        for n in p.graph.get("nodes") or []))
+
+
 class PlateWatchlistViewSet(ChangeEventsMixin, OrgScopedViewSet):
+    """Deleting or renaming a list a running pipeline names answers 409 (stop the pipeline first)."""
+
     queryset = PlateWatchlist.objects.all()
     serializer_class = PlateWatchlistSerializer
     filterset_class = PlateWatchlistFilterSet
@@ -32,6 +53,22 @@ class PlateWatchlistViewSet(ChangeEventsMixin, OrgScopedViewSet):
         if self.request.method in SAFE_METHODS:  # FOR UPDATE (writes) cannot go with GROUP BY
             queryset = queryset.annotate(entry_count=Count("entries"))
         return queryset
+
+    def _refuse_if_used(self, watchlist: PlateWatchlist, doing: str) -> None:
+        users = running_pipelines_using(watchlist)
+        if users:
+            raise WatchlistInUse(f"cannot {doing} a watch-list running pipelines use: {', '.join(users)}")
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        watchlist: PlateWatchlist = serializer.instance  # type: ignore[assignment]
+        new_name = serializer.validated_data.get("name", watchlist.name)
+        if new_name != watchlist.name:
+            self._refuse_if_used(watchlist, "rename")
+        super().perform_update(serializer)
+
+    def perform_destroy(self, instance: Model) -> None:
+        self._refuse_if_used(cast(PlateWatchlist, instance), "delete")
+        super().perform_destroy(instance)
 
 
 WATCHLIST_ID = OpenApiParameter("watchlist_id", OpenApiTypes.UUID, OpenApiParameter.PATH,
