@@ -12,6 +12,7 @@ from django.core.management import call_command
 from vigia.control.cameras.models import Camera
 from vigia.control.core import crypto
 from vigia.control.notifications.models import NotificationChannel
+from vigia.control.pipelines.models import Pipeline, PipelineWebhook
 from vigia.control.tenancy.models import SigningKey
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -26,11 +27,14 @@ def test_rotation_leaves_every_secret_readable_with_the_new_key_alone(settings: 
     signing_key.save(update_fields=["private_key_encrypted"])
     channel = NotificationChannel.objects.create(org=org, kind="webhook", name="hook",
                                                  config_encrypted=crypto.encrypt('{"secret": "s"}'))
+    hook = PipelineWebhook.objects.create(org=org, pipeline=Pipeline.objects.create(org=org, name="p"), node="in",
+                                          secret_encrypted=crypto.encrypt("hook-secret"))
 
     settings.VIGIA_FERNET_KEYS = f"{NEW},{OLD}"
     out = StringIO()
     call_command("rotate_fernet", stdout=out)
     assert "cameras 1" in out.getvalue() and "notification_channels 1" in out.getvalue()
+    assert "pipeline_webhooks 1" in out.getvalue()
 
     settings.VIGIA_FERNET_KEYS = NEW  # the old key is gone
     camera.refresh_from_db()
@@ -39,6 +43,8 @@ def test_rotation_leaves_every_secret_readable_with_the_new_key_alone(settings: 
     assert crypto.decrypt(signing_key.private_key_encrypted) == "pem-bytes"
     channel.refresh_from_db()
     assert crypto.decrypt(channel.config_encrypted) == '{"secret": "s"}'
+    hook.refresh_from_db()
+    assert crypto.decrypt(hook.secret_encrypted) == "hook-secret"
 
     settings.VIGIA_FERNET_KEYS = OLD
     with pytest.raises(InvalidToken):

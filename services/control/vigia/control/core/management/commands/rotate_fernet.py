@@ -14,17 +14,20 @@ from django.db import transaction
 from vigia.control.cameras.models import Camera
 from vigia.control.core import crypto
 from vigia.control.notifications.models import NotificationChannel
+from vigia.control.pipelines.models import PipelineWebhook
 from vigia.control.tenancy.models import SigningKey
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt RTSP URLs, signing keys and channel configs under the first key of VIGIA_FERNET_KEYS."
+    help = ("Re-encrypt RTSP URLs, signing keys, channel configs and pipeline webhook secrets under the first "
+            "key of VIGIA_FERNET_KEYS.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         counts: dict[str, int] = {}
         with transaction.atomic():
             for model, field in ((Camera, "rtsp_url_encrypted"), (SigningKey, "private_key_encrypted"),
-                                 (NotificationChannel, "config_encrypted")):
+                                 (NotificationChannel, "config_encrypted"),
+                                 (PipelineWebhook, "secret_encrypted")):
                 rows = 0
                 for row in model.objects.select_for_update().only("pk", field).iterator():
                     setattr(row, field, crypto.rotate(getattr(row, field)))
