@@ -1,7 +1,7 @@
 """Notifier throughput: webhook deliveries per second through the notifier, against a bare httpx
 loop posting the same signed bodies to the same receiver in the same run (the peer).
 
-    python tests/bench/bench_notifier.py [--actions 3000] [--connections 16] [--prefetch 64]
+    python tests/bench/bench_notifier.py [--actions 3000] [--connections 16] [--prefetch 16]
 
 Sets up a kept database (``vigia_bench_notifier``, migrated by the control plane) with one
 organization and one webhook channel (rate limit out of the way), a fresh RabbitMQ vhost, a
@@ -126,7 +126,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--actions", type=int, default=3000)
     parser.add_argument("--connections", type=int, default=16, help="HTTP connections (peer and notifier)")
-    parser.add_argument("--prefetch", type=int, default=64, help="actions the notifier handles at once")
+    parser.add_argument("--prefetch", type=int, default=16, help="actions the notifier handles at once")
     parser.add_argument("--profile", metavar="PATH", help="run the notifier under cProfile, stats written to PATH")
     args = parser.parse_args()
 
