@@ -28,12 +28,14 @@ from vigia.control.notifications.models import NotificationChannel
 from vigia.control.observations.models import Anomaly, Detection, DeviceStatusChange, Event, Telemetry
 from vigia.control.pipelines.models import Pipeline
 from vigia.control.tenancy.models import Organization, User
+from vigia.control.watchlists.models import PlateWatchlist, PlateWatchlistEntry
 
 ANONYMOUS_ROUTES = {"api/v1/auth/login", "api/v1/auth/refresh", "api/v1/auth/logout",
                     "api/v1/auth/accept-invite"}
-# Not the tenant API: probes, docs, and internal/ hooks that authorise their caller themselves
-# (internal/mediamtx/auth: tests/cameras/test_stream_auth.py).
-NOT_API = ("healthz", "readyz", "metrics", "api/schema", "api/docs", ".well-known/", "internal/")
+# Not the tenant API: probes, docs, and hooks that authorise their caller themselves
+# (internal/mediamtx/auth: tests/cameras/test_stream_auth.py; api/v1/hooks/, signed by the pipeline
+# webhook's secret: tests/pipelines/test_webhooks.py).
+NOT_API = ("healthz", "readyz", "metrics", "api/schema", "api/docs", ".well-known/", "internal/", "api/v1/hooks/")
 # The platform's own routes, for platform operators only: every member of every organization gets
 # 403 there (tests/tenancy/test_platform_operator.py walks them).
 PLATFORM_ROUTES = ("api/v1/organizations/",)
@@ -49,7 +51,7 @@ def _routes() -> Iterator[tuple[str, Any]]:
                 yield prefix + str(pattern.pattern), pattern.callback
 
     for route, callback in walk(get_resolver().url_patterns):
-        if not route.lstrip("^").startswith(NOT_API + PLATFORM_ROUTES):
+        if not route.replace("^", "").startswith(NOT_API + PLATFORM_ROUTES):  # routers' routes: api/v1/^name/
             yield route, callback
 
 
@@ -63,7 +65,7 @@ def _methods(callback: Any) -> list[str]:
     return [m for m in ("get", "post", "put", "patch", "delete") if hasattr(view, m)]
 
 
-def _url(route: str, ids: dict[str, uuid.UUID]) -> str:
+def _url(route: str, ids: dict[str, uuid.UUID | str]) -> str:
     route = route.replace("^", "").replace("$", "").replace("/?", "/")
     route = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(ids[m.group(1)]), route)
     route = re.sub(r"<uuid:(\w+)>", lambda m: str(ids[m.group(1)]), route)
@@ -95,19 +97,23 @@ def world(org: Organization, make_user: Callable[..., User]) -> dict[type[Model]
         NotificationChannel: NotificationChannel.objects.create(
             org=org, kind="webhook", name="hook", config_encrypted=crypto.encrypt(orjson.dumps(
                 {"url": "https://hooks.example.com/x", "secret": "0123456789abcdef"}).decode())),
+        PlateWatchlist: PlateWatchlist.objects.create(org=org, name="stolen", kind="deny"),
     }
+    objects[PlateWatchlistEntry] = PlateWatchlistEntry.objects.create(org=org, watchlist=objects[PlateWatchlist],
+                                                                      plate="ABC1D23")
     return objects
 
 
 def _snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
     models = (Camera, Device, DeviceCredential, Pipeline, Detection, Event, Anomaly, Telemetry,
-              DeviceStatusChange, User, AuditEntry, NotificationChannel)
+              DeviceStatusChange, User, AuditEntry, NotificationChannel, PlateWatchlist, PlateWatchlistEntry)
     return {m.__name__: sorted((model_to_dict(o) for o in m.objects.filter(org=org)), key=str)
             for m in models}
 
 
-def _ids(world: dict[type[Model], Model], model: type[Model] | None) -> dict[str, uuid.UUID]:
-    ids = {"device_id": world[Device].pk, "credential_id": world[DeviceCredential].pk, "event": world[Event].pk}
+def _ids(world: dict[type[Model], Model], model: type[Model] | None) -> dict[str, uuid.UUID | str]:
+    ids = {"device_id": world[Device].pk, "credential_id": world[DeviceCredential].pk, "event": world[Event].pk,
+           "watchlist_id": world[PlateWatchlist].pk, "node": "in"}
     if model is not None and model in world:
         ids["pk"] = world[model].pk
     return ids
