@@ -153,3 +153,5 @@ def test_compile_refuses_what_cannot_run() -> None:
 def test_the_plan_knows_its_pipeline() -> None:
     plan = compile_plan(INTRUSION)
     assert (plan.pipeline, plan.org, plan.version) == (PIPELINE, ORG, 1)
+    assert plan.node_types == {"cam": "camera_rtsp", "det": "object_detection", "zone": "zone_analysis",
+                               "wa": "whatsapp"}

@@ -75,6 +75,16 @@ def test_an_event_unacknowledged_for_its_delay_escalates_once() -> None:
     assert runner.state.snapshot() == {}
 
 
+def test_an_escalated_event_nobody_handles_is_forgotten_after_a_week() -> None:
+    runner = Runner(chain(node("e", "event", mode="unacknowledged", unacknowledged_for=60), sink()))
+    runner.feed(event("e1"))
+    assert runner.feed(tick(NIGHT + seconds(60))) == ["out"]
+    runner.feed(tick(NIGHT + seconds(60 + 7 * 86_400)))
+    assert runner.state.snapshot() != {}
+    runner.feed(tick(NIGHT + seconds(61 + 7 * 86_400)))
+    assert runner.state.snapshot() == {}
+
+
 def test_the_escalation_delay_defaults_to_the_organizations() -> None:
     runner = Runner(chain(node("e", "event", mode="unacknowledged"), sink()), escalation_delay_s=60)
     runner.feed(event("e1"))
@@ -125,3 +135,8 @@ def test_watch_lists_are_found_by_name_or_id() -> None:
         runner = Runner(chain(node("p", "plate"), node("m", "plate_match", watchlists=[ref]), sink()),
                         watchlists=by_id)
         assert [p["watchlist"] for p in runner.payloads(read("ABC1D23"))] == ["vip"]
+
+
+def test_a_dashboard_event_takes_the_severity_of_the_event_it_escalates() -> None:
+    runner = Runner(chain(node("e", "event"), node("out", "dashboard", title="Escalated")))
+    assert [p["severity"] for p in runner.payloads(event("e1", severity="critical"))] == ["critical"]

@@ -261,6 +261,12 @@ class Plan:
         """The node ids in evaluation (topological) order."""
         return tuple(node.id for node in self._nodes)
 
+    @property
+    def node_types(self) -> dict[str, str]:
+        """Node id -> node type. State is kept by node id: on a reload, the runtime drops the state
+        of nodes that are gone or whose type changed (another type's state means nothing to it)."""
+        return {node.id: kind for node, kind in zip(self._nodes, self._types, strict=True)}
+
     def run(self, item: Item, state: State, *, trace: bool = False, node: str | None = None) -> RunResult:
         """Evaluate ``item`` through the plan; ``trace``: record each node's inputs and outputs.
 

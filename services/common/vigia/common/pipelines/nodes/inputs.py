@@ -161,6 +161,8 @@ class EventConfig(NodeConfig):
                                              description="Seconds; default: the organization's escalation delay.")
 
 
+#: An escalated event is remembered (so it escalates once) until handled, or this long.
+_FORGET_ESCALATED_S = 7 * 86_400
 #: Event fields that mean someone took care of it (as control's events carry them).
 _HANDLED = ("acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by")
 
@@ -206,7 +208,11 @@ class Event(Node):
         return self._due(run, [(event, run.state.get(self.id, event))])
 
     def tick(self, run: Run) -> Outputs:
-        return self._due(run, run.state.items(self.id))
+        entries = run.state.items(self.id)
+        for event, entry in entries:
+            if entry.get("due") is None and run.now_s - entry.get("escalated_at", run.now_s) > _FORGET_ESCALATED_S:
+                run.state.delete(self.id, event)
+        return self._due(run, entries)
 
     def _due(self, run: Run, waiting: Any) -> Outputs:
         out: list[tuple[str, Any]] = []
@@ -216,7 +222,8 @@ class Event(Node):
                 out.append(("events", {**entry["event"], "unacknowledged_for_s": round(run.now_s - due
                                                                                        + self._after, 3)}))
                 # Remember it escalated (due None) until it is handled, so it escalates once.
-                run.state.set(self.id, event, {"due": None, "event": {"event": entry["event"].get("event")}})
+                run.state.set(self.id, event, {"due": None, "escalated_at": run.now_s,
+                                               "event": {"event": entry["event"].get("event")}})
         return out
 
 
