@@ -8,8 +8,9 @@ two-step affair so that a crash in between is visible and harmless:
    and try later; if a lease ran out (its sender died mid-attempt), mark that attempt
    ``interrupted``; then count a new attempt, take the lease (``sending_until``) and record the
    attempt as ``sending``.
-2. :meth:`Deliveries.finish` (one transaction): the attempt's outcome, latency and error, and the
-   delivery's new status; the lease is released.
+2. :meth:`Deliveries.finish` (one transaction, shared with the outcomes finished in the same
+   millisecond): the attempt's outcome, latency and error, and the delivery's new status; the
+   lease is released.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import hashlib
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -95,10 +97,16 @@ WHERE idempotency_key = %s FOR UPDATE
 """
 
 
+BATCH_WINDOW_S = 0.001
+BATCH_MAX = 100
+
+
 class Deliveries:
     def __init__(self, pool: AsyncConnectionPool, lease_s: float) -> None:
         self.pool = pool
         self.lease_s = lease_s
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def claim(self, new: NewDelivery, *, refuse: str | None = None) -> Claimed:
         """Step 1 (see the module docstring). ``refuse``: record the attempt as rejected at once
@@ -145,19 +153,44 @@ class Deliveries:
 
     async def finish(self, claimed: Claimed, *, attempt_status: str, delivery_status: str, response: str = "",
                      latency_ms: float | None = None, error: str = "") -> None:
-        """Step 2: record the attempt's outcome and the delivery's status; release the lease (one
-        statement, so one commit). The send already happened, so a database that is away is waited
-        for (while the lease lasts) rather than letting the action be handled again: that would
-        find the lease, then its end, and send a second time."""
+        """Step 2: record the attempt's outcome and the delivery's status; release the lease.
+
+        Outcomes finished within the same millisecond are written together, in one transaction
+        (one commit for many deliveries); each caller returns once its own is committed. The send
+        already happened, so a database that is away is waited for (while the lease lasts) rather
+        than letting the action be handled again: that would find the lease, then its end, and
+        send a second time."""
         values = {"attempt_status": attempt_status, "response": response[:200], "latency_ms": latency_ms,
                   "error": error, "delivery": claimed.delivery, "attempt": claimed.attempt,
                   "status": delivery_status, "delivered": delivery_status == "delivered"}
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((values, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(BATCH_WINDOW_S)  # let the outcomes finishing about now join
+        while self._pending:
+            batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
+            try:
+                await self._write([values for values, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
         deadline = time.monotonic() + self.lease_s
         pause = 0.1
         while True:
             try:
-                async with self.pool.connection() as conn:
-                    await conn.execute(_FINISH, values)
+                async with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                    await cursor.executemany(_FINISH, rows)
                 return
             except (psycopg.OperationalError, PoolTimeout):
                 if time.monotonic() + pause > deadline:
