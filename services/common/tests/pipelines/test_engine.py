@@ -155,3 +155,15 @@ def test_the_plan_knows_its_pipeline() -> None:
     assert (plan.pipeline, plan.org, plan.version) == (PIPELINE, ORG, 1)
     assert plan.node_types == {"cam": "camera_rtsp", "det": "object_detection", "zone": "zone_analysis",
                                "wa": "whatsapp"}
+
+
+def test_a_trace_is_json_with_every_nodes_inputs_and_outputs() -> None:
+    import orjson
+
+    result = compile_plan(INTRUSION).run(detection(700, 700), MemoryState(), trace=True)
+    nodes = orjson.loads(orjson.dumps([vars(t) for t in result.trace]))
+    assert [(n["node"], len(n["inputs"]), len(n["outputs"])) for n in nodes] == [
+        ("cam", 1, 1), ("det", 1, 1), ("zone", 1, 1), ("wa", 1, 1)]
+    assert nodes[0]["inputs"][0]["kind"] == "detection" and nodes[2]["outputs"][0]["value"]["zone"] == "patio"
+    assert nodes[3]["outputs"][0] == {"emission": str(result.emissions[0].id), "kind": "whatsapp",
+                                      "recipients": ["+5511999990000"]}

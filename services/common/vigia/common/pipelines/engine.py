@@ -182,8 +182,8 @@ class Run:
 
 
 def _item_record(item: Item) -> dict[str, Any]:
-    return {"kind": item.kind, "source": item.source, "time": item.time.isoformat(),
-            "message_id": str(item.message_id), "data": dict(item.data)}
+    """An input node's input in a trace (the item's time and id are the run's own)."""
+    return {"kind": item.kind, "source": item.source, "data": item.data}
 
 
 class Plan:
@@ -279,41 +279,45 @@ class Plan:
         run = Run(self, item, state, traces)
         if node is not None:
             return self._run_one(run, node, traces)
-        nodes, succ = self._nodes, self._succ
+        nodes, succ, ticking = self._nodes, self._succ, self._ticking
         inbox: list[list[tuple[str, Record]] | None] = [None] * len(nodes)
+        # Traces hold the records themselves, not copies: a record is never changed once handed on.
+        traced: list[NodeTrace | None] = [None] * len(nodes)
         errors: list[str] = []
-        ticking = item.kind == "tick"
-        if not ticking:
-            for i, sources in self._starts.get(item.kind, ()):
-                if sources is not None and item.source not in sources:
-                    continue
-                current = nodes[i]
-                if traces is not None:
-                    traces[current.id] = NodeTrace(current.id, [_item_record(item)], [])
-                try:
-                    out = current.accept(run)
-                except Exception as exc:  # a node's bug must not stop the other branches
-                    errors.append(self._failed(current.id, exc, traces))
-                    continue
-                if out:
-                    self._deliver(i, out, inbox, succ, traces, current.id)
+        is_tick = item.kind == "tick"
+        starts = () if is_tick else self._starts.get(item.kind, ())
+        for i, sources in starts:
+            if sources is not None and item.source not in sources:
+                continue
+            current = nodes[i]
+            if traces is not None:
+                traces[current.id] = traced[i] = NodeTrace(current.id, [_item_record(item)], [])
+            try:
+                out = current.accept(run)
+            except Exception as exc:  # a node's bug must not stop the other branches
+                errors.append(self._failed(current.id, exc, traces))
+                continue
+            if out:
+                self._deliver(out, succ[i], inbox, traced[i])
         for i, current in enumerate(nodes):
             box = inbox[i]
-            if ticking and self._ticking[i]:
+            if is_tick and ticking[i]:
                 if traces is not None:
-                    traces.setdefault(current.id, NodeTrace(current.id, [_item_record(item)], []))
+                    traces[current.id] = traced[i] = NodeTrace(current.id, [_item_record(item)], [])
                 try:
                     out = current.tick(run)
                 except Exception as exc:
                     errors.append(self._failed(current.id, exc, traces))
                     out = None
                 if out:
-                    self._deliver(i, out, inbox, succ, traces, current.id)
+                    self._deliver(out, succ[i], inbox, traced[i])
             if box is None:
                 continue
             if traces is not None:
-                entry = traces.setdefault(current.id, NodeTrace(current.id, [], []))
-                entry.inputs.extend({"port": port, "value": dict(value)} for port, value in box)
+                entry = traced[i]
+                if entry is None:
+                    traces[current.id] = traced[i] = entry = NodeTrace(current.id, [], [])
+                entry.inputs.extend([{"port": port, "value": value} for port, value in box])
             for port, value in box:
                 try:
                     out = current.receive(port, value, run)
@@ -321,7 +325,7 @@ class Plan:
                     errors.append(self._failed(current.id, exc, traces))
                     break
                 if out:
-                    self._deliver(i, out, inbox, succ, traces, current.id)
+                    self._deliver(out, succ[i], inbox, traced[i])
         return RunResult(run.emissions, list(traces.values()) if traces is not None else [], bool(run.emissions),
                          "; ".join(errors) or None)
 
@@ -373,17 +377,12 @@ class Plan:
         return RunResult(emissions, [], bool(emissions), "; ".join(errors) if errors else None)
 
     @staticmethod
-    def _deliver(i: int, out: Iterable[tuple[str, Record]], inbox: list[list[tuple[str, Record]] | None],
-                 succ: tuple[dict[str, tuple[tuple[int, str], ...]], ...], traces: dict[str, NodeTrace] | None,
-                 node_id: str) -> None:
-        table = succ[i]
+    def _deliver(out: Iterable[tuple[str, Record]], table: dict[str, tuple[tuple[int, str], ...]],
+                 inbox: list[list[tuple[str, Record]] | None], trace: NodeTrace | None) -> None:
         for port, value in out:
-            if traces is not None:
-                traces[node_id].outputs.append({"port": port, "value": dict(value)})
-            targets = table.get(port)
-            if targets is None:
-                continue
-            for target, target_port in targets:
+            if trace is not None:
+                trace.outputs.append({"port": port, "value": value})
+            for target, target_port in table.get(port, ()):
                 box = inbox[target]
                 if box is None:
                     inbox[target] = [(target_port, value)]
@@ -415,10 +414,10 @@ class Plan:
                 out = current.accept(run) if item.kind in current.takes() else None
             else:
                 port = next(iter(NODE_TYPES[self._types[index]].inputs))
-                traces[node_id] = NodeTrace(node_id, [{"port": port, "value": dict(item.data)}], [])
+                traces[node_id] = NodeTrace(node_id, [{"port": port, "value": item.data}], [])
                 out = current.receive(port, item.data, run)
             for port, value in out or ():
-                traces[node_id].outputs.append({"port": port, "value": dict(value)})
+                traces[node_id].outputs.append({"port": port, "value": value})
         except Exception as exc:
             error = self._failed(node_id, exc, traces)
         return RunResult(run.emissions, list(traces.values()), bool(run.emissions), error)

@@ -100,7 +100,9 @@ class Node:
     Input nodes answer :meth:`accept` (the item as records); other nodes :meth:`receive` records on
     an input port. Nodes with ``ticks = True`` are also called on every tick item with :meth:`tick`
     (windows that close, dwell times that pass, schedules). State lives only in ``run.state``
-    under this node's id, so the runtime can persist it; time is only ``run.now``.
+    under this node's id, so the runtime can persist it; time is only ``run.now``. Records are never
+    changed once received or handed on (traces keep them by reference): build a new dict instead,
+    and never change a value read from the state in place -- ``set`` a new one.
     """
 
     __slots__ = ("id",)
