@@ -47,6 +47,7 @@ APPS = {
     "watchdog": ("metrics", 9103),
     "fusion": ("metrics", 9104),
     "correlator": ("metrics", 9105),
+    "automation": ("metrics", 9106),
     "notifier": ("metrics", 9108),
     "outbox-relay": ("metrics", 9110),
     "recorder": ("metrics", 9111),
@@ -57,7 +58,7 @@ MEDIA = ("mediamtx",)
 #: One-shot Jobs of the control image and the command each runs.
 JOBS = {"migrate": ["migrate", "--no-input"], "topology": ["declare_topology"]}
 GATEWAYS = ("control", "ingest-frames", "ingest-sensors", "live")
-QUEUE_SCALED = ("vision", "fusion")
+QUEUE_SCALED = ("vision", "fusion", "automation")
 INFRA = ("postgres", "redis", "rabbitmq", "minio")
 #: Secrets the prod overlay expects to exist in the cluster (created out of band, k8s/README.md).
 PROD_EXTERNAL_SECRETS = {"vigia-secrets", "vigia-keda-rabbitmq", "vigia-tls"}
@@ -288,6 +289,12 @@ def test_keda_scales_vision_and_fusion_on_the_topologys_queues(overlay: str) -> 
     assert set(queues["fusion"]) <= declared
     # One consumer per shard: replicas beyond the shard count would only stand by.
     assert scaled["fusion"]["spec"]["maxReplicaCount"] <= shards
+    automation_shards = BrokerSettings.model_fields["automation_shards"].default
+    assert int(config["VIGIA_AUTOMATION_SHARDS"]) == automation_shards
+    assert queues["automation"] == topology.automation_shard_queues(
+        BrokerSettings(automation_shards=automation_shards))
+    assert set(queues["automation"]) <= declared
+    assert scaled["automation"]["spec"]["maxReplicaCount"] <= automation_shards
     assert scaled["vision"]["spec"]["maxReplicaCount"] <= frame_shards
     auths = objects(overlay, "TriggerAuthentication")
     deployments = objects(overlay, "Deployment")
