@@ -196,6 +196,8 @@ class DetectionCreated(Strict):
     label: str = Field(min_length=1, max_length=64)
     confidence: float = Field(ge=0, le=1)
     box: Box
+    frame_width: int | None = Field(None, gt=0, le=16384, description="width in pixels of the frame the box is in")
+    frame_height: int | None = Field(None, gt=0, le=16384, description="height in pixels of the frame the box is in")
     plate_text: str | None = Field(None, max_length=16)
     plate_confidence: float | None = Field(None, ge=0, le=1)
     track: str | None = Field(None, max_length=64, description="tracker id of the object in this camera")

@@ -313,7 +313,7 @@ class VisionWorker:
             detection = make("detection.created", envelope.org, self.source, DetectionCreated(
                 camera=data.camera, frame=envelope.id, captured_at=envelope.time,
                 label=obj.detection.label, confidence=round(obj.detection.confidence, 4),
-                box=Box(x1=x1, y1=y1, x2=x2, y2=y2),
+                box=Box(x1=x1, y1=y1, x2=x2, y2=y2), frame_width=data.width, frame_height=data.height,
                 plate_text=plate.text if plate else None,
                 plate_confidence=plate.confidence if plate else None,
                 track=obj.track, snapshot_key=snapshot_key, crop_key=crop_key), trace=envelope.trace)
