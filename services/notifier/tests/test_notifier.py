@@ -261,3 +261,24 @@ async def test_a_fast_channel_takes_its_tokens_in_batches_from_the_shared_bucket
         assert await other.take(channel, 1000, 60) == 0.0
     finally:
         await client.aclose()
+
+
+async def test_a_modbus_pulse_longer_than_the_send_time_out_is_held_and_reset_once(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, org: uuid.UUID, make_channel: MakeChannel,
+        db: psycopg.Connection[Any]) -> None:
+    from services.notifier.tests.standins import ModbusStandIn
+
+    plc = ModbusStandIn()
+    await plc.start()
+    try:
+        channel = make_channel("modbus", {"host": "127.0.0.1", "port": plc.port, "address": 2})
+        await run_notifier(VIGIA_NOTIFIER_TIMEOUT_S="0.5")  # the pulse (1.5 s) outlasts the time-out
+        envelope = action("modbus", org, channel, payload={"register_type": "coil", "address": 9, "value": 1,
+                                                         "pulse_s": 1.5})
+        await publisher.publish(envelope)
+        await wait_for(lambda: deliveries(db, envelope.id) and deliveries(db, envelope.id)[0].status == "delivered",
+                       what="the pulse")
+        assert [(w.kind, w.address, w.value) for w in plc.writes] == [("coil", 9, 1), ("coil", 9, 0)]
+        assert deliveries(db, envelope.id)[0].tries == [(1, "delivered")]
+    finally:
+        await plc.stop()

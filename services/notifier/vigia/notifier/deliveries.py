@@ -108,14 +108,16 @@ class Deliveries:
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def claim(self, new: NewDelivery, *, refuse: str | None = None) -> Claimed:
+    async def claim(self, new: NewDelivery, *, refuse: str | None = None, lease_s: float | None = None) -> Claimed:
         """Step 1 (see the module docstring). ``refuse``: record the attempt as rejected at once
-        with this error (a disabled channel, no recipient) instead of taking the lease."""
+        with this error (a disabled channel, no recipient) instead of taking the lease. ``lease_s``:
+        a longer lease than the configured one, for a send that holds (a Modbus pulse)."""
+        lease = max(self.lease_s, lease_s or 0.0)
         if refuse is None:
             async with self.pool.connection() as conn:
                 row = await (await conn.execute(_CREATE_CLAIMED, (
                     uuid7(), new.org, new.action, new.channel, new.kind, new.event, new.pipeline, new.node,
-                    new.recipient, new.key, self.lease_s))).fetchone()
+                    new.recipient, new.key, lease))).fetchone()
             if row is not None:
                 return Claimed(Claim.SEND, row[0], 1, "sending")
         async with self.pool.connection() as conn, conn.transaction():
@@ -145,7 +147,7 @@ class Deliveries:
             await conn.execute(
                 "UPDATE notification_deliveries SET status = 'sending', attempts = %s, "
                 "sending_until = now() + make_interval(secs => %s), updated_at = now() WHERE id = %s",
-                (attempt, self.lease_s, delivery))
+                (attempt, lease, delivery))
             await conn.execute(
                 "INSERT INTO notification_attempts (org_id, delivery_id, attempt, status) "
                 "VALUES (%s, %s, %s, 'sending')", (new.org, delivery, attempt))

@@ -128,7 +128,9 @@ class Notifier:
             await asyncio.sleep(wait)
             wait = await self.limiter.take(channel.id, config.rate_per_s, config.burst)
         new = self._new(envelope, action, kind, channel, recipient)
-        claimed = await self.deliveries.claim(new)
+        hold = channel.kind.hold_s(config, action.payload) if channel.kind.hold_s else 0.0
+        time_out = self.context.timeout_s + hold + 1
+        claimed = await self.deliveries.claim(new, lease_s=time_out + 1)  # the lease outlasts the send
         if claimed.outcome is Claim.DONE:
             DELIVERIES.labels(kind, "skipped").inc()
             return Result(recipient, Outcome.SKIPPED, claimed.attempt)
@@ -139,7 +141,7 @@ class Notifier:
         try:
             message = await self.composer.compose(envelope, action, channel, recipient)
             context = replace(self.context, idempotency_key=new.key, channel_id=str(channel.id))
-            async with asyncio.timeout(self.context.timeout_s + 1):
+            async with asyncio.timeout(time_out):
                 answer = await channel.kind.send(config, recipient, message, context)
         except Exception as exc:  # every failure is recorded; a bug in a channel counts as transient
             if not isinstance(exc, DeliveryError | TimeoutError | OSError):

@@ -24,8 +24,9 @@ class NotifierSettings(BrokerSettings):
     notifier_timeout_s: float = Field(10.0, gt=0, le=120, description="Longest one send may take, "
                                       "whatever the channel says (s).")
     notifier_lease_s: float = Field(30.0, gt=0, le=3600, description="How long a delivery being sent is "
-                                    "reserved for the replica sending it; one still reserved past this was "
-                                    "interrupted (a crash) and is tried again. Keep it above the time-outs (s).")
+                                    "reserved for the replica sending it (at least its time-out, and a Modbus "
+                                    "pulse, plus 1 s); one still reserved past this was interrupted (a crash) "
+                                    "and is tried again (s).")
     notifier_rate_wait_max_s: float = Field(2.0, ge=0, le=60, description="A send that the channel's rate "
                                             "limit holds longer than this goes to a delay queue instead of "
                                             "waiting (s).")

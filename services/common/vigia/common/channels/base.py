@@ -148,3 +148,6 @@ class ChannelKind:
     send: Send
     needs_recipient: bool = True
     description: str = ""
+    #: Seconds a send holds on purpose beyond its requests (a Modbus pulse), from the config and the
+    #: action's payload: the notifier's time-out and delivery lease are stretched by as much.
+    hold_s: Callable[[Any, Mapping[str, Any]], float] | None = None

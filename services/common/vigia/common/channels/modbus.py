@@ -12,6 +12,7 @@ A pulse cut by a crash between set and reset is finished by the retry (the write
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -38,7 +39,7 @@ class ModbusConfig(ChannelConfig):
     register_type: RegisterType = Field("coil", description="coil (on/off) or holding (16-bit register).")
     address: int = Field(0, ge=0, le=65535, description="Coil or register address (0-based).")
     value: int = Field(1, ge=0, le=65535, description="Value written (coils: 0 or 1).")
-    pulse_s: float = Field(0.0, ge=0, le=300, description="Hold the value this long, then write "
+    pulse_s: float = Field(0.0, ge=0, le=3600, description="Hold the value this long, then write "
                            "reset_value (0: leave it set).")
     reset_value: int = Field(0, ge=0, le=65535, description="Value written when a pulse ends.")
     timeout_s: float = Field(5.0, gt=0, le=60, description="Longest one Modbus request may take (s).")
@@ -52,7 +53,7 @@ class ModbusWrite(BaseModel):
     register_type: RegisterType
     address: int = Field(ge=0, le=65535)
     value: int = Field(ge=0, le=65535)
-    pulse_s: float = Field(ge=0, le=300)
+    pulse_s: float = Field(ge=0, le=3600)
     reset_value: int = Field(ge=0, le=65535)
 
 
@@ -67,6 +68,14 @@ def planned_write(config: ModbusConfig, params: dict[str, Any]) -> ModbusWrite:
     if write.register_type == "coil" and (write.value > 1 or write.reset_value > 1):
         raise PermanentError("payload.value: a coil takes 0 or 1")
     return write
+
+
+def pulse_hold(config: ModbusConfig, payload: Mapping[str, Any]) -> float:
+    """How long a send holds the value before resetting it (0 for a bad payload: it fails fast)."""
+    try:
+        return planned_write(config, {k: payload.get(k) for k in ModbusWrite.model_fields}).pulse_s
+    except PermanentError:
+        return 0.0
 
 
 async def _write(client: Any, write: ModbusWrite, value: int, unit: int) -> None:
@@ -103,4 +112,5 @@ async def send(config: ModbusConfig, recipient: str, message: OutgoingMessage, c
 
 
 CHANNEL = ChannelKind(kind="modbus", label="Modbus PLC", config=ModbusConfig, send=send, needs_recipient=False,
-                      description="Modbus TCP write of a coil or holding register, optionally as a pulse.")
+                      description="Modbus TCP write of a coil or holding register, optionally as a pulse.",
+                      hold_s=pulse_hold)
