@@ -30,7 +30,7 @@ async def notifier_process(database_url: str, amqp_url: str, redis_prefix: str, 
 
     async def start() -> asyncio.subprocess.Process:
         env = notifier_env(database_url, amqp_url, redis_prefix, standin, VIGIA_NOTIFIER_LEASE_S="2",
-                           VIGIA_NOTIFIER_TIMEOUT_S="1",
+                           VIGIA_NOTIFIER_TIMEOUT_S="3",
                            VIGIA_NOTIFIER_RETRY_DELAYS_MS="100,200,300,400,500", VIGIA_LOG_LEVEL="WARNING")
         process = await asyncio.create_subprocess_exec(sys.executable, "-m", "vigia.notifier", env=env,
                                                        stdout=asyncio.subprocess.DEVNULL)
