@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from vigia.automation.repository import Repository
 from vigia.automation.settings import DEFAULT_METRICS_PORT, AutomationSettings
 from vigia.automation.shard import ShardWorker
-from vigia.common.broker import AsyncPublisher, connect, declare_topology
+from vigia.common.broker import AsyncPublisher, BatchPublishError, UnroutableError, connect, declare_topology
 from vigia.common.broker.management import vhost_of
 from vigia.common.broker.topology import automation_shard_queue
 from vigia.common.messages import Envelope, make
@@ -54,7 +54,19 @@ async def run(settings: AutomationSettings, stopping: asyncio.Event | None = Non
     probe_repository = Repository(settings.database_url, runs_kept=settings.automation_runs_kept)
 
     async def publish(envelopes: Iterable[Envelope]) -> None:
-        await publisher.publish_many(envelopes)
+        """Emissions must be routed and confirmed; a ``pipeline.status`` nobody listens to (no live
+        instance bound) is dropped rather than failing the batch."""
+        statuses, others = [], []
+        for envelope in envelopes:
+            (statuses if envelope.type == "pipeline.status" else others).append(envelope)
+        await asyncio.gather(publisher.publish_many(others), _statuses(statuses))
+
+    async def _statuses(envelopes: list[Envelope]) -> None:
+        try:
+            await publisher.publish_many(envelopes)
+        except BatchPublishError as exc:
+            if not all(isinstance(error, UnroutableError) for _, error in exc.failures):
+                raise
 
     async def probe() -> None:
         """Ask, for every organization with running pipelines, whoever holds its shard to load it."""
