@@ -167,3 +167,20 @@ def test_deliveries_are_listed_per_channel_and_per_event_with_their_attempts(
     # Another organization sees neither the event's nor the channel's deliveries.
     assert api(outsider).get(f"/api/v1/events/{event.id}/deliveries/").status_code == 404
     assert api(outsider).get(f"/api/v1/channels/{channel.id}/deliveries/").status_code == 404
+
+
+def test_channels_and_deliveries_filter(api: Callable[..., Any], operator: Any, org: Any) -> None:
+    hook = make_channel(org)
+    disabled = make_channel(org)
+    disabled.enabled = False
+    disabled.save()
+    ok, failed = _delivery(org, hook, None, attempts=1), _delivery(org, hook, None, attempts=2)
+    NotificationDelivery.objects.filter(pk=failed.pk).update(status="failed")
+    client = api(operator)
+    assert {c["id"] for c in client.get("/api/v1/channels/?enabled=false").json()["results"]} == {str(disabled.id)}
+    assert client.get("/api/v1/channels/?kind=email").json()["results"] == []
+    assert client.get("/api/v1/channels/?kind=pigeon").status_code == 400
+    listed = client.get(f"/api/v1/channels/{hook.id}/deliveries/?status=failed").json()["results"]
+    assert [d["id"] for d in listed] == [str(failed.id)]
+    assert ok.status == "delivered"
+    assert client.get(f"/api/v1/channels/{hook.id}/deliveries/?status=lost").status_code == 400

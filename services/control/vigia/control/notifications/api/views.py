@@ -20,6 +20,7 @@ from vigia.control.notifications.api.serializers import (
     ChannelTestSerializer,
     DeliverySerializer,
 )
+from vigia.control.notifications.filtersets import ChannelFilterSet, DeliveryFilterSet
 from vigia.control.notifications.models import NotificationAttempt, NotificationChannel, NotificationDelivery
 from vigia.control.observations.models import Event
 from vigia.control.outbox.enqueue import announce
@@ -42,6 +43,7 @@ def deliveries() -> QuerySet[NotificationDelivery]:
 class ChannelViewSet(OrgScopedViewSet):
     queryset = NotificationChannel.objects.all()
     serializer_class = ChannelSerializer
+    filterset_class = ChannelFilterSet
     required_roles = {"read": Role.OPERATOR, "write": Role.ADMIN, "test": Role.OPERATOR,
                       "deliveries": Role.OPERATOR}
 
@@ -68,9 +70,12 @@ class ChannelViewSet(OrgScopedViewSet):
     @extend_schema(responses={200: DeliverySerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=IdCursorPagination)
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
-        """The channel's deliveries, newest first, each with its attempts."""
+        """The channel's deliveries, newest first, each with its attempts (``?status=`` filters)."""
         channel = self.get_object()
-        page = self.paginate_queryset(deliveries().filter(org_id=channel.org_id, channel=channel))
+        rows = DeliveryFilterSet(request.query_params, deliveries().filter(org_id=channel.org_id, channel=channel))
+        if not rows.is_valid():
+            raise exceptions.ValidationError(rows.errors)
+        page = self.paginate_queryset(rows.qs)
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
 
 
@@ -79,6 +84,7 @@ class EventDeliveriesView(generics.ListAPIView):
 
     serializer_class = DeliverySerializer
     pagination_class = IdCursorPagination
+    filterset_class = DeliveryFilterSet
     required_roles = {"read": Role.OPERATOR}
     queryset = NotificationDelivery.objects.none()  # the model, for the schema; get_queryset scopes it
 
