@@ -112,12 +112,14 @@ def workload(orgs: list[tuple[uuid.UUID, list[uuid.UUID]]], count: int) -> list[
     return [detection(orgs[n % len(orgs)][0], orgs[n % len(orgs)][1][n // len(orgs) % 2], n) for n in range(count)]
 
 
-def start_runtime(amqp_url: str, database_url: str, vhost: str) -> subprocess.Popen[bytes]:
+def start_runtime(amqp_url: str, database_url: str, vhost: str, profile: str | None = None
+                  ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "VIGIA_AMQP_URL": amqp_url, "VIGIA_DATABASE_URL": database_url,
            "VIGIA_REDIS_URL": REDIS_URL, "VIGIA_AUTOMATION_SHARDS": str(SHARDS),
            "VIGIA_METRICS_PORT": str(free_port()), "VIGIA_LOG_LEVEL": "WARNING",
            "VIGIA_AUTOMATION_INSTANCE": f"bench-{vhost}"}
-    return subprocess.Popen([sys.executable, "-m", "vigia.automation"], env=env, cwd=ROOT)
+    profiling = ["-m", "cProfile", "-o", profile] if profile else []
+    return subprocess.Popen([sys.executable, *profiling, "-m", "vigia.automation"], env=env, cwd=ROOT)
 
 
 async def _until(done: Any, what: str, within: float, runtime: subprocess.Popen[bytes] | None = None) -> None:
@@ -155,7 +157,7 @@ async def measure(args: argparse.Namespace, orgs: list[tuple[uuid.UUID, list[uui
         for shard in range(SHARDS):
             await (await channel.get_queue(f"automation.{shard}")).purge()
 
-        runtime = await asyncio.to_thread(start_runtime, amqp_url, database_url, vhost)
+        runtime = await asyncio.to_thread(start_runtime, amqp_url, database_url, vhost, args.profile)
         # Warm-up: every organization loaded (its first detection) before the clock starts.
         warm = workload(orgs, len(orgs) * 2)
         await publisher.publish_many(warm)
@@ -229,4 +231,5 @@ if __name__ == "__main__":
     parser.add_argument("--detections", type=int, default=5000)
     parser.add_argument("--latency-detections", type=int, default=400)
     parser.add_argument("--rate", type=float, default=100.0, help="paced detections per second (latency)")
+    parser.add_argument("--profile", help="write the runtime's cProfile statistics to this file")
     print(orjson.dumps(main(parser.parse_args())).decode())

@@ -56,7 +56,8 @@ async def run(settings: AutomationSettings, stopping: asyncio.Event | None = Non
     async def publish(envelopes: Iterable[Envelope]) -> None:
         """Emissions must be routed and confirmed; a ``pipeline.status`` nobody listens to (no live
         instance bound) is dropped rather than failing the batch."""
-        statuses, others = [], []
+        statuses: list[Envelope] = []
+        others: list[Envelope] = []
         for envelope in envelopes:
             (statuses if envelope.type == "pipeline.status" else others).append(envelope)
         await asyncio.gather(publisher.publish_many(others), _statuses(statuses))
@@ -82,7 +83,8 @@ async def run(settings: AutomationSettings, stopping: asyncio.Event | None = Non
             shard, automation_shard_queue(shard), connection,
             Repository(settings.database_url, runs_kept=settings.automation_runs_kept), publish,
             prefetch=settings.automation_prefetch, batch=settings.automation_batch, tick_s=settings.automation_tick_s,
-            quiet_runs=settings.automation_quiet_runs_per_batch, runs_kept=settings.automation_runs_kept,
+            quiet_runs=settings.automation_quiet_runs_per_batch,
+            fired_runs=settings.automation_fired_runs_per_batch, runs_kept=settings.automation_runs_kept,
             org_refresh_s=settings.automation_org_refresh_s, db_retry_max_s=settings.automation_db_retry_max_s,
             grace_s=settings.shutdown_grace_s, probe=probe)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from prometheus_client import Counter, Gauge, Histogram
 
 ITEMS = Counter("vigia_automation_items_total", "Items evaluated (messages, ticks, escalations), by kind", ["kind"])
@@ -20,3 +22,14 @@ BATCH_MESSAGES = Histogram("vigia_automation_batch_messages", "Messages per batc
                            buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000))
 BATCH_FAILURES = Counter("vigia_automation_batch_failures_total", "Batches given back to the broker "
                          "(publish or commit failed), by stage", ["stage"])
+
+
+@cache
+def item(kind: str) -> Counter:
+    """The items counter of one kind (children cached: ``labels()`` per item costs more than the item)."""
+    return ITEMS.labels(kind)
+
+
+@cache
+def emission(kind: str) -> Counter:
+    return EMISSIONS.labels(kind)

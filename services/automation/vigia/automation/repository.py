@@ -57,7 +57,8 @@ class BatchWrite:
     state_clears: set[uuid.UUID] = field(default_factory=set)  # pipelines whose whole state goes
     #: (org, pipeline, node) -> [inputs, outputs, errors, last fired]
     counters: dict[tuple[uuid.UUID, uuid.UUID, str], list[Any]] = field(default_factory=dict)
-    runs: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, datetime, str, str, bool, str | None]] = field(
+    #: (id, org, pipeline, time, trigger, nodes trace, fired, error); trigger and trace as JSON values
+    runs: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, datetime, Any, Any, bool, str | None]] = field(
         default_factory=list)
     trims: set[uuid.UUID] = field(default_factory=set)
 
@@ -93,8 +94,7 @@ class BatchWrite:
 
 _UPSERT_STATE = """
 INSERT INTO pipeline_node_state (org_id, pipeline_id, node, key, value, updated_at)
-SELECT o, p, n, k, v::jsonb, now() FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[])
-    AS t(o, p, n, k, v)
+SELECT o, p, n, k, v, now() FROM jsonb_to_recordset(%s::jsonb) AS t(o uuid, p uuid, n text, k text, v jsonb)
 ON CONFLICT (pipeline_id, node, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()"""
 _DELETE_STATE = """
 DELETE FROM pipeline_node_state s USING unnest(%s::uuid[], %s::text[], %s::text[]) AS t(p, n, k)
@@ -112,9 +112,8 @@ ON CONFLICT (pipeline_id, node) DO UPDATE SET
     updated_at = now()"""
 _INSERT_RUNS = """
 INSERT INTO pipeline_runs (id, org_id, pipeline_id, time, trigger, nodes, fired, error)
-SELECT i, o, p, t, g::jsonb, n::jsonb, f, e
-FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::timestamptz[], %s::text[], %s::text[], %s::bool[], %s::text[])
-    AS r(i, o, p, t, g, n, f, e)
+SELECT i, o, p, t, g, n, f, e
+FROM jsonb_to_recordset(%s::jsonb) AS r(i uuid, o uuid, p uuid, t timestamptz, g jsonb, n jsonb, f bool, e text)
 ON CONFLICT (id) DO NOTHING"""
 _TRIM_RUNS = """
 DELETE FROM pipeline_runs WHERE pipeline_id = %(p)s AND (time, id) < (
@@ -262,11 +261,10 @@ class Repository:
                 p, n, k = zip(*write.state_deletes, strict=True)
                 await cur.execute(_DELETE_STATE, (list(p), list(n), list(k)))
             if write.state_upserts:
-                keys = list(write.state_upserts)
-                await cur.execute(_UPSERT_STATE, (
-                    [write.state_upserts[key][0] for key in keys], [key[0] for key in keys],
-                    [key[1] for key in keys], [key[2] for key in keys],
-                    [dumps(write.state_upserts[key][1]) for key in keys]))
+                # One JSON document, not arrays of text: psycopg escapes array text character by character.
+                await cur.execute(_UPSERT_STATE, (dumps([
+                    {"o": org, "p": key[0], "n": key[1], "k": key[2], "v": value}
+                    for key, (org, value) in write.state_upserts.items()]),))
             if write.counters:
                 counted = list(write.counters)
                 values = [write.counters[key] for key in counted]
@@ -275,7 +273,8 @@ class Repository:
                     [v[0] for v in values], [v[1] for v in values], [v[2] for v in values],
                     [v[3] for v in values]))
             if write.runs:
-                columns = list(zip(*write.runs, strict=True))
-                await cur.execute(_INSERT_RUNS, [list(c) for c in columns])
+                await cur.execute(_INSERT_RUNS, (dumps([
+                    {"i": i, "o": o, "p": p, "t": t, "g": g, "n": n, "f": f, "e": e}
+                    for i, o, p, t, g, n, f, e in write.runs]),))
             for pipeline in write.trims:
                 await cur.execute(_TRIM_RUNS, {"p": pipeline, "keep": self.runs_kept})

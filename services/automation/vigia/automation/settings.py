@@ -25,8 +25,9 @@ class AutomationSettings(BrokerSettings):
     automation_runs_kept: int = Field(100, ge=1, le=10_000, description="Runs (inputs and outputs of each "
                                       "node) kept per pipeline in pipeline_runs.")
     automation_quiet_runs_per_batch: int = Field(3, ge=0, le=1000, description="Runs that fired nothing "
-                                                 "recorded per pipeline and batch (the last ones); runs "
-                                                 "that fired or failed are always recorded.")
+                                                 "recorded per pipeline and batch (the last ones).")
+    automation_fired_runs_per_batch: int = Field(20, ge=1, le=1000, description="Runs that fired or failed "
+                                                 "recorded per pipeline and batch (the last ones).")
     automation_org_refresh_s: float = Field(60.0, gt=0, le=3600, description="How often an organization's "
                                             "time zone and settings are read again (s).")
     automation_db_retry_max_s: float = Field(10.0, gt=0, le=300, description="Longest pause between two "

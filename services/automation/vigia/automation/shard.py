@@ -44,7 +44,7 @@ from vigia.automation import metrics
 from vigia.automation.emissions import emission_envelope, status_envelope
 from vigia.automation.inputs import item_of, item_record, tick_item, unacknowledged_item
 from vigia.automation.organization import RUNTIME_NODE, OrgPipelines, RunningPipeline
-from vigia.automation.repository import UNAVAILABLE, BatchWrite, PipelineRecord, Repository, dumps
+from vigia.automation.repository import UNAVAILABLE, BatchWrite, PipelineRecord, Repository
 from vigia.common.ids import uuid7_of
 from vigia.common.messages import Envelope
 from vigia.common.pipelines.engine import GraphError, Item, RunResult
@@ -61,24 +61,27 @@ class _PipelineBatch:
     """What one pipeline did in one batch."""
 
     ids: list[str] = field(default_factory=list)
-    fired_runs: list[Any] = field(default_factory=list)
+    fired_runs: deque[Any] = field(default_factory=deque)
     quiet_runs: deque[Any] = field(default_factory=deque)
     fired: tuple[str, datetime, uuid.UUID] | None = None
     error: tuple[str, str, datetime, uuid.UUID] | None = None
 
 
 class Batch:
-    def __init__(self, quiet_runs: int) -> None:
+    def __init__(self, quiet_runs: int, fired_runs: int) -> None:
+        self.fired_runs = fired_runs
         self.envelopes: list[Envelope] = []
         self.write = BatchWrite()
         self.pipelines: dict[tuple[uuid.UUID, uuid.UUID], _PipelineBatch] = {}
         self.quiet_runs = quiet_runs
+        self.fired_runs = fired_runs
         self.counters: dict[tuple[uuid.UUID, uuid.UUID, str], list[Any]] = {}
 
     def of(self, org: uuid.UUID, pipeline: uuid.UUID) -> _PipelineBatch:
         entry = self.pipelines.get((org, pipeline))
         if entry is None:
-            entry = self.pipelines[(org, pipeline)] = _PipelineBatch(quiet_runs=deque(maxlen=self.quiet_runs or 1))
+            entry = self.pipelines[(org, pipeline)] = _PipelineBatch(fired_runs=deque(maxlen=self.fired_runs),
+                                                                     quiet_runs=deque(maxlen=self.quiet_runs or 1))
         return entry
 
 
@@ -88,7 +91,7 @@ class ShardWorker:
 
     def __init__(self, shard: int, queue: str, connection: AbstractRobustConnection, repository: Repository,
                  publish: Publish, *, prefetch: int = 512, batch: int = 256, tick_s: float = 1.0,
-                 quiet_runs: int = 3, runs_kept: int = 100, org_refresh_s: float = 60.0,
+                 quiet_runs: int = 3, fired_runs: int = 20, runs_kept: int = 100, org_refresh_s: float = 60.0,
                  db_retry_max_s: float = 10.0, grace_s: float = 25.0,
                  probe: Callable[[], Awaitable[None]] | None = None) -> None:
         self.shard = shard
@@ -100,6 +103,7 @@ class ShardWorker:
         self.batch_size = batch
         self.tick_s = tick_s
         self.quiet_runs = quiet_runs
+        self.fired_runs = fired_runs
         self.runs_kept = runs_kept
         self.org_refresh_s = org_refresh_s
         self.db_retry_max_s = db_retry_max_s
@@ -108,6 +112,7 @@ class ShardWorker:
         self.orgs: dict[uuid.UUID, OrgPipelines] = {}
         self._refreshed: dict[uuid.UUID, float] = {}
         self._runs_unpruned: dict[uuid.UUID, int] = {}
+        self._announced: dict[uuid.UUID, float] = {}
         self._last_tick_at: datetime | None = None
         self._inbox: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
         self._channel: AbstractChannel | None = None
@@ -180,7 +185,7 @@ class ShardWorker:
     async def process(self, messages: list[AbstractIncomingMessage], *, tick: bool = False) -> None:
         """Evaluate, publish, commit and acknowledge one batch (see the module docstring)."""
         started = time.perf_counter()
-        batch = Batch(self.quiet_runs)
+        batch = Batch(self.quiet_runs, self.fired_runs)
         kept: list[AbstractIncomingMessage] = []
         for message in messages:
             try:
@@ -339,7 +344,7 @@ class ShardWorker:
     # --- evaluation ---
 
     def _evaluate(self, org: OrgPipelines, item: Item, redelivered: bool, batch: Batch, trace: str | None) -> None:
-        metrics.ITEMS.labels(item.kind).inc()
+        metrics.item(item.kind).inc()
         message_id = str(item.message_id)
         for running in org.pipelines.values():
             if not running.plan.accepts(item):
@@ -358,7 +363,7 @@ class ShardWorker:
         entry.ids.append(str(item.message_id))
         for emission in result.emissions:
             batch.envelopes.append(emission_envelope(emission, item, trace))
-            metrics.EMISSIONS.labels(emission.kind).inc()
+            metrics.emission(emission.kind).inc()
         counters = batch.counters
         for node in result.trace:
             key = (org.id, running.id, node.node)
@@ -377,11 +382,9 @@ class ShardWorker:
         if result.error:
             failed = next((n.node for n in result.trace if n.error), None) or ""
             entry.error = (failed, result.error, item.time, item.message_id)
-        run = (uuid7_of(int(item.time.timestamp() * 1e9), f"run/{item.message_id}/{running.id}"), org.id,
-               running.id, item.time, item, result)
+        run = (org.id, running.id, item, result)
         if result.fired or result.error:
-            if len(entry.fired_runs) < self.runs_kept:
-                entry.fired_runs.append(run)
+            entry.fired_runs.append(run)
         elif self.quiet_runs and item.kind != "tick":  # a quiet tick every second would bury the runs
             entry.quiet_runs.append(run)
 
@@ -403,11 +406,12 @@ class ShardWorker:
                         else:
                             write.set_state(org_id, pipeline_id, node, key, value)
                     state.clear_dirty()
-            for run_id, org_of, pipeline, at, item, result in [*entry.fired_runs, *entry.quiet_runs]:
+            for org_of, pipeline, item, result in [*entry.fired_runs, *entry.quiet_runs]:
                 nodes = [{"node": n.node, "inputs": n.inputs, "outputs": n.outputs, "error": n.error}
                          for n in result.trace]
-                write.runs.append((run_id, org_of, pipeline, at, dumps(item_record(item)), dumps(nodes),
-                                   result.fired, result.error))
+                run_id = uuid7_of(int(item.time.timestamp() * 1e9), f"run/{item.message_id}/{pipeline}")
+                write.runs.append((run_id, org_of, pipeline, item.time, item_record(item), nodes, result.fired,
+                                   result.error))
             count = len(entry.fired_runs) + len(entry.quiet_runs)
             if count:
                 unpruned = self._runs_unpruned.get(pipeline_id, 0) + count
@@ -415,7 +419,7 @@ class ShardWorker:
                     write.trims.add(pipeline_id)
                     unpruned = 0
                 self._runs_unpruned[pipeline_id] = unpruned
-            if entry.fired is not None:
+            if entry.fired is not None and self._may_announce_firing(pipeline_id):
                 node, at, cause = entry.fired
                 batch.envelopes.append(status_envelope(org_id, pipeline_id, "fired", at, node=node, cause=cause))
             if entry.error is not None:
@@ -424,6 +428,15 @@ class ShardWorker:
                                                        error=error, cause=cause))
         for (org_id, pipeline_id, node), values in batch.counters.items():
             write.count(org_id, pipeline_id, node, values[0], values[1], values[2], values[3])
+
+    def _may_announce_firing(self, pipeline: uuid.UUID) -> bool:
+        """At most one ``fired`` status per pipeline and second: operators see that it fires, the
+        actions themselves say how often."""
+        now = time.monotonic()
+        if now - self._announced.get(pipeline, -1.0) < 1.0:
+            return False
+        self._announced[pipeline] = now
+        return True
 
     def _account(self, batch: Batch) -> None:
         for (_, pipeline, node), (inputs, outputs, errors, fired_at) in batch.counters.items():
