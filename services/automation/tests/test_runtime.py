@@ -174,3 +174,35 @@ async def test_two_runtimes_share_the_organizations_and_evaluate_each_input_once
     assert len(actions) == 24 and len({a.id for a in actions}) == 24
     assert sorted((a.data.pipeline, a.data.payload["track"]) for a in actions) == sorted(  # type: ignore[attr-defined]
         (pipelines[org], f"t{k}") for org in orgs for k in range(3))
+
+
+async def test_an_event_left_unacknowledged_escalates_once_and_a_dashboard_event_is_raised(
+        db: psycopg.Connection[Any], broker: AsyncPublisher, tap: Tap, runtimes: Callable[[str], Runtime]) -> None:
+    """No message of the organization ever reaches the runtime: the probe at start loads it, the
+    ticks query the events table, and the one event nobody acknowledged escalates exactly once
+    (the acknowledged one never does); the dashboard node raises an event of its own."""
+    org, channel = new_org(db), uuid.uuid4()
+    left, seen = uuid.uuid4(), uuid.uuid4()
+    for event, acknowledged in ((left, None), (seen, "now()")):
+        db.execute("INSERT INTO events (id, org_id, time, event_type, severity, score, site, sources, description, "
+                   "status, classification, notes, acknowledged_at, updated_at) VALUES (%s, %s, "
+                   f"now() - interval '1 minute', 'intrusion', 'high', 1.5, 'gate', '[]', '', 'open', "
+                   f"'unclassified', '', {acknowledged or 'NULL'}, now())", (event, org))
+    pipeline = new_pipeline(db, org, {"nodes": [
+        {"id": "late", "type": "event", "config": {"mode": "unacknowledged", "unacknowledged_for": 30}},
+        {"id": "wa", "type": "whatsapp", "config": {"channel": str(channel), "recipients": ["+5511999990000"]}},
+        {"id": "board", "type": "dashboard", "config": {"title": "Nobody answered", "severity": "critical"}},
+    ], "edges": [
+        {"source": "late", "source_port": "events", "target": "wa", "target_port": "events"},
+        {"source": "late", "source_port": "events", "target": "board", "target_port": "data"},
+    ]})
+    runtimes("a").start()
+
+    await tap.wait(lambda t: bool(t.of("action.")) and bool(t.of("event.created")))
+    await asyncio.sleep(2.0)  # several more ticks: no second escalation
+    (action,) = tap.of("action.")
+    assert action.data.event == left and action.data.pipeline == pipeline  # type: ignore[attr-defined]
+    (raised,) = tap.of("event.created")
+    assert raised.data.severity == "critical" and raised.data.description.startswith("Nobody answered")  # type: ignore[attr-defined]
+    assert [s.model_dump() for s in raised.data.sources] == [  # type: ignore[attr-defined]
+        {"kind": "pipeline", "ref": f"{pipeline}/board", "device": None, "camera": None, "weight": 0}]

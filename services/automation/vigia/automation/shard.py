@@ -286,7 +286,9 @@ class ShardWorker:
             return
         item = item_of(envelope)
         if item is not None:
-            self._evaluate(org, item, redelivered, batch, envelope.trace)
+            # A webhook post is for one pipeline's node; node ids repeat across pipelines.
+            only = getattr(envelope.data, "pipeline", None) if kind == "pipeline.hook" else None
+            self._evaluate(org, item, redelivered, batch, envelope.trace, only=only)
 
     async def _control(self, org: OrgPipelines, envelope: Envelope, batch: Batch, *, fresh: bool) -> None:
         kind, data, at = envelope.type, envelope.data, datetime.now(UTC)
@@ -343,11 +345,12 @@ class ShardWorker:
 
     # --- evaluation ---
 
-    def _evaluate(self, org: OrgPipelines, item: Item, redelivered: bool, batch: Batch, trace: str | None) -> None:
+    def _evaluate(self, org: OrgPipelines, item: Item, redelivered: bool, batch: Batch, trace: str | None, *,
+                  only: uuid.UUID | None = None) -> None:
         metrics.item(item.kind).inc()
         message_id = str(item.message_id)
         for running in org.pipelines.values():
-            if not running.plan.accepts(item):
+            if (only is not None and running.id != only) or not running.plan.accepts(item):
                 continue
             if redelivered and message_id in running.applied():
                 continue  # committed before a crash: its state change is already there
