@@ -64,6 +64,7 @@ async def test_runs_the_running_pipelines_and_ignores_draft_and_stopped_ones(
                                   "AND node = 'alert'", running) == [(2, 2)])
     assert len(rows(db, "SELECT 1 FROM pipeline_runs WHERE pipeline_id = %s", running)) == 2
     assert rows(db, "SELECT count(*) FROM pipeline_node_counters WHERE org_id = %s", org) == [(4,)]
+    assert runtime.stop() == 0  # SIGTERM: the batch in flight finishes, the shards are handed over
 
 
 async def test_stop_takes_effect_at_once_and_execute_starts_again(
@@ -206,3 +207,20 @@ async def test_an_event_left_unacknowledged_escalates_once_and_a_dashboard_event
     assert raised.data.severity == "critical" and raised.data.description.startswith("Nobody answered")  # type: ignore[attr-defined]
     assert [s.model_dump() for s in raised.data.sources] == [  # type: ignore[attr-defined]
         {"kind": "pipeline", "ref": f"{pipeline}/board", "device": None, "camera": None, "weight": 0}]
+
+
+async def test_a_camera_zone_drawn_later_is_used_at_once(
+        db: psycopg.Connection[Any], broker: AsyncPublisher, tap: Tap, runtimes: Callable[[str], Runtime]) -> None:
+    org = new_org(db)
+    camera, channel = new_camera(db, org), uuid.uuid4()  # no zones yet: nobody is "in the door zone"
+    new_pipeline(db, org, loitering_graph(camera, channel, seconds=3))
+    runtimes("a").start()
+    t0 = future()
+    drawn = make("camera.updated", org, "control", {"camera": camera, "name": "gate", "fps": 1, "zones": [DOOR]})
+    await broker.publish_many([person(org, camera, t0), person(org, camera, t0 + 3.5), drawn,
+                               person(org, camera, t0 + 4), person(org, camera, t0 + 7.5)])
+
+    await tap.wait(lambda t: bool(t.of("action.")))
+    await asyncio.sleep(1.0)
+    (action,) = tap.of("action.")
+    assert action.data.payload["dwell_s"] == 3.5  # type: ignore[attr-defined]  # counted from t0 + 4
