@@ -43,7 +43,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from vigia.automation import metrics
 from vigia.automation.emissions import emission_envelope, status_envelope
 from vigia.automation.inputs import item_of, item_record, tick_item, unacknowledged_item
-from vigia.automation.organization import RUNTIME_NODE, OrgPipelines, RunningPipeline
+from vigia.automation.organization import RUNTIME_NODE, OrgPipelines
 from vigia.automation.repository import UNAVAILABLE, BatchWrite, PipelineRecord, Repository
 from vigia.common.ids import uuid7_of
 from vigia.common.messages import Envelope
@@ -60,7 +60,10 @@ _MISSING = object()
 class _PipelineBatch:
     """What one pipeline did in one batch."""
 
+    org: uuid.UUID
+    pipeline: uuid.UUID
     ids: list[str] = field(default_factory=list)
+    counters: dict[str, list[Any]] = field(default_factory=dict)  # node -> [inputs, outputs, errors, fired at]
     fired_runs: deque[Any] = field(default_factory=deque)
     quiet_runs: deque[Any] = field(default_factory=deque)
     fired: tuple[str, datetime, uuid.UUID] | None = None
@@ -72,16 +75,15 @@ class Batch:
         self.fired_runs = fired_runs
         self.envelopes: list[Envelope] = []
         self.write = BatchWrite()
-        self.pipelines: dict[tuple[uuid.UUID, uuid.UUID], _PipelineBatch] = {}
+        # Keyed by the pipeline id's integer: hashing a UUID object is a Python-level call per run.
+        self.pipelines: dict[int, _PipelineBatch] = {}
         self.quiet_runs = quiet_runs
-        self.fired_runs = fired_runs
-        self.counters: dict[tuple[uuid.UUID, uuid.UUID, str], list[Any]] = {}
 
     def of(self, org: uuid.UUID, pipeline: uuid.UUID) -> _PipelineBatch:
-        entry = self.pipelines.get((org, pipeline))
+        entry = self.pipelines.get(pipeline.int)
         if entry is None:
-            entry = self.pipelines[(org, pipeline)] = _PipelineBatch(fired_runs=deque(maxlen=self.fired_runs),
-                                                                     quiet_runs=deque(maxlen=self.quiet_runs or 1))
+            entry = self.pipelines[pipeline.int] = _PipelineBatch(
+                org, pipeline, fired_runs=deque(maxlen=self.fired_runs), quiet_runs=deque(maxlen=self.quiet_runs or 1))
         return entry
 
 
@@ -349,6 +351,7 @@ class ShardWorker:
                   only: uuid.UUID | None = None) -> None:
         metrics.item(item.kind).inc()
         message_id = str(item.message_id)
+        envelopes = batch.envelopes
         for running in org.pipelines.values():
             if (only is not None and running.id != only) or not running.plan.accepts(item):
                 continue
@@ -358,22 +361,20 @@ class ShardWorker:
                 result = running.plan.run(item, running.state, trace=True)
             except Exception as exc:  # the engine catches node failures; this is a failure of its own
                 result = RunResult([], [], False, f"{type(exc).__name__}: {exc}")
-            self._record(org, running, item, result, batch, trace)
+            entry = batch.of(org.id, running.id)
+            entry.ids.append(message_id)
+            for emission in result.emissions:
+                envelopes.append(emission_envelope(emission, item, trace))
+                metrics.emission(emission.kind).inc()
+            self._record(entry, item, result)
 
-    def _record(self, org: OrgPipelines, running: RunningPipeline, item: Item, result: RunResult, batch: Batch,
-                trace: str | None) -> None:
-        entry = batch.of(org.id, running.id)
-        entry.ids.append(str(item.message_id))
-        for emission in result.emissions:
-            batch.envelopes.append(emission_envelope(emission, item, trace))
-            metrics.emission(emission.kind).inc()
-        counters = batch.counters
+    def _record(self, entry: _PipelineBatch, item: Item, result: RunResult) -> None:
+        counters = entry.counters
         for node in result.trace:
-            key = (org.id, running.id, node.node)
             fired_at = item.time if node.outputs else None
-            values = counters.get(key)
+            values = counters.get(node.node)
             if values is None:
-                counters[key] = [len(node.inputs), len(node.outputs), 1 if node.error else 0, fired_at]
+                counters[node.node] = [len(node.inputs), len(node.outputs), 1 if node.error else 0, fired_at]
             else:
                 values[0] += len(node.inputs)
                 values[1] += len(node.outputs)
@@ -385,7 +386,7 @@ class ShardWorker:
         if result.error:
             failed = next((n.node for n in result.trace if n.error), None) or ""
             entry.error = (failed, result.error, item.time, item.message_id)
-        run = (org.id, running.id, item, result)
+        run = (entry.org, entry.pipeline, item, result)
         if result.fired or result.error:
             entry.fired_runs.append(run)
         elif self.quiet_runs and item.kind != "tick":  # a quiet tick every second would bury the runs
@@ -394,7 +395,8 @@ class ShardWorker:
     def _close(self, batch: Batch) -> None:
         """Turn the batch's results into the write and the status messages."""
         write = batch.write
-        for (org_id, pipeline_id), entry in batch.pipelines.items():
+        for entry in batch.pipelines.values():
+            org_id, pipeline_id = entry.org, entry.pipeline
             org = self.orgs.get(org_id)
             running = org.pipelines.get(pipeline_id) if org is not None else None
             if running is not None:
@@ -429,8 +431,8 @@ class ShardWorker:
                 node, error, at, cause = entry.error
                 batch.envelopes.append(status_envelope(org_id, pipeline_id, "error", at, node=node or None,
                                                        error=error, cause=cause))
-        for (org_id, pipeline_id, node), values in batch.counters.items():
-            write.count(org_id, pipeline_id, node, values[0], values[1], values[2], values[3])
+            for node, values in entry.counters.items():
+                write.count(org_id, pipeline_id, node, values[0], values[1], values[2], values[3])
 
     def _may_announce_firing(self, pipeline: uuid.UUID) -> bool:
         """At most one ``fired`` status per pipeline and second: operators see that it fires, the
@@ -442,16 +444,17 @@ class ShardWorker:
         return True
 
     def _account(self, batch: Batch) -> None:
-        for (_, pipeline, node), (inputs, outputs, errors, fired_at) in batch.counters.items():
-            labels = (str(pipeline), node)
-            if inputs:
-                metrics.NODE_INPUTS.labels(*labels).inc(inputs)
-            if outputs:
-                metrics.NODE_OUTPUTS.labels(*labels).inc(outputs)
-            if errors:
-                metrics.NODE_ERRORS.labels(*labels).inc(errors)
-            if fired_at is not None:
-                metrics.NODE_LAST_FIRED.labels(*labels).set(fired_at.timestamp())
+        for entry in batch.pipelines.values():
+            pipeline = str(entry.pipeline)
+            for node, (inputs, outputs, errors, fired_at) in entry.counters.items():
+                if inputs:
+                    metrics.NODE_INPUTS.labels(pipeline, node).inc(inputs)
+                if outputs:
+                    metrics.NODE_OUTPUTS.labels(pipeline, node).inc(outputs)
+                if errors:
+                    metrics.NODE_ERRORS.labels(pipeline, node).inc(errors)
+                if fired_at is not None:
+                    metrics.NODE_LAST_FIRED.labels(pipeline, node).set(fired_at.timestamp())
 
     # --- ticks ---
 
