@@ -112,6 +112,7 @@ class ShardWorker:
         self.grace_s = grace_s
         self.probe = probe
         self.orgs: dict[uuid.UUID, OrgPipelines] = {}
+        self._known: set[uuid.UUID] = set()  # organizations of this shard seen so far (reloaded for ticks)
         self._refreshed: dict[uuid.UUID, float] = {}
         self._runs_unpruned: dict[uuid.UUID, int] = {}
         self._announced: dict[uuid.UUID, float] = {}
@@ -185,31 +186,62 @@ class ShardWorker:
                               extra={"queue": self.queue_name, "messages": len(messages)})
 
     async def process(self, messages: list[AbstractIncomingMessage], *, tick: bool = False) -> None:
-        """Evaluate, publish, commit and acknowledge one batch (see the module docstring)."""
-        started = time.perf_counter()
-        batch = Batch(self.quiet_runs, self.fired_runs)
-        kept: list[AbstractIncomingMessage] = []
+        """Evaluate, publish, commit and acknowledge one batch (see the module docstring).
+
+        PostgreSQL unavailable while evaluating (loading an organization, reading events): the
+        messages are held and the batch evaluated again from PostgreSQL's state after a pause
+        growing up to ``db_retry_max_s`` -- not handed back, which would spend their deliveries."""
+        decoded: list[tuple[AbstractIncomingMessage, Envelope]] = []
         for message in messages:
             try:
-                envelope = Envelope.from_json(message.body)
+                decoded.append((message, Envelope.from_json(message.body)))
             except Exception as exc:
                 log.error("poison message sent to the dead-letter queue", extra={
                     "queue": self.queue_name, "message_id": message.message_id, "error": str(exc)[:300]})
                 await message.reject(requeue=False)
-                continue
+        pause = 0.1
+        while True:
             try:
-                await self._apply(envelope, bool(message.redelivered), batch)
-            except UNAVAILABLE:
-                raise
-            except Exception:
-                log.exception("message could not be applied; sent to the dead-letter queue", extra={
-                    "queue": self.queue_name, "message_id": str(envelope.id), "type": envelope.type})
-                await message.reject(requeue=False)
-                continue
-            kept.append(message)
-        if tick:
-            await self._tick(batch)
-        self._close(batch)
+                await self._process(decoded, tick=tick)
+                return
+            except UNAVAILABLE as exc:
+                self._forget()  # the evaluation ran partly: start again from PostgreSQL's state
+                if self._stopping:
+                    await self._give_back([m for m, _ in decoded])
+                    raise
+                log.warning("PostgreSQL unavailable; evaluating the batch again", extra={
+                    "queue": self.queue_name, "retry_in_s": pause, "error": str(exc)[:300]})
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.db_retry_max_s)
+
+    async def _process(self, decoded: list[tuple[AbstractIncomingMessage, Envelope]], *, tick: bool) -> None:
+        started = time.perf_counter()
+        batch = Batch(self.quiet_runs, self.fired_runs)
+        kept: list[AbstractIncomingMessage] = []
+        rejected: list[AbstractIncomingMessage] = []
+        try:
+            for message, envelope in decoded:
+                try:
+                    await self._apply(envelope, bool(message.redelivered), batch)
+                except UNAVAILABLE:
+                    raise
+                except Exception:
+                    log.exception("message could not be applied; sent to the dead-letter queue", extra={
+                        "queue": self.queue_name, "message_id": str(envelope.id), "type": envelope.type})
+                    rejected.append(message)
+                    continue
+                kept.append(message)
+            if tick:
+                await self._tick(batch)
+            self._close(batch)
+        except UNAVAILABLE:
+            raise
+        except Exception:
+            metrics.BATCH_FAILURES.labels("evaluate").inc()
+            await self._give_back([m for m, _ in decoded])
+            raise
+        for message in rejected:
+            await message.reject(requeue=False)
         try:
             if batch.envelopes:
                 await self.publish(batch.envelopes)
@@ -226,13 +258,17 @@ class ShardWorker:
         if kept:
             await kept[-1].ack(multiple=True)
         self._account(batch)
-        metrics.BATCH_MESSAGES.observe(len(messages))
+        metrics.BATCH_MESSAGES.observe(len(decoded))
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    def _forget(self) -> None:
+        """Drop every organization from memory (reloaded from PostgreSQL on their next message)."""
+        metrics.PIPELINES.dec(sum(len(o.pipelines) for o in self.orgs.values()))
+        self.orgs.clear()
 
     async def _give_back(self, messages: list[AbstractIncomingMessage]) -> None:
         # The in-memory state ran ahead of PostgreSQL: forget it, reload on the next message.
-        metrics.PIPELINES.dec(sum(len(o.pipelines) for o in self.orgs.values()))
-        self.orgs.clear()
+        self._forget()
         for message in messages:
             with contextlib.suppress(Exception):
                 await message.nack(requeue=True)
@@ -273,6 +309,7 @@ class ShardWorker:
                 log.warning("a running pipeline does not compile", extra={
                     "pipeline": str(pipeline.id), "error": str(exc)[:500]})
         self.orgs[org] = loaded
+        self._known.add(org)
         self._refreshed[org] = time.monotonic()
         metrics.PIPELINES.inc(len(loaded.pipelines))
         return loaded
@@ -463,8 +500,8 @@ class ShardWorker:
         since = self._last_tick_at or at - timedelta(seconds=max(self.tick_s, 1) * 2)
         self._last_tick_at = at
         now = time.monotonic()
-        for org_id in list(self.orgs):
-            org = self.orgs[org_id]
+        for org_id in list(self._known):
+            org = await self.organization(org_id)  # forgotten after a failed batch: load it again
             if now - self._refreshed.get(org_id, now) >= self.org_refresh_s:
                 await self._refresh(org, batch)
             if not org.needs_ticks():
