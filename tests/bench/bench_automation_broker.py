@@ -12,7 +12,7 @@ organization.
 
 1. Raw publish rate (the peer): the same detection messages published with confirms into the
    vhost while no runtime consumes (they wait in automation.<k>; purged afterwards).
-2. Throughput: ``python -m vigia.automation`` (a subprocess, 4 shards) is started, the detections
+2. Throughput: ``python -m vigia.automation`` (``--replicas`` subprocesses sharing 4 shards) is started, the detections
    are published as fast as confirms allow, and the clock stops at the last action message
    (one per detection) on a queue bound to vigia.actions. detections/s = detections / that time.
 3. Latency: detections paced at ``--rate`` per second; each one's time from its publish to its
@@ -112,12 +112,12 @@ def workload(orgs: list[tuple[uuid.UUID, list[uuid.UUID]]], count: int) -> list[
     return [detection(orgs[n % len(orgs)][0], orgs[n % len(orgs)][1][n // len(orgs) % 2], n) for n in range(count)]
 
 
-def start_runtime(amqp_url: str, database_url: str, vhost: str, profile: str | None = None
+def start_runtime(amqp_url: str, database_url: str, vhost: str, profile: str | None = None, replica: int = 0
                   ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "VIGIA_AMQP_URL": amqp_url, "VIGIA_DATABASE_URL": database_url,
            "VIGIA_REDIS_URL": REDIS_URL, "VIGIA_AUTOMATION_SHARDS": str(SHARDS),
            "VIGIA_METRICS_PORT": str(free_port()), "VIGIA_LOG_LEVEL": "WARNING",
-           "VIGIA_AUTOMATION_INSTANCE": f"bench-{vhost}"}
+           "VIGIA_AUTOMATION_INSTANCE": f"bench-{vhost}-{replica}", "VIGIA_SHARD_LEASE_MS": "3000"}
     profiling = ["-m", "cProfile", "-o", profile] if profile else []
     return subprocess.Popen([sys.executable, *profiling, "-m", "vigia.automation"], env=env, cwd=ROOT)
 
@@ -132,7 +132,7 @@ async def _until(done: Any, what: str, within: float, runtime: subprocess.Popen[
 
 async def measure(args: argparse.Namespace, orgs: list[tuple[uuid.UUID, list[uuid.UUID]]], amqp_url: str,
                   database_url: str, vhost: str) -> dict[str, Any]:
-    runtime: subprocess.Popen[bytes] | None = None
+    runtimes: list[subprocess.Popen[bytes]] = []
     try:
         connection = await aio_pika.connect(amqp_url)
         channel = await connection.channel()
@@ -157,7 +157,12 @@ async def measure(args: argparse.Namespace, orgs: list[tuple[uuid.UUID, list[uui
         for shard in range(SHARDS):
             await (await channel.get_queue(f"automation.{shard}")).purge()
 
-        runtime = await asyncio.to_thread(start_runtime, amqp_url, database_url, vhost, args.profile)
+        for replica in range(args.replicas):
+            runtimes.append(await asyncio.to_thread(start_runtime, amqp_url, database_url, vhost, args.profile,
+                                                    replica))
+        if args.replicas > 1:  # the shards spread over the replicas (fair share) before the clock starts
+            await asyncio.sleep(3.0)
+        runtime = runtimes[0]
         # Warm-up: every organization loaded (its first detection) before the clock starts.
         warm = workload(orgs, len(orgs) * 2)
         await publisher.publish_many(warm)
@@ -188,8 +193,8 @@ async def measure(args: argparse.Namespace, orgs: list[tuple[uuid.UUID, list[uui
         await publisher.close()
         await connection.close()
         return {
-            "bench": "automation_broker", "orgs": args.orgs, "pipelines_per_org": args.pipelines,
-            "nodes_per_pipeline": 4, "detections": args.detections,
+            "bench": "automation_broker", "replicas": args.replicas, "orgs": args.orgs,
+            "pipelines_per_org": args.pipelines, "nodes_per_pipeline": 4, "detections": args.detections,
             "detections_per_s": round(through, 1), "raw_publish_per_s": round(raw_rate, 1),
             "ratio": round(through / raw_rate, 3), "pipeline_runs_per_s": round(through * args.pipelines, 1),
             "latency_rate_per_s": args.rate, "latency_samples": len(latencies),
@@ -199,9 +204,9 @@ async def measure(args: argparse.Namespace, orgs: list[tuple[uuid.UUID, list[uui
             "latency_max_ms": round(latencies[-1], 2), "goal_p95_ms": 50,
         }
     finally:
-        if runtime is not None:
-            runtime.terminate()
-            await asyncio.to_thread(runtime.wait, 30)
+        for process in runtimes:
+            process.terminate()
+            await asyncio.to_thread(process.wait, 30)
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -231,5 +236,6 @@ if __name__ == "__main__":
     parser.add_argument("--detections", type=int, default=5000)
     parser.add_argument("--latency-detections", type=int, default=400)
     parser.add_argument("--rate", type=float, default=100.0, help="paced detections per second (latency)")
+    parser.add_argument("--replicas", type=int, default=1, help="automation replicas sharing the 4 shards")
     parser.add_argument("--profile", help="write the runtime's cProfile statistics to this file")
     print(orjson.dumps(main(parser.parse_args())).decode())
