@@ -86,7 +86,7 @@ async def run(settings: AutomationSettings, stopping: asyncio.Event | None = Non
             quiet_runs=settings.automation_quiet_runs_per_batch,
             fired_runs=settings.automation_fired_runs_per_batch, runs_kept=settings.automation_runs_kept,
             org_refresh_s=settings.automation_org_refresh_s, db_retry_max_s=settings.automation_db_retry_max_s,
-            grace_s=settings.shutdown_grace_s, probe=probe)
+            grace_s=settings.shutdown_grace_s, linger_s=settings.automation_linger_ms / 1000, probe=probe)
 
     sharded = ShardedConsumers(redis, "automation", settings.automation_shards, instance, worker,
                                vhost=vhost_of(settings.amqp_url), lease_ms=settings.shard_lease_ms,

@@ -20,6 +20,9 @@ class AutomationSettings(BrokerSettings):
                                      "consumer may hold; a batch is at most this many.")
     automation_batch: int = Field(256, ge=1, le=10_000, description="Most messages evaluated, published, "
                                   "committed and acknowledged together.")
+    automation_linger_ms: float = Field(5.0, ge=0, le=1000, description="When more than one message is "
+                                        "waiting, how long a shard waits for more before evaluating them as one "
+                                        "batch (ms): under load, one commit serves many messages.")
     automation_tick_s: float = Field(1.0, gt=0, le=60, description="Interval of the ticks that advance "
                                      "timers, dwell times, windows and escalations (s).")
     automation_runs_kept: int = Field(100, ge=1, le=10_000, description="Runs (inputs and outputs of each "

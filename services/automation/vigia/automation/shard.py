@@ -94,7 +94,7 @@ class ShardWorker:
     def __init__(self, shard: int, queue: str, connection: AbstractRobustConnection, repository: Repository,
                  publish: Publish, *, prefetch: int = 512, batch: int = 256, tick_s: float = 1.0,
                  quiet_runs: int = 3, fired_runs: int = 20, runs_kept: int = 100, org_refresh_s: float = 60.0,
-                 db_retry_max_s: float = 10.0, grace_s: float = 25.0,
+                 db_retry_max_s: float = 10.0, grace_s: float = 25.0, linger_s: float = 0.005,
                  probe: Callable[[], Awaitable[None]] | None = None) -> None:
         self.shard = shard
         self.queue_name = queue
@@ -110,6 +110,7 @@ class ShardWorker:
         self.org_refresh_s = org_refresh_s
         self.db_retry_max_s = db_retry_max_s
         self.grace_s = grace_s
+        self.linger_s = linger_s
         self.probe = probe
         self.orgs: dict[uuid.UUID, OrgPipelines] = {}
         self._known: set[uuid.UUID] = set()  # organizations of this shard seen so far (reloaded for ticks)
@@ -170,10 +171,11 @@ class ShardWorker:
                 first = None
             if first is not None:
                 messages.append(first)
-                while len(messages) < self.batch_size and not self._inbox.empty():
-                    message = self._inbox.get_nowait()
-                    if message is not None:
-                        messages.append(message)
+                self._drain(messages)
+                if self.linger_s > 0 and 1 < len(messages) < self.batch_size:
+                    # Busy: wait a moment for more, so one commit and one round of confirms serve many.
+                    await asyncio.sleep(self.linger_s)
+                    self._drain(messages)
             tick = loop.time() >= next_tick
             if tick:
                 next_tick = max(next_tick + self.tick_s, loop.time())
@@ -184,6 +186,12 @@ class ShardWorker:
             except Exception:
                 log.exception("batch failed; its messages go back to the queue",
                               extra={"queue": self.queue_name, "messages": len(messages)})
+
+    def _drain(self, messages: list[AbstractIncomingMessage]) -> None:
+        while len(messages) < self.batch_size and not self._inbox.empty():
+            message = self._inbox.get_nowait()
+            if message is not None:
+                messages.append(message)
 
     async def process(self, messages: list[AbstractIncomingMessage], *, tick: bool = False) -> None:
         """Evaluate, publish, commit and acknowledge one batch (see the module docstring).
