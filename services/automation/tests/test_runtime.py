@@ -224,3 +224,39 @@ async def test_a_camera_zone_drawn_later_is_used_at_once(
     await asyncio.sleep(1.0)
     (action,) = tap.of("action.")
     assert action.data.payload["dwell_s"] == 3.5  # type: ignore[attr-defined]  # counted from t0 + 4
+
+
+async def test_a_watch_list_change_is_used_at_once(
+        db: psycopg.Connection[Any], broker: AsyncPublisher, tap: Tap, runtimes: Callable[[str], Runtime]) -> None:
+    org, channel = new_org(db), uuid.uuid4()
+    camera, watchlist = new_camera(db, org), uuid.uuid4()
+    db.execute("INSERT INTO plate_watchlists (id, created_at, updated_at, name, kind, description, version, org_id) "
+               "VALUES (%s, now(), now(), 'stolen', 'deny', '', 1, %s)", (watchlist, org))
+    pipeline = new_pipeline(db, org, {"nodes": [
+        {"id": "plates", "type": "plate", "config": {"camera": str(camera)}},
+        {"id": "match", "type": "plate_match", "config": {"watchlists": ["stolen"], "look_alikes": False}},
+        {"id": "alert", "type": "http_post", "config": {"channel": str(channel)}},
+    ], "edges": [
+        {"source": "plates", "source_port": "plates", "target": "match", "target_port": "plates"},
+        {"source": "match", "source_port": "plates", "target": "alert", "target_port": "data"},
+    ]})
+    runtimes("a").start()
+
+    def plate(text: str) -> Any:
+        at = int(future() * 1e9)
+        return make("plate.read", org, "vision-test", {"camera": camera, "visit": uuid.uuid4().hex,
+                                                       "plate_text": text, "confidence": 0.9, "votes": 3,
+                                                       "first_seen": at, "last_seen": at})
+
+    await broker.publish(plate("XYZ9Z99"))  # not listed yet: a run that fires nothing
+    await _until(lambda: bool(rows(db, "SELECT 1 FROM pipeline_runs WHERE pipeline_id = %s", pipeline)))
+    db.execute("INSERT INTO plate_watchlist_entries (id, created_at, updated_at, plate, label, org_id, watchlist_id) "
+               "VALUES (%s, now(), now(), 'XYZ9Z99', 'stolen car', %s, %s)", (uuid.uuid4(), org, watchlist))
+    await broker.publish_many([make("watchlist.updated", org, "control", {"watchlist": watchlist, "name": "stolen",
+                                                                         "kind": "deny", "version": 2}),
+                               plate("XYZ9Z99")])
+
+    await tap.wait(lambda t: bool(t.of("action.")))
+    await asyncio.sleep(1.0)
+    (action,) = tap.of("action.")
+    assert action.data.payload["plate_text"] == "XYZ9Z99"  # type: ignore[attr-defined]
