@@ -12,8 +12,9 @@ from typing import Any
 import aio_pika
 import psycopg
 import pytest
+import redis
 
-from services.automation.tests.support import SHARDS, Runtime, Tap
+from services.automation.tests.support import REDIS_URL, SHARDS, Runtime, Tap
 from tests.support.databases import migrated_database
 from vigia.common.broker import AsyncPublisher, BrokerSettings, declare_topology
 from vigia.common.messages import Envelope
@@ -78,5 +79,9 @@ def runtimes(amqp_url: str, amqp_vhost: str, database_url: str, broker: AsyncPub
     yield make_runtime
     for runtime in started:
         runtime.kill()
+    leases = redis.Redis.from_url(REDIS_URL)  # the shard leases and replica set of this test's vhost
+    for key in leases.scan_iter(match=f"shards:{amqp_vhost}:automation*"):
+        leases.delete(key)
+    leases.close()
 
 
