@@ -244,54 +244,6 @@ notification_attempts = Table(
 )
 
 
-# The notifier reads channels and writes deliveries and attempts (control's notifications app).
-notification_channels = Table(
-    "notification_channels", metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("config_encrypted", Text, nullable=False),
-    Column("enabled", Boolean, nullable=False),
-    Column("created_at", _tz(), nullable=False),
-    Column("updated_at", _tz(), nullable=False),
-)
-
-notification_deliveries = Table(
-    "notification_deliveries", metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
-    Column("action_id", Uuid, nullable=False),
-    Column("channel_id", Uuid),
-    Column("kind", String(32), nullable=False),
-    Column("event_id", Uuid),
-    Column("pipeline_id", Uuid),
-    Column("node", String(64), nullable=False, server_default=text("''")),
-    Column("recipient", String(320), nullable=False, server_default=text("''")),
-    Column("idempotency_key", String(64), nullable=False, unique=True),
-    Column("status", String(16), nullable=False, server_default=text("'pending'")),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("last_error", Text, nullable=False, server_default=text("''")),
-    Column("sending_until", _tz()),
-    Column("delivered_at", _tz()),
-    Column("created_at", _tz(), nullable=False, server_default=text("now()")),
-    Column("updated_at", _tz(), nullable=False, server_default=text("now()")),
-)
-
-notification_attempts = Table(
-    "notification_attempts", metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("org_id", Uuid, nullable=False),
-    Column("delivery_id", Uuid, nullable=False),
-    Column("attempt", Integer, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("response", String(200), nullable=False, server_default=text("''")),
-    Column("latency_ms", Double),
-    Column("error", Text, nullable=False, server_default=text("''")),
-    Column("time", _tz(), nullable=False, server_default=text("now()")),
-)
-
-
 def sqlalchemy_url(database_url: str) -> str:
     """Turn a libpq-style URL into SQLAlchemy's psycopg 3 dialect URL."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
