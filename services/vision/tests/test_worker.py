@@ -142,6 +142,10 @@ async def test_a_plate_seen_in_consecutive_frames_is_read_and_decided_once(
     assert len({d.data.track for d in detections}) == 1  # one visit
     assert detections[-1].data.plate_text == "BRA2E19" and detections[-1].data.label == "plate"
     assert store.get("snapshots", plates[0].data.snapshot_key)[:2] == b"\xff\xd8"
+    # what a passage needs: what carried the plate, the vote and the plate's own crop
+    assert plates[0].data.label == "plate" and plates[0].data.agreeing >= 2
+    assert plates[0].data.crop_key not in (None, plates[0].data.snapshot_key)
+    assert store.get("snapshots", plates[0].data.crop_key)[:2] == b"\xff\xd8"
 
 
 def test_a_frame_the_pipeline_cannot_process_fails_alone(store, bus_image) -> None:

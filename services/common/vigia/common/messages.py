@@ -205,18 +205,37 @@ class DetectionCreated(Strict):
     crop_key: str | None = Field(None, max_length=512)
 
 
+class PlateRunnerUp(Strict):
+    """A plate the readings of a visit also spelt, that lost the vote."""
+
+    plate_text: str = Field(min_length=7, max_length=8)
+    readings: int = Field(ge=1, description="readings of the visit that spelt it exactly")
+    confidence: float = Field(ge=0, le=1, description="the best of those readings' confidences")
+
+
 @message_type("plate.read")
 class PlateRead(Strict):
-    """The plate decided for one vehicle visit by voting across its frames."""
+    """The plate decided for one vehicle visit by voting across its frames: published when the
+    vote is decided, again if it changes, and at the visit's end (``final``) if the last one
+    published was not the outcome. The recorder keeps one passage per visit (camera, visit,
+    first_seen), the newest message's view of it. Fields after ``snapshot_key`` came later: a
+    consumer must not need them (older producers leave them at their defaults)."""
 
     camera: uuid.UUID
     visit: str = Field(min_length=1, max_length=64)
     plate_text: str = Field(min_length=7, max_length=8)
     confidence: float = Field(ge=0, le=1)
-    votes: int = Field(ge=1)
+    votes: int = Field(ge=1, description="readings that voted")
     first_seen: TimeNs
     last_seen: TimeNs
-    snapshot_key: str | None = None
+    snapshot_key: str | None = Field(None, max_length=512, description="the frame the best crop was cut from")
+    label: str | None = Field(None, max_length=64, description="what carried the plate: car, truck, bus, "
+                              "motorcycle, or plate (a plate seen without its vehicle)")
+    agreeing: int | None = Field(None, ge=0, description="readings that spelt the winning plate exactly")
+    runner_ups: list[PlateRunnerUp] = Field(default_factory=list, max_length=5,
+                                            description="other plates the readings spelt, most read first")
+    crop_key: str | None = Field(None, max_length=512, description="the best crop of the plate (snapshots bucket)")
+    final: bool = Field(False, description="the visit ended: no later message will change its plate")
 
 
 @message_type("anomaly.detected")

@@ -71,7 +71,9 @@ class ObjectResult:
 
 @dataclass(frozen=True)
 class VisitPlate:
-    """A plate decided (or re-decided, or final at the visit's end) for one visit."""
+    """A plate decided (or re-decided, or final at the visit's end) for one visit: what carried it
+    (``label``) and the other plates its readings spelt (``runner_ups``: text, readings, best
+    confidence; most read first)."""
 
     camera: str
     visit: str
@@ -80,6 +82,8 @@ class VisitPlate:
     last_seen: int
     context: Any = None
     final: bool = False
+    label: str | None = None
+    runner_ups: tuple[tuple[str, int, float], ...] = ()
 
 
 @dataclass
@@ -172,9 +176,10 @@ class VisionPipeline:
         tracks, ended = camera.update(frame.time_ns, [(_group(d), d.box) for d, _ in entries])
         result = FrameResult(frame)
         jobs: list[tuple[Track, PlateCandidate]] = []
-        for (_, plate), track in zip(entries, tracks, strict=True):
+        for (det, plate), track in zip(entries, tracks, strict=True):
             state = track.state
             state["context"] = frame.context
+            state["label"] = det.label
             if plate is None:
                 continue
             vote: PlateVote = state.setdefault("vote", PlateVote(agree=self.config.agree))
@@ -201,8 +206,7 @@ class VisionPipeline:
             if visit_vote is not None and decision is not None and visit_vote.decided \
                     and track.state.get("emitted") != decision.text:
                 track.state["emitted"] = decision.text
-                result.plates.append(VisitPlate(track.camera, track.id, decision, track.first_seen,
-                                                track.last_seen, frame.context))
+                result.plates.append(_visit_plate(track, decision, frame.context))
         result.plates += [p for t in ended if (p := self._final(t)) is not None]
         return result
 
@@ -212,8 +216,19 @@ class VisionPipeline:
         if decision is None or track.state.get("emitted") == decision.text:
             return None
         track.state["emitted"] = decision.text
-        return VisitPlate(track.camera, track.id, decision, track.first_seen, track.last_seen,
-                          track.state.get("context"), final=True)
+        return _visit_plate(track, decision, track.state.get("context"), final=True)
+
+
+def _visit_plate(track: Track, decision: PlateDecision, context: Any, final: bool = False) -> VisitPlate:
+    vote: PlateVote = track.state["vote"]
+    others: dict[str, tuple[int, float]] = {}
+    for reading in vote.readings:
+        if reading.text != decision.text:
+            count, best = others.get(reading.text, (0, 0.0))
+            others[reading.text] = (count + 1, max(best, reading.confidence))
+    runner_ups = sorted(((text, n, round(c, 4)) for text, (n, c) in others.items()), key=lambda r: (-r[1], -r[2], r[0]))
+    return VisitPlate(track.camera, track.id, decision, track.first_seen, track.last_seen, context, final=final,
+                      label=track.state.get("label"), runner_ups=tuple(runner_ups[:5]))
 
 
 def _area(box: tuple[float, float, float, float]) -> float:

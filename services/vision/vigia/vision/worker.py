@@ -54,7 +54,7 @@ from redis.exceptions import RedisError
 from vigia.common.broker import MessageMeta
 from vigia.common.ids import uuid7_of
 from vigia.common.leases import camera_frames_key
-from vigia.common.messages import Box, DetectionCreated, Envelope, FrameCaptured, PlateRead, make
+from vigia.common.messages import Box, DetectionCreated, Envelope, FrameCaptured, PlateRead, PlateRunnerUp, make
 from vigia.common.storage import ObjectStore
 from vigia.vision.detectors.base import Detection
 from vigia.vision.pipeline import FrameInput, FrameResult, VisionPipeline, VisitPlate
@@ -290,7 +290,7 @@ class VisionWorker:
             try:
                 plates = await loop.run_in_executor(self._finisher, self.pipeline.end_idle, time.time_ns())
                 if plates:
-                    await self.publish([self._plate_envelope(p, None) for p in plates])
+                    await self.publish([self._plate_envelope(p, None, None) for p in plates])
             except Exception:
                 log.warning("idle sweep failed", exc_info=True)
 
@@ -321,7 +321,7 @@ class VisionWorker:
             DETECTIONS.labels(str(data.camera), obj.detection.label).inc()
         plate_crops = {obj.track: key for obj, key in zip(result.objects, crop_keys, strict=True)
                        if obj.plate_box is not None}
-        out += [self._plate_envelope(p, plate_crops.get(p.visit) or snapshot_key) for p in result.plates]
+        out += [self._plate_envelope(p, snapshot_key, plate_crops.get(p.visit)) for p in result.plates]
         if out:
             await self.publish(out)
 
@@ -335,14 +335,16 @@ class VisionWorker:
         except RedisError:
             log.warning("could not keep the frame for evidence", exc_info=True, extra={"camera": str(camera)})
 
-    def _plate_envelope(self, plate: VisitPlate, snapshot_key: str | None) -> Envelope:
+    def _plate_envelope(self, plate: VisitPlate, snapshot_key: str | None, crop_key: str | None) -> Envelope:
         context = plate.context if isinstance(plate.context, Envelope) else None
         org = context.org if context else self._orgs[plate.camera]
         PLATES.inc()
         return make("plate.read", org, self.source, PlateRead(
             camera=uuid.UUID(plate.camera), visit=plate.visit, plate_text=plate.decision.text,
             confidence=plate.decision.confidence, votes=plate.decision.votes,
-            first_seen=plate.first_seen, last_seen=plate.last_seen, snapshot_key=snapshot_key),
+            first_seen=plate.first_seen, last_seen=plate.last_seen, snapshot_key=snapshot_key,
+            label=plate.label, agreeing=plate.decision.agreeing, final=plate.final, crop_key=crop_key,
+            runner_ups=[PlateRunnerUp(plate_text=text, readings=n, confidence=c) for text, n, c in plate.runner_ups]),
             trace=context.trace if context else None)
 
     def _store(self, envelope: Envelope, body: bytes, result: FrameResult) -> tuple[str, list[str | None]]:

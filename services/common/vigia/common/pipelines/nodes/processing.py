@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 from vigia.common.pipelines.geometry import CameraShapes, bottom_centre, camera_shapes, crossing, inside
 from vigia.common.pipelines.registry import Category, Environment, Node, NodeConfig, Outputs, PortType, node_type
 from vigia.common.pipelines.values import epoch_seconds, key_of, lookup
+from vigia.common.plates import look_alike_key, plate_key
 
 if TYPE_CHECKING:
     from vigia.common.pipelines.engine import Run
@@ -488,23 +489,9 @@ class DataTransform(Node):
         return (("data", record),)
 
 
-#: OCR look-alikes folded onto one character (both ways: a watch-list entry may be misread too).
-LOOK_ALIKES = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "B": "8", "S": "5", "Z": "2", "G": "6"})
-
-
-def plate_key(text: str) -> str:
-    """Upper case, letters and digits only (``"abc-1d23"`` -> ``"ABC1D23"``)."""
-    return "".join(c for c in text.upper() if c.isascii() and c.isalnum())
-
-
-def look_alike_key(text: str) -> str:
-    """The plate with every look-alike character folded (O/0/D/Q, I/1, B/8, S/5, Z/2, G/6)."""
-    return plate_key(text).translate(LOOK_ALIKES)
-
-
 class PlateMatchConfig(NodeConfig):
     """Matches plate reads against the organization's watch-lists (allow or deny, with labels and expiry),
-    tolerating OCR look-alikes (O/0/D/Q, I/1, B/8, S/5, Z/2, G/6). ``on: listed`` hands on reads found
+    tolerating OCR look-alikes (O/0/D/Q, I/1/J, B/8, S/5, Z/2, G/6). ``on: listed`` hands on reads found
     on a list (once per list, with its label); ``on: unlisted`` reads on none of them (e.g. a vehicle
     missing from an allow list)."""
 
