@@ -102,6 +102,8 @@ ensure_tools() {
   command -v promtool >/dev/null || apt_install prometheus
   command -v haproxy >/dev/null || apt_install haproxy
   command -v openssl >/dev/null || apt_install openssl
+  # Held-out plate typefaces (tests/plates/heldout.py HELDOUT_FACES; training must not use them).
+  dpkg -s fonts-dejavu-core fonts-urw-base35 fonts-roboto-unhinted fonts-open-sans fonts-paratype fonts-b612 >/dev/null 2>&1 || apt_install fonts-dejavu-core fonts-urw-base35 fonts-roboto-unhinted fonts-open-sans fonts-paratype fonts-b612
   command -v kubectl >/dev/null || say "kubectl not found: tests/deploy/test_k8s.py will fail (install kubectl >= 1.27)"
 }
 
