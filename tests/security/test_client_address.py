@@ -9,6 +9,7 @@ a client talking to control directly, whatever header it sends.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import sys
@@ -60,8 +61,11 @@ class Control:
 
 
 def client_ip() -> str:
-    """A client address of its own for one test (IPv6 documentation range): no test shares a lock."""
-    return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+    """A client address of its own for one test (IPv6 documentation range): no test shares a lock.
+
+    Written in canonical form (``2001:db8::bbc:2e7b``, not ``…::0bbc:…``): the server normalises
+    what it reads, so the test compares against the normalised spelling."""
+    return str(ipaddress.IPv6Address(f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"))
 
 
 def _run(argv: list[str], env: dict[str, str]) -> None:

@@ -140,7 +140,7 @@ class HttpStandIn:
 @asynccontextmanager
 async def http_standin() -> AsyncIterator[HttpStandIn]:
     standin = HttpStandIn()
-    server = uvicorn.Server(uvicorn.Config(standin.app, host="127.0.0.1", port=0, log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(standin.app, host="127.0.0.1", port=0, log_config=None,
                                            lifespan="off", access_log=False))
     task = asyncio.create_task(server.serve())
     while not server.started:

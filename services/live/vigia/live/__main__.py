@@ -23,6 +23,10 @@ def build_server(settings: LiveSettings) -> LiveServer:
     app = create_app(settings)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
+        # Through the root handlers (configure_logging's), whatever configured uvicorn before us:
+        # uvicorn's own dictConfig stops propagation and would bypass our format.
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
         if not any(isinstance(f, TokenRedactingFilter) for f in logger.filters):
             logger.addFilter(TokenRedactingFilter())
     config = uvicorn.Config(
