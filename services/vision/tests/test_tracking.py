@@ -53,3 +53,22 @@ def test_cameras_have_separate_tracks_and_idle_cameras_end_their_visits() -> Non
     tracker.camera("c2").update(3 * S, [("plate", box(110, 100))])
     ended = tracker.end_idle(4 * S)
     assert [t.id for t in ended] == [a.id]
+
+
+def test_frames_held_for_lack_of_motion_keep_a_still_object_and_end_a_departed_one() -> None:
+    """A parked car seen in the last detected frame stays one visit however long nothing moves; a
+    car missing from it ends after max_missed frames, held or detected alike."""
+    tracker = CameraTracker("cam", TrackerConfig(max_missed=2, max_gap_s=4.0))
+    (parked, gone), _ = tracker.update(0, [("vehicle", box(100, 300)), ("vehicle", box(700, 300))])
+    (seen,), _ = tracker.update(1 * S, [("vehicle", box(100, 300))])  # the other drove off
+    assert seen is parked and gone.missed == 1
+    held, ended = tracker.hold(2 * S)
+    assert held == [parked] and not ended and gone.missed == 2
+    held, ended = tracker.hold(3 * S)
+    assert held == [parked] and ended == [gone]
+    for t in range(4, 60):  # nearly a minute without motion: longer than max_gap_s
+        held, ended = tracker.hold(t * S)
+        assert held == [parked] and not ended
+    assert parked.velocity == (0.0, 0.0) and parked.last_seen == 59 * S
+    (again,), _ = tracker.update(60 * S, [("vehicle", box(104, 300))])
+    assert again is parked

@@ -11,6 +11,14 @@ plate whole in the frame, wide enough, on a visit not yet decided and read fewer
 prior from the plate's colours (:mod:`vigia.vision.plates.ctc`), and the readings are voted per
 slot (:mod:`vigia.vision.plates.voting`); a :class:`VisitPlate` is emitted when a visit's vote is
 decided, when it changes after that, and when the visit ends with a plate not yet emitted.
+
+Motion gating (:mod:`vigia.vision.motion`, optional): :meth:`VisionPipeline.gate` decides per
+frame whether it goes to the detector. A frame without motion is *held*: nothing moved since the
+camera's last detected frame, so its objects are those of that frame, where they were -- the
+tracker holds them (:meth:`CameraTracker.hold`: a parked car or a person standing keeps one visit,
+a visit that left still ends), they are reported again (loitering and live views go on seeing
+them), and no plate is searched or read (the same pixels would only repeat a reading and fake an
+agreeing vote).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import numpy as np
 from prometheus_client import Counter, Histogram
 
 from vigia.vision.detectors.base import Detection, Detector
+from vigia.vision.motion import MotionGate
 from vigia.vision.plates.enhance import format_priors, plate_text
 from vigia.vision.plates.finder import (
     FinderConfig,
@@ -45,6 +54,11 @@ OCR_SECONDS = Histogram("vigia_vision_ocr_seconds", "OCR time per frame that nee
                         buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5))
 PLATES_READ = Counter("vigia_vision_plate_reads_total", "Plate crops sent to OCR, by outcome "
                       "(valid: corrected to a valid plate; invalid: no plausible plate)", ["outcome"])
+FRAMES_SKIPPED = Counter("vigia_vision_frames_skipped_total", "Frames that did not go to the detector, by reason "
+                         "(no_motion: motion gating found nothing moving; the frame is still tracked, "
+                         "published and kept for evidence)", ["reason"])
+MOTION_SECONDS = Histogram("vigia_vision_motion_seconds", "Motion gating time per batch",
+                           buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25))
 
 
 @dataclass(frozen=True)
@@ -111,17 +125,42 @@ class VisionPipeline:
     """Detector + plate finder + OCR + tracking + voting. Not thread-safe: one caller at a time of
     :meth:`detect` and one of :meth:`finish` / :meth:`end_idle` (the two may run concurrently)."""
 
-    def __init__(self, detector: Detector, ocr: PlateOCR | None, config: PipelineConfig | None = None) -> None:
+    def __init__(self, detector: Detector, ocr: PlateOCR | None, config: PipelineConfig | None = None,
+                 motion: MotionGate | None = None) -> None:
         self.detector = detector
         self.ocr = ocr
         self.config = config or PipelineConfig()
         self.tracker = Tracker(self.config.tracker)
+        self.motion = motion
 
     # --- per batch ---
 
     def process(self, frames: Sequence[FrameInput]) -> list[FrameResult]:
         """Results of each frame, in order. Frames of one camera must come in capture order."""
-        return self.finish(frames, self.detect(frames))
+        moving = self.gate(frames)
+        found = iter(self.detect([f for f, m in zip(frames, moving, strict=True) if m]))
+        return self.finish(frames, [next(found) if m else None for m in moving])
+
+    def gate(self, frames: Sequence[FrameInput]) -> list[bool]:
+        """Whether each frame goes to the detector (always without a motion gate). Frames of a
+        camera in capture order, one caller at a time (the detector's thread). A gate that fails
+        lets the frame through: gating saves work, it must never cost a detection."""
+        if self.motion is None:
+            return [True] * len(frames)
+        started = time.perf_counter()
+        out: list[bool] = []
+        for frame in frames:
+            try:
+                moving = self.motion.check(frame.camera, frame.image, frame.time_ns).detect
+            except Exception:
+                log.warning("motion gating failed, the frame is detected", exc_info=True,
+                            extra={"camera": frame.camera})
+                moving = True
+            if not moving:
+                FRAMES_SKIPPED.labels("no_motion").inc()
+            out.append(moving)
+        MOTION_SECONDS.observe(time.perf_counter() - started)
+        return out
 
     def detect(self, frames: Sequence[FrameInput]) -> list[list[Detection]]:
         """The model stage alone: one batched detector call. It touches no tracking state, so it
@@ -134,10 +173,13 @@ class VisionPipeline:
         INFERENCE_SECONDS.observe(time.perf_counter() - started)
         return detections
 
-    def finish(self, frames: Sequence[FrameInput], detections: Sequence[list[Detection]]) -> list[FrameResult]:
+    def finish(self, frames: Sequence[FrameInput],
+               detections: Sequence[list[Detection] | None]) -> list[FrameResult]:
         """The rest, frame by frame in order: plate finding, tracking, OCR, voting. One caller at
-        a time (tracking state), frames of a camera in capture order."""
-        return [self._frame(frame, found) for frame, found in zip(frames, detections, strict=True)]
+        a time (tracking state), frames of a camera in capture order. ``None`` for a frame the
+        gate kept from the detector: it is held (see the module docstring)."""
+        return [self._held(frame) if found is None else self._frame(frame, found)
+                for frame, found in zip(frames, detections, strict=True)]
 
     def end_idle(self, now_ns: int) -> list[VisitPlate]:
         """Final plates of visits on cameras that went quiet."""
@@ -203,10 +245,26 @@ class VisionPipeline:
             visit_vote: PlateVote | None = track.state.get("vote")
             decision = visit_vote.result() if visit_vote is not None else None
             result.objects.append(ObjectResult(det, track.id, plate.box if plate else None, decision))
+            track.state["shown"] = (det, plate.box if plate else None)  # what a held frame repeats
             if visit_vote is not None and decision is not None and visit_vote.decided \
                     and track.state.get("emitted") != decision.text:
                 track.state["emitted"] = decision.text
                 result.plates.append(_visit_plate(track, decision, frame.context))
+        result.plates += [p for t in ended if (p := self._final(t)) is not None]
+        return result
+
+    def _held(self, frame: FrameInput) -> FrameResult:
+        """A frame without motion: the objects of the camera's last detected frame, still there."""
+        held, ended = self.tracker.camera(frame.camera).hold(frame.time_ns)
+        result = FrameResult(frame)
+        for track in held:
+            shown = track.state.get("shown")
+            if shown is None:
+                continue
+            det, plate_box = shown
+            track.state["context"] = frame.context
+            vote: PlateVote | None = track.state.get("vote")
+            result.objects.append(ObjectResult(det, track.id, plate_box, vote.result() if vote is not None else None))
         result.plates += [p for t in ended if (p := self._final(t)) is not None]
         return result
 

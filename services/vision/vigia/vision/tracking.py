@@ -150,6 +150,29 @@ class CameraTracker:
         self.last_frame_ns = t_ns if self.last_frame_ns is None else max(self.last_frame_ns, t_ns)
         return [a for a in assigned if a is not None], ended
 
+    def hold(self, t_ns: int) -> tuple[list[Track], list[Track]]:
+        """A frame at ``t_ns`` in which nothing moved (motion gating skipped the detector): what
+        the last detected frame showed still holds. Tracks seen in it are seen again, still
+        (where they were, velocity zero), so a parked car or a person standing keeps one visit;
+        tracks missing from it stay missing, so a visit that left ends after as many frames as
+        it would with the detector run. Returns ``(held, ended)`` like :meth:`update`."""
+        held: list[Track] = []
+        ended: list[Track] = []
+        for track in self.tracks:
+            if track.missed == 0:
+                if t_ns > track.last_seen:
+                    track.last_seen = t_ns
+                    track.velocity = (0.0, 0.0)
+                track.hits += 1
+                held.append(track)
+                continue
+            track.missed += 1
+            if track.missed > self.config.max_missed or (t_ns - track.last_seen) / 1e9 > self.config.max_gap_s:
+                ended.append(track)
+        self.tracks = [t for t in self.tracks if t not in ended]
+        self.last_frame_ns = t_ns if self.last_frame_ns is None else max(self.last_frame_ns, t_ns)
+        return held, ended
+
     def end_all(self) -> list[Track]:
         """End every open visit (camera idle, shutdown)."""
         ended, self.tracks = self.tracks, []

@@ -7,8 +7,10 @@ thread, queues the frame and awaits its batch. The work is a pipeline of stages 
 the detector (the costly part) is never kept waiting by the rest:
 
 * batcher: gathers up to ``batch_size`` frames or waits ``batch_wait_ms`` after the first, takes
-  their decoded images (decoded meanwhile, in parallel) and runs one batched detector call on the
-  inference thread;
+  their decoded images (decoded meanwhile, in parallel), lets the motion gate pick the frames with
+  motion and runs one batched detector call on those, on the inference thread (a frame without
+  motion is held: tracked, published and kept for evidence like the others, see
+  :mod:`vigia.vision.pipeline`);
 * finisher: while the next batch is detected, finds plates, tracks, reads and votes on the
   finishing thread (the tracker's one user, frames in order), stores the batch's snapshots in
   parallel on I/O threads, and publishes frame by frame in order.
@@ -93,7 +95,7 @@ class _Pending:
 class _Ready:
     item: _Pending
     frame: FrameInput
-    detections: list[Detection] | BaseException | None = None
+    detections: list[Detection] | BaseException | None = None  # None: held (no motion)
 
 
 class VisionWorker:
@@ -231,14 +233,18 @@ class VisionWorker:
         if not ready:
             return ready
         loop = asyncio.get_running_loop()
-        BATCH_SIZE.observe(len(ready))
+        moving = await loop.run_in_executor(self._executor, self.pipeline.gate, [r.frame for r in ready])
+        batch = [r for r, m in zip(ready, moving, strict=True) if m]  # the others stay None: held
+        if not batch:
+            return ready
+        BATCH_SIZE.observe(len(batch))
         try:
-            found = await loop.run_in_executor(self._executor, self.pipeline.detect, [r.frame for r in ready])
-            for r, detections in zip(ready, found, strict=True):
+            found = await loop.run_in_executor(self._executor, self.pipeline.detect, [r.frame for r in batch])
+            for r, detections in zip(batch, found, strict=True):
                 r.detections = detections
         except Exception:
             log.warning("batch failed, retrying its frames one by one", exc_info=True)
-            for r in ready:
+            for r in batch:
                 try:
                     r.detections = (await loop.run_in_executor(self._executor, self.pipeline.detect, [r.frame]))[0]
                 except Exception as exc:
@@ -277,7 +283,7 @@ class VisionWorker:
                 out.append(r.detections)
                 continue
             try:
-                out.append(self.pipeline.finish([r.frame], [r.detections or []])[0])
+                out.append(self.pipeline.finish([r.frame], [r.detections])[0])
             except Exception as exc:
                 out.append(exc)
         return out
