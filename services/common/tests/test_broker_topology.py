@@ -97,7 +97,7 @@ async def test_topology_declares_every_exchange_queue_and_binding(
     assert ("vigia.sensors", "vigia.sensors.shards", "sensor.#") in bindings
     assert ("vigia.sensors.shards", "fusion.sensors.2", "1") in bindings
     assert ("vigia.dlx", "recorder.events.dlq", "recorder.events") in bindings
-    for key in ("detection.#", "event.#", "anomaly.#", "device.status.#"):
+    for key in ("detection.#", "plate.read.#", "event.#", "anomaly.#", "device.status.#", "camera.health.#"):
         assert ("vigia.events", "recorder.events", key) in bindings
     for kind in ("webhook", "email", "telegram", "whatsapp", "modbus"):
         assert ("vigia.actions", "notifier.actions", f"action.{kind}") in bindings

@@ -25,7 +25,7 @@ from sqlalchemy import (
     create_engine,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = MetaData()
 
@@ -164,6 +164,58 @@ device_status_changes = Table(
     Column("status", String(8), nullable=False),
     Column("previous", String(8)),
     Column("reason", String(256), nullable=False),
+)
+
+# One row per vehicle visit (the recorder upserts it from plate.read; control's passages API).
+passages = Table(
+    "passages", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("camera_id", Uuid, nullable=False),
+    Column("site", String(64), nullable=False, server_default=text("''")),
+    Column("visit", String(64), nullable=False),
+    Column("first_seen", _tz(), nullable=False),
+    Column("last_seen", _tz(), nullable=False),
+    Column("label", String(64), nullable=False, server_default=text("''")),
+    Column("plate_text", String(8), nullable=False),
+    Column("plate_folded", String(8), nullable=False),
+    Column("confidence", Double, nullable=False),
+    Column("votes", Integer, nullable=False),
+    Column("agreeing", Integer),
+    Column("runner_ups", _Json, nullable=False),
+    Column("crop_key", String(512)),
+    Column("snapshot_key", String(512)),
+    Column("final", Boolean, nullable=False),
+    Column("watchlist_ids", ARRAY(Uuid), nullable=False),
+    Column("watchlist_matches", _Json, nullable=False),
+    Column("message_time", _tz(), nullable=False),
+    Column("received_at", _tz(), nullable=False),
+    Column("updated_at", _tz(), nullable=False),
+)
+
+# Plate watch-lists (control's watchlists app): the recorder marks passages with the lists they match.
+plate_watchlists = Table(
+    "plate_watchlists", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", _tz(), nullable=False),
+    Column("updated_at", _tz(), nullable=False),
+)
+
+plate_watchlist_entries = Table(
+    "plate_watchlist_entries", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("watchlist_id", Uuid, nullable=False),
+    Column("plate", String(7), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("expires_at", _tz()),
+    Column("created_at", _tz(), nullable=False),
+    Column("updated_at", _tz(), nullable=False),
 )
 
 telemetry = Table(

@@ -159,9 +159,7 @@ def test_message_for_an_unknown_org_raises_and_stores_nothing(recorder, org):
 
 
 def test_unsupported_message_type_raises(recorder, org):
-    envelope = make("plate.read", org.id, "vision-test", {
-        "camera": uuid.uuid4(), "visit": "v1", "plate_text": "ABC1D23", "confidence": 0.9, "votes": 2,
-        "first_seen": time.time_ns(), "last_seen": time.time_ns()})
+    envelope = make("camera.restart", org.id, "watchdog-test", {"camera": uuid.uuid4(), "reason": "frozen"})
     with pytest.raises(UnsupportedMessage):
         recorder.handle(envelope)
 

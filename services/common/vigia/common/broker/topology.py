@@ -12,7 +12,7 @@ Layout (see ARCHITECTURE.md "Broker topology")::
                                           weight "1"         -> vision.frames.<0..F-1> (classic, perishable)
     vigia.sensors (topic)    sensor.#  -> vigia.sensors.shards (x-consistent-hash, internal)
                                           weight "1"         -> fusion.sensors.<0..N-1> (SAC)
-    vigia.events  (topic)    detection.# event.# anomaly.# device.status.# camera.health.#
+    vigia.events  (topic)    detection.# plate.read.# event.# anomaly.# device.status.# camera.health.#
                                                                              -> recorder.events
                              detection.# anomaly.# plate.read.# camera.health.# -> correlator.in
                              (per-instance, exclusive)        -> live.<instance>
@@ -244,7 +244,7 @@ def build_topology(settings: BrokerSettings | None = None) -> Topology:
 
     for shard in range(s.sensor_shards):
         durable(sensor_shard_queue(shard), SENSOR_SHARDS, ["1"], {"x-single-active-consumer": True})
-    durable(RECORDER_EVENTS, EVENTS, ["detection.#", "event.#", "anomaly.#", "device.status.#",
+    durable(RECORDER_EVENTS, EVENTS, ["detection.#", "plate.read.#", "event.#", "anomaly.#", "device.status.#",
                                       "camera.health.#"])
     durable(CORRELATOR_IN, EVENTS, ["detection.#", "anomaly.#", "plate.read.#", "camera.health.#"])
     durable(CORRELATOR_CONTROL, CONTROL, ["camera.#", "device.#", "pipeline.#"])

@@ -7,6 +7,7 @@ one row. Cameras and devices are referenced by id without foreign keys: history 
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.db import models
 
@@ -194,4 +195,59 @@ class Telemetry(models.Model):
         indexes = [
             models.Index(fields=("org", "device_id", "-time"), name="telemetry_org_device_time"),
             BrinIndex(fields=("time",), name="telemetry_time_brin"),
+        ]
+
+
+class Passage(models.Model):
+    """One vehicle's visit to one camera and the plate it was read as: when it was first and last
+    seen, what carried the plate, the voted plate with its confidence and vote, the plates that
+    lost the vote, the best crop and frame, and the watch-lists it matched when it was recorded.
+    Plate searches and a plate's history read these: one row per visit, not one per frame.
+
+    The id is derived from (camera, visit, first seen), so the several ``plate.read`` messages of
+    one visit, and their redeliveries, keep one row: the newest message's view of the visit."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
+    camera_id = models.UUIDField()
+    site = models.CharField(max_length=64, blank=True, default="", db_default="",
+                            help_text="The camera's site when the passage was recorded.")
+    visit = models.CharField(max_length=64, help_text="Vision's tracker id of the visit.")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    label = models.CharField(max_length=64, blank=True, default="", db_default="",
+                             help_text="car, truck, bus, motorcycle; plate: seen without its vehicle.")
+    plate_text = models.CharField(max_length=8, help_text="Upper case, letters and digits (ABC1D23).")
+    plate_folded = models.CharField(max_length=8, help_text="plate_text with OCR look-alikes folded "
+                                    "(vigia.common.plates.look_alike_key): what tolerant search looks up.")
+    confidence = models.FloatField()
+    votes = models.PositiveIntegerField(help_text="Readings that voted.")
+    agreeing = models.PositiveIntegerField(null=True, blank=True,
+                                           help_text="Readings that spelt the plate exactly.")
+    runner_ups = models.JSONField(default=list, blank=True, help_text="[{plate_text, readings, confidence}]: "
+                                  "plates the readings also spelt, most read first.")
+    crop_key = models.CharField(max_length=512, null=True, blank=True)
+    snapshot_key = models.CharField(max_length=512, null=True, blank=True)
+    final = models.BooleanField(default=False, help_text="The visit ended; its plate will not change.")
+    watchlist_ids = ArrayField(models.UUIDField(), default=list, blank=True,
+                               help_text="Watch-lists whose entries matched the plate when recorded.")
+    watchlist_matches = models.JSONField(default=list, blank=True, help_text=(
+        "[{watchlist, name, kind, plate, label, exact}]: one per matching watch-list."))
+    message_time = models.DateTimeField(help_text="Time of the newest plate.read applied (older are ignored).")
+    received_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "passages"
+        ordering = ("-first_seen", "-id")
+        indexes = [
+            models.Index(fields=("org", "-first_seen", "-id"), name="passages_org_first_seen"),
+            models.Index(fields=("org", "camera_id", "-first_seen"), name="passages_org_camera_first_seen"),
+            models.Index(fields=("org", "plate_text", "-first_seen"), name="passages_org_plate"),
+            models.Index(fields=("org", "plate_folded"), name="passages_org_plate_folded"),
+            models.Index(fields=("org", "last_seen"), name="passages_org_last_seen"),
+            BrinIndex(fields=("first_seen",), name="passages_first_seen_brin"),
+            GinIndex(fields=("watchlist_ids",), name="passages_watchlists",
+                     condition=models.Q(watchlist_ids__len__gt=0)),
         ]

@@ -11,6 +11,13 @@ Django ORM), so it is tested without a broker and runs under any process. Per me
 * ``device.status`` -> a ``device_status_changes`` row whose id is the envelope id, and the
   device's ``status`` (unless a newer change is already recorded) and ``last_seen`` (only
   forward) in ``devices``;
+* ``plate.read`` -> a ``passages`` row per visit whose id is derived from (camera, visit,
+  first_seen), upserted: a newer message of the visit (the vote changed, the visit ended) updates
+  it, an older or redelivered one is ignored (``message_time``), and a message without crop or
+  frame keeps the ones stored. The passage is marked, when written, with the organization's
+  watch-lists whose unexpired entries match its plate, OCR look-alikes tolerated
+  (:mod:`vigia.common.plates`; an exact entry wins over a look-alike one), and carries its
+  camera's site;
 * ``camera.health`` -> the camera's ``status`` and ``status_changed_at`` (the envelope time; a
   report older than the stored one leaves the status alone) and ``last_frame_at`` (only forward)
   in ``cameras``, nothing else: its version and ``updated_at`` describe the configuration.
@@ -34,6 +41,7 @@ from sqlalchemy import Connection, Engine, and_, case, exists, func, literal, or
 from sqlalchemy.dialects.postgresql import insert
 
 from vigia.common import db
+from vigia.common.ids import uuid7_of
 from vigia.common.messages import (
     AnomalyDetected,
     CameraHealth,
@@ -41,14 +49,21 @@ from vigia.common.messages import (
     DeviceStatusChanged,
     Envelope,
     EventChanged,
+    PlateRead,
     time_ns_to_datetime,
 )
+from vigia.common.plates import LOOK_ALIKE_FROM, LOOK_ALIKE_TO, look_alike_key, plate_key
 from vigia.control.observations.plates import normalise_plate
 
 log = logging.getLogger(__name__)
 
-RECORDED_TYPES = frozenset({"detection.created", "anomaly.detected", "event.created", "event.updated",
+RECORDED_TYPES = frozenset({"detection.created", "plate.read", "anomaly.detected", "event.created", "event.updated",
                             "device.status", "camera.health"})
+
+
+def passage_id(camera: uuid.UUID, visit: str, first_seen_ns: int) -> uuid.UUID:
+    """The id of a visit's passage: every plate.read of the visit derives the same one."""
+    return uuid7_of(first_seen_ns, f"{camera}:{visit}")
 
 
 class UnknownOrganization(LookupError):
@@ -68,6 +83,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._stores: dict[str, Callable[[Connection, Envelope], bool]] = {
             "detection.created": self._store_detection,
+            "plate.read": self._store_passage,
             "anomaly.detected": self._store_anomaly,
             "event.created": self._store_event,
             "event.updated": self._store_event,
@@ -121,6 +137,44 @@ class Recorder:
             box=data.box.model_dump(), plate_text=normalise_plate(data.plate_text),
             plate_confidence=data.plate_confidence, track=data.track, snapshot_key=data.snapshot_key,
             crop_key=data.crop_key, received_at=func.now()))
+
+    def _store_passage(self, conn: Connection, envelope: Envelope) -> bool:
+        data = envelope.data
+        assert isinstance(data, PlateRead)
+        passages, cameras = db.passages, db.cameras
+        plate = plate_key(data.plate_text)
+        last_seen = time_ns_to_datetime(data.last_seen)
+        matches = watchlist_matches(conn, envelope.org, plate, last_seen)
+        site = conn.execute(select(cameras.c.site).where(
+            cameras.c.id == data.camera, cameras.c.org_id == envelope.org)).scalar()
+        statement = insert(passages).values(
+            id=passage_id(data.camera, data.visit, data.first_seen), org_id=envelope.org, camera_id=data.camera,
+            site=site or "", visit=data.visit, first_seen=time_ns_to_datetime(data.first_seen), last_seen=last_seen,
+            label=data.label or "", plate_text=plate, plate_folded=look_alike_key(plate),
+            confidence=data.confidence, votes=data.votes, agreeing=data.agreeing,
+            runner_ups=[r.model_dump() for r in data.runner_ups], crop_key=data.crop_key,
+            snapshot_key=data.snapshot_key, final=data.final,
+            watchlist_ids=[m["watchlist"] for m in matches],
+            watchlist_matches=[{**m, "watchlist": str(m["watchlist"])} for m in matches],
+            message_time=time_ns_to_datetime(envelope.time), received_at=func.now(), updated_at=func.now())
+        new = statement.excluded
+        upsert = statement.on_conflict_do_update(
+            index_elements=[passages.c.id],
+            set_={
+                "last_seen": func.greatest(passages.c.last_seen, new.last_seen),
+                "label": func.coalesce(func.nullif(new.label, ""), passages.c.label),
+                "plate_text": new.plate_text, "plate_folded": new.plate_folded, "confidence": new.confidence,
+                "votes": new.votes, "agreeing": new.agreeing, "runner_ups": new.runner_ups,
+                "crop_key": func.coalesce(new.crop_key, passages.c.crop_key),
+                "snapshot_key": func.coalesce(new.snapshot_key, passages.c.snapshot_key),
+                "final": or_(passages.c.final, new.final),
+                "watchlist_ids": new.watchlist_ids, "watchlist_matches": new.watchlist_matches,
+                "message_time": new.message_time, "updated_at": func.now(),
+            },
+            # A redelivered or late message of the visit must not undo a newer one.
+            where=and_(passages.c.org_id == new.org_id, passages.c.message_time < new.message_time),
+        ).returning(passages.c.id)
+        return conn.execute(upsert).first() is not None
 
     def _store_anomaly(self, conn: Connection, envelope: Envelope) -> bool:
         data = envelope.data
@@ -210,3 +264,22 @@ class Recorder:
         result = conn.execute(cameras.update().where(and_(
             cameras.c.id == data.camera, cameras.c.org_id == envelope.org, or_(*moves))).values(**values))
         return bool(result.rowcount)
+
+
+def watchlist_matches(conn: Connection, org: uuid.UUID, plate: str, at: Any) -> list[dict[str, Any]]:
+    """The organization's watch-lists with an entry for ``plate`` (a key) unexpired at ``at``, OCR
+    look-alikes tolerated: one ``{watchlist, name, kind, plate, label, exact}`` per list, the exact
+    entry preferred, in list name order."""
+    entries, lists = db.plate_watchlist_entries, db.plate_watchlists
+    rows = conn.execute(
+        select(lists.c.id, lists.c.name, lists.c.kind, entries.c.plate, entries.c.label)
+        .join_from(entries, lists, entries.c.watchlist_id == lists.c.id)
+        .where(entries.c.org_id == org,
+               func.translate(entries.c.plate, LOOK_ALIKE_FROM, LOOK_ALIKE_TO) == look_alike_key(plate),
+               or_(entries.c.expires_at.is_(None), entries.c.expires_at > at))
+        .order_by(lists.c.name, lists.c.id, (entries.c.plate != plate), entries.c.plate)).all()
+    found: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in rows:
+        found.setdefault(row.id, {"watchlist": row.id, "name": row.name, "kind": row.kind, "plate": row.plate,
+                                  "label": row.label, "exact": row.plate == plate})
+    return list(found.values())
