@@ -25,7 +25,7 @@ from vigia.control.cameras.models import Camera
 from vigia.control.core import crypto
 from vigia.control.devices.models import Device, DeviceCredential
 from vigia.control.notifications.models import NotificationChannel
-from vigia.control.observations.models import Anomaly, Detection, DeviceStatusChange, Event, Telemetry
+from vigia.control.observations.models import Anomaly, Detection, DeviceStatusChange, Event, Passage, Telemetry
 from vigia.control.pipelines.models import Pipeline
 from vigia.control.tenancy.models import Organization, User
 from vigia.control.watchlists.models import PlateWatchlist, PlateWatchlistEntry
@@ -86,6 +86,9 @@ def world(org: Organization, make_user: Callable[..., User]) -> dict[type[Model]
         Detection: Detection.objects.create(org=org, camera_id=uuid.uuid4(), time=now, label="car",
                                             confidence=0.9, box={"x1": 0, "y1": 0, "x2": 1, "y2": 1},
                                             plate_text="ABC1D23"),
+        Passage: Passage.objects.create(org=org, camera_id=uuid.uuid4(), visit="v1", first_seen=now, last_seen=now,
+                                        plate_text="ABC1D23", plate_folded="A8C1023", confidence=0.9, votes=2,
+                                        message_time=now),
         Event: Event.objects.create(org=org, time=now, event_type="intrusion", severity="high", score=0.8),
         Anomaly: Anomaly.objects.create(org=org, device_id=device.id, time=now, kind="magnetic",
                                         severity="high", score=4.2),
@@ -105,7 +108,7 @@ def world(org: Organization, make_user: Callable[..., User]) -> dict[type[Model]
 
 
 def _snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
-    models = (Camera, Device, DeviceCredential, Pipeline, Detection, Event, Anomaly, Telemetry,
+    models = (Camera, Device, DeviceCredential, Pipeline, Detection, Passage, Event, Anomaly, Telemetry,
               DeviceStatusChange, User, AuditEntry, NotificationChannel, PlateWatchlist, PlateWatchlistEntry)
     return {m.__name__: sorted((model_to_dict(o) for o in m.objects.filter(org=org)), key=str)
             for m in models}
@@ -113,7 +116,7 @@ def _snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
 
 def _ids(world: dict[type[Model], Model], model: type[Model] | None) -> dict[str, uuid.UUID | str]:
     ids = {"device_id": world[Device].pk, "credential_id": world[DeviceCredential].pk, "event": world[Event].pk,
-           "watchlist_id": world[PlateWatchlist].pk, "node": "in"}
+           "watchlist_id": world[PlateWatchlist].pk, "node": "in", "plate": "ABC1D23"}
     if model is not None and model in world:
         ids["pk"] = world[model].pk
     return ids
@@ -150,7 +153,10 @@ def test_lists_never_show_another_organizations_rows(world: dict[type[Model], Mo
         url = _url(route, {})
         response = client.get(url, {"device": str(device), "plate": "ABC1D23"})
         assert response.status_code in (200, 400), f"GET {url} -> {response.status_code}"
-        leaked = [s for s in secrets if s in response.content.decode()]
+        body = b"".join(response.streaming_content) if response.streaming else response.content  # CSV export
+        # The audit log records the queries of the plate searches this loop made, device id included.
+        echoed = {str(device)} if url == "/api/v1/audit/" else set()
+        leaked = [s for s in secrets if s in body.decode() and s not in echoed]
         assert not leaked, f"GET {url} leaked {leaked}"
 
 

@@ -6,7 +6,9 @@ from django.db import models
 
 
 class AuditAction(models.TextChoices):
-    """A security event a view noted on the request (``""`` for a plain mutating request)."""
+    """A security event a view noted on the request (``""`` for a plain mutating request). The
+    personal-data reads (LGPD: who looked up which plate, who exported passages) are recorded like
+    mutating requests, with their query."""
 
     SIGN_IN = "sign_in", "signed in"
     SIGN_IN_FAILED = "sign_in_failed", "wrong e-mail or password"
@@ -16,3 +18,5 @@ class AuditAction(models.TextChoices):
     USER_UNLOCKED = "user_unlocked", "an admin cleared a user's sign-in lock-outs"
     EVENT_ACKNOWLEDGED = "event_acknowledged", "an operator acknowledged an event"
     EVENT_RESOLVED = "event_resolved", "an operator resolved an event"
+    PLATE_SEARCHED = "plate_searched", "someone searched for a plate or read its history"
+    PASSAGES_EXPORTED = "passages_exported", "someone exported passages (CSV)"

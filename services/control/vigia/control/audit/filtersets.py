@@ -10,7 +10,8 @@ from vigia.control.audit.models import AuditEntry
 from vigia.control.core.filters import UtcDateTimeFilter
 
 # Either case is accepted; stored methods are upper case.
-METHODS = [(m, m) for name in ("POST", "PUT", "PATCH", "DELETE") for m in (name, name.lower())]
+# GET: the audited reads (plate searches, exports).
+METHODS = [(m, m) for name in ("GET", "POST", "PUT", "PATCH", "DELETE") for m in (name, name.lower())]
 
 
 class AuditEntryFilterSet(filters.FilterSet):

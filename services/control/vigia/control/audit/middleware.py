@@ -1,4 +1,5 @@
-"""Audit trail of every mutating API request (POST, PUT, PATCH, DELETE under /api/).
+"""Audit trail of every mutating API request (POST, PUT, PATCH, DELETE under /api/), and of the
+reads a view notes as personal-data access (plate searches, passage exports), with their query.
 
 Written *after* the view returned: with ``ATOMIC_REQUESTS`` the view's transaction is already
 committed or rolled back by then (Django wraps only the view, not the middleware), so a refused or
@@ -61,7 +62,8 @@ class AuditMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if request.method in AUDITED_METHODS and request.path.startswith("/api/"):
+        # A read is audited when its view noted it (plate searches, exports: LGPD).
+        if (request.method in AUDITED_METHODS or notes(request)) and request.path.startswith("/api/"):
             try:
                 self.record(request, response)
             except Exception:
@@ -86,6 +88,9 @@ class AuditMiddleware:
             "ip": request_client_address(request),
             "user_agent": request.headers.get("user-agent", "")[:256],
             "trace_id": (trace_id(traceparent) or "")[:32],
+            # Mutating requests carry their input in the body, never recorded; an audited read's
+            # query is what it looked for.
+            "query": "" if request.method in AUDITED_METHODS else request.META.get("QUERY_STRING", "")[:1024],
         }
         object_type, object_id = _object_type(request), _object_id(request, response)
         events: list[AuditNote | None] = [*notes(request)] or [None]  # None: the request itself

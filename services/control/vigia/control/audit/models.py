@@ -11,7 +11,8 @@ from vigia.control.audit.choices import AuditAction
 class AuditEntry(models.Model):
     """One mutating request (POST, PUT, PATCH, DELETE) and its outcome, kept for admins; a request
     that was a security event (a sign-in, a failed one, a lock-out, an unlock) says which in
-    ``action``, and names the account concerned as its object."""
+    ``action``, and names the account concerned as its object. Reads of personal data (plate
+    searches, a plate's history, passage exports) are entries too, with their query."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     org = models.ForeignKey("tenancy.Organization", null=True, on_delete=models.CASCADE, related_name="+")
@@ -25,6 +26,8 @@ class AuditEntry(models.Model):
     status_code = models.PositiveSmallIntegerField()
     action = models.CharField(max_length=32, choices=AuditAction.choices, blank=True, default="",
                               help_text="The security event this request was, if any.")
+    query = models.CharField(max_length=1024, blank=True, default="", db_default="",
+                             help_text="The query string of an audited read (a plate search, an export).")
     ip = models.GenericIPAddressField(null=True)
     user_agent = models.CharField(max_length=256, blank=True)
     trace_id = models.CharField(max_length=32, blank=True)

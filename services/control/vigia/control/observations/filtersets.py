@@ -16,10 +16,12 @@ from vigia.control.observations.models import (
     Event,
     EventClassification,
     EventStatus,
+    Passage,
     Severity,
     Telemetry,
 )
 from vigia.control.observations.plates import normalise_plate
+from vigia.control.watchlists.models import WatchlistKind
 
 
 class TimeRangeFilterSet(FilterSet):
@@ -82,3 +84,46 @@ class DeviceStatusChangeFilterSet(TimeRangeFilterSet):
     class Meta:
         model = DeviceStatusChange
         fields: list[str] = []
+
+
+class PassageFilterSet(FilterSet):
+    """Passages overlapping ``since`` (inclusive) .. ``until`` (exclusive); of a camera or site; of
+    an exact plate; by what carried it; by the watch-lists they matched when recorded."""
+
+    since = UtcDateTimeFilter(field_name="last_seen", lookup_expr="gte",
+                              help_text="Passages still seen at or after this instant (ISO 8601).")
+    until = UtcDateTimeFilter(field_name="first_seen", lookup_expr="lt",
+                              help_text="Passages first seen before this instant (ISO 8601).")
+    camera = filters.UUIDFilter(field_name="camera_id")
+    site = filters.CharFilter(field_name="site", max_length=64)
+    label = filters.CharFilter(field_name="label", max_length=64)
+    plate = filters.CharFilter(method="filter_plate", max_length=32,
+                               help_text="Exact plate, normalised (case and separators ignored); "
+                               "/passages/search tolerates misreadings.")
+    min_confidence = filters.NumberFilter(field_name="confidence", lookup_expr="gte")
+    final = filters.BooleanFilter(field_name="final")
+    watchlist = filters.UUIDFilter(method="filter_watchlist", help_text="Matched this watch-list.")
+    watchlist_kind = filters.ChoiceFilter(choices=WatchlistKind.choices, method="filter_watchlist_kind",
+                                          help_text="Matched a watch-list of this kind.")
+    listed = filters.BooleanFilter(method="filter_listed", help_text="true: matched some watch-list; "
+                                   "false: none.")
+
+    class Meta:
+        model = Passage
+        fields: list[str] = []
+
+    def filter_plate(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        plate = normalise_plate(value)
+        return queryset.filter(plate_text=plate) if plate else queryset.none()
+
+    def filter_watchlist(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+        # The length condition lets the planner use the partial GIN index (passages_watchlists).
+        return queryset.filter(watchlist_ids__len__gt=0, watchlist_ids__contains=[value])
+
+    def filter_watchlist_kind(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(watchlist_matches__contains=[{"kind": value}])
+
+    def filter_listed(self, queryset: QuerySet[Any], name: str, value: bool | None) -> QuerySet[Any]:
+        if value is None:
+            return queryset
+        return queryset.filter(watchlist_ids__len__gt=0) if value else queryset.filter(watchlist_ids__len=0)

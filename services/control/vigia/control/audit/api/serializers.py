@@ -18,7 +18,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEntry
         fields = ("id", "time", "user", "user_email", "method", "path", "route", "object_type",
-                  "object_id", "status_code", "action", "ip", "user_agent", "trace_id")
+                  "object_id", "status_code", "action", "query", "ip", "user_agent", "trace_id")
         read_only_fields = fields
 
     def get_user_email(self, entry: AuditEntry) -> str | None:

@@ -15,8 +15,10 @@ from vigia.control.observations.models import (
     DeviceStatusChange,
     Event,
     EventClassification,
+    Passage,
     Telemetry,
 )
+from vigia.control.observations.passages import PASSAGE_COLUMNS
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -205,3 +207,137 @@ class EvidenceSerializer(serializers.Serializer):
     event = serializers.UUIDField()
     ready = serializers.BooleanField(help_text="True once the bundle's manifest is written (complete).")
     files = EvidenceFileSerializer(many=True)
+
+
+# --- passages -----------------------------------------------------------------------------------
+
+
+class RunnerUpSerializer(serializers.Serializer):
+    """A plate the visit's readings also spelt, that lost the vote."""
+
+    plate_text = serializers.CharField()
+    readings = serializers.IntegerField(help_text="Readings that spelt it exactly.")
+    confidence = serializers.FloatField(help_text="The best of those readings' confidences.")
+
+
+class WatchlistMatchSerializer(serializers.Serializer):
+    """A watch-list the passage's plate matched when it was recorded."""
+
+    watchlist = serializers.UUIDField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=("allow", "deny"))
+    plate = serializers.CharField(help_text="The entry that matched (a look-alike of the plate read, or itself).")
+    # DRF pops declared fields from the class; the stubs see Field.label.
+    label = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
+    exact = serializers.BooleanField(help_text="The entry is the plate read, not a look-alike of it.")
+
+
+class PassageSerializer(serializers.ModelSerializer):
+    """A vehicle passage: one visit of one vehicle to one camera and its voted plate. Rendered by
+    hand (plate searches return many), like detections; renders an instance or a
+    ``values(*PASSAGE_COLUMNS)`` row alike."""
+
+    camera = serializers.UUIDField(source="camera_id", read_only=True)
+    runner_ups = RunnerUpSerializer(many=True, read_only=True)
+    watchlists = WatchlistMatchSerializer(many=True, read_only=True, source="watchlist_matches")
+
+    class Meta:
+        model = Passage
+        fields = ("id", "camera", "site", "visit", "first_seen", "last_seen", "label", "plate_text", "confidence",
+                  "votes", "agreeing", "runner_ups", "crop_key", "snapshot_key", "final", "watchlists",
+                  "received_at", "updated_at")
+        read_only_fields = fields
+
+    def to_representation(self, instance: Passage | dict[str, Any]) -> dict[str, Any]:
+        row = instance if isinstance(instance, dict) else {c: getattr(instance, c) for c in PASSAGE_COLUMNS}
+        return {
+            "id": str(row["id"]), "camera": str(row["camera_id"]), "site": row["site"], "visit": row["visit"],
+            "first_seen": _iso(row["first_seen"]), "last_seen": _iso(row["last_seen"]), "label": row["label"],
+            "plate_text": row["plate_text"], "confidence": row["confidence"], "votes": row["votes"],
+            "agreeing": row["agreeing"], "runner_ups": row["runner_ups"], "crop_key": row["crop_key"],
+            "snapshot_key": row["snapshot_key"], "final": row["final"], "watchlists": row["watchlist_matches"],
+            "received_at": _iso(row["received_at"]), "updated_at": _iso(row["updated_at"]),
+        }
+
+
+LIKENESS_HELP = ("exact: the plate searched for; look_alike: differs only by OCR look-alikes (O/0/Q/D, I/1/J, "
+                 "B/8, S/5, Z/2, G/6); edit: one character misread, missing or extra beyond those.")
+
+
+class PassageMatchSerializer(PassageSerializer):
+    likeness = serializers.ChoiceField(choices=("exact", "look_alike", "edit"), read_only=True, help_text=LIKENESS_HELP)
+
+    class Meta(PassageSerializer.Meta):
+        fields = (*PassageSerializer.Meta.fields, "likeness")  # type: ignore[assignment]
+        read_only_fields = fields  # type: ignore[assignment]
+
+    def to_representation(self, instance: Passage | dict[str, Any]) -> dict[str, Any]:
+        likeness = instance.get("likeness") if isinstance(instance, dict) else getattr(instance, "likeness", None)
+        return {**super().to_representation(instance), "likeness": likeness}
+
+
+class PlateSightingsSerializer(serializers.Serializer):
+    """One distinct plate that matched a search: how near, how often, where and when it was seen."""
+
+    plate_text = serializers.CharField()
+    likeness = serializers.ChoiceField(choices=("exact", "look_alike", "edit"), help_text=LIKENESS_HELP)
+    sightings = serializers.IntegerField(help_text="Passages with this plate (within the search's window).")
+    cameras = serializers.IntegerField(help_text="Distinct cameras that saw it.")
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
+
+
+class PassageSearchQuerySerializer(serializers.Serializer):
+    """Query parameters of /passages/search (unknown parameters are ignored, as for lists)."""
+
+    plate = serializers.CharField(max_length=32, help_text="Plate as read (6 to 8 letters and digits once "
+                                  "case and separators are dropped).")
+    camera = serializers.UUIDField(required=False)
+    site = serializers.CharField(required=False, max_length=64)
+    since = serializers.DateTimeField(required=False, help_text="Passages still seen at or after this instant.")
+    until = serializers.DateTimeField(required=False, help_text="Passages first seen before this instant.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+class PassageSearchResultSerializer(serializers.Serializer):
+    """Answer of /passages/search: the normalised query, the distinct plates that matched (nearest,
+    then most sighted, then latest) and the matching passages (nearest plate, then newest)."""
+
+    query = serializers.CharField(help_text="The plate searched for, normalised (upper case, letters and digits).")
+    plates = PlateSightingsSerializer(many=True)
+    results = PassageMatchSerializer(many=True)
+
+
+class PlateHistoryQuerySerializer(serializers.Serializer):
+    look_alikes = serializers.BooleanField(required=False, default=False, help_text=(
+        "Also passages whose plate differs from it only by OCR look-alikes."))
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
+class PlateCameraHistorySerializer(serializers.Serializer):
+    """What one camera saw of the plate."""
+
+    camera = serializers.UUIDField()
+    name = serializers.CharField(allow_null=True, help_text="The camera's name (null once it was deleted).")
+    site = serializers.CharField(allow_blank=True)
+    passages = serializers.IntegerField()
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
+
+
+class PlateHistorySerializer(serializers.Serializer):
+    """A plate's history across cameras: per camera (latest first), then its passages, newest first,
+    a page at a time (``next``/``previous`` cursors)."""
+
+    plate = serializers.CharField()
+    passages = serializers.IntegerField(help_text="Passages in all (within since/until).")
+    cameras = PlateCameraHistorySerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = PassageSerializer(many=True)
+
+
+class PassageExportQuerySerializer(serializers.Serializer):
+    max_rows = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=100_000,
+                                        help_text="Most passages exported (newest first).")

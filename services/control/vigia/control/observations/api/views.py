@@ -10,8 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.http import StreamingHttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -20,7 +22,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from vigia.common.plates import look_alike_key
 from vigia.common.storage import StorageError
+from vigia.control.audit.choices import AuditAction
 from vigia.control.audit.events import note as audit_note
 from vigia.control.core.api.transactions import AutocommitReadsMixin
 from vigia.control.core.api.views import OrgScopedMixin, OrgScopedReadOnlyViewSet
@@ -39,6 +43,7 @@ from vigia.control.observations.filtersets import (
     DetectionFilterSet,
     DeviceStatusChangeFilterSet,
     EventFilterSet,
+    PassageFilterSet,
     TelemetryFilterSet,
 )
 from vigia.control.observations.models import (
@@ -47,7 +52,17 @@ from vigia.control.observations.models import (
     DeviceStatusChange,
     Event,
     EventStatus,
+    Passage,
     Telemetry,
+)
+from vigia.control.observations.passages import (
+    PASSAGE_COLUMNS,
+    PassageWindow,
+    csv_rows,
+    history_by_camera,
+    ranked_passages,
+    ranked_plates,
+    tolerant_matches,
 )
 from vigia.control.observations.plates import normalise_plate, plate_search_settings
 from vigia.control.observations.queries import (
@@ -90,8 +105,9 @@ class DetectionViewSet(ObservationViewSet):
 
 
 class PlateSearchView(AutocommitReadsMixin, APIView):
-    """Tolerant plate search: ``?plate=ABC1O23`` finds ABC1D23. The query is normalised (upper
-    case, letters and digits only) and matched with pg_trgm's ``%`` through the GIN index."""
+    """Tolerant plate search over detections: ``?plate=ABC1O23`` finds ABC1D23. The query is
+    normalised (upper case, letters and digits only) and matched with pg_trgm's ``%`` through the
+    GIN index. Audited (who searched for which plate, when)."""
 
     renderer_classes = (FastJSONRenderer,)
 
@@ -103,6 +119,7 @@ class PlateSearchView(AutocommitReadsMixin, APIView):
         plate = normalise_plate(data["plate"])
         if plate is None:
             raise ValidationError({"plate": ["must contain letters or digits"]})
+        audit_note(request, AuditAction.PLATE_SEARCHED, target=("plate", plate))
         threshold = data.get("threshold", plate_search_settings().plate_similarity_threshold)
         query = PlateQuery(plate, threshold, data.get("camera"), data.get("since"), data.get("until"))
         with transaction.atomic():
@@ -117,6 +134,119 @@ class PlateSearchView(AutocommitReadsMixin, APIView):
             "plates": s.PlateCandidateSerializer(candidates, many=True).data,
             "results": s.PlateMatchSerializer(detections, many=True).data,
         })
+
+
+class PassageCursorPagination(TimeCursorPagination):
+    """Newest first by the time the vehicle was first seen (ties broken by id)."""
+
+    ordering = ("-first_seen", "-id")
+
+
+def _search_plate(raw: str) -> str:
+    plate = normalise_plate(raw)
+    if plate is None or not 6 <= len(plate) <= 8:
+        raise ValidationError({"plate": ["a plate has 7 letters and digits (one may be missing or extra)"]})
+    return plate
+
+
+class PassageViewSet(ObservationViewSet):
+    """Vehicle passages: one per visit of a vehicle to a camera, with its voted plate. Filters:
+    camera, site, since, until, plate (exact), label, min_confidence, final, watchlist,
+    watchlist_kind, listed. A list filtered by plate, the tolerant search and the CSV export are
+    audited (LGPD: who looked for which plate, who exported what, when)."""
+
+    queryset = Passage.objects.all()
+    serializer_class = s.PassageSerializer
+    filterset_class = PassageFilterSet
+    pagination_class = PassageCursorPagination
+
+    def get_queryset(self) -> Any:
+        queryset = super().get_queryset()
+        return queryset.values(*PASSAGE_COLUMNS) if self.action == "list" else queryset
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        plate = normalise_plate(request.query_params.get("plate"))
+        response = super().list(request, *args, **kwargs)
+        if plate is not None:
+            audit_note(request, AuditAction.PLATE_SEARCHED, target=("plate", plate))
+        return response
+
+    @extend_schema(parameters=[s.PassageSearchQuerySerializer], responses={200: s.PassageSearchResultSerializer},
+                   filters=False)
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def search(self, request: Request) -> Response:
+        """Tolerant plate search over passages, ranked: the plate itself, then plates differing only
+        by OCR look-alikes (O/0/Q/D, I/1/J, B/8, S/5, Z/2, G/6), then plates one character off
+        (misread, missing or extra). ``plates`` lists each distinct plate with its sightings;
+        ``results`` the passages, nearest plate first, then newest."""
+        params = s.PassageSearchQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        plate = _search_plate(data["plate"])
+        audit_note(request, AuditAction.PLATE_SEARCHED, target=("plate", plate))
+        window = PassageWindow(data.get("camera"), data.get("site"), data.get("since"), data.get("until"))
+        matches = tolerant_matches(caller_org_id(request), plate, window)
+        return Response({
+            "query": plate,
+            "plates": s.PlateSightingsSerializer(ranked_plates(matches, data["limit"]), many=True).data,
+            "results": s.PassageMatchSerializer(ranked_passages(matches, data["limit"]), many=True).data,
+        })
+
+    @extend_schema(parameters=[s.PassageExportQuerySerializer], filters=True, responses={
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One line per passage, newest first.")})
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request: Request) -> StreamingHttpResponse:
+        """The passages the list's filters select, as CSV (streamed; newest first, at most
+        ``max_rows``): id, camera, site, visit, first_seen, last_seen, label, plate, confidence,
+        votes, agreeing, runner_ups (plates, space-separated), final, watchlists (kind:name),
+        crop_key, snapshot_key. Audited with its filters."""
+        params = s.PassageExportQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        queryset = self.filter_queryset(Passage.objects.filter(org_id=caller_org_id(request)))
+        plate = normalise_plate(request.query_params.get("plate"))
+        audit_note(request, AuditAction.PASSAGES_EXPORTED, target=("plate", plate) if plate else None)
+        response = StreamingHttpResponse(csv_rows(queryset, max_rows=params.validated_data["max_rows"]),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="passages.csv"'
+        return response
+
+
+class PlateHistoryView(AutocommitReadsMixin, APIView):
+    """A plate's history across cameras: what each camera saw of it, then its passages, newest
+    first, a page at a time (``cursor``, ``limit``). ``look_alikes=true`` also counts plates that
+    differ from it only by OCR look-alikes. A plate the organization never saw (in the window) is a
+    404. Audited like a plate search."""
+
+    renderer_classes = (FastJSONRenderer,)
+
+    @extend_schema(parameters=[
+        s.PlateHistoryQuerySerializer,
+        OpenApiParameter("plate", OpenApiTypes.STR, OpenApiParameter.PATH,
+                         description="The plate (case and separators ignored)."),
+        OpenApiParameter("cursor", OpenApiTypes.STR, description="The pagination cursor value."),
+        OpenApiParameter("limit", OpenApiTypes.INT, description="Passages per page (at most 500)."),
+    ], responses={200: s.PlateHistorySerializer,
+                  404: error_response("The organization has no passage of this plate (in the window), "
+                                      "or an unknown page cursor.")})
+    def get(self, request: Request, plate: str) -> Response:
+        params = s.PlateHistoryQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        plate = _search_plate(plate)
+        audit_note(request, AuditAction.PLATE_SEARCHED, target=("plate", plate))
+        org = caller_org_id(request)
+        queryset = Passage.objects.filter(org_id=org)
+        queryset = queryset.filter(plate_folded=look_alike_key(plate)) if data["look_alikes"] \
+            else queryset.filter(plate_text=plate)
+        queryset = PassageWindow(since=data.get("since"), until=data.get("until")).apply(queryset)
+        cameras = history_by_camera(org, queryset)
+        if not cameras:  # like any object of another organization (or of none): not found
+            raise NotFound("no passage of this plate")
+        paginator = PassageCursorPagination()
+        page: list[Any] | None = paginator.paginate_queryset(queryset.values(*PASSAGE_COLUMNS), request, view=self)
+        paged = paginator.get_paginated_response(s.PassageSerializer(page, many=True).data).data
+        return Response({"plate": plate, "passages": sum(c["passages"] for c in cameras),
+                         "cameras": s.PlateCameraHistorySerializer(cameras, many=True).data, **paged})
 
 
 class EventViewSet(ObservationViewSet):

@@ -1,0 +1,143 @@
+"""Reading passages by plate: the tolerant search, a plate's history across cameras, the CSV export.
+
+Tolerant search ranks plates by :class:`vigia.common.plates.Likeness`: the plate searched for,
+then plates differing only by OCR look-alikes (O/0/Q/D, I/1/J, B/8, S/5, Z/2, G/6), then plates
+one edit away once look-alikes are folded (a character misread, missing or invented). It looks up
+every look-alike key within one edit of the query's (a few hundred) in the ``(org, plate_folded)``
+index, so it costs index probes, not a scan nor a similarity threshold.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, Max, Min, Q, QuerySet, Value, When
+
+from vigia.common.plates import Likeness, edit_neighbours, look_alike_key
+from vigia.control.observations.models import Passage
+
+LIKENESS_NAMES = {Likeness.EXACT: "exact", Likeness.LOOK_ALIKE: "look_alike", Likeness.EDIT: "edit"}
+
+# What a passage's representation reads, by column (attribute) name.
+PASSAGE_COLUMNS = ("id", "camera_id", "site", "visit", "first_seen", "last_seen", "label", "plate_text",
+                   "confidence", "votes", "agreeing", "runner_ups", "crop_key", "snapshot_key", "final",
+                   "watchlist_matches", "received_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class PassageWindow:
+    """Narrowing of a search: a camera, a site, passages seen since / until."""
+
+    camera: uuid.UUID | None = None
+    site: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, queryset: QuerySet[Passage]) -> QuerySet[Passage]:
+        if self.camera is not None:
+            queryset = queryset.filter(camera_id=self.camera)
+        if self.site is not None:
+            queryset = queryset.filter(site=self.site)
+        if self.since is not None:
+            queryset = queryset.filter(last_seen__gte=self.since)
+        if self.until is not None:
+            queryset = queryset.filter(first_seen__lt=self.until)
+        return queryset
+
+
+def tolerant_matches(org_id: uuid.UUID, plate: str, window: PassageWindow) -> QuerySet[Passage]:
+    """The organization's passages whose plate is at most one edit from ``plate`` (a key) once
+    look-alikes are folded, annotated with ``likeness`` (0 exact, 1 look-alike, 2 one edit)."""
+    folded = look_alike_key(plate)
+    queryset = window.apply(Passage.objects.filter(org_id=org_id, plate_folded__in=sorted(edit_neighbours(folded))))
+    return queryset.annotate(likeness=Case(
+        When(plate_text=plate, then=Value(int(Likeness.EXACT))),
+        When(plate_folded=folded, then=Value(int(Likeness.LOOK_ALIKE))),
+        default=Value(int(Likeness.EDIT)), output_field=IntegerField()))
+
+
+def ranked_plates(matches: QuerySet[Passage], limit: int) -> list[dict[str, Any]]:
+    """Distinct matching plates, nearest first, then most sighted, then latest: likeness, sightings
+    (passages), cameras, first and last seen."""
+    rows = (matches.values("plate_text", "likeness")  # type: ignore[misc]  # the likeness annotation
+            .annotate(sightings=Count("id"), cameras=Count("camera_id", distinct=True),
+                      first_seen=Min("first_seen"), last_seen=Max("last_seen"))
+            .order_by("likeness", "-sightings", "-last_seen", "plate_text")[:limit])
+    return [{**row, "likeness": LIKENESS_NAMES[Likeness(row["likeness"])]} for row in rows]
+
+
+def ranked_passages(matches: QuerySet[Passage], limit: int) -> list[dict[str, Any]]:
+    """The matching passages themselves, nearest plate first, then newest."""
+    rows = (matches.order_by("likeness", "-first_seen", "-id")  # type: ignore[misc]
+            .values(*PASSAGE_COLUMNS, "likeness")[:limit])
+    return [{**row, "likeness": LIKENESS_NAMES[Likeness(row["likeness"])]} for row in rows]
+
+
+def history_by_camera(org_id: uuid.UUID, passages: QuerySet[Passage]) -> list[dict[str, Any]]:
+    """Per camera that saw the plate: passages, first and last seen, site; most recent first,
+    with the camera's name when it still exists."""
+    from vigia.control.cameras.models import Camera
+
+    rows = list(passages.values("camera_id").annotate(
+        passages=Count("id"), first_seen=Min("first_seen"), last_seen=Max("last_seen"), site=Max("site"))
+        .order_by("-last_seen", "camera_id")[:500])
+    names = dict(Camera.objects.filter(org_id=org_id, id__in=[r["camera_id"] for r in rows])
+                 .values_list("id", "name")) if rows else {}
+    return [{"camera": row["camera_id"], "name": names.get(row["camera_id"]), "site": row["site"],
+             "passages": row["passages"], "first_seen": row["first_seen"], "last_seen": row["last_seen"]}
+            for row in rows]
+
+
+CSV_HEADER = ("id", "camera", "site", "visit", "first_seen", "last_seen", "label", "plate", "confidence", "votes",
+              "agreeing", "runner_ups", "final", "watchlists", "crop_key", "snapshot_key")
+
+
+def _csv_line(values: tuple[Any, ...]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(values)
+    return buffer.getvalue()
+
+
+def csv_rows(queryset: QuerySet[Passage], batch: int = 2000, max_rows: int | None = None) -> Iterator[str]:
+    """The header, then one CSV line per passage of ``queryset``, newest first, read in keyset
+    batches of ``batch`` (short queries, no long transaction nor server-side cursor while the client
+    reads slowly); at most ``max_rows`` passages."""
+    yield _csv_line(CSV_HEADER)
+    ordered = queryset.order_by("-first_seen", "-id")
+    after: tuple[datetime, uuid.UUID] | None = None
+    sent = 0
+    while max_rows is None or sent < max_rows:
+        page = ordered
+        if after is not None:
+            page = page.filter(Q(first_seen__lt=after[0]) | Q(first_seen=after[0], id__lt=after[1]))
+        size = batch if max_rows is None else min(batch, max_rows - sent)
+        rows = list(page.values_list(
+            "id", "camera_id", "site", "visit", "first_seen", "last_seen", "label", "plate_text", "confidence",
+            "votes", "agreeing", "runner_ups", "final", "watchlist_matches", "crop_key", "snapshot_key")[:size])
+        for row in rows:
+            (ident, camera, site, visit, first, last, label, plate, confidence, votes, agreeing, runner_ups,
+             final, matches, crop, snapshot) = row
+            yield _csv_line((
+                ident, camera, site, visit, _iso(first), _iso(last), label, plate, confidence, votes,
+                "" if agreeing is None else agreeing,
+                " ".join(r.get("plate_text", "") for r in runner_ups or ()),
+                "true" if final else "false",
+                " ".join(f"{m.get('kind')}:{m.get('name')}" for m in matches or ()),
+                crop or "", snapshot or ""))
+        sent += len(rows)
+        if len(rows) < size:
+            return
+        after = (rows[-1][4], rows[-1][0])
+
+
+def _iso(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
