@@ -177,6 +177,15 @@ def test_readyz_is_503_naming_the_failing_check(served) -> None:
     assert response.json() == {"status": "not ready", "checks": {"broker": True, "database": False}}
 
 
+def test_readyz_shows_the_details_a_service_described(served) -> None:
+    base, checks, _ = served
+    checks.add("broker", lambda: True)
+    checks.describe("detector", {"name": "opencv", "why": "no YOLO weights"})
+    response = httpx.get(f"{base}/readyz", timeout=5)
+    assert response.json() == {"status": "ready", "checks": {"broker": True},
+                               "details": {"detector": {"name": "opencv", "why": "no YOLO weights"}}}
+
+
 def test_readyz_counts_a_check_that_raises_as_failing(served) -> None:
     base, checks, _ = served
 

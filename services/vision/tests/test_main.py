@@ -94,6 +94,11 @@ async def test_two_workers_split_the_frame_shards_and_each_camera_stays_with_one
         return held == [1.0, 1.0]
 
     await until(split)
+    async with httpx.AsyncClient(timeout=5) as http:
+        details = (await http.get(f"http://127.0.0.1:{first_port}/readyz")).json()["details"]
+    # Which detector runs and why (here: asked for by name), and that frames are motion-gated.
+    assert details["detector"] == {"name": "opencv", "why": "VIGIA_VISION_DETECTOR=opencv"}
+    assert details["motion_gating"] == "on"
     ok, encoded = cv2.imencode(".jpg", bus_image)
     assert ok
     body = encoded.tobytes()

@@ -111,10 +111,16 @@ class HealthRegistry:
 
     def __init__(self) -> None:
         self._checks: dict[str, Check] = {}
+        self.details: dict[str, Any] = {}
         self.started = time.monotonic()
 
     def add(self, name: str, check: Check) -> None:
         self._checks[name] = check
+
+    def describe(self, name: str, value: Any) -> None:
+        """A fact /readyz shows beside the checks, under ``details`` (e.g. which detector runs and
+        why): what an operator needs to tell a degraded-but-ready service from a healthy one."""
+        self.details[name] = value
 
     def run(self) -> dict[str, bool]:
         results: dict[str, bool] = {}
@@ -147,7 +153,10 @@ def serve_metrics(port: int, host: str = "0.0.0.0", registry: CollectorRegistry 
                 self._send(200, b'{"status":"alive"}', "application/json")
             elif self.path == "/readyz":
                 ok, results = checks.ready()
-                body = orjson.dumps({"status": "ready" if ok else "not ready", "checks": results})
+                answer: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": results}
+                if checks.details:
+                    answer["details"] = checks.details
+                body = orjson.dumps(answer)
                 self._send(200 if ok else 503, body, "application/json")
             else:
                 self._send(404, b'{"error":{"code":"not_found","message":"no such path"}}',

@@ -28,8 +28,36 @@ def test_missing_yolo_weights_are_refused_instead_of_downloaded(tmp_path) -> Non
 
 
 def test_auto_picks_opencv_without_weights_and_yolo_with_them(tmp_path) -> None:
-    missing = VisionSettings(vision_model=str(tmp_path / "none.pt"))
-    assert missing.detector_config()["type"] == "opencv"
+    fetched = str(tmp_path / "fetched" / "yolov8n.pt")
+    missing = VisionSettings(vision_model=str(tmp_path / "none.pt"), vision_model_fetched=fetched)
+    config, why = missing.detector_choice()
+    assert config["type"] == "opencv"
+    assert "no YOLO weights" in why and "make models" in why and fetched in why  # the log and /readyz say why
     weights = tmp_path / "w.pt"
     weights.write_bytes(b"x")
-    assert VisionSettings(vision_model=str(weights)).detector_config()["type"] == "yolo"
+    config, why = VisionSettings(vision_model=str(weights), vision_model_fetched=fetched).detector_choice()
+    assert config == {**config, "type": "yolo", "model": str(weights)} and "VIGIA_VISION_MODEL" in why
+
+
+def test_fetched_weights_are_used_when_the_configured_ones_do_not_exist(tmp_path) -> None:
+    fetched = tmp_path / "var" / "models" / "yolov8n.pt"
+    fetched.parent.mkdir(parents=True)
+    fetched.write_bytes(b"x")
+    settings = VisionSettings(vision_model="/models/yolov8n.pt", vision_model_fetched=str(fetched))
+    config, why = settings.detector_choice()
+    assert config["type"] == "yolo" and config["model"] == str(fetched) and "fetched" in why
+    assert VisionSettings(vision_detector="opencv", vision_model_fetched=str(fetched)).detector_config() == {
+        "type": "opencv", "hog_width": 800}
+
+
+def test_per_camera_motion_sensitivity_is_validated_naming_the_field() -> None:
+    camera = "0192f3a0-0000-7000-8000-000000000001"
+    gate = VisionSettings(vision_motion_cameras={camera: {"threshold": 12}}).motion_gate()
+    assert gate is not None and gate.config_for(camera).threshold == 12 and gate.config_for("x").threshold == 25
+    with pytest.raises(ValidationError, match="threshold"):
+        VisionSettings(vision_motion_cameras={camera: {"threshold": 0}})
+    with pytest.raises(ValidationError, match="sensitivity"):
+        VisionSettings(vision_motion_cameras={camera: {"sensitivity": 3}})
+    with pytest.raises(ValidationError, match="camera id"):
+        VisionSettings(vision_motion_cameras={"front-door": {"threshold": 12}})
+    assert VisionSettings(vision_motion=False).motion_gate() is None

@@ -1,10 +1,12 @@
 """``python -m vigia.vision``: the vision worker.
 
-Start-up, top-down: logging, settings, models (detector, OCR), object store, broker (topology,
-publisher), metrics, then the frame shards: vision replicas share the vision.frames.<k> queues
-through Redis leases, each consuming its fair share into the one micro-batching worker (all of a
-camera's frames reach one replica, which keeps the camera's tracker and plate votes). SIGTERM:
-stop consuming, finish the frames in flight, hand the shards over.
+Start-up, top-down: logging, settings, models (detector -- which one and why goes to the log and
+/readyz --, OCR, motion gate), object store, broker (topology, publisher), the cameras' zones for
+motion gating (read now and every ``VIGIA_VISION_ZONES_REFRESH_S``), metrics, then the frame
+shards: vision replicas share the vision.frames.<k> queues through Redis leases, each consuming its
+fair share into the one micro-batching worker (all of a camera's frames reach one replica, which
+keeps the camera's tracker and plate votes). SIGTERM: stop consuming, finish the frames in flight,
+hand the shards over.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from vigia.common.observability import configure_logging, health, serve_metrics
 from vigia.common.shards import ShardedConsumers
 from vigia.common.storage import ensure_default_buckets, open_store
 from vigia.vision.detectors import build_detector
+from vigia.vision.motion import MotionGate, zones_of_camera
 from vigia.vision.pipeline import PipelineConfig, VisionPipeline
 from vigia.vision.plates.backends import build_backend
 from vigia.vision.settings import METRICS_PORT, VisionSettings
@@ -44,13 +47,37 @@ def build_pipeline(settings: VisionSettings) -> VisionPipeline:
         max_reads=settings.vision_ocr_max_reads, agree=settings.vision_plate_agree,
         min_plate_width=settings.vision_min_plate_width, ocr=settings.vision_ocr,
         tracker=TrackerConfig(max_missed=settings.vision_track_max_missed,
-                              max_gap_s=settings.vision_track_max_gap_s)))
+                              max_gap_s=settings.vision_track_max_gap_s)), motion=settings.motion_gate())
+
+
+async def keep_zones(gate: MotionGate, settings: VisionSettings) -> None:
+    """Give the motion gate every camera's zones (table ``cameras``), now and every
+    ``vision_zones_refresh_s``. While the table cannot be read the zones known are kept (none at
+    first: motion anywhere in the frame counts, so a missing zone never costs a detection)."""
+    import psycopg
+
+    failing = False
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(settings.database_url, connect_timeout=5) as conn:
+                rows = await (await conn.execute("SELECT id, zones FROM cameras")).fetchall()
+            gate.set_zones({str(camera): zones_of_camera(zones) for camera, zones in rows})
+            failing = False
+        except Exception as exc:  # the database away, or not migrated: gating goes on without zones
+            if not failing:
+                log.warning("cannot read the cameras' zones for motion gating (retrying every %.0f s): %s",
+                            settings.vision_zones_refresh_s, type(exc).__name__)
+            failing = True
+        await asyncio.sleep(settings.vision_zones_refresh_s)
 
 
 async def main() -> None:
     settings = VisionSettings()
     configure_logging(settings.log_level, settings.log_json)
     pipeline = await asyncio.to_thread(build_pipeline, settings)
+    _, detector_why = settings.detector_choice()
+    health.describe("detector", {"name": pipeline.detector.name, "why": detector_why})
+    health.describe("motion_gating", "on" if pipeline.motion is not None else "off (VIGIA_VISION_MOTION=false)")
     store = None
     if settings.vision_snapshots:
         store = open_store(settings.object_store, settings)
@@ -70,6 +97,7 @@ async def main() -> None:
                               redis=redis if settings.vision_recent_frames else None,
                               recent_frames=settings.vision_recent_frames)
         worker.start()
+        zones = asyncio.create_task(keep_zones(pipeline.motion, settings)) if pipeline.motion is not None else None
         channel = await connection.channel()
         await declare_topology(channel, settings)
         await channel.close()
@@ -86,9 +114,11 @@ async def main() -> None:
         metrics_port = settings.metrics_port or METRICS_PORT
         serve_metrics(metrics_port)
         detector, ocr = pipeline.detector.name, pipeline.ocr.name if pipeline.ocr is not None else "off"
-        log.info("vision ready: %d frame shards, detector=%s, ocr=%s, metrics on :%d", settings.frame_shards,
-                 detector, ocr, metrics_port, extra={
-                     "frame_shards": settings.frame_shards, "detector": detector, "ocr": ocr,
+        log.info("vision ready: %d frame shards, detector=%s (%s), ocr=%s, motion gating %s, metrics on :%d",
+                 settings.frame_shards, detector, detector_why, ocr, "on" if pipeline.motion is not None else "off",
+                 metrics_port, extra={
+                     "frame_shards": settings.frame_shards, "detector": detector, "detector_why": detector_why,
+                     "ocr": ocr, "motion_gating": pipeline.motion is not None,
                      "batch_size": settings.vision_batch_size, "instance": instance, "metrics_port": metrics_port})
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -98,6 +128,8 @@ async def main() -> None:
             # Until SIGTERM/SIGINT; each shard's in-flight frames are finished before it is handed over.
             await sharded.run(stopping)
         finally:
+            if zones is not None:
+                zones.cancel()
             await worker.stop()
             await connection.close()
             await redis.aclose()

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from vigia.common.broker import BrokerSettings
+from vigia.vision.motion import MotionConfig, MotionGate
 
 METRICS_PORT = 9102
 
@@ -19,6 +20,9 @@ class VisionSettings(BrokerSettings):
         "when the VIGIA_VISION_MODEL weights exist, else opencv.")
     vision_model: str = Field("yolov8n.pt", description="YOLO weights file (local path; never downloaded). "
                               "A model .yaml builds an untrained network (tests only).")
+    vision_model_fetched: str = Field("var/models/yolov8n.pt", description="Weights installed by `make models` "
+                                      "or at image build (python -m vigia.vision.models_fetch; the image sets its "
+                                      "own path): used when VIGIA_VISION_MODEL does not exist.")
     vision_device: str = Field("auto", description="Torch device: auto (cuda:0 when available, else cpu), "
                                "cpu or cuda:N.")
     vision_confidence: float = Field(0.35, ge=0, le=1, description="Lowest detection confidence reported.")
@@ -46,6 +50,44 @@ class VisionSettings(BrokerSettings):
                                       "stream camera:<id>:frames for event evidence videos (0: none).")
     vision_hog_width: int = Field(800, ge=160, le=4096, description="opencv backend: frames are scaled "
                                   "to this width for the HOG people detector.")
+    vision_motion: bool = Field(True, description="Motion gating: a frame in which nothing moved skips the "
+                                "detector (its objects are held from the camera's last detected frame; counted in "
+                                "vigia_vision_frames_skipped_total).")
+    vision_motion_threshold: int = Field(25, ge=1, le=255, description="Motion sensitivity: grey levels a pixel "
+                                         "must change to count as motion (lower: more sensitive).")
+    vision_motion_min_area: float = Field(0.0008, ge=0, le=1, description="Motion sensitivity: smallest region "
+                                          "of motion, as a fraction of the frame (lower: more sensitive).")
+    vision_motion_refresh_s: float = Field(30.0, ge=0, le=3600, description="Still cameras' frames go to the "
+                                           "detector at least this often, confirming held objects (0: never).")
+    vision_motion_zones: bool = Field(True, description="Count motion only inside a camera's zones when it "
+                                      "has any (read from the cameras table every VIGIA_VISION_ZONES_REFRESH_S).")
+    vision_zones_refresh_s: float = Field(60.0, ge=1, le=86_400, description="How often the cameras' zones "
+                                          "are read again for motion gating (s).")
+    vision_motion_cameras: dict[str, dict[str, Any]] = Field(
+        {}, description="Per-camera motion sensitivity, JSON "
+        '{"<camera id>": {"threshold": 15, "min_area": 0.0004, "enabled": false}}: overrides the settings '
+        "above for those cameras (the camera model has no motion fields).")
+
+    @field_validator("vision_motion_cameras")
+    @classmethod
+    def _motion_overrides(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        import uuid
+
+        for camera, override in value.items():
+            try:
+                uuid.UUID(camera)
+            except ValueError:
+                raise ValueError(f"{camera!r} is not a camera id (UUID)") from None
+            MotionConfig.model_validate(override)  # names the bad field
+        return value
+
+    def motion_gate(self) -> MotionGate | None:
+        """The motion gate these settings describe (None: gating off)."""
+        if not self.vision_motion:
+            return None
+        default = MotionConfig(threshold=self.vision_motion_threshold, min_area=self.vision_motion_min_area,
+                               refresh_s=self.vision_motion_refresh_s)
+        return MotionGate(default, self.vision_motion_cameras, use_zones=self.vision_motion_zones)
 
     @field_validator("plate_ocr_backend")
     @classmethod
@@ -57,14 +99,35 @@ class VisionSettings(BrokerSettings):
 
     def detector_config(self, weights_exist: bool | None = None) -> dict[str, Any]:
         """The detector config these settings describe (``auto`` resolved)."""
+        return self.detector_choice(weights_exist)[0]
+
+    def detector_choice(self, weights_exist: bool | None = None) -> tuple[dict[str, Any], str]:
+        """The detector config these settings describe (``auto`` resolved) and why, in words for the
+        log and /readyz. Weights: VIGIA_VISION_MODEL, else VIGIA_VISION_MODEL_FETCHED when it exists."""
         from pathlib import Path
 
+        given = self.vision_model
+        model: str | None = None
+        if weights_exist if weights_exist is not None else (
+                Path(given).is_file() or given.endswith((".yaml", ".yml"))):
+            model, found = given, f"YOLO weights {given} (VIGIA_VISION_MODEL)"
+        elif weights_exist is None and Path(self.vision_model_fetched).is_file():
+            model, found = self.vision_model_fetched, f"YOLO weights {self.vision_model_fetched} (fetched: " \
+                                                      f"VIGIA_VISION_MODEL {given} does not exist)"
         kind = self.vision_detector
         if kind == "auto":
-            exists = weights_exist if weights_exist is not None else (
-                Path(self.vision_model).is_file() or self.vision_model.endswith((".yaml", ".yml")))
-            kind = "yolo" if exists else "opencv"
+            if model is not None:
+                kind, why = "yolo", f"auto: {found}"
+            else:
+                kind, why = "opencv", (
+                    f"auto: no YOLO weights (neither VIGIA_VISION_MODEL {given} nor VIGIA_VISION_MODEL_FETCHED "
+                    f"{self.vision_model_fetched} exists; `make models` or the image build fetches them): the "
+                    "OpenCV fallback finds people and plates, no vehicles")
+        elif kind == "yolo":
+            why = f"VIGIA_VISION_DETECTOR=yolo: {found if model is not None else given}"
+        else:
+            why = "VIGIA_VISION_DETECTOR=opencv"
         if kind == "yolo":
-            return {"type": "yolo", "model": self.vision_model, "device": self.vision_device,
-                    "confidence": self.vision_confidence, "imgsz": self.vision_imgsz}
-        return {"type": "opencv", "hog_width": self.vision_hog_width}
+            return {"type": "yolo", "model": model or given, "device": self.vision_device,
+                    "confidence": self.vision_confidence, "imgsz": self.vision_imgsz}, why
+        return {"type": "opencv", "hog_width": self.vision_hog_width}, why
