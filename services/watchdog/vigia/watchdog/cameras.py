@@ -42,7 +42,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from prometheus_client import Counter
 from redis.asyncio import Redis
@@ -52,6 +51,7 @@ from vigia.common.broker import AsyncPublisher, BatchPublishError, PublishError
 from vigia.common.db import cameras
 from vigia.common.leases import camera_circuit_key, camera_heartbeat_key
 from vigia.common.messages import CameraHealth, CameraRestart, CameraStatus, Envelope, make, time_ns_to_datetime
+from vigia.watchdog.clock import NS, datetime_ns, parse_ns, us
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,6 @@ RESTARTS = Counter("watchdog_restarts", "camera.restart commands sent for frozen
 TRANSITIONS = Counter("watchdog_camera_transitions", "camera.health status changes published",
                       ["previous", "status"])
 SOURCE = "watchdog"
-NS = 1_000_000_000
 MGET_CHUNK = 500  # cameras per MGET (two keys each)
 
 
@@ -90,29 +89,6 @@ class Transition:
     status: CameraStatus
     last_frame: int | None
     detail: str
-
-
-def parse_ns(raw: bytes | str | None) -> int | None:
-    """A heartbeat's (or breaker's) unix ns, or None when absent or not a positive integer."""
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        return None
-    return value if value > 0 else None
-
-
-
-def _ns(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    return int(moment.timestamp()) * NS + moment.microsecond * 1000
-
-
-def _us(ns: int) -> int:
-    """Rows keep microseconds: compare a Redis ns value with a stored one at that precision."""
-    return ns // 1000
 
 
 def silent_ns(camera: WatchedCamera, last_frame: int | None, now: int) -> int:
@@ -169,8 +145,8 @@ class CameraFreshness:
                     status = CameraStatus(row.status)
                 except ValueError:  # a value no release wrote: start over from the first frame
                     status = CameraStatus.PROVISIONING
-                out.append(WatchedCamera(row.id, row.org_id, status, _ns(row.last_frame_at),
-                                         _ns(row.updated_at) or 0))
+                out.append(WatchedCamera(row.id, row.org_id, status, datetime_ns(row.last_frame_at),
+                                         datetime_ns(row.updated_at) or 0))
         return out
 
     def _store(self, changes: Sequence[tuple[Transition, Envelope]]) -> None:
@@ -235,7 +211,7 @@ class CameraFreshness:
         announced = await self._announce(changes) if changes else set()
         moved = {camera.id: beats[camera.id] for camera in watched
                  if camera.id in beats and camera.id not in announced
-                 and _us(beats[camera.id]) > _us(camera.stored_last_frame or 0)}
+                 and us(beats[camera.id]) > us(camera.stored_last_frame or 0)}
         if moved:
             await asyncio.to_thread(self._flush, moved)
 

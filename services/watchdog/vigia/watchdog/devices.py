@@ -28,7 +28,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
@@ -37,11 +36,11 @@ from sqlalchemy import Engine, bindparam, select, text
 from vigia.common.broker import AsyncPublisher, BatchPublishError, PublishError
 from vigia.common.db import devices
 from vigia.common.messages import DeviceStatus, DeviceStatusChanged, Envelope, make, time_ns_to_datetime
+from vigia.watchdog.clock import NS, datetime_ns, parse_ns, us
 
 log = logging.getLogger(__name__)
 
 SOURCE = "watchdog"
-NS = 1_000_000_000
 WARNING_FACTOR, OFF_FACTOR = 2.0, 5.0
 MGET_CHUNK = 1000
 SEVERITY = {DeviceStatus.ON: 0, DeviceStatus.WARNING: 1, DeviceStatus.OFF: 2}
@@ -52,28 +51,6 @@ TRANSITIONS = Counter("watchdog_device_transitions", "device.status changes publ
 
 def last_seen_key(device: uuid.UUID | str) -> str:
     return f"device:{device}:last_seen"
-
-
-def parse_last_seen(raw: bytes | str | None) -> int | None:
-    """The last_seen's unix ns, or None when absent or not a positive integer."""
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        return None
-    return value if value > 0 else None
-
-
-def _us(ns: int) -> int:
-    """Rows keep microseconds: compare a Redis ns value with a stored one at that precision."""
-    return ns // 1000
-
-
-def _ns(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    return int(moment.timestamp()) * NS + moment.microsecond * 1000
 
 
 @dataclass
@@ -99,7 +76,7 @@ def classify(device: WatchedDevice, last_seen: int | None, now: int, min_interva
     """The status ``device`` should have at ``now`` given its ``last_seen`` (ns), and why."""
     interval = max(device.interval_s, min_interval_s)
     if last_seen is not None and device.status != DeviceStatus.ON and (
-            device.seen_at_status is None or _us(last_seen) > _us(device.seen_at_status)):
+            device.seen_at_status is None or us(last_seen) > us(device.seen_at_status)):
         return DeviceStatus.ON, "reporting again"
     reference = last_seen if last_seen is not None else device.changed_ns
     silent_s = (now - reference) / NS
@@ -151,9 +128,9 @@ class DeviceHealth:
                     status = DeviceStatus(row.status)
                 except ValueError:
                     status = DeviceStatus.OFF
-                last = _ns(row.last_seen)
+                last = datetime_ns(row.last_seen)
                 out[row.id] = WatchedDevice(row.id, row.org_id, status, float(row.reporting_interval), last,
-                                            _ns(row.updated_at) or 0, last)
+                                            datetime_ns(row.updated_at) or 0, last)
         return out
 
     def _merge(self, loaded: dict[uuid.UUID, WatchedDevice]) -> None:
@@ -206,7 +183,7 @@ class DeviceHealth:
         for i in range(0, len(watched), MGET_CHUNK):
             part = watched[i:i + MGET_CHUNK]
             for device, raw in zip(part, await self.redis.mget([last_seen_key(d.id) for d in part]), strict=True):
-                value = parse_last_seen(raw)
+                value = parse_ns(raw)
                 if value is not None:
                     self._seen[device.id] = value
         now = self.clock()
@@ -263,7 +240,7 @@ class DeviceHealth:
 
     async def _flush_last_seen(self) -> None:
         moved = {device_id: seen for device_id, seen in self._seen.items()
-                 if device_id in self.devices and _us(seen) > _us(self.devices[device_id].stored_last_seen or 0)}
+                 if device_id in self.devices and us(seen) > us(self.devices[device_id].stored_last_seen or 0)}
         if not moved:
             return
         await asyncio.to_thread(self._flush, moved)
