@@ -30,6 +30,10 @@ test: bootstrap  ## run every test of every service and tests/
 bench: bootstrap  ## run the benchmarks in tests/bench (one JSON line each)
 	@set -e; for b in tests/bench/bench_*.py; do echo "# $$b" >&2; $(PY) $$b; done
 
+.PHONY: train-plates
+train-plates: bootstrap  ## retrain the plate-text recogniser (seeded, CPU): plates/weights/crnn.pt + crnn.json
+	@$(PY) -m vigia.vision.plates.training.train $(ARGS)
+
 # Every service's part of the vigia namespace package: mypy checks them all, each its own base.
 SERVICE_DIRS := $(patsubst %/vigia,%,$(wildcard services/*/vigia))
 empty :=

@@ -104,6 +104,9 @@ ensure_tools() {
   command -v openssl >/dev/null || apt_install openssl
   # Held-out plate typefaces (tests/plates/heldout.py HELDOUT_FACES; training must not use them).
   dpkg -s fonts-dejavu-core fonts-urw-base35 fonts-roboto-unhinted fonts-open-sans fonts-paratype fonts-b612 >/dev/null 2>&1 || apt_install fonts-dejavu-core fonts-urw-base35 fonts-roboto-unhinted fonts-open-sans fonts-paratype fonts-b612
+  # Plate training typefaces (vigia.vision.plates.training.synth FONT_PACKAGES; none held out).
+  local training_fonts=(fonts-opendin fonts-liberation fonts-freefont-ttf fonts-croscore fonts-lato fonts-cantarell fonts-inter fonts-league-spartan fonts-karla fonts-cabin fonts-clear-sans fonts-play fonts-bebas-neue fonts-adf-switzera fonts-adf-gillius fonts-jura fonts-beteckna fonts-manrope)
+  dpkg -s "${training_fonts[@]}" >/dev/null 2>&1 || apt_install "${training_fonts[@]}"
   command -v kubectl >/dev/null || say "kubectl not found: tests/deploy/test_k8s.py will fail (install kubectl >= 1.27)"
 }
 
