@@ -167,6 +167,9 @@ class RetentionSettings(BaseSettings):
     retention_telemetry_days: int = Field(30, ge=1, description="Days telemetry readings are kept.")
     retention_device_status_days: int = Field(365, ge=1, description="Days device status history "
                                               "is kept.")
+    retention_passages_days: int = Field(90, ge=1, le=3650, description="Days vehicle passages are kept "
+                                         "unless the organization's settings say otherwise "
+                                         "(retention.passages_days; LGPD).")
     janitor_batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows the janitor deletes "
                                     "per transaction.")
     outbox_retention: Duration = Field(timedelta(days=7), description="How long published outbox rows "

@@ -1,5 +1,6 @@
 """``python -m vigia.watchdog``: restarts frozen cameras, flags silent devices, runs the janitor jobs
-(retention, object lifecycle, DLQ depth, stale leases); metrics and health on :9103.
+(retention, each organization's retention of passages and snapshots, object lifecycle, DLQ depth,
+stale leases); metrics and health on :9103.
 
 Start-up: configure logging, read settings, connect to PostgreSQL, Redis and the broker (declaring
 the topology), serve metrics/health, then tick the periodic checks under the leader lease until
@@ -27,6 +28,7 @@ from vigia.watchdog.devices import DeviceHealth
 from vigia.watchdog.janitor import (
     DeadLetterDepth,
     ObjectLifecycle,
+    OrganizationRetention,
     RetainedTable,
     Retention,
     StaleLeases,
@@ -71,6 +73,8 @@ async def run(settings: WatchdogSettings) -> None:
         StaleLeases(redis, interval=settings.janitor_leases_s, grace_seconds=settings.janitor_lease_grace_s),
     ]
     store = open_store(settings.object_store, settings)
+    checks.append(OrganizationRetention(engine, store, default_passages_days=settings.retention_passages_days,
+                                        interval=settings.janitor_retention_s, batch_size=settings.janitor_batch_size))
     if isinstance(store, FileStore):  # S3 buckets carry their own lifecycle rule: the server expires them
         checks.append(ObjectLifecycle(store, interval=settings.janitor_objects_s))
     lease = LeaderLease(redis, settings.watchdog_instance or default_holder(), settings.watchdog_lease_s)

@@ -11,6 +11,12 @@ leader lease, at its own interval:
   own retention policies clean them. The ``outbox`` is retained the same way on ``published_at``
   (``VIGIA_OUTBOX_RETENTION``): rows the relay has published go after that long, rows still
   waiting to be published (``published_at`` null) are never deleted.
+* :class:`OrganizationRetention` — each organization's own retention of what identifies people
+  and vehicles (LGPD, :mod:`vigia.common.privacy`): its passages last seen before its
+  ``retention.passages_days`` are deleted in bounded batches, and its snapshots (frames and crops)
+  older than its ``retention.snapshots_days`` are deleted from the object store, day prefix by day
+  prefix of each of its cameras (the bucket's own lifecycle still removes what is older than it,
+  cameras deleted since included). With either store, S3 or the filesystem.
 * :class:`ObjectLifecycle` — the embedded filesystem object store has no server to apply its
   buckets' lifecycle rules (``vigia.common.storage.BUCKETS``: snapshots 30 days, as compose's MinIO
   rule), so this job does: objects older than their bucket's rule are deleted. With S3 (MinIO) the
@@ -39,7 +45,8 @@ from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
 from sqlalchemy import Engine, text
 
-from vigia.common.storage import FileStore, ensure_default_buckets
+from vigia.common.privacy import SNAPSHOTS, SNAPSHOTS_DAYS_MAX, organization_retention, snapshot_day_prefix
+from vigia.common.storage import FileStore, ObjectStore, StorageError, ensure_default_buckets
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,10 @@ RETENTION_DELETED = Counter("watchdog_retention_deleted_rows", "Rows deleted by 
                             "(time-series tables, published outbox rows)", ["table"])
 RETENTION_LAST_RUN = Gauge("watchdog_retention_last_run_timestamp_seconds", "Unix time the retention janitor "
                            "last finished a run")
+ORG_RETENTION_DELETED = Counter("watchdog_org_retention_deleted", "Passages and snapshots deleted under "
+                                "their organization's retention (LGPD)", ["kind"])
+ORG_RETENTION_LAST_RUN = Gauge("watchdog_org_retention_last_run_timestamp_seconds", "Unix time the "
+                               "per-organization retention janitor last finished a run")
 OBJECTS_EXPIRED = Counter("watchdog_expired_objects", "Objects the janitor deleted from the filesystem "
                           "object store under their bucket's lifecycle rule")
 OBJECT_LIFECYCLE_LAST_RUN = Gauge("watchdog_object_lifecycle_last_run_timestamp_seconds", "Unix time the "
@@ -126,6 +137,85 @@ class Retention:
         RETENTION_LAST_RUN.set(time.time())
         if any(report.values()):
             log.info("retention applied", extra={"deleted": report})
+        return report
+
+    async def run(self) -> None:
+        await asyncio.to_thread(self.run_sync)
+
+
+# --- per-organization retention (LGPD) ---------------------------------------------------------------
+
+
+class OrganizationRetention:
+    """Deletes each organization's passages and snapshots older than its own retention."""
+
+    name = "org_retention"
+
+    def __init__(self, engine: Engine, store: ObjectStore | None, *, default_passages_days: int, interval: float,
+                 batch_size: int, max_batches: int | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.engine = engine
+        self.store = store
+        self.default_passages_days = default_passages_days
+        self.interval = interval
+        self.batch_size = batch_size
+        self.max_batches = max_batches
+        self.clock = clock
+
+    def prune_passages(self, org: object, cutoff: datetime) -> int:
+        """Delete the organization's passages last seen before ``cutoff``, in batches."""
+        # On the (org_id, last_seen) index; ctid batches keep each transaction short.
+        statement = text("DELETE FROM passages WHERE ctid = ANY(ARRAY(SELECT ctid FROM passages "
+                         "WHERE org_id = :org AND last_seen < :cutoff LIMIT :n))")
+        deleted = batches = 0
+        while self.max_batches is None or batches < self.max_batches:
+            with self.engine.begin() as conn:
+                count = int(conn.execute(statement, {"org": org, "cutoff": cutoff, "n": self.batch_size}).rowcount or 0)
+            batches += 1
+            deleted += count
+            if count < self.batch_size:
+                break
+        ORG_RETENTION_DELETED.labels("passages").inc(deleted)
+        return deleted
+
+    def prune_snapshots(self, org: object, cameras: list[object], cutoff: datetime) -> int:
+        """Delete the organization's snapshots stored before ``cutoff``: the day prefixes of each
+        camera from the bucket's lifecycle to the cutoff's day (that day's by modification time)."""
+        assert self.store is not None
+        deleted = 0
+        last_day = cutoff.date()
+        for camera in cameras:
+            for back in range(SNAPSHOTS_DAYS_MAX + 1):
+                day = last_day - timedelta(days=back)
+                for info in list(self.store.list(SNAPSHOTS, snapshot_day_prefix(str(org), str(camera), day))):
+                    if day < last_day or info.modified < cutoff:
+                        self.store.delete(SNAPSHOTS, info.key)
+                        deleted += 1
+        ORG_RETENTION_DELETED.labels("snapshots").inc(deleted)
+        return deleted
+
+    def run_sync(self) -> dict[str, dict[str, int]]:
+        now = self.clock()
+        with self.engine.connect() as conn:
+            orgs = conn.execute(text("SELECT id, settings FROM organizations")).all()
+        report: dict[str, dict[str, int]] = {}
+        for org, settings in orgs:
+            keep = organization_retention(settings, self.default_passages_days)
+            done = {"passages": self.prune_passages(org, now - timedelta(days=keep.passages_days))}
+            if self.store is not None and keep.snapshots_days < SNAPSHOTS_DAYS_MAX:
+                with self.engine.connect() as conn:
+                    cameras = [row[0] for row in conn.execute(
+                        text("SELECT id FROM cameras WHERE org_id = :org"), {"org": org})]
+                try:
+                    done["snapshots"] = self.prune_snapshots(org, cameras, now - timedelta(days=keep.snapshots_days))
+                except StorageError:
+                    log.warning("could not apply an organization's snapshot retention", exc_info=True,
+                                extra={"org": str(org)})
+            if any(done.values()):
+                report[str(org)] = done
+        ORG_RETENTION_LAST_RUN.set(time.time())
+        if report:
+            log.info("organization retention applied", extra={"deleted": report})
         return report
 
     async def run(self) -> None:

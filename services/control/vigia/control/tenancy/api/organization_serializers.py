@@ -10,6 +10,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from vigia.common.escalation import ESCALATION_DELAY_DEFAULT_S, escalation_delay_s
+from vigia.common.privacy import PASSAGES_DAYS_MAX, SNAPSHOTS_DAYS_MAX
 from vigia.control.core.serializers import StrictSerializer
 from vigia.control.tenancy.api.serializers import UserSerializer
 from vigia.control.tenancy.models import DEFAULT_TIME_ZONE, Organization, User
@@ -28,6 +29,7 @@ SEVERITY_DEFAULTS: dict[str, float] = {"medium": 0.8, "high": 1.0, "critical": 1
 SEVERITY_SCORES = ("medium", "high", "critical")
 FOLD_WINDOW_MAX_S = 86_400
 ESCALATION_DELAY_MIN_S, ESCALATION_DELAY_MAX_S = 10, 7 * 86_400
+RETENTION_VALUES = ("passages_days", "snapshots_days")
 
 
 def _time_zone(value: str) -> str:
@@ -141,6 +143,19 @@ class CorrelationSettingsSerializer(StrictSerializer):
         return value
 
 
+class RetentionSettingsSerializer(StrictSerializer):
+    """How long the organization keeps what identifies people and vehicles (LGPD); the watchdog's
+    janitor deletes older ones. Null (or absent): the installation's default."""
+
+    passages_days = serializers.IntegerField(
+        min_value=1, max_value=PASSAGES_DAYS_MAX, required=False, allow_null=True,
+        help_text="Days vehicle passages are kept after last seen (default VIGIA_RETENTION_PASSAGES_DAYS, 90).")
+    snapshots_days = serializers.IntegerField(
+        min_value=1, max_value=SNAPSHOTS_DAYS_MAX, required=False, allow_null=True,
+        help_text=f"Days snapshots (frames and plate crops) are kept (default and most: {SNAPSHOTS_DAYS_MAX}, "
+        "the snapshots bucket's lifecycle).")
+
+
 class OrganizationSettingsSerializer(StrictSerializer):
     """What an organization's admins tune. PATCH changes only what it names; a null correlation
     value removes that override (back to the correlator's default)."""
@@ -152,6 +167,7 @@ class OrganizationSettingsSerializer(StrictSerializer):
         min_value=ESCALATION_DELAY_MIN_S, max_value=ESCALATION_DELAY_MAX_S, required=False, allow_null=True,
         help_text=f"Seconds an event may stay unacknowledged before a pipeline's event input escalates it "
         f"(default {ESCALATION_DELAY_DEFAULT_S}; null: back to the default).")
+    retention = RetentionSettingsSerializer(required=False)
 
     def validate_time_zone(self, value: str) -> str:
         return _time_zone(value)
@@ -161,6 +177,8 @@ class OrganizationSettingsSerializer(StrictSerializer):
         overrides = overrides if isinstance(overrides, dict) else {}
         weights = overrides.get("weights")
         weights = weights if isinstance(weights, dict) else {}
+        retention = org.settings.get("retention") if isinstance(org.settings, dict) else None
+        retention = retention if isinstance(retention, dict) else {}
         grades = overrides.get("severity")
         grades = grades if isinstance(grades, dict) else {}
         return {
@@ -174,4 +192,5 @@ class OrganizationSettingsSerializer(StrictSerializer):
                 "fold_window_s": overrides.get("fold_window_s"),
             },
             "escalation_delay_s": escalation_delay_s(org.settings),
+            "retention": {name: retention.get(name) for name in RETENTION_VALUES},
         }

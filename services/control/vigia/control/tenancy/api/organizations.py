@@ -3,7 +3,8 @@
 * ``/api/v1/organizations/``: platform operators list, create (with a first admin invited),
   read, ``disable`` and ``enable`` organizations. Everyone else gets 403, admins included.
 * ``/api/v1/organization/settings``: the caller's own organization's time zone, correlation
-  overrides (weights, severity thresholds, folding of repeats) and escalation delay; every member
+  overrides (weights, severity thresholds, folding of repeats), escalation delay and retention of
+  passages and snapshots (LGPD, :mod:`vigia.common.privacy`); every member
   reads them, admins change them (PATCH). A platform operator gets 403.
 
 Every POST and PATCH here is an audit row (:mod:`vigia.control.audit.middleware`).
@@ -31,6 +32,7 @@ from vigia.control.core.permissions import (
     signed_in_user,
 )
 from vigia.control.tenancy.api.organization_serializers import (
+    RETENTION_VALUES,
     SEVERITY_DEFAULTS,
     SEVERITY_SCORES,
     SIGNAL_KINDS,
@@ -112,7 +114,15 @@ class OrganizationSettingsView(APIView):
                 current = {key: value for key, value in current.items() if key != "escalation_delay_s"}
                 if changes["escalation_delay_s"] is not None:
                     current["escalation_delay_s"] = changes["escalation_delay_s"]
-            if "correlation" in changes or "escalation_delay_s" in changes:
+            if "retention" in changes:
+                old = current.get("retention")
+                old = old if isinstance(old, dict) else {}
+                kept = {key: old[key] for key in RETENTION_VALUES if old.get(key) is not None}
+                _apply(kept, changes["retention"])
+                current = {key: value for key, value in current.items() if key != "retention"}
+                if kept:
+                    current["retention"] = kept
+            if "correlation" in changes or "escalation_delay_s" in changes or "retention" in changes:
                 org.settings = current
                 changed.append("settings")
             if changed:

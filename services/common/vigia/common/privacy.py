@@ -1,0 +1,54 @@
+"""How long an organization keeps what identifies people and vehicles (LGPD): its passages and its
+snapshots (frames and crops). Each organization may set both under ``retention`` in its
+``settings`` JSON (``PATCH /api/v1/organization/settings``); absent, the installation's defaults
+apply: ``VIGIA_RETENTION_PASSAGES_DAYS`` for passages, the snapshots bucket's lifecycle
+(:data:`vigia.common.storage.BUCKETS`, 30 days) for snapshots, which is also their longest: the
+bucket's rule deletes older ones whatever an organization says.
+
+The watchdog's janitor (``vigia.watchdog.janitor.OrganizationRetention``) applies them; control's
+settings API validates and shows them. Snapshot keys are laid out by day,
+``<org>/<camera>/<YYYY>/<MM>/<DD>/...`` (:func:`snapshot_day_prefix`), so the janitor finds an
+organization's expired snapshots by listing the days past its retention, not the whole bucket.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from vigia.common.storage import BUCKETS
+
+SNAPSHOTS = "snapshots"
+PASSAGES_DAYS_MAX = 3650
+SNAPSHOTS_DAYS_MAX: int = BUCKETS[SNAPSHOTS] or 30
+
+
+@dataclass(frozen=True)
+class OrganizationRetention:
+    """Days an organization keeps its passages and its snapshots."""
+
+    passages_days: int
+    snapshots_days: int
+
+
+def _days(value: Any, default: int, most: int) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= most:
+        return value
+    return default
+
+
+def organization_retention(settings: Any, default_passages_days: int) -> OrganizationRetention:
+    """The retention of an organization whose ``settings`` JSON is given (bad or absent values:
+    the defaults)."""
+    retention = settings.get("retention") if isinstance(settings, dict) else None
+    retention = retention if isinstance(retention, dict) else {}
+    return OrganizationRetention(
+        passages_days=_days(retention.get("passages_days"), default_passages_days, PASSAGES_DAYS_MAX),
+        snapshots_days=_days(retention.get("snapshots_days"), SNAPSHOTS_DAYS_MAX, SNAPSHOTS_DAYS_MAX))
+
+
+def snapshot_day_prefix(org: uuid.UUID | str, camera: uuid.UUID | str, day: date) -> str:
+    """The key prefix of one camera's snapshots of one (UTC) day, as vision stores them."""
+    return f"{org}/{camera}/{day:%Y/%m/%d}/"
