@@ -84,3 +84,48 @@ def test_the_plate_box_follows_the_vehicle_not_the_background():
     empty = scene.background[y:y + h, x:x + w].astype(int)
     drawn = scene.render(i)[y:y + h, x:x + w].astype(int)
     assert np.abs(drawn - empty).mean() > 40
+
+
+INTRUDED = SceneConfig(width=1280, height=720, fps=10, seed=11, intruder_every_s=15)
+
+
+def test_without_intruders_nobody_crosses_the_foreground():
+    scene = Scene(CFG)
+    assert all(scene.intruders(t) == [] for t in (0.0, 1.5, 30.0, 600.0))
+
+
+def test_an_intruder_crosses_every_period_alternating_sides_and_is_drawn_over_the_traffic():
+    scene, plain = Scene(INTRUDED), Scene(SceneConfig(width=1280, height=720, fps=10, seed=11))
+    starts = [round(w.t_enter, 6) for t in (2.0, 17.0, 32.0) for w in scene.intruders(t)]
+    assert starts == [1.0, 16.0, 31.0]
+    first, second = scene.intruders(2.0)[0], scene.intruders(17.0)[0]
+    assert (first.direction, second.direction) == (1, -1)
+    assert first.t_exit - first.t_enter < INTRUDED.intruder_every_s  # one at a time
+    # In the middle of its crossing the intruder is where the scene says, and the only change.
+    t = first.time_at(640)
+    frame = round(t * INTRUDED.fps)
+    x, y, w, h = first.box_at(frame / INTRUDED.fps)
+    diff = np.abs(scene.render(frame).astype(int) - plain.render(frame).astype(int)).sum(axis=2) > 0
+    ys, xs = np.nonzero(diff)
+    assert len(xs) > 0.05 * w * h
+    assert x - 2 <= xs.min() and xs.max() <= x + w + 2 and y - 2 <= ys.min() and ys.max() <= y + h + 2
+    assert abs(first.x_at(t) - 640) < 1e-6 and abs(second.x_at(second.time_at(300)) - 300) < 1e-6
+
+
+def test_a_plate_behind_an_intruder_is_not_readable():
+    scene = Scene(INTRUDED)
+    hidden = 0
+    for frame in range(0, 3000, 3):
+        t = frame / INTRUDED.fps
+        boxes = [w.box_at(t) for w in scene.intruders(t)]
+        for view in scene.plates(frame):
+            x, y, w, h = view.box
+            if any(x < bx + bw and bx < x + w and y < by + bh and by < y + h for bx, by, bw, bh in boxes):
+                assert not view.visible
+                hidden += 1
+    assert hidden, "in 300 s an intruder walks in front of some plate"
+
+
+def test_an_intruder_period_shorter_than_a_crossing_is_refused():
+    with pytest.raises(ValueError, match="intruder_every_s"):
+        SceneConfig(intruder_every_s=5)

@@ -97,6 +97,21 @@ def test_stops_cleanly_freeing_the_port_and_closing_the_truth(tmp_path):
     assert all(epoch <= p["wall_start"] <= p["wall_end"] for p in plates)
 
 
+def test_intruders_are_logged_as_they_start_crossing(tmp_path):
+    import time
+
+    with run_camsim(tmp_path, fps=10, size=(640, 360), intruder_every_s=12) as cams:
+        deadline = time.monotonic() + 20
+        while not [r for r in cams.truth() if r["kind"] == "intruder"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+    records = read_truth(tmp_path / "camsim-truth.jsonl")
+    [stream] = [r for r in records if r["kind"] == "stream"]
+    assert stream["intruder_every_s"] == 12
+    [first, *_] = [r for r in records if r["kind"] == "intruder"]
+    assert (first["camera"], first["t_enter"], first["direction"]) == ("cam1", 1.0, 1)
+    assert first["wall_enter"] == pytest.approx(stream["epoch"] + 1.0, abs=1e-3)
+
+
 def test_cli_prints_urls_and_stops_its_server_on_sigterm(tmp_path: Path):
     truth = tmp_path / "truth.jsonl"
     cli = subprocess.Popen([sys.executable, "-m", "vigia.simulators.camsim", "--cameras", "2", "--port", "0",

@@ -56,3 +56,19 @@ def test_log_appends_json_lines(tmp_path):
     log.write([{"kind": "plate", "plate": "ABC-1234"}])
     log.close()
     assert [r["plate"] for r in read_truth(path)] == ["ABC1D23", "ABC-1234"]
+
+
+def test_each_intruder_is_recorded_once_as_it_starts_crossing():
+    from vigia.simulators.camsim.truth import intruder_records
+
+    scene = Scene(SceneConfig(fps=10, seed=21, intruder_every_s=20))
+    records = [r for start in range(0, 1200, 7) for r in intruder_records(scene, range(start, start + 7), "cam2",
+                                                                          epoch=1000.0)]
+    assert [r["t_enter"] for r in records] == [1.0, 21.0, 41.0, 61.0, 81.0, 101.0]
+    assert len({r["actor"] for r in records}) == 6
+    for r in records:
+        assert r["kind"] == "intruder" and r["camera"] == "cam2"
+        assert r["wall_enter"] == pytest.approx(1000.0 + r["t_enter"]) and r["wall_exit"] > r["wall_enter"]
+        [walker] = scene.intruders(r["t_enter"] + 1)
+        assert (walker.id, walker.direction, walker.speed) == (r["actor"], r["direction"], r["speed"])
+    assert intruder_records(Scene(CFG), range(0, 1200)) == []

@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bitrate", type=int, default=0, help="kbit/s per camera (0: 2500 at 720p10, scaled)")
     p.add_argument("--seed", type=int, default=1, help="scene seed")
     p.add_argument("--truth", type=Path, default=None, help="append ground-truth JSON lines here")
+    p.add_argument("--intruder-every", type=float, default=0.0, help="a person crosses each camera's "
+                   "foreground every this many seconds (0: never; else 12 or more)")
     p.add_argument("--rtsp-user", default=os.environ.get("VIGIA_CAMSIM_USER") or None,
                    help="require RTSP basic auth (env VIGIA_CAMSIM_USER)")
     p.add_argument("--rtsp-password", default=os.environ.get("VIGIA_CAMSIM_PASSWORD"),
@@ -89,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
     options = ServerOptions(cameras=args.cameras, port=args.port, bind=args.bind, fps=args.fps, gop=args.gop,
                             size=(args.width, args.height), bitrate=args.bitrate, seed=args.seed, truth=args.truth,
+                            intruder_every_s=args.intruder_every,
                             user=args.rtsp_user, password=args.rtsp_password)
     server = CamsimServer(options, python=args.python)
     try:

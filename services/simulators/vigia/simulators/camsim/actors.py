@@ -237,6 +237,17 @@ class Walker:
         margin = self.height / 2
         return -margin + moved if self.direction > 0 else self.frame_width + margin - moved
 
+    def time_at(self, x: float) -> float:
+        """When the walker's centre (where its feet are) is at ``x`` px: the inverse of :meth:`x_at`."""
+        margin = self.height / 2
+        moved = x + margin if self.direction > 0 else self.frame_width + margin - x
+        return self.t_enter + moved / self.speed
+
+    def box_at(self, t: float) -> Box:
+        """What :func:`draw_walker` covers at ``t`` (head to feet, arms and legs at full swing)."""
+        x, h = self.x_at(t), self.height
+        return round(x - 0.3 * h), round(self.baseline - h), round(0.6 * h), round(h + 0.02 * h)
+
 
 def plan_walker(rng: random.Random, wid: int, t_enter: float, baseline: float, height: tuple[float, float],
                 frame_width: int, k: float) -> Walker:
@@ -244,6 +255,25 @@ def plan_walker(rng: random.Random, wid: int, t_enter: float, baseline: float, h
     return Walker(
         id=wid, t_enter=t_enter, speed=rng.uniform(35, 75) * k, direction=rng.choice((-1, 1)),
         height=rng.uniform(*height) * k, baseline=baseline + rng.uniform(-6, 6) * k,
+        shirt=rng.choice(SHIRT_COLOURS), pants=rng.choice(PANTS_COLOURS),
+        skin=rng.choice(((80, 120, 170), (120, 170, 220), (60, 90, 130), (150, 190, 230))), frame_width=frame_width,
+    )
+
+
+#: An intruder's size, path and pace as fractions of the frame (height, feet, speed per second).
+INTRUDER_HEIGHT = 0.36
+INTRUDER_BASELINE = 0.86
+INTRUDER_SPEED = 0.12
+
+
+def plan_intruder(rng: random.Random, wid: int, t_enter: float, direction: int, frame_width: int,
+                  frame_height: int) -> Walker:
+    """A person crossing the foreground in front of the traffic: tall enough for OpenCV's HOG people
+    detector (about 260 px at 720p), feet on a fixed line at 86 % of the height, so a test can draw a
+    zone on that line that nothing else stands in."""
+    return Walker(
+        id=wid, t_enter=t_enter, speed=INTRUDER_SPEED * frame_width * rng.uniform(0.95, 1.05), direction=direction,
+        height=INTRUDER_HEIGHT * frame_height * rng.uniform(0.95, 1.05), baseline=INTRUDER_BASELINE * frame_height,
         shirt=rng.choice(SHIRT_COLOURS), pants=rng.choice(PANTS_COLOURS),
         skin=rng.choice(((80, 120, 170), (120, 170, 220), (60, 90, 130), (150, 190, 230))), frame_width=frame_width,
     )

@@ -45,6 +45,7 @@ class ServerOptions:
     bitrate: int = 0
     seed: int = 1
     truth: Path | None = None
+    intruder_every_s: float = 0.0
     user: str | None = None
     password: str | None = field(default=None, repr=False)
 
@@ -54,6 +55,8 @@ class ServerOptions:
                 "--bitrate", str(self.bitrate), "--seed", str(self.seed)]
         if self.truth is not None:
             args += ["--truth", str(self.truth)]
+        if self.intruder_every_s:
+            args += ["--intruder-every", f"{self.intruder_every_s:g}"]
         return args
 
 

@@ -24,6 +24,7 @@ from vigia.simulators.camsim.actors import (
     Walker,
     draw_vehicle_sprite,
     draw_walker,
+    plan_intruder,
     plan_vehicle,
     plan_walker,
 )
@@ -39,12 +40,15 @@ class SceneConfig:
     fps: float = 10.0
     seed: int = 1
     walkers_per_sidewalk: int = 2
+    intruder_every_s: float = 0.0  # 0: no intruders; else one crosses the foreground this often
 
     def __post_init__(self) -> None:
         if self.width < 320 or self.height < 180 or self.width % 2 or self.height % 2:
             raise ValueError("size must be even and at least 320x180")
         if not 0 < self.fps <= 60:
             raise ValueError("fps must be in (0, 60]")
+        if self.intruder_every_s and not 12 <= self.intruder_every_s <= 3600:
+            raise ValueError("intruder_every_s must be 0 (none) or in [12, 3600]: one crossing takes ~10 s")
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,44 @@ class _Traffic:
         return False
 
 
+class _Intruders:
+    """People crossing the foreground, one every ``period`` seconds (the first at 1 s), alternately
+    from the left and from the right; intruder ``k`` is planned from its own seeded generator, so
+    any of them can be asked for in any order."""
+
+    FIRST = 1.0
+
+    def __init__(self, config: SceneConfig) -> None:
+        self.config, self.period = config, config.intruder_every_s
+        self._planned: dict[int, Walker] = {}
+
+    def planned(self, k: int) -> Walker:
+        intruder = self._planned.get(k)
+        if intruder is None:
+            c = self.config
+            rng = random.Random(f"{c.seed}:intruder:{k}")
+            intruder = plan_intruder(rng, 900_000 + k, self.FIRST + k * self.period, 1 if k % 2 == 0 else -1,
+                                     c.width, c.height)
+            self._planned[k] = intruder
+            if len(self._planned) > 64:
+                self._planned.pop(next(iter(self._planned)))
+        return intruder
+
+    def entering(self, t0: float, t1: float) -> list[Walker]:
+        """Intruders whose crossing begins in [t0, t1)."""
+        if not self.period or t1 <= self.FIRST:
+            return []
+        first = max(0, math.ceil((t0 - self.FIRST) / self.period))
+        last = math.ceil((t1 - self.FIRST) / self.period)
+        return [w for k in range(first, last + 1) if t0 <= (w := self.planned(k)).t_enter < t1]
+
+    def active(self, t: float) -> list[Walker]:
+        if not self.period or t < self.FIRST:
+            return []
+        k = math.floor((t - self.FIRST) / self.period)
+        return [w for j in range(max(0, k - 1), k + 1) if (w := self.planned(j)).t_enter <= t < w.t_exit]
+
+
 class Scene:
     """A street seen by one camera. Deterministic from ``config.seed``."""
 
@@ -146,6 +188,7 @@ class Scene:
             Lane(1, baseline=0.955 * h, direction=direction, plate_width=(180, 215)),
         ]
         self.traffic = _Traffic(config, self.lanes)
+        self.intruder_plan = _Intruders(config)
         self.walker_tracks = [
             self._walker_track(10 + 2 * n + i, f"{config.seed}:walk:{side}:{n}", baseline, height)
             for i, (side, baseline, height) in enumerate(
@@ -171,18 +214,23 @@ class Scene:
     def walkers(self, t: float) -> list[Walker]:
         return [w for track in self.walker_tracks for w in track.active(t)]
 
+    def intruders(self, t: float) -> list[Walker]:
+        """Intruders in the frame at ``t`` (drawn over everything else); none unless configured."""
+        return self.intruder_plan.active(t)
+
     def plates(self, frame: int) -> list[PlateView]:
         """Every plate at least partly in ``frame``, with its box and visibility; no pixels drawn."""
         t = self.time_of(frame)
         vehicles = self.vehicles(t)
         boxes = [v.box_at(t) for v in vehicles]
+        over = [w.box_at(t) for w in self.intruders(t)]  # intruders are drawn over every vehicle
         views = []
         for i, v in enumerate(vehicles):
             box = v.plate_box_at(t)
             if not _intersects(box, (0, 0, self.config.width, self.config.height)):
                 continue
             inside = _contains((0, 0, self.config.width, self.config.height), box)
-            hidden = any(_intersects(box, other) for other in boxes[i + 1:])  # drawn over it
+            hidden = any(_intersects(box, other) for other in [*boxes[i + 1:], *over])  # drawn over it
             views.append(PlateView(v.id, v.plate, v.plate_format, box, inside and not hidden))
         return views
 
@@ -195,6 +243,8 @@ class Scene:
             draw_walker(img, walker, t)
         for v in self.vehicles(t):
             self._draw_vehicle(img, v, t)
+        for intruder in self.intruders(t):
+            draw_walker(img, intruder, t)
         # Light drifts slowly (clouds), and the sensor adds a little noise.
         gain = 1.0 + 0.1 * math.sin(2 * math.pi * t / 47.0 + c.seed)
         img = cv2.convertScaleAbs(img, alpha=gain)

@@ -41,7 +41,7 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 from vigia.simulators.camsim.scene import Scene, SceneConfig  # noqa: E402
-from vigia.simulators.camsim.truth import TruthLog, TruthTracker  # noqa: E402
+from vigia.simulators.camsim.truth import TruthLog, TruthTracker, intruder_records  # noqa: E402
 
 log = logging.getLogger("vigia.simulators.camsim.server")
 ROLE = "camsim-viewer"
@@ -52,7 +52,7 @@ class CameraFeed:
 
     def __init__(self, name: str, scene: Scene, truth: TruthLog, epoch_wall: float, epoch_mono: float) -> None:
         self.name, self.scene, self.truth = name, scene, truth
-        self.epoch_mono = epoch_mono
+        self.epoch_mono, self.epoch_wall = epoch_mono, epoch_wall
         self.tracker = TruthTracker(name, scene.config.fps, epoch_wall)
         self._sinks: list[Any] = []
         self._lock = threading.Lock()
@@ -101,6 +101,7 @@ class CameraFeed:
         # Truth covers every frame, including those skipped or drawn for nobody.
         for f in range(self._next_truth, frame + 1):
             self.truth.write(self.tracker.observe(f, self.scene.plates(f)))
+        self.truth.write(intruder_records(self.scene, range(self._next_truth, frame + 1), self.name, self.epoch_wall))
         self._next_truth = frame + 1
 
     def close(self) -> None:
@@ -188,6 +189,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bitrate", type=int, default=0, help="kbit/s per camera; 0 scales 2500 at 720p10")
     p.add_argument("--seed", type=int, default=1, help="scene seed; camera i uses seed * 1000 + i")
     p.add_argument("--truth", default=None, help="append ground-truth JSON lines to this file")
+    p.add_argument("--intruder-every", type=float, default=0.0, help="a person crosses the foreground "
+                   "every this many seconds (0: never; else 12 or more)")
     p.add_argument("--user", default=os.environ.get("VIGIA_CAMSIM_USER") or None,
                    help="require RTSP basic auth with this user (env VIGIA_CAMSIM_USER)")
     p.add_argument("--password", default=os.environ.get("VIGIA_CAMSIM_PASSWORD", ""),
@@ -216,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     _die_with_parent()
     Gst.init(None)
     try:
-        configs = [SceneConfig(args.width, args.height, args.fps, args.seed * 1000 + i)
-                   for i in range(1, args.cameras + 1)]
+        configs = [SceneConfig(args.width, args.height, args.fps, args.seed * 1000 + i,
+                               intruder_every_s=args.intruder_every) for i in range(1, args.cameras + 1)]
     except ValueError as exc:
         print(f"camsim: {exc}", file=sys.stderr)
         return 2
@@ -227,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     feeds = [CameraFeed(f"cam{i}", Scene(c), truth, epoch_wall, epoch_mono) for i, c in enumerate(configs, 1)]
     truth.write([{"kind": "stream", "camera": f.name, "path": f"/{f.name}", "epoch": round(epoch_wall, 4),
                   "fps": args.fps, "width": args.width, "height": args.height, "gop": args.gop,
-                  "seed": f.scene.config.seed} for f in feeds])
+                  "seed": f.scene.config.seed, "intruder_every_s": f.scene.config.intruder_every_s}
+                 for f in feeds])
     server = build_server(feeds, args)
     loop = GLib.MainLoop()
     if server.attach(None) == 0:

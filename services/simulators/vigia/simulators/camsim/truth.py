@@ -6,7 +6,14 @@ whole in the frame and not hidden: ``start``/``end`` (seconds of scene time, fir
 ``box`` ([x, y, w, h] at the middle frame), ``min_width`` (narrowest plate width in px) and
 ``complete`` (false when the run was cut by the start or end of the log). Accuracy is measured
 on intervals with ``duration >= 3``. A ``{"kind": "stream", ...}`` line per camera says when its
-frame 0 was due (``epoch``), its size, fps and seed.
+frame 0 was due (``epoch``), its size, fps, seed and ``intruder_every_s``.
+
+With intruders on (``SceneConfig.intruder_every_s``), an ``{"kind": "intruder", ...}`` line is
+written as each one starts crossing: its ``actor`` id, ``t_enter``/``t_exit`` (scene seconds) and
+``wall_enter``/``wall_exit``, ``direction`` (+1 from the left), ``speed`` (px/s), ``height`` and
+``baseline`` (px, where its feet are) and ``frame_width``: its centre is at ``x`` px at scene time
+``t_enter + (x + height / 2) / speed`` (from the left; mirrored from the right), see
+:meth:`~vigia.simulators.camsim.actors.Walker.time_at`.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from vigia.simulators.camsim.actors import Box
+from vigia.simulators.camsim.actors import Box, Walker
 from vigia.simulators.camsim.scene import PlateView, Scene
 
 
@@ -83,6 +90,25 @@ def plate_intervals(scene: Scene, frames: range, camera: str = "cam1", epoch: fl
     for frame in frames:
         records += tracker.observe(frame, scene.plates(frame))
     return records + tracker.close()
+
+
+def intruder_record(walker: Walker, camera: str, epoch: float) -> dict[str, Any]:
+    """The ground-truth line of one intruder's crossing (see the module docstring)."""
+    return {
+        "kind": "intruder", "camera": camera, "actor": walker.id, "t_enter": round(walker.t_enter, 4),
+        "t_exit": round(walker.t_exit, 4), "wall_enter": round(epoch + walker.t_enter, 4),
+        "wall_exit": round(epoch + walker.t_exit, 4), "direction": walker.direction, "speed": walker.speed,
+        "height": walker.height, "baseline": walker.baseline, "frame_width": walker.frame_width,
+    }
+
+
+def intruder_records(scene: Scene, frames: range, camera: str = "cam1", epoch: float = 0.0) -> list[dict[str, Any]]:
+    """Records of the intruders that start crossing during ``frames`` (consecutive)."""
+    if not frames:
+        return []
+    fps = scene.config.fps
+    return [intruder_record(w, camera, epoch)
+            for w in scene.intruder_plan.entering(frames.start / fps, frames.stop / fps)]
 
 
 class TruthLog:
