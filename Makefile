@@ -34,6 +34,10 @@ bench: bootstrap  ## run the benchmarks in tests/bench (one JSON line each)
 train-plates: bootstrap  ## retrain the plate-text recogniser (seeded, CPU): plates/weights/crnn.pt + crnn.json
 	@$(PY) -m vigia.vision.plates.training.train $(ARGS)
 
+.PHONY: models
+models: bootstrap  ## download the pinned YOLO weights (MODEL=yolov8n|yolo11n|yolo11s) to var/models, checksum verified
+	@$(PY) -m vigia.vision.models_fetch $(or $(MODEL),yolov8n) --dest var/models
+
 # Every service's part of the vigia namespace package: mypy checks them all, each its own base.
 SERVICE_DIRS := $(patsubst %/vigia,%,$(wildcard services/*/vigia))
 empty :=
