@@ -1,18 +1,20 @@
 """Each organization's own retention (LGPD) applied by the janitor: passages last seen before the
-organization's ``retention.passages_days`` and snapshots older than its ``retention.snapshots_days``
+organization's ``retention.passages_days``, snapshots older than its ``retention.snapshots_days`` and
+notification deliveries (with their attempts) created before its ``retention.notifications_days``
 are deleted; other organizations keep theirs under the defaults."""
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete, insert, select, update
 
-from vigia.common.db import organizations, passages
+from vigia.common.db import notification_attempts, notification_deliveries, organizations, passages
 from vigia.common.plates import look_alike_key
 from vigia.common.privacy import organization_retention, snapshot_day_prefix
 from vigia.common.storage import FileStore
@@ -87,3 +89,66 @@ def test_each_organizations_passages_and_snapshots_go_after_its_own_retention(
     assert report[str(strict)] == {"passages": 1, "snapshots": 1}
     assert report[str(lenient)] == {"passages": 1}
     assert janitor.run_sync() == {}  # nothing left to do
+
+
+@pytest.fixture
+def notifications(engine: Engine) -> Iterator[Engine]:
+    """No delivery rows before or after (they reference the organizations the engine fixture empties)."""
+    def empty() -> None:
+        with engine.begin() as conn:
+            conn.execute(delete(notification_attempts))
+            conn.execute(delete(notification_deliveries))
+    empty()
+    yield engine
+    empty()
+
+
+def _delivery(engine: Engine, org: uuid.UUID, days: float, status: str, attempts: int = 2) -> uuid.UUID:
+    ident, created = uuid.uuid4(), datetime.now(UTC) - timedelta(days=days)
+    with engine.begin() as conn:
+        conn.execute(insert(notification_deliveries).values(
+            id=ident, org_id=org, action_id=uuid.uuid4(), channel_id=None, kind="webhook", event_id=None,
+            pipeline_id=None, node="", recipient="+5511988887777", idempotency_key=uuid.uuid4().hex * 2,
+            status=status, attempts=attempts, last_error="", created_at=created, updated_at=created))
+        for attempt in range(1, attempts + 1):
+            conn.execute(insert(notification_attempts).values(
+                org_id=org, delivery_id=ident, attempt=attempt, status="failed", response="", error="", time=created))
+    return ident
+
+
+def _deliveries(engine: Engine) -> dict[uuid.UUID, int]:
+    """Delivery id -> how many attempt rows it still has."""
+    with engine.connect() as conn:
+        kept = dict.fromkeys(conn.execute(select(notification_deliveries.c.id)).scalars(), 0)
+        for delivery in conn.execute(select(notification_attempts.c.delivery_id)).scalars():
+            kept[delivery] = kept.get(delivery, 0) + 1
+    return kept
+
+
+def test_notification_deliveries_and_their_attempts_go_after_each_organizations_retention_once_over(
+        notifications: Engine, org: uuid.UUID) -> None:
+    strict = org
+    with notifications.begin() as conn:
+        conn.execute(update(organizations).where(organizations.c.id == strict).values(
+            settings={"retention": {"notifications_days": 7}}))
+        lenient = uuid.uuid4()
+        conn.execute(insert(organizations).values(id=lenient, name="Lenient", slug=f"wd-{lenient.hex[:8]}",
+                                                  settings={}, created_at=datetime.now(UTC)))
+    delivered = _delivery(notifications, strict, 8, "delivered")
+    failed = _delivery(notifications, strict, 9, "failed", attempts=5)
+    retrying = _delivery(notifications, strict, 8, "retrying")   # not over: kept whatever its age
+    sending = _delivery(notifications, strict, 30, "sending", attempts=1)
+    young = _delivery(notifications, strict, 6, "delivered")
+    default_kept = _delivery(notifications, lenient, 29, "delivered")  # the default here: 30 days
+    default_expired = _delivery(notifications, lenient, 31, "failed")
+
+    janitor = OrganizationRetention(notifications, None, default_passages_days=90, default_notifications_days=30,
+                                    interval=3600, batch_size=1)
+    report = janitor.run_sync()
+
+    assert _deliveries(notifications) == {retrying: 2, sending: 1, young: 2, default_kept: 2}
+    assert {delivered, failed, default_expired}.isdisjoint(_deliveries(notifications))
+    assert report[str(strict)] == {"passages": 0, "notifications": 2}
+    assert report[str(lenient)] == {"passages": 0, "notifications": 1}
+    assert janitor.run_sync() == {}  # nothing left to do
+    assert organization_retention({"retention": {"notifications_days": 0}}, 90, 30).notifications_days == 30

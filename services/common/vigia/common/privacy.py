@@ -1,7 +1,9 @@
 """How long an organization keeps what identifies people and vehicles (LGPD): its passages and its
-snapshots (frames and crops). Each organization may set both under ``retention`` in its
-``settings`` JSON (``PATCH /api/v1/organization/settings``); absent, the installation's defaults
-apply: ``VIGIA_RETENTION_PASSAGES_DAYS`` for passages, the snapshots bucket's lifecycle
+snapshots (frames and crops), and the record of the notifications sent for it (deliveries and
+their attempts: recipients' phone numbers and addresses). Each organization may set them under
+``retention`` in its ``settings`` JSON (``PATCH /api/v1/organization/settings``); absent, the
+installation's defaults apply: ``VIGIA_RETENTION_PASSAGES_DAYS`` for passages,
+``VIGIA_RETENTION_NOTIFICATIONS_DAYS`` for notifications, the snapshots bucket's lifecycle
 (:data:`vigia.common.storage.BUCKETS`, 30 days) for snapshots, which is also their longest: the
 bucket's rule deletes older ones whatever an organization says.
 
@@ -22,15 +24,18 @@ from vigia.common.storage import BUCKETS
 
 SNAPSHOTS = "snapshots"
 PASSAGES_DAYS_MAX = 3650
+NOTIFICATIONS_DAYS_MAX = 3650
+NOTIFICATIONS_DAYS_DEFAULT = 90
 SNAPSHOTS_DAYS_MAX: int = BUCKETS[SNAPSHOTS] or 30
 
 
 @dataclass(frozen=True)
 class OrganizationRetention:
-    """Days an organization keeps its passages and its snapshots."""
+    """Days an organization keeps its passages, its snapshots and its notification deliveries."""
 
     passages_days: int
     snapshots_days: int
+    notifications_days: int = NOTIFICATIONS_DAYS_DEFAULT
 
 
 def _days(value: Any, default: int, most: int) -> int:
@@ -39,14 +44,17 @@ def _days(value: Any, default: int, most: int) -> int:
     return default
 
 
-def organization_retention(settings: Any, default_passages_days: int) -> OrganizationRetention:
+def organization_retention(settings: Any, default_passages_days: int,
+                           default_notifications_days: int = NOTIFICATIONS_DAYS_DEFAULT) -> OrganizationRetention:
     """The retention of an organization whose ``settings`` JSON is given (bad or absent values:
     the defaults)."""
     retention = settings.get("retention") if isinstance(settings, dict) else None
     retention = retention if isinstance(retention, dict) else {}
     return OrganizationRetention(
         passages_days=_days(retention.get("passages_days"), default_passages_days, PASSAGES_DAYS_MAX),
-        snapshots_days=_days(retention.get("snapshots_days"), SNAPSHOTS_DAYS_MAX, SNAPSHOTS_DAYS_MAX))
+        snapshots_days=_days(retention.get("snapshots_days"), SNAPSHOTS_DAYS_MAX, SNAPSHOTS_DAYS_MAX),
+        notifications_days=_days(retention.get("notifications_days"), default_notifications_days,
+                                 NOTIFICATIONS_DAYS_MAX))
 
 
 def snapshot_day_prefix(org: uuid.UUID | str, camera: uuid.UUID | str, day: date) -> str:

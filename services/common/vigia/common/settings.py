@@ -170,6 +170,10 @@ class RetentionSettings(BaseSettings):
     retention_passages_days: int = Field(90, ge=1, le=3650, description="Days vehicle passages are kept "
                                          "unless the organization's settings say otherwise "
                                          "(retention.passages_days; LGPD).")
+    retention_notifications_days: int = Field(90, ge=1, le=3650, description="Days notification deliveries "
+                                              "and their attempts are kept unless the organization's settings "
+                                              "say otherwise (retention.notifications_days); deliveries still "
+                                              "being sent or retried are kept.")
     janitor_batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows the janitor deletes "
                                     "per transaction.")
     outbox_retention: Duration = Field(timedelta(days=7), description="How long published outbox rows "

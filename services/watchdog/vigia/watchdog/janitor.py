@@ -13,7 +13,10 @@ leader lease, at its own interval:
   waiting to be published (``published_at`` null) are never deleted.
 * :class:`OrganizationRetention` — each organization's own retention of what identifies people
   and vehicles (LGPD, :mod:`vigia.common.privacy`): its passages last seen before its
-  ``retention.passages_days`` are deleted in bounded batches, and its snapshots (frames and crops)
+  ``retention.passages_days`` are deleted in bounded batches, so are its notification deliveries
+  (with their attempts) created before its ``retention.notifications_days``
+  (``VIGIA_RETENTION_NOTIFICATIONS_DAYS`` by default) once delivered or failed for good — one
+  still being sent or retried is kept — and its snapshots (frames and crops)
   older than its ``retention.snapshots_days`` are deleted from the object store, day prefix by day
   prefix of each of its cameras (the bucket's own lifecycle still removes what is older than it,
   cameras deleted since included). With either store, S3 or the filesystem.
@@ -45,7 +48,13 @@ from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
 from sqlalchemy import Engine, text
 
-from vigia.common.privacy import SNAPSHOTS, SNAPSHOTS_DAYS_MAX, organization_retention, snapshot_day_prefix
+from vigia.common.privacy import (
+    NOTIFICATIONS_DAYS_DEFAULT,
+    SNAPSHOTS,
+    SNAPSHOTS_DAYS_MAX,
+    organization_retention,
+    snapshot_day_prefix,
+)
 from vigia.common.storage import FileStore, ObjectStore, StorageError, ensure_default_buckets
 
 log = logging.getLogger(__name__)
@@ -54,8 +63,9 @@ RETENTION_DELETED = Counter("watchdog_retention_deleted_rows", "Rows deleted by 
                             "(time-series tables, published outbox rows)", ["table"])
 RETENTION_LAST_RUN = Gauge("watchdog_retention_last_run_timestamp_seconds", "Unix time the retention janitor "
                            "last finished a run")
-ORG_RETENTION_DELETED = Counter("watchdog_org_retention_deleted", "Passages and snapshots deleted under "
-                                "their organization's retention (LGPD)", ["kind"])
+ORG_RETENTION_DELETED = Counter("watchdog_org_retention_deleted", "Passages, snapshots and notification "
+                                "deliveries (with their attempts) deleted under their organization's "
+                                "retention (LGPD)", ["kind"])
 ORG_RETENTION_LAST_RUN = Gauge("watchdog_org_retention_last_run_timestamp_seconds", "Unix time the "
                                "per-organization retention janitor last finished a run")
 OBJECTS_EXPIRED = Counter("watchdog_expired_objects", "Objects the janitor deleted from the filesystem "
@@ -152,11 +162,12 @@ class OrganizationRetention:
     name = "org_retention"
 
     def __init__(self, engine: Engine, store: ObjectStore | None, *, default_passages_days: int, interval: float,
-                 batch_size: int, max_batches: int | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 batch_size: int, default_notifications_days: int = NOTIFICATIONS_DAYS_DEFAULT,
+                 max_batches: int | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.engine = engine
         self.store = store
         self.default_passages_days = default_passages_days
+        self.default_notifications_days = default_notifications_days
         self.interval = interval
         self.batch_size = batch_size
         self.max_batches = max_batches
@@ -176,6 +187,26 @@ class OrganizationRetention:
             if count < self.batch_size:
                 break
         ORG_RETENTION_DELETED.labels("passages").inc(deleted)
+        return deleted
+
+    def prune_notifications(self, org: object, cutoff: datetime) -> int:
+        """Delete the organization's deliveries created before ``cutoff`` that are over (delivered
+        or failed), their attempts with them, in batches; returns how many deliveries went."""
+        # On the (org_id, created_at) index; attempts by the (delivery_id, attempt) unique index.
+        statement = text(
+            "WITH doomed AS (SELECT id FROM notification_deliveries WHERE org_id = :org AND created_at < :cutoff "
+            "AND status IN ('delivered', 'failed') LIMIT :n), "
+            "attempts AS (DELETE FROM notification_attempts WHERE delivery_id IN (SELECT id FROM doomed)) "
+            "DELETE FROM notification_deliveries WHERE id IN (SELECT id FROM doomed)")
+        deleted = batches = 0
+        while self.max_batches is None or batches < self.max_batches:
+            with self.engine.begin() as conn:
+                count = int(conn.execute(statement, {"org": org, "cutoff": cutoff, "n": self.batch_size}).rowcount or 0)
+            batches += 1
+            deleted += count
+            if count < self.batch_size:
+                break
+        ORG_RETENTION_DELETED.labels("notifications").inc(deleted)
         return deleted
 
     def prune_snapshots(self, org: object, cameras: list[object], cutoff: datetime) -> int:
@@ -200,8 +231,11 @@ class OrganizationRetention:
             orgs = conn.execute(text("SELECT id, settings FROM organizations")).all()
         report: dict[str, dict[str, int]] = {}
         for org, settings in orgs:
-            keep = organization_retention(settings, self.default_passages_days)
+            keep = organization_retention(settings, self.default_passages_days, self.default_notifications_days)
             done = {"passages": self.prune_passages(org, now - timedelta(days=keep.passages_days))}
+            notifications = self.prune_notifications(org, now - timedelta(days=keep.notifications_days))
+            if notifications:  # reported when there were some, like snapshots when they are retained
+                done["notifications"] = notifications
             if self.store is not None and keep.snapshots_days < SNAPSHOTS_DAYS_MAX:
                 with self.engine.connect() as conn:
                     cameras = [row[0] for row in conn.execute(

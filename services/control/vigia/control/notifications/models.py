@@ -85,7 +85,9 @@ class NotificationDelivery(models.Model):
     class Meta:
         db_table = "notification_deliveries"
         ordering = ("-id",)
-        indexes = [models.Index(fields=("channel", "-id"), name="notif_deliveries_channel")]
+        indexes = [models.Index(fields=("channel", "-id"), name="notif_deliveries_channel"),
+                   # the janitor's retention: an organization's deliveries created before its cutoff
+                   models.Index(fields=("org", "created_at"), name="notif_deliveries_org_created")]
 
     def __str__(self) -> str:
         return f"{self.action_id}/{self.recipient or '-'}: {self.status}"

@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from vigia.common.escalation import ESCALATION_DELAY_DEFAULT_S, escalation_delay_s
-from vigia.common.privacy import PASSAGES_DAYS_MAX, SNAPSHOTS_DAYS_MAX
+from vigia.common.privacy import NOTIFICATIONS_DAYS_MAX, PASSAGES_DAYS_MAX, SNAPSHOTS_DAYS_MAX
 from vigia.control.core.serializers import StrictSerializer
 from vigia.control.tenancy.api.serializers import UserSerializer
 from vigia.control.tenancy.models import DEFAULT_TIME_ZONE, Organization, User
@@ -29,7 +29,7 @@ SEVERITY_DEFAULTS: dict[str, float] = {"medium": 0.8, "high": 1.0, "critical": 1
 SEVERITY_SCORES = ("medium", "high", "critical")
 FOLD_WINDOW_MAX_S = 86_400
 ESCALATION_DELAY_MIN_S, ESCALATION_DELAY_MAX_S = 10, 7 * 86_400
-RETENTION_VALUES = ("passages_days", "snapshots_days")
+RETENTION_VALUES = ("passages_days", "snapshots_days", "notifications_days")
 
 
 def _time_zone(value: str) -> str:
@@ -144,8 +144,9 @@ class CorrelationSettingsSerializer(StrictSerializer):
 
 
 class RetentionSettingsSerializer(StrictSerializer):
-    """How long the organization keeps what identifies people and vehicles (LGPD); the watchdog's
-    janitor deletes older ones. Null (or absent): the installation's default."""
+    """How long the organization keeps what identifies people and vehicles (LGPD) and the record of
+    the notifications sent; the watchdog's janitor deletes older ones. Null (or absent): the
+    installation's default."""
 
     passages_days = serializers.IntegerField(
         min_value=1, max_value=PASSAGES_DAYS_MAX, required=False, allow_null=True,
@@ -154,6 +155,10 @@ class RetentionSettingsSerializer(StrictSerializer):
         min_value=1, max_value=SNAPSHOTS_DAYS_MAX, required=False, allow_null=True,
         help_text=f"Days snapshots (frames and plate crops) are kept (default and most: {SNAPSHOTS_DAYS_MAX}, "
         "the snapshots bucket's lifecycle).")
+    notifications_days = serializers.IntegerField(
+        min_value=1, max_value=NOTIFICATIONS_DAYS_MAX, required=False, allow_null=True,
+        help_text="Days notification deliveries and their attempts (recipients, answers) are kept after "
+        "they were created (default VIGIA_RETENTION_NOTIFICATIONS_DAYS, 90).")
 
 
 class OrganizationSettingsSerializer(StrictSerializer):
