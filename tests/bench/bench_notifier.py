@@ -18,7 +18,10 @@ nothing: both sides pay the same receiver). Then:
    and recorded in PostgreSQL (two transactions), exactly as in production.
 
 Prints one JSON line: both rates, their ratio and the goals (>= 500 deliveries/s, ratio >= 0.7),
-plus the deliveries recorded as delivered (must equal --actions). The vhost and Redis keys are
+the CPU milliseconds per delivery of the notifier process (from its first delivery to its last
+commit) and of the peer, plus the deliveries recorded as delivered (must equal --actions).
+``--py-spy PATH`` samples the notifier with py-spy (speedscope format), ``--profile PATH`` runs it
+under cProfile. The vhost and Redis keys are
 removed afterwards; the database is kept (its rows are per-run organization).
 """
 
@@ -80,6 +83,18 @@ app = Starlette(routes=[Route("/hook", hook, methods=["POST"]), Route("/stats", 
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 '''
 
+# The notifier under cProfile timed by its thread's CPU clock: on a shared machine, wall time
+# charges waiting for a core to whatever call was running.
+PROFILED = """
+import cProfile, sys, time
+from vigia.notifier.app import main
+profile = cProfile.Profile(time.thread_time)
+try:
+    profile.runcall(main)
+finally:
+    profile.dump_stats(sys.argv[1])
+"""
+
 
 async def create_vhost() -> str:
     name = f"bench-notifier-{uuid.uuid4().hex[:8]}"
@@ -100,8 +115,21 @@ async def receiver_stats(http: httpx.AsyncClient, reset: bool = False) -> dict[s
     return dict(response.json())
 
 
-async def peer(url: str, actions: int, concurrency: int) -> float:
-    """The bare loop: signed JSON POSTs, ``concurrency`` at a time; deliveries per second."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_delivery_ms(pid: int, since: tuple[float, int] | None, delivered: int) -> float | None:
+    if since is None or delivered <= since[1]:
+        return None
+    return round((cpu_seconds(pid) - since[0]) * 1000 / (delivered - since[1]), 3)
+
+
+async def peer(url: str, actions: int, concurrency: int) -> tuple[float, float]:
+    """The bare loop: signed JSON POSTs, ``concurrency`` at a time; deliveries per second and CPU
+    milliseconds per delivery (this process runs nothing else meanwhile)."""
     body = orjson.dumps({"action": str(uuid.uuid4()), "text": "[Vigia] Intrusão (high) em doca 3",
                          "payload": {"title": "Intrusão", "severity": "high", "site": "doca 3"}})
     headers = {"Content-Type": "application/json",
@@ -117,9 +145,9 @@ async def peer(url: str, actions: int, concurrency: int) -> float:
                 (await client.post(url, content=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
                  ).raise_for_status()
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return actions / (time.perf_counter() - started)
+        return actions / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / actions
 
 
 async def main() -> None:
@@ -128,6 +156,8 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="HTTP connections (peer and notifier)")
     parser.add_argument("--prefetch", type=int, default=16, help="actions the notifier handles at once")
     parser.add_argument("--profile", metavar="PATH", help="run the notifier under cProfile, stats written to PATH")
+    parser.add_argument("--py-spy", metavar="PATH", help="sample the notifier with py-spy (installed in the venv), "
+                        "a speedscope profile written to PATH")
     args = parser.parse_args()
 
     database = migrated_database(DB_NAME)
@@ -137,6 +167,7 @@ async def main() -> None:
     port = free_port()
     receiver = await asyncio.create_subprocess_exec(sys.executable, "-c", RECEIVER, str(port))
     notifier: asyncio.subprocess.Process | None = None
+    spy: asyncio.subprocess.Process | None = None
     try:
         org, channel = uuid.uuid4(), uuid.uuid4()
         config = {"url": f"http://127.0.0.1:{port}/hook", "secret": SECRET, "rate_per_s": 100_000, "burst": 100_000}
@@ -153,7 +184,7 @@ async def main() -> None:
                     break
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
-            peer_rate = await peer(f"http://127.0.0.1:{port}/hook", args.actions, args.connections)
+            peer_rate, peer_cpu_ms = await peer(f"http://127.0.0.1:{port}/hook", args.actions, args.connections)
             await receiver_stats(stats_http, reset=True)
 
             async with AsyncPublisher(amqp_url, declare=True) as publisher:
@@ -168,19 +199,30 @@ async def main() -> None:
                    "VIGIA_FERNET_KEYS": DEV_FERNET_KEY, "VIGIA_NOTIFIER_ALLOWED_NETWORKS": "127.0.0.1/32",
                    "VIGIA_PREFETCH": str(args.prefetch), "VIGIA_METRICS_PORT": str(metrics_port),
                    "VIGIA_NOTIFIER_HTTP_CONNECTIONS": str(args.connections), "VIGIA_LOG_LEVEL": "WARNING"}
-            profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
-            notifier = await asyncio.create_subprocess_exec(sys.executable, *profile, "-m", "vigia.notifier", env=env)
+            command = ["-c", PROFILED, args.profile] if args.profile else ["-m", "vigia.notifier"]
+            notifier = await asyncio.create_subprocess_exec(sys.executable, *command, env=env)
             await wait_ready(notifier, metrics_port, "notifier", within_s=30)
+            if args.py_spy:
+                spy = await asyncio.create_subprocess_exec(
+                    str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(notifier.pid),
+                    "--rate", "250", "--format", "speedscope", "--output", args.py_spy,
+                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            # The notifier's CPU is counted from the first delivery seen to the last one committed,
+            # so start-up (imports, connections) is left out.
+            cpu_from: tuple[float, int] | None = None
             deadline = time.monotonic() + max(120, args.actions / 50)
             while (stats := await receiver_stats(stats_http))["count"] < args.actions:
+                if cpu_from is None and stats["count"] > 0:
+                    cpu_from = (cpu_seconds(notifier.pid), stats["count"])
                 if time.monotonic() > deadline:
                     raise SystemExit(f"only {stats['count']} of {args.actions} deliveries arrived")
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.05 if cpu_from is None else 0.2)
             rate = (stats["count"] - 1) / max(1e-9, stats["last"] - stats["first"])
             await asyncio.sleep(0.5)  # the last results are committed after the receiver answered
+            cpu_ms = cpu_per_delivery_ms(notifier.pid, cpu_from, args.actions)
             # The peer again, now that the notifier is idle: the better of its two runs is the reference.
-            peer_after = await peer(f"http://127.0.0.1:{port}/hook", args.actions, args.connections)
-        peer_rate = max(peer_rate, peer_after)
+            peer_after, peer_cpu_after = await peer(f"http://127.0.0.1:{port}/hook", args.actions, args.connections)
+        peer_rate, peer_cpu_ms = max(peer_rate, peer_after), min(peer_cpu_ms, peer_cpu_after)
         with psycopg.connect(database, autocommit=True) as conn:
             delivered = conn.execute("SELECT count(*) FROM notification_deliveries WHERE org_id = %s "
                                      "AND status = 'delivered'", (org,)).fetchone()
@@ -188,7 +230,8 @@ async def main() -> None:
             "bench": "notifier_webhook", "actions": args.actions, "connections": args.connections,
             "prefetch": args.prefetch,
             "deliveries_per_s": round(rate, 1), "peer_httpx_per_s": round(peer_rate, 1),
-            "ratio": round(rate / peer_rate, 3), "goal_per_s": GOAL_PER_S, "goal_ratio": GOAL_RATIO,
+            "ratio": round(rate / peer_rate, 3), "cpu_ms_per_delivery": cpu_ms,
+            "peer_cpu_ms_per_delivery": round(peer_cpu_ms, 3), "goal_per_s": GOAL_PER_S, "goal_ratio": GOAL_RATIO,
             "meets_goals": rate >= GOAL_PER_S and rate / peer_rate >= GOAL_RATIO,
             "recorded_delivered": delivered[0] if delivered else 0, "received": stats["count"],
             "load_average_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
@@ -201,6 +244,11 @@ async def main() -> None:
                     await asyncio.wait_for(process.wait(), 30)
                 except TimeoutError:
                     process.kill()
+        if spy is not None:  # py-spy writes its profile once the notifier is gone
+            try:
+                await asyncio.wait_for(spy.wait(), 30)
+            except TimeoutError:
+                spy.kill()
         await delete_vhost(vhost)
         import redis.asyncio as aioredis
 
