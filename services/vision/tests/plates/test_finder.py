@@ -79,3 +79,18 @@ def test_the_old_plates_hyphen_is_found_and_mercosul_has_none(text: str, hyphen:
 
 def test_no_hyphen_verdict_without_glyphs() -> None:
     assert has_hyphen(np.full((40, 120), 230, np.uint8)) is None
+
+
+def test_a_plate_rolled_six_degrees_is_found(render_plate) -> None:
+    frame = scene_with_plate(render_plate, 500, 400, width=180)
+    turn = cv2.getRotationMatrix2D((590, 430), 6.0, 1.0)
+    frame = cv2.warpAffine(frame, turn, (1280, 720), borderValue=(90, 90, 90))
+    found = find_plates(frame)
+    assert any(abs((c.box[0] + c.box[2]) / 2 - 590) < 15 and abs((c.box[1] + c.box[3]) / 2 - 430) < 15 for c in found)
+
+
+def test_a_plate_in_a_dark_frame_is_found_below_every_fixed_threshold(render_plate) -> None:
+    frame = (scene_with_plate(render_plate, 500, 400, width=180).astype(np.float32) * 0.3).astype(np.uint8)
+    assert frame.max() < 110
+    (cand, *_) = find_plates(frame)
+    assert abs(cand.box[0] - 500) < 10 and abs(cand.box[1] - 400) < 10

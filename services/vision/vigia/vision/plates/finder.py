@@ -2,10 +2,12 @@
 
 A plate is a light, nearly rectangular patch (white Mercosul body under its blue band, or the
 grey old plate) about 2 to 5.5 times as wide as tall, holding a row of dark glyphs of similar
-height. :func:`find_plates` thresholds the grey image at a few levels, keeps the rectangular
-contours of that shape, checks that the inside looks like a row of characters, and suppresses
-duplicates. It costs a few milliseconds per 720p frame; restricting it to vehicle boxes (when a
-vehicle detector runs) makes it cheaper and cuts false candidates.
+height. :func:`find_plates` thresholds the grey image at a few levels (fixed ones, plus levels
+relative to the brightest pixels when the area is dark: a plate at night or under-exposed is
+below every fixed level), keeps the contours that fill a rectangle of that shape (the rectangle
+may be tilted: a plate seen at an angle or on a rolled camera), checks that the inside looks like
+a row of characters, and suppresses duplicates. It costs about 5-15 ms per 720p frame; restricting
+it to vehicle boxes (when a vehicle detector runs) makes it cheaper and cuts false candidates.
 """
 
 from __future__ import annotations
@@ -50,8 +52,15 @@ class FinderConfig:
     max_aspect: float = 5.5
     min_fill: float = 0.72
     min_glyphs: int = 4
-    max_glyphs: int = 12
+    max_glyphs: int = 16
     thresholds: tuple[int, ...] = (110, 140, 170, 200)
+    #: When the area's brightest pixels (99.5th percentile) are below the highest fixed level, it
+    #: is also thresholded at these fractions of them.
+    relative_thresholds: tuple[float, ...] = (0.45, 0.6, 0.75)
+    #: When they are saturated (over-exposure: a white plate on a white car), also at these levels.
+    bright_thresholds: tuple[int, ...] = (230,)
+    #: Most tilt of a plate's long side (degrees).
+    max_tilt: float = 20.0
 
 
 def _nms(cands: list[PlateCandidate], overlap: float = 0.3) -> list[PlateCandidate]:
@@ -101,16 +110,18 @@ def find_plates(frame: np.ndarray, regions: Sequence[BoxXYXY] | None = None,
         if x1 - x0 < cfg.min_width or y1 - y0 < 8:
             continue
         part = gray[y0:y1, x0:x1]
-        for threshold in cfg.thresholds:
+        for threshold in _levels(part, cfg):
             _, light = cv2.threshold(part, threshold, 255, cv2.THRESH_BINARY)
             contours = _contours(light, cfg.min_width, 10)
             for i in _sized(contours, cfg.min_width, max_width, 10):
                 contour = contours[i]
                 x, y, w, h = cv2.boundingRect(contour)
-                aspect = w / h
-                if not cfg.min_aspect <= aspect <= cfg.max_aspect:
+                shape = _rectangle(contour)
+                if shape is None:
                     continue
-                fill = cv2.contourArea(contour) / float(w * h)
+                aspect, fill, tilt = shape
+                if not cfg.min_aspect <= aspect <= cfg.max_aspect or tilt > cfg.max_tilt:
+                    continue
                 if fill < cfg.min_fill:
                     continue
                 crop = part[y:y + h, x:x + w]
@@ -122,6 +133,37 @@ def find_plates(frame: np.ndarray, regions: Sequence[BoxXYXY] | None = None,
                 found.append(PlateCandidate((float(x0 + x), float(y0 + y), float(x0 + x + w), float(y0 + y + h)),
                                             glyphs, score, sharpness))
     return _nms(found)
+
+
+def _levels(part: np.ndarray, cfg: FinderConfig) -> list[int]:
+    """The grey levels to threshold an area at: the fixed ones, and when even the area's brightest
+    pixels are below the highest of them (a dark frame), fractions of those pixels' level; when
+    they are saturated, the bright levels too."""
+    levels = list(cfg.thresholds)
+    if cfg.thresholds:
+        bright = float(np.percentile(part[::4, ::4], 99.5))
+        if bright < max(cfg.thresholds):
+            levels += sorted({round(bright * k) for k in cfg.relative_thresholds} - set(levels))
+        elif bright >= 250:
+            levels += [level for level in cfg.bright_thresholds if level not in levels]
+    return [level for level in levels if level > 0]
+
+
+def _rectangle(contour: np.ndarray) -> tuple[float, float, float] | None:
+    """How plate-like a contour's outline is: the aspect ratio of its smallest enclosing (possibly
+    tilted) rectangle, the fraction of that rectangle it fills, and the tilt of the rectangle's
+    long side in degrees (0: level)."""
+    rect = cv2.minAreaRect(contour)
+    width, height = rect[1]
+    long, short = max(width, height), min(width, height)
+    if short < 1:
+        return None
+    corners = cv2.boxPoints(rect)
+    edges = [corners[(i + 1) % 4] - corners[i] for i in range(2)]
+    dx, dy = max(edges, key=lambda e: float(np.hypot(*e)))
+    tilt = abs(np.degrees(np.arctan2(float(dy), float(dx))))
+    tilt = min(tilt, 180.0 - tilt)
+    return long / short, cv2.contourArea(contour) / (long * short), tilt
 
 
 #: White runs (starts) on every 8th row above which a thresholded frame counts as speckled (road
