@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import httpx
 import psycopg
@@ -33,6 +31,7 @@ import redis
 from sqlalchemy import insert
 
 from tests.e2e.test_local_platform import PASSWORD, _free_port, _manage, stop_all
+from tests.support.processes import ServiceProcesses
 from vigia.common.auth import new_device_token
 from vigia.common.db import device_credentials, devices, make_engine, organizations
 
@@ -57,8 +56,10 @@ CONTROL_PLANE = ("control", "relay", "recorder")
 
 
 @dataclass
-class SensorStack:
+class SensorStack(ServiceProcesses):
     """Handles on a running stack (see the module docstring)."""
+
+    commands: ClassVar[dict[str, list[str]]] = SERVICES
 
     database_url: str
     amqp_url: str
@@ -90,53 +91,8 @@ class SensorStack:
             return f"http://127.0.0.1:{self.ports[service]}/readyz"
         return None  # relay and recorder have no port of their own here
 
-    # --- processes ---
-
-    def start(self, service: str) -> subprocess.Popen[bytes]:
-        """Start ``service`` (again) with its environment; its log file is appended to."""
-        self.starts[service] = self.starts.get(service, 0) + 1
-        log = open(self.logs / f"{service}.log", "ab")  # noqa: SIM115 - closed at teardown
-        log.write(f"\n=== start #{self.starts[service]} ===\n".encode())
-        log.flush()
-        self.files.append(log)
-        proc = subprocess.Popen([sys.executable, *SERVICES[service]], cwd=ROOT, env=self.env[service],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        self.procs[service] = proc
-        return proc
-
     def wait_ready(self, *services: str, timeout: float = START_TIMEOUT_S) -> None:
-        pending = {s: url for s in services if (url := self.ready_url(s)) is not None}
-        deadline = time.monotonic() + timeout
-        while pending:
-            for service in list(pending):
-                self.assert_alive(service)
-                if _ready(pending[service]):
-                    del pending[service]
-            assert time.monotonic() < deadline, f"not ready: {sorted(pending)}\n{self.tails(*pending)}"
-            time.sleep(0.2)
-
-    def stop(self, service: str, timeout: float = 60) -> int:
-        """SIGTERM ``service`` and wait for it to exit; returns its exit code."""
-        proc = self.procs[service]
-        proc.send_signal(signal.SIGTERM)
-        return proc.wait(timeout)
-
-    def kill(self, service: str) -> None:
-        proc = self.procs[service]
-        proc.kill()
-        proc.wait(30)
-
-    def assert_alive(self, *services: str) -> None:
-        for name in services or tuple(self.procs):
-            proc = self.procs[name]
-            assert proc.poll() is None, f"{name} exited with {proc.returncode}:\n{self.tail(name)}"
-
-    def tail(self, name: str, chars: int = 3000) -> str:
-        path = self.logs / f"{name}.log"
-        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
-
-    def tails(self, *names: str, chars: int = 1500) -> str:
-        return "\n".join(f"--- {n} ---\n{self.tail(n, chars)}" for n in (names or tuple(self.procs)))
+        super().wait_ready(*services, timeout=timeout)
 
     # --- the operator's side ---
 
@@ -156,13 +112,6 @@ class SensorStack:
 
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.redis_url)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @contextlib.contextmanager

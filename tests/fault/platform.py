@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import cv2
 import httpx
@@ -42,7 +42,7 @@ from sqlalchemy import insert
 from tests.e2e.sensor_stack import add_phones
 from tests.e2e.test_local_platform import stop_all
 from tests.support.phones import record_acks
-from tests.support.processes import free_port
+from tests.support.processes import ServiceProcesses, free_port
 from tests.support.servers import (
     PostgresCluster,
     RabbitNode,
@@ -88,8 +88,10 @@ def detections_per_frame(jpeg: bytes) -> int:
 
 
 @dataclass
-class FaultPlatform:
+class FaultPlatform(ServiceProcesses):
     """Handles on the servers and the service processes (see the module docstring)."""
+
+    commands: ClassVar[dict[str, list[str]]] = SERVICES
 
     rabbit: RabbitNode
     postgres: PostgresCluster
@@ -104,52 +106,11 @@ class FaultPlatform:
     picture: bytes = b""
     detections_per_frame: int = 0
 
-    # --- processes ---
-
-    def start(self, service: str) -> None:
-        """Start ``service`` (again) with its environment; its log file is appended to."""
-        self.starts[service] = self.starts.get(service, 0) + 1
-        log = open(self.logs / f"{service}.log", "ab")  # noqa: SIM115 - closed at teardown
-        log.write(f"\n=== start #{self.starts[service]} ===\n".encode())
-        log.flush()
-        self.files.append(log)
-        self.procs[service] = subprocess.Popen([sys.executable, *SERVICES[service]], cwd=ROOT, env=self.env[service],
-                                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-
-    def kill(self, service: str) -> None:
-        """SIGKILL: no shutdown, no acks of what was in flight."""
-        proc = self.procs[service]
-        proc.kill()
-        proc.wait(30)
-
-    def ready(self, service: str) -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{self.ports[service]}/readyz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
+    def ready_url(self, service: str) -> str | None:
+        return f"http://127.0.0.1:{self.ports[service]}/readyz"
 
     def wait_ready(self, *services: str, timeout: float = START_TIMEOUT_S) -> None:
-        pending = set(services or self.procs)
-        deadline = time.monotonic() + timeout
-        while pending:
-            for service in sorted(pending):
-                self.assert_alive(service)
-                if self.ready(service):
-                    pending.discard(service)
-            assert time.monotonic() < deadline, f"not ready: {sorted(pending)}\n{self.tails(*pending)}"
-            time.sleep(0.2)
-
-    def assert_alive(self, *services: str) -> None:
-        for name in services or tuple(self.procs):
-            proc = self.procs[name]
-            assert proc.poll() is None, f"{name} exited with {proc.returncode}:\n{self.tail(name)}"
-
-    def tail(self, name: str, chars: int = 3000) -> str:
-        path = self.logs / f"{name}.log"
-        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
-
-    def tails(self, *names: str, chars: int = 1500) -> str:
-        return "\n".join(f"--- {n} ---\n{self.tail(n, chars)}" for n in (names or tuple(self.procs)))
+        super().wait_ready(*services, timeout=timeout)
 
     # --- the stores ---
 
