@@ -20,6 +20,7 @@ from services.common.tests.pipelines.support import (
     sink,
     tick,
 )
+from vigia.common.pipelines.nodes.logic import COOLDOWN_LATE_S
 
 
 def through(*nodes: dict[str, Any], ports: dict[str, str] | None = None, **kwargs: Any) -> Runner:
@@ -120,7 +121,19 @@ def test_a_cooldown_per_key_keeps_keys_apart_and_forgets_them_on_ticks() -> None
     runner = through(node("c", "cooldown", seconds=60, key="zone"))
     assert runner.feed(post({"zone": "a"}), post({"zone": "b"}), post({"zone": "a"})) == ["out", "out"]
     runner.feed(tick(NIGHT + seconds(61)))
+    assert len(runner.state.snapshot()["c"]) == 2  # records observed that long ago may still come
+    runner.feed(tick(NIGHT + seconds(60 + COOLDOWN_LATE_S)))
     assert runner.state.snapshot() == {}
+
+
+def test_a_cooldown_holds_back_records_that_lag_behind_the_ticks() -> None:
+    # Detections reach the runtime 20 s after their frames (a slow vision worker) while ticks carry
+    # the wall clock: one walk through a zone, two frames a second apart, must still alert once.
+    runner = through(node("c", "cooldown", seconds=8, key="zone"))
+    assert runner.feed(post({"zone": "patio"}, NIGHT)) == ["out"]
+    assert runner.feed(tick(NIGHT + seconds(20))) == []
+    assert runner.feed(post({"zone": "patio"}, NIGHT + seconds(1))) == []
+    assert runner.feed(post({"zone": "patio"}, NIGHT + seconds(9))) == ["out"]  # the next walk
 
 
 def test_debounce_hands_on_the_last_of_a_burst_once_it_is_quiet() -> None:

@@ -314,6 +314,11 @@ class Debounce(Node):
         return out
 
 
+#: How far a cooldown's records may lag behind the ticks (their observation time behind the wall
+#: clock: a queue of detections behind a slow vision worker) and still be held back.
+COOLDOWN_LATE_S = 600.0
+
+
 class CooldownConfig(NodeConfig):
     """Hands a record on, then drops the following ones (per ``key`` field, if set, e.g. ``zone`` or
     ``camera``) for ``seconds``."""
@@ -343,7 +348,10 @@ class Cooldown(Node):
         return (("out", value),)
 
     def tick(self, run: Run) -> Outputs:
+        # Ticks carry the wall clock, records their observation time, which lags when inputs queue
+        # up: forgetting a key as soon as the wall clock passed its cooldown would let the next
+        # late record through. Forgetting only frees memory, so it waits for late records too.
         for key, last in run.state.items(self.id):
-            if run.now_s - last >= self._seconds:
+            if run.now_s - last >= self._seconds + COOLDOWN_LATE_S:
                 run.state.delete(self.id, key)
         return None
