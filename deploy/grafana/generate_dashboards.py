@@ -231,9 +231,52 @@ def sensors() -> dict:
                      description="Sensor ingest rate, fusion, device status (watchdog) and incidents.")
 
 
+def notifications() -> dict:
+    lay = Layout()
+    kind = '{kind=~"$kind"}'
+    actions = '{queue=~"notifier[.]actions|notifier[.]retry[.].+"}'
+    panels = [
+        panel(lay, "Deliveries per second by kind and outcome", [
+            target(f"sum by (kind, outcome) (rate(vigia_notifier_deliveries_total{kind}[{RI}]))",
+                   "{{kind}} {{outcome}}")], unit="ops",
+              description="vigia_notifier_deliveries_total: delivered; retry (failed, tried again after its "
+                          "back-off); failed (permanent, or the last retry failed: dead-lettered); skipped "
+                          "(delivered or being sent already)."),
+        panel(lay, "Failure ratio by kind", [
+            target(f'sum by (kind) (rate(vigia_notifier_deliveries_total{{kind=~"$kind", outcome=~"failed|retry"}}'
+                   f"[{RI}])) / clamp_min(sum by (kind) (rate(vigia_notifier_deliveries_total"
+                   f'{{kind=~"$kind", outcome!="skipped"}}[{RI}])), 1e-9)', "{{kind}}")],
+              unit="percentunit", field_extra={"min": 0, "max": 1},
+              description="Attempts that failed (retried or for good) among all attempts."),
+        panel(lay, "Send time P50/P95/P99 by kind", quantiles("vigia_notifier_send_seconds", "kind", selector=kind),
+              unit="s", description="One request to the far side (webhook, SMTP, Telegram, WhatsApp, Modbus)."),
+        panel(lay, "Action → delivered P50/P95/P99 by kind",
+              quantiles("vigia_notifier_delivery_seconds", "kind", selector=kind), unit="s",
+              description="From the action's envelope time to the far side accepting it, retries included."),
+        panel(lay, "Actions waiting (RabbitMQ)", [
+            target(f"sum by (queue) (rabbitmq_queue_messages_ready{actions})", "{{queue}} ready"),
+            target(f"sum by (queue) (rabbitmq_queue_messages_unacked{actions})", "{{queue}} unacked")],
+              description="notifier.actions is the backlog KEDA scales the notifier on; notifier.retry.<ms> "
+                          "hold retries waiting out their back-off."),
+        panel(lay, "Actions handled per second and queue lag P95", [
+            target(f'sum by (outcome) (rate(vigia_messages_consumed_total{{queue="notifier.actions"}}[{RI}]))',
+                   "{{outcome}}"),
+            target(f'histogram_quantile(0.95, sum by (le) (rate(vigia_message_age_seconds_bucket'
+                   f'{{queue="notifier.actions"}}[{RI}])))', "lag P95 (s)")],
+              description="vigia_messages_consumed_total and vigia_message_age_seconds of the notifier's consumer."),
+        panel(lay, "Dead-lettered actions", [
+            target('sum(rabbitmq_queue_messages{queue="notifier.actions.dlq"})', "notifier.actions.dlq (RabbitMQ)"),
+            target('max(vigia_dlq_messages{queue="notifier.actions.dlq"})', "notifier.actions.dlq (watchdog)")],
+              w=24, description="Actions whose recipients failed for good (alert VigiaDLQNotEmpty)."),
+    ]
+    return dashboard("vigia-notifications", "Vigia / Notifications", panels,
+                     variables=[variable("kind", "vigia_notifier_deliveries_total", "kind")],
+                     description="Notifier deliveries, failures and latency per channel kind; its queues.")
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
-    for build in (cameras, latency, ai, sensors):
+    for build in (cameras, latency, ai, sensors, notifications):
         board = build()
         (OUT / f"{board['uid']}.json").write_text(json.dumps(board, indent=2, ensure_ascii=False) + "\n")
 

@@ -58,7 +58,7 @@ MEDIA = ("mediamtx",)
 #: One-shot Jobs of the control image and the command each runs.
 JOBS = {"migrate": ["migrate", "--no-input"], "topology": ["declare_topology"]}
 GATEWAYS = ("control", "ingest-frames", "ingest-sensors", "live")
-QUEUE_SCALED = ("vision", "fusion", "automation")
+QUEUE_SCALED = ("vision", "fusion", "automation", "notifier")
 INFRA = ("postgres", "redis", "rabbitmq", "minio")
 #: Secrets the prod overlay expects to exist in the cluster (created out of band, k8s/README.md).
 PROD_EXTERNAL_SECRETS = {"vigia-secrets", "vigia-keda-rabbitmq", "vigia-tls"}
@@ -296,6 +296,8 @@ def test_keda_scales_vision_and_fusion_on_the_topologys_queues(overlay: str) -> 
     assert set(queues["automation"]) <= declared
     assert scaled["automation"]["spec"]["maxReplicaCount"] <= automation_shards
     assert scaled["vision"]["spec"]["maxReplicaCount"] <= frame_shards
+    # The notifier: the actions' backlog only (the delay queues hold retries waiting on purpose).
+    assert queues["notifier"] == [topology.NOTIFIER_ACTIONS] and topology.NOTIFIER_ACTIONS in declared
     auths = objects(overlay, "TriggerAuthentication")
     deployments = objects(overlay, "Deployment")
     for name, so in scaled.items():

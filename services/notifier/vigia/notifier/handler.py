@@ -34,6 +34,9 @@ DELIVERIES = Counter("vigia_notifier_deliveries_total", "Delivery attempts by ch
                      "being sent already)", ["kind", "outcome"])
 SEND_SECONDS = Histogram("vigia_notifier_send_seconds", "Time of one send to the far side", ["kind"],
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+DELIVERY_SECONDS = Histogram("vigia_notifier_delivery_seconds", "From the action (its envelope's time) to its "
+                             "delivery accepted by the far side, retries and back-off included", ["kind"],
+                             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600))
 
 
 class Outcome(enum.Enum):
@@ -162,6 +165,7 @@ class Notifier:
         await self.deliveries.finish(claimed, attempt_status="delivered", delivery_status="delivered",
                                      response=f"{answer.status} {answer.detail}".strip(), latency_ms=latency)
         DELIVERIES.labels(kind, "delivered").inc()
+        DELIVERY_SECONDS.labels(kind).observe(max(0.0, (time.time_ns() - envelope.time) / 1e9))
         return Result(recipient, Outcome.DELIVERED, claimed.attempt)
 
     async def _follow_up(self, envelope: Envelope, action: ActionRequested, results: Sequence[Result]) -> None:
