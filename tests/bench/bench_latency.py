@@ -105,8 +105,9 @@ def camsim_frame_times(stack: VisionStack, frames: list[tuple[str, dict[str, Any
     step = max(1, len(frames) // max(1, limit))
     for frame_id, det in frames[::step][:limit]:
         stream = streams[det["_camsim"]]
-        scene = scenes.setdefault(det["_camsim"], Scene(SceneConfig(stream["width"], stream["height"],
-                                                                    stream["fps"], stream["seed"])))
+        scene = scenes.setdefault(det["_camsim"], Scene(SceneConfig(
+            stream["width"], stream["height"], stream["fps"], stream["seed"],
+            intruder_every_s=stream.get("intruder_every_s", 0.0))))
         jpeg = np.frombuffer(store.get("snapshots", det["snapshot_key"]), np.uint8)
         target = _small(cv2.imdecode(jpeg, cv2.IMREAD_COLOR))
         captured_s = time_ns(det["captured_at"]) / 1e9

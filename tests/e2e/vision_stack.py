@@ -7,10 +7,11 @@ watchdog, each as ``python -m vigia.<service>`` the way deploy/local/Procfile st
 starters (vision loads torch and EasyOCR; camsim; the migrations) run side by side, and the
 function returns only once every process answers its readiness check, so a caller's clock can
 start at the camera's creation. Logs go to files (a pipe nobody reads would block a chatty
-process); :meth:`VisionStack.tail` shows them in failure messages.
+process); :meth:`VisionStack.tail` shows them in failure messages. The automation runtime and the
+notifier join when listed in ``services`` (seed 004's scenario: detections -> pipelines -> actions).
 
 Not a test module (no ``test_`` prefix): imported by tests/e2e/test_vision_platform.py,
-tests/e2e/test_camera_recovery.py and tests/bench/bench_latency.py.
+tests/e2e/test_camera_recovery.py, tests/e2e/seed004.py and tests/bench/bench_latency.py.
 """
 
 from __future__ import annotations
@@ -59,7 +60,11 @@ SERVICES = {
     "vision": ["-m", "vigia.vision"],
     "live": ["-m", "vigia.live"],
     "watchdog": ["-m", "vigia.watchdog"],
+    "automation": ["-m", "vigia.automation"],
+    "notifier": ["-m", "vigia.notifier"],
 }
+# Services whose readiness is on their metrics port (each gets a free one).
+METRICS_SERVICES = ("streamer", "vision", "watchdog", "automation", "notifier")
 # Streamer timings short enough that a start or a restart shows within seconds.
 STREAMER_ENV = {"VIGIA_RECONCILE_INTERVAL_S": "0.5", "VIGIA_LEASE_MS": "3000", "VIGIA_BACKOFF_INITIAL_S": "0.2",
                 "VIGIA_BACKOFF_MAX_S": "2", "VIGIA_FIRST_FRAME_TIMEOUT_S": "15"}
@@ -216,10 +221,11 @@ def _ready(url: str) -> bool:
 def vision_stack(tmp: Path, amqp_url: str, *, services: tuple[str, ...] = ("streamer", "vision", "live"),
                  cameras: int = 1, camsim_fps: float = 5.0, camsim_gop: int = 5, size: tuple[int, int] = (1280, 720),
                  redis_url: str = REDIS_URL, env: dict[str, dict[str, str]] | None = None,
-                 name: str = "vigia_e2evision") -> Iterator[VisionStack]:
+                 name: str = "vigia_e2evision", camsim_intruder_every_s: float = 0.0) -> Iterator[VisionStack]:
     """Run the stack for the duration of the block (control, relay and recorder always; the rest
-    as listed in ``services``); ``env`` adds variables per service. Everything is stopped (SIGTERM,
-    then SIGKILL) and the database dropped afterwards."""
+    as listed in ``services``); ``env`` adds variables per service; ``camsim_intruder_every_s``
+    makes a person cross camsim's foreground that often. Everything is stopped (SIGTERM, then
+    SIGKILL) and the database dropped afterwards."""
     started = time.monotonic()
     database = f"{name}_{uuid.uuid4().hex[:8]}"
     database_url = f"{POSTGRES}/{database}"
@@ -227,7 +233,7 @@ def vision_stack(tmp: Path, amqp_url: str, *, services: tuple[str, ...] = ("stre
     logs.mkdir(parents=True, exist_ok=True)
     objects = tmp / "objects"
     port, live_port = _free_port(), _free_port()
-    metrics_ports = {s: _free_port() for s in ("streamer", "vision", "watchdog")}
+    metrics_ports = {s: _free_port() for s in METRICS_SERVICES}
     base_env = {
         **os.environ,
         "VIGIA_ENV": "development",
@@ -247,6 +253,8 @@ def vision_stack(tmp: Path, amqp_url: str, *, services: tuple[str, ...] = ("stre
         "live": {"VIGIA_LIVE_HOST": "127.0.0.1", "VIGIA_LIVE_PORT": str(live_port),
                  "VIGIA_JWKS_URL": f"http://127.0.0.1:{port}/.well-known/jwks.json"},
         "watchdog": {"VIGIA_WATCHDOG_INSTANCE": f"e2e-{uuid.uuid4().hex[:6]}"},
+        "automation": {"VIGIA_AUTOMATION_INSTANCE": f"e2e-{uuid.uuid4().hex[:6]}"},
+        "notifier": {},
     }
     for service, mport in metrics_ports.items():
         per_service[service]["VIGIA_METRICS_PORT"] = str(mport)
@@ -268,7 +276,8 @@ def vision_stack(tmp: Path, amqp_url: str, *, services: tuple[str, ...] = ("stre
     with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
     try:
-        with run_camsim(tmp, cameras=cameras, fps=camsim_fps, gop=camsim_gop, size=size, timeout=60) as cams:
+        with run_camsim(tmp, cameras=cameras, fps=camsim_fps, gop=camsim_gop, size=size, timeout=60,
+                        intruder_every_s=camsim_intruder_every_s) as cams:
             stack = VisionStack(f"http://127.0.0.1:{port}", live_port, cams, objects, logs, redis_url,
                                 database_url, amqp_url, procs, metrics_ports)
             try:
@@ -285,7 +294,7 @@ def vision_stack(tmp: Path, amqp_url: str, *, services: tuple[str, ...] = ("stre
                 checks: dict[str, str] = {"control": f"{stack.base}/readyz"}
                 if "live" in services:
                     checks["live"] = f"http://127.0.0.1:{live_port}/readyz"
-                for service in ("streamer", "vision", "watchdog"):
+                for service in METRICS_SERVICES:
                     if service in services:
                         checks[service] = f"http://127.0.0.1:{metrics_ports[service]}/readyz"
                 pending = dict(checks)
