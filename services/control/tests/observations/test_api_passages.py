@@ -18,6 +18,7 @@ from vigia.control.audit.models import AuditEntry
 from vigia.control.cameras.models import Camera
 from vigia.control.observations.models import Passage
 from vigia.control.tenancy.models import Organization
+from vigia.control.watchlists.models import PlateWatchlist
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +64,8 @@ def test_list_is_newest_first_in_cursor_pages_and_only_the_callers_org(api, view
     assert api(viewer).get(f"{URL}{passages[0].id}/").json()["runner_ups"] == []
 
 
-def test_filters_camera_site_time_plate_label_and_watch_lists(api, viewer, make_passage):
-    camera, stolen = uuid.uuid4(), uuid.uuid4()
+def test_filters_camera_site_time_plate_label_and_watch_lists(api, viewer, make_passage, org):
+    camera, stolen = uuid.uuid4(), PlateWatchlist.objects.create(org=org, name="stolen", kind="deny").id
     at_gate = make_passage(camera_id=camera, site="gate", label="truck", at=ago(hours=2))
     listed = make_passage(plate="XYZ9K88", at=ago(hours=5), watchlist_ids=[stolen], watchlist_matches=[
         {"watchlist": str(stolen), "name": "stolen", "kind": "deny", "plate": "XYZ9K88", "label": "", "exact": True}])

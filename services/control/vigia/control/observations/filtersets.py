@@ -9,6 +9,7 @@ import django_filters as filters
 from django.db.models import QuerySet
 
 from vigia.control.core.filters import FilterSet, UtcDateTimeFilter
+from vigia.control.core.permissions import caller_org_id
 from vigia.control.observations.models import (
     Anomaly,
     Detection,
@@ -21,7 +22,7 @@ from vigia.control.observations.models import (
     Telemetry,
 )
 from vigia.control.observations.plates import normalise_plate
-from vigia.control.watchlists.models import WatchlistKind
+from vigia.control.watchlists.models import PlateWatchlist, WatchlistKind
 
 
 class TimeRangeFilterSet(FilterSet):
@@ -88,7 +89,8 @@ class DeviceStatusChangeFilterSet(TimeRangeFilterSet):
 
 class PassageFilterSet(FilterSet):
     """Passages overlapping ``since`` (inclusive) .. ``until`` (exclusive); of a camera or site; of
-    an exact plate; by what carried it; by the watch-lists they matched when recorded."""
+    an exact plate; by what carried it; by the watch-lists their plate is on (the lists as they are
+    now: :mod:`vigia.control.observations.marking`)."""
 
     since = UtcDateTimeFilter(field_name="last_seen", lookup_expr="gte",
                               help_text="Passages still seen at or after this instant (ISO 8601).")
@@ -102,11 +104,12 @@ class PassageFilterSet(FilterSet):
                                "/passages/search tolerates misreadings.")
     min_confidence = filters.NumberFilter(field_name="confidence", lookup_expr="gte")
     final = filters.BooleanFilter(field_name="final")
-    watchlist = filters.UUIDFilter(method="filter_watchlist", help_text="Matched this watch-list.")
+    watchlist = filters.UUIDFilter(method="filter_watchlist", help_text="The plate is on this watch-list "
+                                   "(an entry unexpired when the vehicle was last seen).")
     watchlist_kind = filters.ChoiceFilter(choices=WatchlistKind.choices, method="filter_watchlist_kind",
-                                          help_text="Matched a watch-list of this kind.")
-    listed = filters.BooleanFilter(method="filter_listed", help_text="true: matched some watch-list; "
-                                   "false: none.")
+                                          help_text="The plate is on a watch-list of this kind.")
+    listed = filters.BooleanFilter(method="filter_listed", help_text="true: the plate is on some "
+                                   "watch-list; false: on none.")
 
     class Meta:
         model = Passage
@@ -121,7 +124,10 @@ class PassageFilterSet(FilterSet):
         return queryset.filter(watchlist_ids__len__gt=0, watchlist_ids__contains=[value])
 
     def filter_watchlist_kind(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        return queryset.filter(watchlist_matches__contains=[{"kind": value}])
+        # The organization's lists of that kind (a handful), then the partial GIN index as above.
+        lists = list(PlateWatchlist.objects.filter(org_id=caller_org_id(self.request), kind=value)
+                     .values_list("id", flat=True))
+        return queryset.filter(watchlist_ids__len__gt=0, watchlist_ids__overlap=lists) if lists else queryset.none()
 
     def filter_listed(self, queryset: QuerySet[Any], name: str, value: bool | None) -> QuerySet[Any]:
         if value is None:

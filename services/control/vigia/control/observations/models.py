@@ -201,7 +201,8 @@ class Telemetry(models.Model):
 class Passage(models.Model):
     """One vehicle's visit to one camera and the plate it was read as: when it was first and last
     seen, what carried the plate, the voted plate with its confidence and vote, the plates that
-    lost the vote, the best crop and frame, and the watch-lists it matched when it was recorded.
+    lost the vote, the best crop and frame, and the watch-lists its plate is on (re-marked when a
+    list changes: vigia.control.observations.marking).
     Plate searches and a plate's history read these: one row per visit, not one per frame.
 
     The id is derived from (camera, visit, first seen), so the several ``plate.read`` messages of
@@ -231,7 +232,8 @@ class Passage(models.Model):
     snapshot_key = models.CharField(max_length=512, null=True, blank=True)
     final = models.BooleanField(default=False, help_text="The visit ended; its plate will not change.")
     watchlist_ids = ArrayField(models.UUIDField(), default=list, blank=True,
-                               help_text="Watch-lists whose entries matched the plate when recorded.")
+                               help_text="Watch-lists with an entry for the plate, unexpired when it "
+                               "was last seen (kept current as the lists change).")
     watchlist_matches = models.JSONField(default=list, blank=True, help_text=(
         "[{watchlist, name, kind, plate, label, exact}]: one per matching watch-list."))
     message_time = models.DateTimeField(help_text="Time of the newest plate.read applied (older are ignored).")

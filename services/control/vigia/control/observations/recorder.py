@@ -15,9 +15,9 @@ Django ORM), so it is tested without a broker and runs under any process. Per me
   first_seen), upserted: a newer message of the visit (the vote changed, the visit ended) updates
   it, an older or redelivered one is ignored (``message_time``), and a message without crop or
   frame keeps the ones stored. The passage is marked, when written, with the organization's
-  watch-lists whose unexpired entries match its plate, OCR look-alikes tolerated
-  (:mod:`vigia.common.plates`; an exact entry wins over a look-alike one), and carries its
-  camera's site;
+  watch-lists whose entries match its plate and had not expired when it was last seen, OCR
+  look-alikes tolerated (:mod:`vigia.control.observations.marking`, which also re-marks passages
+  when a watch-list changes), and carries its camera's site;
 * ``camera.health`` -> the camera's ``status`` and ``status_changed_at`` (the envelope time; a
   report older than the stored one leaves the status alone) and ``last_frame_at`` (only forward)
   in ``cameras``, nothing else: its version and ``updated_at`` describe the configuration.
@@ -52,7 +52,8 @@ from vigia.common.messages import (
     PlateRead,
     time_ns_to_datetime,
 )
-from vigia.common.plates import LOOK_ALIKE_FROM, LOOK_ALIKE_TO, look_alike_key, plate_key
+from vigia.common.plates import look_alike_key, plate_key
+from vigia.control.observations import marking
 from vigia.control.observations.plates import normalise_plate
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ class Recorder:
         passages, cameras = db.passages, db.cameras
         plate = plate_key(data.plate_text)
         last_seen = time_ns_to_datetime(data.last_seen)
-        matches = watchlist_matches(conn, envelope.org, plate, last_seen)
+        # Watch-list changes of the organization wait for this passage (or it for them): see marking.
+        conn.exec_driver_sql(marking.LOCK_SHARED, {"org": str(envelope.org)})
         site = conn.execute(select(cameras.c.site).where(
             cameras.c.id == data.camera, cameras.c.org_id == envelope.org)).scalar()
         statement = insert(passages).values(
@@ -153,9 +155,7 @@ class Recorder:
             label=data.label or "", plate_text=plate, plate_folded=look_alike_key(plate),
             confidence=data.confidence, votes=data.votes, agreeing=data.agreeing,
             runner_ups=[r.model_dump() for r in data.runner_ups], crop_key=data.crop_key,
-            snapshot_key=data.snapshot_key, final=data.final,
-            watchlist_ids=[m["watchlist"] for m in matches],
-            watchlist_matches=[{**m, "watchlist": str(m["watchlist"])} for m in matches],
+            snapshot_key=data.snapshot_key, final=data.final, watchlist_ids=[], watchlist_matches=[],
             message_time=time_ns_to_datetime(envelope.time), received_at=func.now(), updated_at=func.now())
         new = statement.excluded
         upsert = statement.on_conflict_do_update(
@@ -168,13 +168,17 @@ class Recorder:
                 "crop_key": func.coalesce(new.crop_key, passages.c.crop_key),
                 "snapshot_key": func.coalesce(new.snapshot_key, passages.c.snapshot_key),
                 "final": or_(passages.c.final, new.final),
-                "watchlist_ids": new.watchlist_ids, "watchlist_matches": new.watchlist_matches,
                 "message_time": new.message_time, "updated_at": func.now(),
             },
             # A redelivered or late message of the visit must not undo a newer one.
             where=and_(passages.c.org_id == new.org_id, passages.c.message_time < new.message_time),
         ).returning(passages.c.id)
-        return conn.execute(upsert).first() is not None
+        written = conn.execute(upsert).first()
+        if written is None:
+            return False
+        # Its plate or last_seen may have changed: marked again from the lists as they are.
+        conn.exec_driver_sql(marking.MARK_PASSAGE, {"id": written.id})
+        return True
 
     def _store_anomaly(self, conn: Connection, envelope: Envelope) -> bool:
         data = envelope.data
@@ -264,22 +268,3 @@ class Recorder:
         result = conn.execute(cameras.update().where(and_(
             cameras.c.id == data.camera, cameras.c.org_id == envelope.org, or_(*moves))).values(**values))
         return bool(result.rowcount)
-
-
-def watchlist_matches(conn: Connection, org: uuid.UUID, plate: str, at: Any) -> list[dict[str, Any]]:
-    """The organization's watch-lists with an entry for ``plate`` (a key) unexpired at ``at``, OCR
-    look-alikes tolerated: one ``{watchlist, name, kind, plate, label, exact}`` per list, the exact
-    entry preferred, in list name order."""
-    entries, lists = db.plate_watchlist_entries, db.plate_watchlists
-    rows = conn.execute(
-        select(lists.c.id, lists.c.name, lists.c.kind, entries.c.plate, entries.c.label)
-        .join_from(entries, lists, entries.c.watchlist_id == lists.c.id)
-        .where(entries.c.org_id == org,
-               func.translate(entries.c.plate, LOOK_ALIKE_FROM, LOOK_ALIKE_TO) == look_alike_key(plate),
-               or_(entries.c.expires_at.is_(None), entries.c.expires_at > at))
-        .order_by(lists.c.name, lists.c.id, (entries.c.plate != plate), entries.c.plate)).all()
-    found: dict[uuid.UUID, dict[str, Any]] = {}
-    for row in rows:
-        found.setdefault(row.id, {"watchlist": row.id, "name": row.name, "kind": row.kind, "plate": row.plate,
-                                  "label": row.label, "exact": row.plate == plate})
-    return list(found.values())

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.db.models import F, Func, Value
 
 from vigia.common.messages import Strict, WatchlistChanged, WatchlistDeleted
+from vigia.common.plates import LOOK_ALIKE_FROM, LOOK_ALIKE_TO
 from vigia.control.core.models import OrgScopedModel
 
 
@@ -45,7 +47,8 @@ class PlateWatchlist(OrgScopedModel):
 
 class PlateWatchlistEntry(OrgScopedModel):
     """One plate on a watch-list, with a label saying who or what it is, until ``expires_at``
-    (never, when null). The plate is normalised: upper case, no dash or space."""
+    (never, when null). The plate is normalised: upper case, no dash or space. Passages of the plate
+    (OCR look-alikes included) seen before it expires are marked with its list."""
 
     # Unindexed: the (watchlist, plate) unique index leads with it.
     watchlist = models.ForeignKey(PlateWatchlist, on_delete=models.CASCADE, related_name="entries",
@@ -59,6 +62,11 @@ class PlateWatchlistEntry(OrgScopedModel):
         ordering = ("plate", "id")
         constraints = [models.UniqueConstraint(fields=("watchlist", "plate"),
                                                name="plate_watchlist_entries_unique_plate")]
+        indexes = [
+            # The entries a passage's folded plate matches (vigia.control.observations.marking).
+            models.Index(F("org"), Func(F("plate"), Value(LOOK_ALIKE_FROM), Value(LOOK_ALIKE_TO), function="translate"),
+                         name="plate_watchlist_entries_folded"),
+        ]
 
     def __str__(self) -> str:
         return self.plate

@@ -1,12 +1,15 @@
 """Watch-list endpoints: CRUD of lists at ``/api/v1/watchlists/`` and of each list's plates at
 ``/api/v1/watchlists/{watchlist_id}/entries/``. Every change of a list or of one of its entries
 bumps the list's version and announces ``watchlist.created|updated|deleted`` through the outbox,
-in the request's transaction, so the automation runtime rereads the list."""
+in the request's transaction, so the automation runtime rereads the list. In the same transaction
+the organization's passages the change concerns are re-marked (:mod:`vigia.control.observations.marking`):
+an entry's plate (old and new), a renamed, re-kinded or deleted list's marked passages."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
+from django.db import connection
 from django.db.models import Count, Model, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +20,7 @@ from rest_framework.serializers import BaseSerializer
 
 from vigia.control.core.api.views import OrgScopedViewSet
 from vigia.control.core.permissions import SAFE_METHODS, caller_org_id
+from vigia.control.observations.marking import remark_plates, remark_watchlist
 from vigia.control.outbox.changes import ChangeEventsMixin, announce_change
 from vigia.control.pipelines.models import Pipeline, PipelineState
 from vigia.control.watchlists.api.serializers import PlateWatchlistEntrySerializer, PlateWatchlistSerializer
@@ -64,11 +68,19 @@ class PlateWatchlistViewSet(ChangeEventsMixin, OrgScopedViewSet):
         new_name = serializer.validated_data.get("name", watchlist.name)
         if new_name != watchlist.name:
             self._refuse_if_used(watchlist, "rename")
+        marked_as = (watchlist.name, watchlist.kind)
         super().perform_update(serializer)
+        if (watchlist.name, watchlist.kind) != marked_as:  # passages show the list's name and kind
+            with connection.cursor() as cursor:
+                remark_watchlist(cursor, watchlist.org_id, watchlist.id)
 
     def perform_destroy(self, instance: Model) -> None:
-        self._refuse_if_used(cast(PlateWatchlist, instance), "delete")
+        watchlist = cast(PlateWatchlist, instance)
+        self._refuse_if_used(watchlist, "delete")
+        org, ident = watchlist.org_id, watchlist.id
         super().perform_destroy(instance)
+        with connection.cursor() as cursor:
+            remark_watchlist(cursor, org, ident)
 
 
 WATCHLIST_ID = OpenApiParameter("watchlist_id", OpenApiTypes.UUID, OpenApiParameter.PATH,
@@ -98,19 +110,23 @@ class PlateWatchlistEntryViewSet(OrgScopedViewSet):
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "watchlist": getattr(self, "watchlist", None)}
 
-    def _announce(self) -> None:
+    def _announce(self, *plates: str) -> None:
         self.watchlist.version += 1
         self.watchlist.save(update_fields=["version", "updated_at"])
         announce_change(self.watchlist, "updated")
+        with connection.cursor() as cursor:
+            remark_plates(cursor, self.watchlist.org_id, plates)
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
-        serializer.save(org_id=self.watchlist.org_id, watchlist=self.watchlist)
-        self._announce()
+        entry = serializer.save(org_id=self.watchlist.org_id, watchlist=self.watchlist)
+        self._announce(entry.plate)
 
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        entry: PlateWatchlistEntry = serializer.instance  # type: ignore[assignment]
+        was = entry.plate
         serializer.save()
-        self._announce()
+        self._announce(was, entry.plate)
 
     def perform_destroy(self, instance: PlateWatchlistEntry) -> None:
         instance.delete()
-        self._announce()
+        self._announce(instance.plate)
