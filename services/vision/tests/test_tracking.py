@@ -46,13 +46,33 @@ def test_different_groups_are_never_matched() -> None:
 
 
 def test_cameras_have_separate_tracks_and_idle_cameras_end_their_visits() -> None:
-    tracker = Tracker(TrackerConfig(max_gap_s=2))
+    now = [0]
+    tracker = Tracker(TrackerConfig(max_gap_s=2), clock=lambda: now[0])
     (a,), _ = tracker.camera("c1").update(0, [("plate", box(100, 100))])
     (b,), _ = tracker.camera("c2").update(0, [("plate", box(100, 100))])
     assert a.id != b.id
+    now[0] = 3 * S
     tracker.camera("c2").update(3 * S, [("plate", box(110, 100))])
-    ended = tracker.end_idle(4 * S)
-    assert [t.id for t in ended] == [a.id]
+    now[0] = 4 * S
+    ended, idle = tracker.end_idle()
+    assert [t.id for t in ended] == [a.id] and idle == ["c1"]
+    assert tracker.end_idle() == ([], [])
+
+
+def test_a_backlog_of_old_frames_is_not_idle() -> None:
+    """Frames captured minutes ago but processed now (a backlog after a restart) keep their
+    camera's visits open: idleness is judged by when frames were processed, not captured."""
+    now = [100 * S]
+    tracker = Tracker(TrackerConfig(max_gap_s=2), clock=lambda: now[0])
+    (a,), _ = tracker.camera("c1").update(0, [("vehicle", box(100, 300))])
+    for t in range(1, 6):
+        now[0] += S // 2
+        (seen,), _ = tracker.camera("c1").update(t * S, [("vehicle", box(100, 300))])
+        assert seen is a
+        assert tracker.end_idle() == ([], [])
+    now[0] += 3 * S  # then the stream stops
+    ended, idle = tracker.end_idle()
+    assert ended == [a] and idle == ["c1"]
 
 
 def test_frames_held_for_lack_of_motion_keep_a_still_object_and_end_a_departed_one() -> None:

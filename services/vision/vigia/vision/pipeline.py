@@ -181,9 +181,18 @@ class VisionPipeline:
         return [self._held(frame) if found is None else self._frame(frame, found)
                 for frame, found in zip(frames, detections, strict=True)]
 
-    def end_idle(self, now_ns: int) -> list[VisitPlate]:
-        """Final plates of visits on cameras that went quiet."""
-        return [p for t in self.tracker.end_idle(now_ns) if (p := self._final(t)) is not None]
+    def end_idle(self) -> list[VisitPlate]:
+        """Final plates of visits on cameras that went quiet. Their motion state goes too: the
+        next frame of such a camera is detected afresh, never held against tracks that are gone."""
+        ended, cameras = self.tracker.end_idle()
+        if self.motion is not None:
+            for camera in cameras:
+                self.motion.forget(camera)
+        return [p for t in ended if (p := self._final(t)) is not None]
+
+    def end_all(self) -> list[VisitPlate]:
+        """Final plates of every open visit (the end of a run: benchmarks, a replayed clip)."""
+        return [p for t in self.tracker.end_all() if (p := self._final(t)) is not None]
 
     # --- per frame ---
 

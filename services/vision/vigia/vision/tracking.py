@@ -12,7 +12,8 @@ order. See the vision package docstring for how that holds with several workers.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,23 +181,44 @@ class CameraTracker:
 
 
 class Tracker:
-    """Every camera's :class:`CameraTracker`, created on first sight of a camera."""
+    """Every camera's :class:`CameraTracker`, created on first sight of a camera.
 
-    def __init__(self, config: TrackerConfig | None = None) -> None:
+    A camera is idle when none of its frames was *processed* for ``max_gap_s`` by ``clock``
+    (monotonic ns), not when its newest frame was captured that long ago: frames worked off from a
+    backlog (after a restart, a slow spell) are old by capture time while their stream still flows,
+    and ending their visits between two of them would split visits and leave the frames held for
+    lack of motion with nothing to report."""
+
+    def __init__(self, config: TrackerConfig | None = None, clock: Callable[[], int] = time.monotonic_ns) -> None:
         self.config = config or TrackerConfig()
+        self.clock = clock
         self.cameras: dict[str, CameraTracker] = {}
+        self._processed: dict[str, int] = {}
 
     def camera(self, camera: str) -> CameraTracker:
+        """The camera's tracker, for a frame being processed now."""
         tracker = self.cameras.get(camera)
         if tracker is None:
             tracker = self.cameras[camera] = CameraTracker(camera, self.config)
+        self._processed[camera] = self.clock()
         return tracker
 
-    def end_idle(self, now_ns: int) -> list[Track]:
-        """End the visits of cameras that sent no frame for ``max_gap_s`` (their stream stopped)."""
+    def end_idle(self) -> tuple[list[Track], list[str]]:
+        """End the visits of cameras none of whose frames came for ``max_gap_s`` (their stream
+        stopped); returns the ended tracks and the cameras forgotten."""
         ended: list[Track] = []
-        for name, tracker in list(self.cameras.items()):
-            if tracker.last_frame_ns is not None and (now_ns - tracker.last_frame_ns) / 1e9 > self.config.max_gap_s:
+        idle = [name for name, at in self._processed.items()
+                if (self.clock() - at) / 1e9 > self.config.max_gap_s]
+        for name in idle:
+            tracker = self.cameras.pop(name, None)
+            if tracker is not None:
                 ended += tracker.end_all()
-                del self.cameras[name]
+            del self._processed[name]
+        return ended, idle
+
+    def end_all(self) -> list[Track]:
+        """End every open visit of every camera (the end of a run)."""
+        ended = [t for tracker in self.cameras.values() for t in tracker.end_all()]
+        self.cameras.clear()
+        self._processed.clear()
         return ended

@@ -44,7 +44,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import cv2
@@ -56,7 +55,17 @@ from redis.exceptions import RedisError
 from vigia.common.broker import MessageMeta
 from vigia.common.ids import uuid7_of
 from vigia.common.leases import camera_frames_key
-from vigia.common.messages import Box, DetectionCreated, Envelope, FrameCaptured, PlateRead, PlateRunnerUp, make
+from vigia.common.messages import (
+    Box,
+    DetectionCreated,
+    Envelope,
+    FrameCaptured,
+    PlateRead,
+    PlateRunnerUp,
+    make,
+    time_ns_to_datetime,
+)
+from vigia.common.privacy import SNAPSHOTS, snapshot_day, snapshot_day_prefix
 from vigia.common.storage import ObjectStore
 from vigia.vision.detectors.base import Detection
 from vigia.vision.pipeline import FrameInput, FrameResult, VisionPipeline, VisitPlate
@@ -80,7 +89,6 @@ DETECTION_LATENCY = Histogram("vigia_vision_detection_latency_seconds", "From a 
 PLATES = Counter("vigia_vision_plate_reads_published_total", "plate.read published (one or more per visit)")
 
 Publish = Callable[[list[Envelope]], Awaitable[None]]
-SNAPSHOTS = "snapshots"
 
 
 @dataclass
@@ -294,7 +302,7 @@ class VisionWorker:
         while True:
             await asyncio.sleep(self.idle_sweep_s)
             try:
-                plates = await loop.run_in_executor(self._finisher, self.pipeline.end_idle, time.time_ns())
+                plates = await loop.run_in_executor(self._finisher, self.pipeline.end_idle)
                 if plates:
                     await self.publish([self._plate_envelope(p, None, None) for p in plates])
             except Exception:
@@ -359,8 +367,9 @@ class VisionWorker:
         assert self.store is not None
         data = envelope.data
         assert isinstance(data, FrameCaptured)
-        day = datetime.fromtimestamp(envelope.time / 1e9, UTC)
-        base = f"{envelope.org}/{data.camera}/{day:%Y/%m/%d}/{envelope.id}"
+        # The layout the retention janitor lists (vigia.common.privacy), so it never misses one.
+        day = snapshot_day(time_ns_to_datetime(envelope.time))
+        base = f"{snapshot_day_prefix(envelope.org, data.camera, day)}{envelope.id}"
         snapshot_key = f"{base}.jpg"
         content_type = data.content_type if body else "image/jpeg"
         self.store.put(SNAPSHOTS, snapshot_key, body, content_type=content_type)
