@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from vigia.common.storage import BUCKETS
@@ -60,3 +60,10 @@ def organization_retention(settings: Any, default_passages_days: int,
 def snapshot_day_prefix(org: uuid.UUID | str, camera: uuid.UUID | str, day: date) -> str:
     """The key prefix of one camera's snapshots of one (UTC) day, as vision stores them."""
     return f"{org}/{camera}/{day:%Y/%m/%d}/"
+
+
+def snapshot_day(captured_at: datetime, now: datetime | None = None) -> date:
+    """The (UTC) day a snapshot is filed under: its frame's capture day, never later than the day
+    it is stored, so a camera whose clock runs ahead cannot file it where the janitor looks only
+    later (a frame older than vision's TTL is never stored, so it is never much earlier either)."""
+    return min(captured_at, now or datetime.now(UTC)).astimezone(UTC).date()
