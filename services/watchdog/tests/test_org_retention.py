@@ -1,7 +1,8 @@
 """Each organization's own retention (LGPD) applied by the janitor: passages last seen before the
-organization's ``retention.passages_days``, snapshots older than its ``retention.snapshots_days`` and
-notification deliveries (with their attempts) created before its ``retention.notifications_days``
-are deleted; other organizations keep theirs under the defaults."""
+organization's ``retention.passages_days``, snapshots older than its ``retention.snapshots_days``,
+evidence bundles written before its ``retention.evidence_days`` and notification deliveries (with
+their attempts) created before its ``retention.notifications_days`` are deleted; other
+organizations keep theirs under the defaults."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from vigia.common.db import notification_attempts, notification_deliveries, organizations, passages
 from vigia.common.plates import look_alike_key
-from vigia.common.privacy import organization_retention, snapshot_day_prefix
+from vigia.common.privacy import evidence_prefix, organization_retention, snapshot_day_prefix
 from vigia.common.storage import FileStore
 from vigia.watchdog.janitor import OrganizationRetention
 
@@ -152,3 +153,45 @@ def test_notification_deliveries_and_their_attempts_go_after_each_organizations_
     assert report[str(lenient)] == {"passages": 0, "notifications": 1}
     assert janitor.run_sync() == {}  # nothing left to do
     assert organization_retention({"retention": {"notifications_days": 0}}, 90, 30).notifications_days == 30
+
+
+def _bundle(store: FileStore, org: uuid.UUID, days: float, files: tuple[str, ...] = (
+        "video.mp4", "sensors.csv", "metadata.json", "manifest.json")) -> list[str]:
+    """An event's evidence bundle as the correlator writes it, its files written ``days`` ago."""
+    moment = datetime.now(UTC) - timedelta(days=days)
+    prefix = evidence_prefix(org, uuid.uuid4())
+    for name in files:
+        store.put("evidence", prefix + name, b"x")
+        os.utime(store.root / "evidence" / "objects" / (prefix + name), (moment.timestamp(), moment.timestamp()))
+    return [prefix + name for name in files]
+
+
+def test_evidence_bundles_go_whole_after_each_organizations_retention(
+        clean: Engine, org: uuid.UUID, tmp_path: Path) -> None:
+    strict = org
+    with clean.begin() as conn:
+        conn.execute(update(organizations).where(organizations.c.id == strict).values(
+            settings={"retention": {"evidence_days": 30}}))
+        lenient = uuid.uuid4()
+        conn.execute(insert(organizations).values(id=lenient, name="Lenient", slug=f"wd-{lenient.hex[:8]}",
+                                                  settings={}, created_at=datetime.now(UTC)))
+    store = FileStore(f"{tmp_path}/objects", "a-url-secret-of-the-tests-0123456789")
+    expired = _bundle(store, strict, 31)
+    unfinished = _bundle(store, strict, 40, ("video.mp4",))  # never completed: goes the same way
+    young = _bundle(store, strict, 29)
+    theirs = _bundle(store, lenient, 200)                      # the default here: 365 days
+    theirs_expired = _bundle(store, lenient, 366)
+
+    janitor = OrganizationRetention(clean, store, default_passages_days=90, interval=3600, batch_size=10)
+    report = janitor.run_sync()
+
+    assert {info.key for info in store.list("evidence")} == {*young, *theirs}
+    assert {*expired, *unfinished, *theirs_expired}.isdisjoint(info.key for info in store.list("evidence"))
+    assert report[str(strict)] == {"passages": 0, "evidence": 2}
+    assert report[str(lenient)] == {"passages": 0, "evidence": 1}
+    assert janitor.run_sync() == {}
+    # A bundle one file of which is recent (being written, or rewritten) is kept whole.
+    mixed = _bundle(store, strict, 45)
+    store.put("evidence", mixed[0], b"rewritten")
+    assert janitor.run_sync() == {}
+    assert set(mixed) <= {info.key for info in store.list("evidence")}

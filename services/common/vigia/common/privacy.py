@@ -1,9 +1,10 @@
-"""How long an organization keeps what identifies people and vehicles (LGPD): its passages and its
-snapshots (frames and crops), and the record of the notifications sent for it (deliveries and
-their attempts: recipients' phone numbers and addresses). Each organization may set them under
-``retention`` in its ``settings`` JSON (``PATCH /api/v1/organization/settings``); absent, the
-installation's defaults apply: ``VIGIA_RETENTION_PASSAGES_DAYS`` for passages,
-``VIGIA_RETENTION_NOTIFICATIONS_DAYS`` for notifications, the snapshots bucket's lifecycle
+"""How long an organization keeps what identifies people and vehicles (LGPD): its passages, its
+snapshots (frames and crops) and its events' evidence bundles (video, audio, sensor readings),
+and the record of the notifications sent for it (deliveries and their attempts: recipients' phone
+numbers and addresses). Each organization may set them under ``retention`` in its ``settings``
+JSON (``PATCH /api/v1/organization/settings``); absent, the installation's defaults apply:
+``VIGIA_RETENTION_PASSAGES_DAYS`` for passages, ``VIGIA_RETENTION_NOTIFICATIONS_DAYS`` for
+notifications, ``VIGIA_RETENTION_EVIDENCE_DAYS`` for evidence, the snapshots bucket's lifecycle
 (:data:`vigia.common.storage.BUCKETS`, 30 days) for snapshots, which is also their longest: the
 bucket's rule deletes older ones whatever an organization says.
 
@@ -11,6 +12,9 @@ The watchdog's janitor (``vigia.watchdog.janitor.OrganizationRetention``) applie
 settings API validates and shows them. Snapshot keys are laid out by day,
 ``<org>/<camera>/<YYYY>/<MM>/<DD>/...`` (:func:`snapshot_day_prefix`), so the janitor finds an
 organization's expired snapshots by listing the days past its retention, not the whole bucket.
+Evidence bundles are laid out by event, ``<org>/<event>/...`` (:func:`evidence_prefix`): the janitor
+lists the organization's and deletes each bundle written before its retention, whole, manifest
+first (a bundle without its manifest reads as not ready, never as complete).
 """
 
 from __future__ import annotations
@@ -23,19 +27,24 @@ from typing import Any
 from vigia.common.storage import BUCKETS
 
 SNAPSHOTS = "snapshots"
+EVIDENCE = "evidence"
 PASSAGES_DAYS_MAX = 3650
 NOTIFICATIONS_DAYS_MAX = 3650
 NOTIFICATIONS_DAYS_DEFAULT = 90
+EVIDENCE_DAYS_MAX = 3650
+EVIDENCE_DAYS_DEFAULT = 365
 SNAPSHOTS_DAYS_MAX: int = BUCKETS[SNAPSHOTS] or 30
 
 
 @dataclass(frozen=True)
 class OrganizationRetention:
-    """Days an organization keeps its passages, its snapshots and its notification deliveries."""
+    """Days an organization keeps its passages, its snapshots, its notification deliveries and its
+    events' evidence bundles."""
 
     passages_days: int
     snapshots_days: int
     notifications_days: int = NOTIFICATIONS_DAYS_DEFAULT
+    evidence_days: int = EVIDENCE_DAYS_DEFAULT
 
 
 def _days(value: Any, default: int, most: int) -> int:
@@ -45,7 +54,8 @@ def _days(value: Any, default: int, most: int) -> int:
 
 
 def organization_retention(settings: Any, default_passages_days: int,
-                           default_notifications_days: int = NOTIFICATIONS_DAYS_DEFAULT) -> OrganizationRetention:
+                           default_notifications_days: int = NOTIFICATIONS_DAYS_DEFAULT,
+                           default_evidence_days: int = EVIDENCE_DAYS_DEFAULT) -> OrganizationRetention:
     """The retention of an organization whose ``settings`` JSON is given (bad or absent values:
     the defaults)."""
     retention = settings.get("retention") if isinstance(settings, dict) else None
@@ -54,7 +64,8 @@ def organization_retention(settings: Any, default_passages_days: int,
         passages_days=_days(retention.get("passages_days"), default_passages_days, PASSAGES_DAYS_MAX),
         snapshots_days=_days(retention.get("snapshots_days"), SNAPSHOTS_DAYS_MAX, SNAPSHOTS_DAYS_MAX),
         notifications_days=_days(retention.get("notifications_days"), default_notifications_days,
-                                 NOTIFICATIONS_DAYS_MAX))
+                                 NOTIFICATIONS_DAYS_MAX),
+        evidence_days=_days(retention.get("evidence_days"), default_evidence_days, EVIDENCE_DAYS_MAX))
 
 
 def snapshot_day_prefix(org: uuid.UUID | str, camera: uuid.UUID | str, day: date) -> str:
@@ -67,3 +78,9 @@ def snapshot_day(captured_at: datetime, now: datetime | None = None) -> date:
     it is stored, so a camera whose clock runs ahead cannot file it where the janitor looks only
     later (a frame older than vision's TTL is never stored, so it is never much earlier either)."""
     return min(captured_at, now or datetime.now(UTC)).astimezone(UTC).date()
+
+
+def evidence_prefix(org: uuid.UUID | str, event: uuid.UUID | str | None = None) -> str:
+    """The key prefix of one event's evidence bundle in the ``evidence`` bucket (of all the
+    organization's bundles without ``event``)."""
+    return f"{org}/" if event is None else f"{org}/{event}/"

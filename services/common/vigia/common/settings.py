@@ -174,6 +174,10 @@ class RetentionSettings(BaseSettings):
                                               "and their attempts are kept unless the organization's settings "
                                               "say otherwise (retention.notifications_days); deliveries still "
                                               "being sent or retried are kept.")
+    retention_evidence_days: int = Field(365, ge=1, le=3650, description="Days events' evidence bundles "
+                                         "(video, audio, sensor readings) are kept after they were written "
+                                         "unless the organization's settings say otherwise "
+                                         "(retention.evidence_days; LGPD).")
     janitor_batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows the janitor deletes "
                                     "per transaction.")
     outbox_retention: Duration = Field(timedelta(days=7), description="How long published outbox rows "

@@ -19,7 +19,8 @@ DEFAULTS = {"time_zone": "America/Sao_Paulo", "correlation": {
     "window_ms": None, "threshold": None, "person_min_confidence": None,
     "weights": {"magnetic": None, "audio": None, "humanoid": None, "imu": None},
     "severity": NO_SEVERITY, "fold_window_s": None}, "escalation_delay_s": 300,
-    "retention": {"passages_days": None, "snapshots_days": None, "notifications_days": None}}
+    "retention": {"passages_days": None, "snapshots_days": None, "notifications_days": None,
+                  "evidence_days": None}}
 
 
 def _state(org: Organization) -> tuple[str, Any]:
@@ -44,7 +45,8 @@ def test_admin_changes_time_zone_and_correlation_in_the_shape_the_correlator_rea
         "window_ms": 1500, "threshold": 0.8, "person_min_confidence": None,
         "weights": {"magnetic": None, "audio": 0.3, "humanoid": None, "imu": 0.1},
         "severity": NO_SEVERITY, "fold_window_s": None}, "escalation_delay_s": 300,
-        "retention": {"passages_days": None, "snapshots_days": None, "notifications_days": None}}
+        "retention": {"passages_days": None, "snapshots_days": None, "notifications_days": None,
+                  "evidence_days": None}}
     assert _state(org) == ("America/Manaus", {"retention_days": 30, "correlation": {
         "window_ms": 1500, "threshold": 0.8, "weights": {"audio": 0.3, "imu": 0.1}}})
 
@@ -112,6 +114,7 @@ def test_a_change_is_audited(api, admin):
     ({"retention": {"passages_days": 0}}, "retention.passages_days"),
     ({"retention": {"snapshots_days": 31}}, "retention.snapshots_days"),
     ({"retention": {"notifications_days": 0}}, "retention.notifications_days"),
+    ({"retention": {"evidence_days": 3651}}, "retention.evidence_days"),
     ({"retention": {"forever": True}}, "retention.forever"),
     ({"escalation_delay_s": 7 * 86_400 + 1}, "escalation_delay_s"),
     ({"escalation_delay_s": "soon"}, "escalation_delay_s"),
@@ -164,14 +167,19 @@ def test_the_openapi_schema_documents_the_settings_and_organizations(api, admin)
     assert weights["audio"]["maximum"] == 1 and weights["audio"]["nullable"] is True
 
 
-def test_admin_sets_the_organizations_retention_of_passages_snapshots_and_notifications(api, admin, viewer, org):
+def test_admin_sets_the_organizations_retention_of_passages_snapshots_notifications_and_evidence(
+        api, admin, viewer, org):
     response = api(admin).patch(SETTINGS, {"retention": {"passages_days": 14, "snapshots_days": 7,
-                                                         "notifications_days": 30}}, format="json")
+                                                         "notifications_days": 30, "evidence_days": 180}},
+                                format="json")
     assert response.status_code == 200, response.content
-    assert response.json()["retention"] == {"passages_days": 14, "snapshots_days": 7, "notifications_days": 30}
-    assert _state(org)[1] == {"retention": {"passages_days": 14, "snapshots_days": 7, "notifications_days": 30}}
+    assert response.json()["retention"] == {"passages_days": 14, "snapshots_days": 7, "notifications_days": 30,
+                                            "evidence_days": 180}
+    assert _state(org)[1] == {"retention": {"passages_days": 14, "snapshots_days": 7, "notifications_days": 30,
+                                            "evidence_days": 180}}
     response = api(admin).patch(SETTINGS, {"retention": {"snapshots_days": None}}, format="json")
-    assert response.json()["retention"] == {"passages_days": 14, "snapshots_days": None, "notifications_days": 30}
-    assert _state(org)[1] == {"retention": {"passages_days": 14, "notifications_days": 30}}
+    assert response.json()["retention"] == {"passages_days": 14, "snapshots_days": None, "notifications_days": 30,
+                                            "evidence_days": 180}
+    assert _state(org)[1] == {"retention": {"passages_days": 14, "notifications_days": 30, "evidence_days": 180}}
     assert api(viewer).patch(SETTINGS, {"retention": {"passages_days": 1}}, format="json").status_code == 403
     assert AuditEntry.objects.filter(method="PATCH", path=SETTINGS, status_code=200).count() == 2

@@ -1,6 +1,6 @@
 """``python -m vigia.watchdog``: restarts frozen cameras, flags silent devices, runs the janitor jobs
-(retention, each organization's retention of passages, snapshots and notification deliveries, object
-lifecycle, DLQ depth, stale leases); metrics and health on :9103.
+(retention, each organization's retention of passages, snapshots, evidence bundles and notification
+deliveries, object lifecycle, DLQ depth, stale leases); metrics and health on :9103.
 
 Start-up: configure logging, read settings, connect to PostgreSQL, Redis and the broker (declaring
 the topology), serve metrics/health, then tick the periodic checks under the leader lease until
@@ -75,6 +75,7 @@ async def run(settings: WatchdogSettings) -> None:
     store = open_store(settings.object_store, settings)
     checks.append(OrganizationRetention(engine, store, default_passages_days=settings.retention_passages_days,
                                         default_notifications_days=settings.retention_notifications_days,
+                                        default_evidence_days=settings.retention_evidence_days,
                                         interval=settings.janitor_retention_s, batch_size=settings.janitor_batch_size))
     if isinstance(store, FileStore):  # S3 buckets carry their own lifecycle rule: the server expires them
         checks.append(ObjectLifecycle(store, interval=settings.janitor_objects_s))

@@ -19,7 +19,11 @@ leader lease, at its own interval:
   still being sent or retried is kept — and its snapshots (frames and crops)
   older than its ``retention.snapshots_days`` are deleted from the object store, day prefix by day
   prefix of each of its cameras (the bucket's own lifecycle still removes what is older than it,
-  cameras deleted since included). With either store, S3 or the filesystem.
+  cameras deleted since included), and its events' evidence bundles written before its
+  ``retention.evidence_days`` (``VIGIA_RETENTION_EVIDENCE_DAYS`` by default), each whole, manifest
+  first. With either store, S3 or the filesystem. This job is the one place passages, snapshots,
+  evidence and deliveries are pruned (control's time-series command is gone: :class:`Retention`
+  is the one for time series).
 * :class:`ObjectLifecycle` — the embedded filesystem object store has no server to apply its
   buckets' lifecycle rules (``vigia.common.storage.BUCKETS``: snapshots 30 days, as compose's MinIO
   rule), so this job does: objects older than their bucket's rule are deleted. With S3 (MinIO) the
@@ -49,9 +53,12 @@ from redis.asyncio import Redis
 from sqlalchemy import Engine, text
 
 from vigia.common.privacy import (
+    EVIDENCE,
+    EVIDENCE_DAYS_DEFAULT,
     NOTIFICATIONS_DAYS_DEFAULT,
     SNAPSHOTS,
     SNAPSHOTS_DAYS_MAX,
+    evidence_prefix,
     organization_retention,
     snapshot_day_prefix,
 )
@@ -63,9 +70,9 @@ RETENTION_DELETED = Counter("watchdog_retention_deleted_rows", "Rows deleted by 
                             "(time-series tables, published outbox rows)", ["table"])
 RETENTION_LAST_RUN = Gauge("watchdog_retention_last_run_timestamp_seconds", "Unix time the retention janitor "
                            "last finished a run")
-ORG_RETENTION_DELETED = Counter("watchdog_org_retention_deleted", "Passages, snapshots and notification "
-                                "deliveries (with their attempts) deleted under their organization's "
-                                "retention (LGPD)", ["kind"])
+ORG_RETENTION_DELETED = Counter("watchdog_org_retention_deleted", "Passages, snapshots, evidence bundles and "
+                                "notification deliveries (with their attempts) deleted under their "
+                                "organization's retention (LGPD)", ["kind"])
 ORG_RETENTION_LAST_RUN = Gauge("watchdog_org_retention_last_run_timestamp_seconds", "Unix time the "
                                "per-organization retention janitor last finished a run")
 OBJECTS_EXPIRED = Counter("watchdog_expired_objects", "Objects the janitor deleted from the filesystem "
@@ -73,6 +80,8 @@ OBJECTS_EXPIRED = Counter("watchdog_expired_objects", "Objects the janitor delet
 OBJECT_LIFECYCLE_LAST_RUN = Gauge("watchdog_object_lifecycle_last_run_timestamp_seconds", "Unix time the "
                                   "object lifecycle janitor last finished a run")
 DLQ_MESSAGES = Gauge("vigia_dlq_messages", "Messages waiting in a dead-letter queue", ["queue"])
+#: The file the correlator writes last in a bundle: its presence means complete.
+EVIDENCE_MANIFEST = "manifest.json"
 STALE_LEASES = Counter("watchdog_stale_leases_removed", "Camera leases deleted because their holder was gone")
 
 # The streamer's contract (vigia.streamer.leases): live replicas heartbeat in this sorted set (score ms).
@@ -157,17 +166,20 @@ class Retention:
 
 
 class OrganizationRetention:
-    """Deletes each organization's passages and snapshots older than its own retention."""
+    """Deletes each organization's passages, snapshots, evidence bundles and notification
+    deliveries older than its own retention."""
 
     name = "org_retention"
 
     def __init__(self, engine: Engine, store: ObjectStore | None, *, default_passages_days: int, interval: float,
                  batch_size: int, default_notifications_days: int = NOTIFICATIONS_DAYS_DEFAULT,
-                 max_batches: int | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 default_evidence_days: int = EVIDENCE_DAYS_DEFAULT, max_batches: int | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.engine = engine
         self.store = store
         self.default_passages_days = default_passages_days
         self.default_notifications_days = default_notifications_days
+        self.default_evidence_days = default_evidence_days
         self.interval = interval
         self.batch_size = batch_size
         self.max_batches = max_batches
@@ -225,13 +237,37 @@ class OrganizationRetention:
         ORG_RETENTION_DELETED.labels("snapshots").inc(deleted)
         return deleted
 
+    def prune_evidence(self, org: object, cutoff: datetime) -> int:
+        """Delete the organization's evidence bundles whose newest file was written before
+        ``cutoff``, each whole and its manifest first; returns how many bundles went."""
+        assert self.store is not None
+        # Bundles are small sets of files under <org>/<event>/: one listing of the organization's.
+        newest: dict[str, datetime] = {}
+        files: dict[str, list[str]] = {}
+        prefix = evidence_prefix(str(org))
+        for info in self.store.list(EVIDENCE, prefix):
+            bundle = info.key[len(prefix):].split("/", 1)[0]
+            files.setdefault(bundle, []).append(info.key)
+            newest[bundle] = max(newest.get(bundle, info.modified), info.modified)
+        deleted = 0
+        for bundle, keys in files.items():
+            if newest[bundle] >= cutoff:
+                continue
+            manifest = evidence_prefix(str(org), bundle) + EVIDENCE_MANIFEST
+            for key in sorted(keys, key=lambda k: k != manifest):  # a bundle without manifest is not ready
+                self.store.delete(EVIDENCE, key)
+            deleted += 1
+        ORG_RETENTION_DELETED.labels("evidence").inc(deleted)
+        return deleted
+
     def run_sync(self) -> dict[str, dict[str, int]]:
         now = self.clock()
         with self.engine.connect() as conn:
             orgs = conn.execute(text("SELECT id, settings FROM organizations")).all()
         report: dict[str, dict[str, int]] = {}
         for org, settings in orgs:
-            keep = organization_retention(settings, self.default_passages_days, self.default_notifications_days)
+            keep = organization_retention(settings, self.default_passages_days, self.default_notifications_days,
+                                          self.default_evidence_days)
             done = {"passages": self.prune_passages(org, now - timedelta(days=keep.passages_days))}
             notifications = self.prune_notifications(org, now - timedelta(days=keep.notifications_days))
             if notifications:  # reported when there were some, like snapshots when they are retained
@@ -245,6 +281,15 @@ class OrganizationRetention:
                 except StorageError:
                     log.warning("could not apply an organization's snapshot retention", exc_info=True,
                                 extra={"org": str(org)})
+            if self.store is not None:
+                try:
+                    evidence = self.prune_evidence(org, now - timedelta(days=keep.evidence_days))
+                except StorageError:
+                    log.warning("could not apply an organization's evidence retention", exc_info=True,
+                                extra={"org": str(org)})
+                else:
+                    if evidence:
+                        done["evidence"] = evidence
             if any(done.values()):
                 report[str(org)] = done
         ORG_RETENTION_LAST_RUN.set(time.time())

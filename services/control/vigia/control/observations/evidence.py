@@ -1,7 +1,8 @@
 """Event evidence in the object store, and the route that serves the file store's signed URLs.
 
 The correlator writes each event's bundle under ``evidence/<org>/<event id>/`` (video.mp4,
-audio.wav, sensors.csv, metadata.json, manifest.json last). :func:`evidence_files` lists it with
+audio.wav, sensors.csv, metadata.json, manifest.json last; :func:`vigia.common.privacy.evidence_prefix`,
+the layout the retention janitor lists too). :func:`evidence_files` lists it with
 URLs an operator's browser can fetch directly: S3 presigned URLs, or, with the embedded file store,
 local ``/objects/<bucket>/<key>?expires=&sig=`` URLs signed with ``VIGIA_OBJECT_URL_SECRET`` that
 :func:`signed_object` serves after checking the signature and the expiry (403 otherwise). The
@@ -23,6 +24,7 @@ from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
+from vigia.common.privacy import evidence_prefix
 from vigia.common.storage import (
     FileStore,
     InvalidKey,
@@ -51,10 +53,6 @@ def object_store() -> ObjectStore:
     """The configured object store (opened once per configuration)."""
     settings = get_settings()
     return _store(settings.object_store, settings.object_url_secret.get_secret_value())
-
-
-def evidence_prefix(org: uuid.UUID | str, event: uuid.UUID | str) -> str:
-    return f"{org}/{event}/"
 
 
 def evidence_files(org: uuid.UUID, event: uuid.UUID, expires: timedelta,

@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from vigia.common.escalation import ESCALATION_DELAY_DEFAULT_S, escalation_delay_s
-from vigia.common.privacy import NOTIFICATIONS_DAYS_MAX, PASSAGES_DAYS_MAX, SNAPSHOTS_DAYS_MAX
+from vigia.common.privacy import EVIDENCE_DAYS_MAX, NOTIFICATIONS_DAYS_MAX, PASSAGES_DAYS_MAX, SNAPSHOTS_DAYS_MAX
 from vigia.control.core.serializers import StrictSerializer
 from vigia.control.tenancy.api.serializers import UserSerializer
 from vigia.control.tenancy.models import DEFAULT_TIME_ZONE, Organization, User
@@ -29,7 +29,7 @@ SEVERITY_DEFAULTS: dict[str, float] = {"medium": 0.8, "high": 1.0, "critical": 1
 SEVERITY_SCORES = ("medium", "high", "critical")
 FOLD_WINDOW_MAX_S = 86_400
 ESCALATION_DELAY_MIN_S, ESCALATION_DELAY_MAX_S = 10, 7 * 86_400
-RETENTION_VALUES = ("passages_days", "snapshots_days", "notifications_days")
+RETENTION_VALUES = ("passages_days", "snapshots_days", "notifications_days", "evidence_days")
 
 
 def _time_zone(value: str) -> str:
@@ -159,6 +159,10 @@ class RetentionSettingsSerializer(StrictSerializer):
         min_value=1, max_value=NOTIFICATIONS_DAYS_MAX, required=False, allow_null=True,
         help_text="Days notification deliveries and their attempts (recipients, answers) are kept after "
         "they were created (default VIGIA_RETENTION_NOTIFICATIONS_DAYS, 90).")
+    evidence_days = serializers.IntegerField(
+        min_value=1, max_value=EVIDENCE_DAYS_MAX, required=False, allow_null=True,
+        help_text="Days events' evidence bundles (video, audio, sensor readings) are kept after they were "
+        "written (default VIGIA_RETENTION_EVIDENCE_DAYS, 365).")
 
 
 class OrganizationSettingsSerializer(StrictSerializer):
