@@ -216,8 +216,15 @@ class StandIns:
                 out["telegram"].append(_marked("telegram", at, text, record))
         for at, (_, rcpts, mail, _) in zip(list(self.smtp.arrivals), list(self.smtp.messages), strict=False):
             out["email"].append(_marked("email", at, _plain(mail), {"to": rcpts, "subject": str(mail["subject"])}))
+        # A Modbus write carries no text: it names the detection of the alert that arrived with it
+        # (the actions of one firing are published together; two firings are a walk apart).
+        marked = [r for kind in ("whatsapp", "telegram", "email") for r in out[kind] if r.captured_ns]
         for at, write in zip(list(self.modbus.arrivals), list(self.modbus.writes), strict=False):
-            out["modbus"].append(Receipt("modbus", at, detail=write))
+            near = min(marked, key=lambda r: abs(r.at_ns - at), default=None)
+            if near is not None and abs(near.at_ns - at) < 3e9:
+                out["modbus"].append(Receipt("modbus", at, near.frame, near.captured_ns, near.snapshot, detail=write))
+            else:
+                out["modbus"].append(Receipt("modbus", at, detail=write))
         return out
 
 

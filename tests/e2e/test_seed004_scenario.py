@@ -109,6 +109,7 @@ def _run(scenario: Scenario, stack: VisionStack, standins: StandIns) -> None:
         wait_for(lambda: [m for _, m in feed_of(feed, "pipeline_status_update")
                           if m["pipeline_id"] == pipeline and m["state"] == "started"], 30,
                  "the runtime to start the pipeline")
+        started = time.time()
         wait_for(lambda: feed.detections(camera), 60, "the camera's first detection")
         # From here on the pipeline runs and the camera streams: walks that begin now are incidents.
         live_from = time.time()
@@ -153,8 +154,9 @@ def _run(scenario: Scenario, stack: VisionStack, standins: StandIns) -> None:
         assert feed.error is None, f"live feed failed: {feed.error!r}"
 
     full = [w for w in walks if live_from < w.enter_s < switched][:ACTIVE_INCIDENTS]
-    # Under way when streaming began, or still in flight when the schedule changed: at most once.
-    partial = [w for w in walks if w.enter_s <= live_from < w.leave_s + 1
+    # Under way while the camera started streaming, or still in flight when the schedule changed:
+    # at most once.
+    partial = [w for w in walks if (w.enter_s <= live_from and w.leave_s > started - 1)
                or (w not in full and live_from < w.enter_s < switched)]
     later = [w for w in walks if w.enter_s >= switched]
     log = (f"walks {[(w.actor, round(w.enter_s - live_from, 1)) for w in walks]}; live from {live_from:.1f}; "
