@@ -14,7 +14,7 @@ def _database(url: str) -> dict[str, object]:
     if parsed.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
         raise ValueError(f"VIGIA_DATABASE_URL must be a postgresql:// URL, not {parsed.scheme}://")
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "vigia.control.core.db",  # Django's PostgreSQL backend, faster timestamps
         "NAME": unquote(parsed.path.lstrip("/")) or "vigia",
         "USER": unquote(parsed.username or "postgres"),
         "PASSWORD": unquote(parsed.password or ""),
@@ -107,7 +107,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["vigia.control.core.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "vigia.control.core.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["vigia.control.core.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "vigia.control.core.schema.ErrorDocumentingAutoSchema",
     "EXCEPTION_HANDLER": "vigia.control.core.errors.exception_handler",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -50,10 +50,9 @@ class DetectionSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: Detection | dict[str, Any]) -> dict[str, Any]:
         row = instance if isinstance(instance, dict) else {c: getattr(instance, c) for c in DETECTION_COLUMNS}
-        frame = row["frame_id"]
+        # Ids stay UUIDs: the JSON renderers write them as str() does (orjson natively, in C).
         return {
-            "id": str(row["id"]), "camera": str(row["camera_id"]),
-            "frame": str(frame) if frame is not None else None,
+            "id": row["id"], "camera": row["camera_id"], "frame": row["frame_id"],
             "time": _iso(row["time"]), "label": row["label"], "confidence": row["confidence"],
             "box": row["box"], "plate_text": row["plate_text"],
             "plate_confidence": row["plate_confidence"], "track": row["track"],
@@ -251,7 +250,7 @@ class PassageSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: Passage | dict[str, Any]) -> dict[str, Any]:
         row = instance if isinstance(instance, dict) else {c: getattr(instance, c) for c in PASSAGE_COLUMNS}
         return {
-            "id": str(row["id"]), "camera": str(row["camera_id"]), "site": row["site"], "visit": row["visit"],
+            "id": row["id"], "camera": row["camera_id"], "site": row["site"], "visit": row["visit"],
             "first_seen": _iso(row["first_seen"]), "last_seen": _iso(row["last_seen"]), "label": row["label"],
             "plate_text": row["plate_text"], "confidence": row["confidence"], "votes": row["votes"],
             "agreeing": row["agreeing"], "runner_ups": row["runner_ups"], "crop_key": row["crop_key"],
