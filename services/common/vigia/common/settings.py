@@ -156,8 +156,9 @@ Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
 
 
 class RetentionSettings(BaseSettings):
-    """How long the time-series tables keep their rows, and the batched deletes that enforce it
-    (control's ``timeseries_janitor`` and the watchdog's retention job share these)."""
+    """How long the time-series tables and each organization's personal data keep their rows, and
+    the batched deletes that enforce it (the watchdog's janitor jobs; control's migrations turn the
+    time-series ones into TimescaleDB retention policies where it runs)."""
 
     model_config = SettingsConfigDict(env_prefix="VIGIA_", extra="forbid")
 

@@ -6,7 +6,7 @@ leader lease, at its own interval:
 
 * :class:`Retention` — where TimescaleDB is absent (docs/adr/0002-time-series-storage.md) the
   time-series tables are plain BRIN-indexed tables: rows older than their retention
-  (``VIGIA_RETENTION_*_DAYS``, the settings the control plane's ``timeseries_janitor`` reads) are
+  (``VIGIA_RETENTION_*_DAYS``, which control's migrations also give TimescaleDB's policies) are
   deleted in bounded batches, one short transaction each. Hypertables are skipped: TimescaleDB's
   own retention policies clean them. The ``outbox`` is retained the same way on ``published_at``
   (``VIGIA_OUTBOX_RETENTION``): rows the relay has published go after that long, rows still
@@ -21,9 +21,9 @@ leader lease, at its own interval:
   prefix of each of its cameras (the bucket's own lifecycle still removes what is older than it,
   cameras deleted since included), and its events' evidence bundles written before its
   ``retention.evidence_days`` (``VIGIA_RETENTION_EVIDENCE_DAYS`` by default), each whole, manifest
-  first. With either store, S3 or the filesystem. This job is the one place passages, snapshots,
-  evidence and deliveries are pruned (control's time-series command is gone: :class:`Retention`
-  is the one for time series).
+  first. With either store, S3 or the filesystem. The watchdog is the one place anything is
+  pruned: this job for passages, snapshots, evidence and deliveries, :class:`Retention` for time
+  series (control's ``timeseries_janitor`` command, a second path, was removed).
 * :class:`ObjectLifecycle` — the embedded filesystem object store has no server to apply its
   buckets' lifecycle rules (``vigia.common.storage.BUCKETS``: snapshots 30 days, as compose's MinIO
   rule), so this job does: objects older than their bucket's rule are deleted. With S3 (MinIO) the

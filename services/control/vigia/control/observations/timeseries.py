@@ -1,23 +1,21 @@
 """Storage of the time-series tables: TimescaleDB hypertables when the extension exists, plain
 BRIN-indexed tables cleaned by a janitor otherwise (docs/adr/0002-time-series-storage.md).
 
-* :func:`setup_timescale` (run by migration ``0002_timeseries``) turns the tables of
-  :data:`TABLES` into hypertables with compression and retention policies, when
-  ``VIGIA_TIMESCALE`` allows it and the extension can be created.
-* :func:`run_janitor` (command ``timeseries_janitor``) deletes rows older than their retention
-  from the tables that are *not* hypertables, in bounded batches, one transaction per batch.
+:func:`setup_timescale` (run by migration ``0002_timeseries``) turns the tables of :data:`TABLES`
+into hypertables with compression and retention policies, when ``VIGIA_TIMESCALE`` allows it and
+the extension can be created. Where they stay plain tables, the watchdog's janitor
+(``vigia.watchdog.janitor.Retention``) deletes rows older than the same retention settings; it is
+the one place time series, passages and the rest are pruned (control had a ``timeseries_janitor``
+command doing the same: removed, it was a second path).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.db import connection as default_connection
-from django.db import transaction
-from django.utils import timezone
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -27,8 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class TimeSeriesSettings(RetentionSettings):
-    """Storage of the time-series tables, and the retention the janitor applies (environment prefix
-    ``VIGIA_``)."""
+    """Storage of the time-series tables, and their retention (TimescaleDB's policies; the
+    watchdog's janitor reads the same settings for plain tables). Environment prefix ``VIGIA_``."""
 
     model_config = SettingsConfigDict(env_prefix="VIGIA_", extra="forbid")
 
@@ -37,8 +35,6 @@ class TimeSeriesSettings(RetentionSettings):
         "on (fail the migration without it) or off (plain tables + janitor).")
     compress_after_days: int = Field(7, ge=1, description="TimescaleDB: chunks older than this are "
                                      "compressed (detections, anomalies, telemetry).")
-    janitor_interval_seconds: float = Field(3600, gt=0, description="Pause between janitor runs when "
-                                            "it runs as a long-lived process (--loop).")
 
 
 @dataclass(frozen=True)
@@ -146,79 +142,3 @@ def _is_hypertable(cursor: Any, table: str) -> bool:
     cursor.execute("SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = %s",
                    [table])
     return cursor.fetchone() is not None
-
-
-# --- the janitor (plain tables) ---------------------------------------------------------------------
-
-
-@dataclass
-class TableCleanup:
-    """What the janitor did to one table."""
-
-    table: str
-    cutoff: datetime | None
-    deleted: int = 0
-    batches: int = 0
-    skipped: str | None = None
-
-
-@dataclass
-class JanitorReport:
-    tables: list[TableCleanup] = field(default_factory=list)
-
-    @property
-    def deleted(self) -> int:
-        return sum(t.deleted for t in self.tables)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {t.table: {"deleted": t.deleted, "batches": t.batches, "skipped": t.skipped,
-                          "cutoff": t.cutoff.isoformat() if t.cutoff else None} for t in self.tables}
-
-
-def delete_expired(table: TimeSeriesTable, cutoff: datetime, batch_size: int,
-                   max_batches: int | None = None, conn: Any = None) -> TableCleanup:
-    """Delete rows of ``table`` with time < ``cutoff``, ``batch_size`` rows per transaction.
-
-    Small transactions keep locks short and WAL bursts bounded; the BRIN index on time finds the
-    old rows without scanning the table. Stops after ``max_batches`` (None: until none remain).
-    """
-    conn = conn or default_connection
-    result = TableCleanup(table.name, cutoff)
-    # ctid batches: one shape for every table whatever its key (uuid, bigint, composite).
-    # Table and column names come from TABLES, never from input.
-    sql = (f'DELETE FROM "{table.name}" WHERE ctid = ANY(ARRAY('  # noqa: S608
-           f'SELECT ctid FROM "{table.name}" WHERE "{table.time_column}" < %s LIMIT %s))')
-    while max_batches is None or result.batches < max_batches:
-        with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
-            cursor.execute(sql, [cutoff, batch_size])
-            deleted = cursor.rowcount
-        result.batches += 1
-        result.deleted += deleted
-        if deleted < batch_size:
-            break
-    return result
-
-
-def run_janitor(settings: TimeSeriesSettings | None = None, *, now: datetime | None = None,
-                batch_size: int | None = None, max_batches: int | None = None,
-                tables: list[str] | None = None, conn: Any = None) -> JanitorReport:
-    """Apply retention to every plain time-series table (hypertables are TimescaleDB's job)."""
-    conn = conn or default_connection
-    settings = settings or TimeSeriesSettings.model_validate({})
-    now = now or timezone.now()
-    batch = batch_size or settings.janitor_batch_size
-    report = JanitorReport()
-    for table in TABLES:
-        if tables is not None and table.name not in tables:
-            continue
-        with conn.cursor() as cursor:
-            hyper = _is_hypertable(cursor, table.name)
-        if hyper:
-            report.tables.append(TableCleanup(table.name, None, skipped="hypertable: retention policy"))
-            continue
-        cutoff = now - timedelta(days=retention_days(table, settings))
-        cleanup = delete_expired(table, cutoff, batch, max_batches, conn)
-        log.info("janitor cleaned table", extra={"table": table.name, "deleted": cleanup.deleted,
-                                                 "batches": cleanup.batches})
-        report.tables.append(cleanup)
-    return report
