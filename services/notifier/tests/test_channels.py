@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from services.notifier.tests.standins import (
     SmtpStandIn,
     http_standin,
 )
-from vigia.common.channels import OutgoingMessage, PermanentError, SendContext, TransientError, channel_kind
+from vigia.common.channels import OutgoingMessage, PermanentError, SendContext, TransientError, channel_kind, netguard
 from vigia.common.channels.email import EmailConfig
 from vigia.common.channels.modbus import ModbusConfig
 from vigia.common.channels.netguard import NetworkPolicy, TargetRefused
@@ -49,15 +50,25 @@ async def standin() -> AsyncIterator[HttpStandIn]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+    """The client as the notifier builds it: its transport is also handed to the sends as
+    ``SendContext.transport`` (see :func:`context`)."""
+    transport = httpx.AsyncHTTPTransport()
+    async with httpx.AsyncClient(transport=transport) as client:
+        TRANSPORTS[id(client)] = transport
         yield client
+        del TRANSPORTS[id(client)]
 
 
-def context(http: httpx.AsyncClient, standin: HttpStandIn | None = None, **extra: Any) -> SendContext:
+TRANSPORTS: dict[int, httpx.AsyncBaseTransport] = {}
+
+
+def context(http: httpx.AsyncClient, standin: HttpStandIn | None = None, *, direct: bool = True,
+            **extra: Any) -> SendContext:
+    """``direct``: with the client's transport, as the notifier runs (False: the client only)."""
     base = standin.url if standin else "http://127.0.0.1:9"
-    return SendContext(http=http, policy=LOOPBACK, timeout_s=5, idempotency_key="key-1", channel_id="ch-1",
-                       telegram_api_url=base, whatsapp_api_url=base, whatsapp_api_version=WHATSAPP_VERSION,
-                       **extra)
+    return SendContext(http=http, transport=TRANSPORTS[id(http)] if direct else None, policy=LOOPBACK, timeout_s=5,
+                       idempotency_key="key-1", channel_id="ch-1", telegram_api_url=base, whatsapp_api_url=base,
+                       whatsapp_api_version=WHATSAPP_VERSION, **extra)
 
 
 # --- webhook -------------------------------------------------------------------------------------
@@ -66,10 +77,11 @@ def webhook(url: str, **extra: Any) -> WebhookConfig:
     return WebhookConfig.model_validate({"url": url, "secret": WEBHOOK_SECRET, **extra})
 
 
+@pytest.mark.parametrize("direct", [True, False], ids=["transport", "client"])
 async def test_webhook_posts_the_document_signed_with_the_channels_secret(
-        standin: HttpStandIn, http: httpx.AsyncClient) -> None:
+        standin: HttpStandIn, http: httpx.AsyncClient, direct: bool) -> None:
     config = webhook(f"{standin.url}/hook/a", headers={"X-Team": "ops"})
-    result = await channel_kind("webhook").send(config, "", MESSAGE, context(http, standin))
+    result = await channel_kind("webhook").send(config, "", MESSAGE, context(http, standin, direct=direct))
     assert result.status == "200"
     [seen] = standin.accepted("webhook")  # the stand-in only accepts a valid signature
     assert seen.json() == dict(MESSAGE.document)
@@ -77,6 +89,7 @@ async def test_webhook_posts_the_document_signed_with_the_channels_secret(
     assert seen.headers["x-vigia-signature"] == expected
     assert seen.headers["idempotency-key"] == "key-1"
     assert seen.headers["x-team"] == "ops"
+    assert seen.headers["user-agent"] == "Vigia-Notifier/1"
 
 
 async def test_a_wrong_secret_is_refused_by_the_receiver_as_permanent(standin: HttpStandIn,
@@ -103,7 +116,8 @@ async def test_webhook_connects_to_the_address_it_checked_keeping_the_host_name(
     # the checked address with the name in the Host header.
     policy = NetworkPolicy.from_string("127.0.0.0/8,::1/128")
     await channel_kind("webhook").send(webhook(f"http://localhost:{standin.port}/hook/a"), "", MESSAGE,
-                                       SendContext(http=http, policy=policy, idempotency_key="k"))
+                                       SendContext(http=http, transport=TRANSPORTS[id(http)], policy=policy,
+                                                   idempotency_key="k"))
     [seen] = standin.accepted("webhook")
     assert seen.headers["host"] == f"localhost:{standin.port}"
 
@@ -147,6 +161,30 @@ async def test_a_non_public_target_is_refused_before_any_connection(url: str, mo
         with pytest.raises(TargetRefused, match="non-public address"):
             await channel_kind("webhook").send(webhook(url), "", MESSAGE, ctx)
     assert transport.requests == [] and attempted == []
+
+
+async def test_a_name_is_resolved_once_a_while_and_its_addresses_checked_on_every_use(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    name, port = "localhost", 20_000 + uuid.uuid4().int % 40_000  # answers are cached by name and port
+    lookups: list[str] = []
+    real_lookup = netguard._lookup
+
+    async def lookup(host: str, port: int) -> list[Any]:
+        lookups.append(host)
+        return await real_lookup(host, port)
+
+    monkeypatch.setattr(netguard, "_lookup", lookup)
+    allowed = NetworkPolicy.from_string("127.0.0.0/8,::1/128")
+    first = await netguard.resolve_checked(f"http://{name}:{port}/a", allowed)
+    again = await netguard.resolve_checked(f"http://{name}:{port}/b", allowed)
+    assert first.address == again.address and first.address.is_loopback
+    assert lookups == [name]  # the second use took the cached answer
+    with pytest.raises(TargetRefused, match="non-public address"):  # ... and still checked it
+        await netguard.resolve_checked(f"http://{name}:{port}/c", NetworkPolicy())
+    monkeypatch.setattr(netguard, "RESOLVED_TTL_S", 0.0)
+    await netguard.resolve_checked(f"http://{name}:{port + 1}/d", allowed)
+    await netguard.resolve_checked(f"http://{name}:{port + 1}/d", allowed)
+    assert lookups == [name, name, name]  # expired at once: asked again
 
 
 # --- e-mail --------------------------------------------------------------------------------------

@@ -47,14 +47,19 @@ async def run(settings: NotifierSettings, stopping: asyncio.Event | None = None)
     await pool.open(wait=True, timeout=30)
     redis = Redis.from_url(settings.redis_url)
     store = open_store(settings.object_store, settings)
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=settings.notifier_http_connections,
-                                                 max_keepalive_connections=settings.notifier_http_connections),
-                             timeout=settings.notifier_timeout_s, follow_redirects=False, cookies=no_cookies())
+    # One pool of connections for every channel: Telegram and WhatsApp through the client, webhooks
+    # straight through its transport (SendContext.transport).
+    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(
+        max_connections=settings.notifier_http_connections,
+        max_keepalive_connections=settings.notifier_http_connections))
+    http = httpx.AsyncClient(transport=transport, timeout=settings.notifier_timeout_s, follow_redirects=False,
+                             cookies=no_cookies())
     connection = await connect(settings.amqp_url, name="notifier")
     publisher = AsyncPublisher(settings.amqp_url, settings=settings, declare=True, connection=connection)
     await publisher.connect()
 
-    context = SendContext(http=http, policy=NetworkPolicy.from_string(settings.notifier_allowed_networks),
+    context = SendContext(http=http, transport=transport,
+                          policy=NetworkPolicy.from_string(settings.notifier_allowed_networks),
                           timeout_s=settings.notifier_timeout_s,
                           telegram_api_url=settings.notifier_telegram_api_url,
                           whatsapp_api_url=settings.notifier_whatsapp_api_url,

@@ -97,10 +97,15 @@ class NoConversations:
 @dataclass
 class SendContext:
     """What a send may use besides its config: the shared HTTP client (pooled connections), the
-    network policy of the SSRF guard, the timeout, the delivery's idempotency key and ids."""
+    network policy of the SSRF guard, the timeout, the delivery's idempotency key and ids.
+
+    ``transport``, when given, is the client's own transport (the same pooled connections): a send
+    that needs nothing of the client's per-request work (cookies, redirects, auth, default
+    headers) posts through it directly, as the webhook does."""
 
     http: httpx.AsyncClient
     policy: NetworkPolicy
+    transport: httpx.AsyncBaseTransport | None = None
     timeout_s: float = 10.0
     idempotency_key: str = ""
     channel_id: str = ""

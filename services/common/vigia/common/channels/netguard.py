@@ -8,6 +8,10 @@ a network of the allow-list, ``VIGIA_NOTIFIER_ALLOWED_NETWORKS``), and returns t
 checked. The caller connects to that address (the URL's host replaced by it, ``Host`` and TLS SNI
 kept to the name), never resolving again, so a DNS answer that changes between the check and the
 connection (rebinding) cannot redirect the request. Nothing here opens a socket.
+
+A name's addresses are reused for :data:`RESOLVED_TTL_S` (a webhook busy with many actions does not
+ask the resolver, through a thread of the default executor, for every one); they are checked
+against the policy on every use all the same.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
@@ -22,6 +27,10 @@ from vigia.common.channels.base import PermanentError, TransientError
 from vigia.common.client_address import IPNetwork, parse_networks
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+RESOLVED_TTL_S = 30.0
+RESOLVED_MAX = 1024
+_resolved: dict[tuple[str, int], tuple[float, list[IPAddress]]] = {}
 
 
 class TargetRefused(PermanentError):
@@ -105,6 +114,19 @@ async def _resolve(host: str, port: int) -> list[IPAddress]:
         return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
         pass
+    now = time.monotonic()
+    cached = _resolved.get((host, port))
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    addresses = await _lookup(host, port)
+    if addresses:
+        if len(_resolved) >= RESOLVED_MAX:
+            _resolved.clear()
+        _resolved[(host, port)] = (now + RESOLVED_TTL_S, addresses)
+    return addresses
+
+
+async def _lookup(host: str, port: int) -> list[IPAddress]:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:

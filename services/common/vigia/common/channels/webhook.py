@@ -3,10 +3,12 @@
 The body is the action's document (ids, rendered text, payload, signed links) as JSON. Headers:
 ``X-Vigia-Signature: sha256=<hex HMAC-SHA256(secret, body)>`` (the same form as the pipelines'
 webhook input), ``Idempotency-Key`` (one per action, channel and recipient: a receiver that sees it
-twice got a retry of something it may already have), ``X-Vigia-Action``. The URL's host is resolved
-and checked by :mod:`~vigia.common.channels.netguard` before any connection, and the request goes
-to the checked address. Redirects are not followed (a 3xx could point inside). 2xx is delivered;
-408, 429 and 5xx are retried; any other answer is permanent.
+twice got a retry of something it may already have), ``X-Vigia-Action``, ``User-Agent``. The URL's
+host is resolved and checked by :mod:`~vigia.common.channels.netguard` before any connection, and
+the request goes to the checked address. Redirects are not followed (a 3xx could point inside), no
+cookie is kept or sent: with the context's ``transport`` the request is handed to the pooled
+connections as it is, without the client's per-request work. 2xx is delivered; 408, 429 and 5xx
+are retried; any other answer is permanent.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from vigia.common.channels.base import (
 from vigia.common.channels.netguard import resolve_checked
 
 SIGNATURE_HEADER = "X-Vigia-Signature"
+USER_AGENT = "Vigia-Notifier/1"
 RESERVED_HEADERS = frozenset({"host", "content-type", "content-length", SIGNATURE_HEADER.lower(),
                               "idempotency-key", "x-vigia-action"})
 
@@ -66,6 +69,7 @@ async def send(config: WebhookConfig, recipient: str, message: OutgoingMessage, 
     target = await resolve_checked(str(config.url), ctx.policy)  # raises before any connection
     body = orjson.dumps(dict(message.document) or {"text": message.text})
     headers: dict[str, Any] = {
+        "User-Agent": USER_AGENT,
         **config.headers,
         "Host": target.host_header,
         "Content-Type": "application/json",
@@ -73,11 +77,20 @@ async def send(config: WebhookConfig, recipient: str, message: OutgoingMessage, 
         "Idempotency-Key": ctx.idempotency_key,
         "X-Vigia-Action": str(message.document.get("action", "")),
     }
-    extensions = {"sni_hostname": target.host} if target.url.startswith("https") else {}
+    extensions: dict[str, Any] = {"sni_hostname": target.host} if target.url.startswith("https") else {}
+    timeout = min(config.timeout_s, ctx.timeout_s)
     try:
-        response = await ctx.http.post(target.connect_url, content=body, headers=headers,
-                                       timeout=min(config.timeout_s, ctx.timeout_s), extensions=extensions,
-                                       follow_redirects=False)
+        if ctx.transport is None:
+            response = await ctx.http.post(target.connect_url, content=body, headers=headers, timeout=timeout,
+                                           extensions=extensions, follow_redirects=False)
+        else:
+            extensions["timeout"] = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+            request = httpx.Request("POST", target.connect_url, content=body, headers=headers, extensions=extensions)
+            response = await ctx.transport.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
     except httpx.TimeoutException as exc:
         raise TransientError(f"timed out: {type(exc).__name__}") from exc
     except httpx.TransportError as exc:
