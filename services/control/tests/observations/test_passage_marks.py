@@ -103,9 +103,15 @@ def test_renaming_rekinding_or_deleting_a_list_remarks_its_passages(
 
     assert client.delete(url).status_code == 204
     assert marks(seen) == [("audit", "deny", "BRA2E19", True)]
+    more = [passage(org, "BRA2E19", ago(days=d)) for d in (1, 2, 3)]
+    with connection.cursor() as cursor:  # batches smaller than the list's passages: all re-marked
+        assert marking.remark_plates(cursor, org.id, ["BRA2E19"]) == 4
+        cursor.execute("UPDATE plate_watchlists SET name = 'audited' WHERE id = %s", [other["id"]])
+        assert marking.remark_watchlist(cursor, org.id, uuid.UUID(other["id"]), batch=3) == 4
+    assert all(marks(p) == [("audited", "deny", "BRA2E19", True)] for p in [seen, *more])
     assert client.delete(f"/api/v1/watchlists/{other['id']}/").status_code == 204
     assert marks(seen) == []
-    assert ids(reader.get(URL, {"listed": "false"})) == {str(seen.id)}
+    assert ids(reader.get(URL, {"listed": "false"})) == {str(p.id) for p in [seen, *more]}
 
 
 @pytest.mark.django_db
@@ -193,10 +199,12 @@ def test_remarks_are_index_lookups(org: Organization) -> None:
         cursor.execute("SET LOCAL enable_seqscan = off")  # small tables: ask whether an index can serve
         for name, sql, params in [
             ("plates", marking.REMARK_PLATES, {"org": org.id, "keys": ["A8C1023"]}),
-            ("watchlist", marking.REMARK_WATCHLIST, {"org": org.id, "watchlist": watchlist.id}),
+            ("watchlist", marking.WATCHLIST_PASSAGES, {"org": org.id, "watchlist": watchlist.id}),
+            ("ids", marking.REMARK_PASSAGES, {"org": org.id, "ids": [uuid.uuid4()]}),
         ]:
             cursor.execute(f"EXPLAIN {sql}", params)
             plans[name] = "\n".join(row[0] for row in cursor.fetchall())
     assert "passages_org_plate_folded" in plans["plates"], plans["plates"]
     assert "passages_watchlists" in plans["watchlist"], plans["watchlist"]
-    assert all("plate_watchlist_entries_folded" in plan for plan in plans.values()), plans
+    assert "passages_pkey" in plans["ids"], plans["ids"]
+    assert all("plate_watchlist_entries_folded" in plans[name] for name in ("plates", "ids")), plans

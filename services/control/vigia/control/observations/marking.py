@@ -10,10 +10,12 @@ in last week's passages at once; a plate removed leaves them). An entry's expiry
 nothing by itself: passages seen before it stay marked, later ones are not (the recorder does not
 mark them).
 
-Each re-mark is one set-based ``UPDATE`` whose rows are found through an index: an entry's
-change by the ``(org, plate_folded)`` index of passages (the entry's old and new plate), a list's
-rename, change of kind or deletion by the GIN index on ``watchlist_ids``; the entries a passage
-matches are found by the ``(org, translate(plate))`` index of entries.
+Re-marks are set-based ``UPDATE`` statements whose rows are found through an index: an entry's
+change is one statement, by the ``(org, plate_folded)`` index of passages (the entry's old and new
+plate); a list's rename, change of kind or deletion finds its passages by the GIN index on
+``watchlist_ids`` and re-marks them in batches of :data:`BATCH` (it costs in proportion to them:
+0.1 to 0.2 ms a passage on this machine, tests/bench/bench_passage_marks.py). The entries a passage matches are
+found by the ``(org, translate(plate))`` index of entries.
 
 Writers of one organization's marks are serialised by one transaction-scoped advisory lock: the
 recorder holds it shared while it writes a passage, a watch-list change exclusively while it
@@ -57,11 +59,18 @@ MARK_PASSAGE = f"{_REMARK} WHERE id = %(id)s"
 #: Re-marks an organization's passages whose folded plate is one of ``%(keys)s``.
 REMARK_PLATES = f"{_REMARK} WHERE org_id = %(org)s AND plate_folded = ANY(%(keys)s)"
 
-#: Re-marks an organization's passages marked with the watch-list ``%(watchlist)s``. The length
-#: condition is the partial GIN index's (passages_watchlists), as Django spells ``__len__gt=0``.
-REMARK_WATCHLIST = (f"{_REMARK} WHERE org_id = %(org)s AND CASE WHEN watchlist_ids IS NULL THEN NULL "
-                    "ELSE coalesce(array_length(watchlist_ids, 1), 0) END > 0 "
-                    "AND watchlist_ids @> ARRAY[%(watchlist)s]::uuid[]")
+#: An organization's passages marked with the watch-list ``%(watchlist)s``. The length condition
+#: is the partial GIN index's (passages_watchlists), as Django spells ``__len__gt=0``.
+WATCHLIST_PASSAGES = ("SELECT id FROM passages WHERE org_id = %(org)s AND CASE WHEN watchlist_ids IS NULL "
+                      "THEN NULL ELSE coalesce(array_length(watchlist_ids, 1), 0) END > 0 "
+                      "AND watchlist_ids @> ARRAY[%(watchlist)s]::uuid[]")
+
+#: Re-marks the passages ``%(ids)s`` (by primary key).
+REMARK_PASSAGES = f"{_REMARK} WHERE id = ANY(%(ids)s)"
+
+#: Passages re-marked per statement when a list changes: a list may mark a large share of an
+#: organization's passages, and no statement may run into the statement timeout.
+BATCH = 5000
 
 #: Taken shared by the recorder while it writes a passage, exclusively by a re-mark.
 LOCK_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtextextended('vigia.passage_marks:' || %(org)s, 0))"
@@ -79,9 +88,15 @@ def remark_plates(cursor: Any, org: uuid.UUID, plates: Iterable[str]) -> int:
     return int(cursor.rowcount or 0)
 
 
-def remark_watchlist(cursor: Any, org: uuid.UUID, watchlist: uuid.UUID) -> int:
+def remark_watchlist(cursor: Any, org: uuid.UUID, watchlist: uuid.UUID, batch: int = BATCH) -> int:
     """Re-mark the organization's passages marked with ``watchlist`` (renamed, kind changed or
-    deleted) in the caller's transaction; returns how many rows were re-marked."""
+    deleted) in the caller's transaction, ``batch`` per statement; returns how many were
+    re-marked. Under the lock no passage can gain the mark meanwhile."""
     cursor.execute(LOCK_EXCLUSIVE, {"org": str(org)})
-    cursor.execute(REMARK_WATCHLIST, {"org": org, "watchlist": watchlist})
-    return int(cursor.rowcount or 0)
+    cursor.execute(WATCHLIST_PASSAGES, {"org": org, "watchlist": watchlist})
+    ids = [row[0] for row in cursor.fetchall()]
+    done = 0
+    for start in range(0, len(ids), batch):
+        cursor.execute(REMARK_PASSAGES, {"ids": ids[start:start + batch]})
+        done += int(cursor.rowcount or 0)
+    return done
