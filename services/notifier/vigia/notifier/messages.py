@@ -19,6 +19,8 @@ correlator built the bundle).
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -77,21 +79,40 @@ def render(source: str, context: dict[str, Any]) -> str:
 
 
 class Links:
-    """Signed links to snapshots and evidence, and the snapshot's bytes for kinds that attach it."""
+    """Signed links to snapshots and evidence, and the snapshot's bytes for kinds that attach it.
 
-    def __init__(self, store: ObjectStore | None, public_url: str, ttl: timedelta) -> None:
+    A link signed for an object is reused for a tenth of its validity (the actions of one event to
+    several channels and recipients sign it once), so a link sent is always valid for at least 90 %
+    of ``ttl``."""
+
+    CACHED_MAX = 4096
+
+    def __init__(self, store: ObjectStore | None, public_url: str, ttl: timedelta,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.public_url = public_url.rstrip("/")
         self.ttl = ttl
+        self.clock = clock
+        self._reuse_s = ttl.total_seconds() / 10
+        self._signed: dict[tuple[str, str], tuple[float, str]] = {}
 
     def _url(self, bucket: str, key: str) -> str | None:
         if self.store is None:
             return None
+        now = self.clock()
+        cached = self._signed.get((bucket, key))
+        if cached is not None and cached[0] > now:
+            return cached[1]
         try:
             url = self.store.presigned_url(bucket, key, expires=self.ttl)
         except (StorageError, ValueError):
             return None
-        return self.public_url + url if url.startswith("/") else url
+        if url.startswith("/"):
+            url = self.public_url + url
+        if len(self._signed) >= self.CACHED_MAX:
+            self._signed.clear()
+        self._signed[(bucket, key)] = (now + self._reuse_s, url)
+        return url
 
     def snapshot_url(self, key: str | None) -> str | None:
         return self._url("snapshots", key) if key else None
@@ -121,14 +142,15 @@ class Composer:
         default_text, default_subject = DEFAULTS.get(kind, DEFAULTS["webhook"])[locale]
         snapshot_key = action.payload.get("snapshot_key")
         snapshot_key = snapshot_key if isinstance(snapshot_key, str) else None
+        event = str(action.event) if action.event else None
         context: dict[str, Any] = {
             **action.payload, "payload": action.payload, "action": str(envelope.id),
-            "event": str(action.event) if action.event else None,
+            "event": event,
             "pipeline": str(action.pipeline) if action.pipeline else None, "node": action.node,
             "channel_name": channel.name, "kind": kind, "recipient": recipient,
             "time": format_time_ns(envelope.time),
             "snapshot_url": self.links.snapshot_url(snapshot_key),
-            "evidence_url": self.links.evidence_url(envelope.org, action.event),
+            "evidence_url": self.links.evidence_url(envelope.org, event),
         }
         text = render(action.template or channel.config.template or default_text, context)
         subject = ""
@@ -137,8 +159,8 @@ class Composer:
             subject = render(subject_source, context).replace("\r", " ").replace("\n", " ")[:250]
         image = await self.links.snapshot(snapshot_key) if kind in IMAGE_KINDS else None
         document = {
-            "action": str(envelope.id), "org": str(envelope.org), "time": context["time"],
-            "event": context["event"], "pipeline": context["pipeline"], "node": action.node,
+            "action": context["action"], "org": str(envelope.org), "time": context["time"],
+            "event": event, "pipeline": context["pipeline"], "node": action.node,
             "channel": str(channel.id), "kind": kind, "text": text, "payload": action.payload,
             "snapshot_url": context["snapshot_url"], "evidence_url": context["evidence_url"],
         }
