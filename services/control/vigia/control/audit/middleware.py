@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
 
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
+from vigia.common.ids import uuid7
 from vigia.common.observability import trace_context, trace_id
 from vigia.control.audit.client import request_client_address
 from vigia.control.audit.events import AuditNote, notes
@@ -72,8 +77,6 @@ class AuditMiddleware:
         return response
 
     def record(self, request: HttpRequest, response: HttpResponse) -> None:
-        from vigia.control.audit.models import AuditEntry
-
         # DRF sets the authenticated user on the underlying HttpRequest.
         user = getattr(request, "user", None)
         if user is None or not getattr(user, "is_authenticated", False):
@@ -94,8 +97,34 @@ class AuditMiddleware:
         }
         object_type, object_id = _object_type(request), _object_id(request, response)
         events: list[AuditNote | None] = [*notes(request)] or [None]  # None: the request itself
-        AuditEntry.objects.bulk_create([
-            AuditEntry(**common, **_who_and_what(event, user, object_type, object_id)) for event in events])
+        _insert([{**common, **_who_and_what(event, user, object_type, object_id)} for event in events])
+
+
+def _insert(rows: list[dict[str, Any]]) -> None:
+    """Write audit rows (by attribute name; ``id`` and ``time`` are made here) in one INSERT. Not
+    through ``bulk_create``: its model instances and an insert compiled per request cost a sixth of
+    an audited plate search's CPU. Values are prepared by the model's fields, as the ORM would."""
+    from vigia.control.audit.models import AuditEntry
+
+    now = timezone.now()
+    params: list[Any] = []
+    for row in rows:
+        values = {"id": uuid7(), "time": now, **row}
+        params += [field.get_db_prep_save(values[field.attname], connection)
+                   for field in AuditEntry._meta.concrete_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(len(rows)), params)
+
+
+@lru_cache(maxsize=8)
+def _insert_sql(rows: int) -> str:
+    from vigia.control.audit.models import AuditEntry
+
+    quote, fields = connection.ops.quote_name, AuditEntry._meta.concrete_fields
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Table and column names come from the model, never from the request.
+    return (f"INSERT INTO {quote(AuditEntry._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
+            f"VALUES {', '.join([row] * rows)}")
 
 
 def _who_and_what(event: AuditNote | None, user: object, object_type: str, object_id: str) -> dict[str, object]:

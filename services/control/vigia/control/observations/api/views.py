@@ -125,8 +125,10 @@ class PlateSearchView(AutocommitReadsMixin, APIView):
         with transaction.atomic():
             set_similarity_threshold(threshold)
             matches = plate_matches(caller_org_id(request), query)
-            # `similarity` is an annotation django-stubs cannot see.
-            detections = list(matches.order_by("-similarity", "-time", "-id")[:data["limit"]])  # type: ignore[misc]
+            # `similarity` is an annotation django-stubs cannot see. Plain rows, no model instance
+            # per detection (as the list).
+            detections = list(matches.order_by("-similarity", "-time", "-id")  # type: ignore[misc]
+                              .values(*s.DETECTION_COLUMNS, "similarity")[:data["limit"]])
             candidates = plate_candidates(matches, data["limit"])
         return Response({
             "query": plate,
