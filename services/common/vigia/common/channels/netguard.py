@@ -11,7 +11,8 @@ connection (rebinding) cannot redirect the request. Nothing here opens a socket.
 
 A name's addresses are reused for :data:`RESOLVED_TTL_S` (a webhook busy with many actions does not
 ask the resolver, through a thread of the default executor, for every one); they are checked
-against the policy on every use all the same.
+against each policy they are used with. A URL allowed by a policy is not parsed and checked again
+for as long.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import SplitResult, urlsplit
 
 from vigia.common.channels.base import PermanentError, TransientError
@@ -31,6 +33,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 RESOLVED_TTL_S = 30.0
 RESOLVED_MAX = 1024
 _resolved: dict[tuple[str, int], tuple[float, list[IPAddress]]] = {}
+_allowed: dict[tuple[str, NetworkPolicy], tuple[float, CheckedTarget]] = {}
 
 
 class TargetRefused(PermanentError):
@@ -71,7 +74,7 @@ class CheckedTarget:
     port: int
     address: IPAddress
 
-    @property
+    @cached_property
     def connect_url(self) -> str:
         """The URL with its host replaced by the checked address (port and path kept)."""
         parts = urlsplit(self.url)
@@ -89,6 +92,18 @@ class CheckedTarget:
 async def resolve_checked(url: str, policy: NetworkPolicy) -> CheckedTarget:
     """Resolve ``url``'s host and check every address; raises :class:`TargetRefused` (naming the
     address) before any connection, :class:`TransientError` when the name does not resolve now."""
+    now = time.monotonic()
+    cached = _allowed.get((url, policy))
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    target = await _resolve_checked(url, policy)
+    if len(_allowed) >= RESOLVED_MAX:
+        _allowed.clear()
+    _allowed[(url, policy)] = (now + RESOLVED_TTL_S, target)
+    return target
+
+
+async def _resolve_checked(url: str, policy: NetworkPolicy) -> CheckedTarget:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused(f"not an http(s) URL with a host: {url[:200]!r}")

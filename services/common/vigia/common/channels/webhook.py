@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
@@ -30,6 +31,9 @@ from vigia.common.channels.base import (
     TransientError,
 )
 from vigia.common.channels.netguard import resolve_checked
+
+if TYPE_CHECKING:
+    import httpx
 
 SIGNATURE_HEADER = "X-Vigia-Signature"
 USER_AGENT = "Vigia-Notifier/1"
@@ -56,6 +60,14 @@ class WebhookConfig(ChannelConfig):
             if any(c in name + header for c in "\r\n"):
                 raise ValueError(f"header {name!r} holds a line break")
         return value
+
+
+@lru_cache(maxsize=1024)
+def _parsed(url: str) -> httpx.URL:
+    """``url`` parsed once (a channel posts to the same checked URL again and again)."""
+    import httpx
+
+    return httpx.URL(url)
 
 
 def signature(secret: bytes, body: bytes) -> str:
@@ -85,7 +97,8 @@ async def send(config: WebhookConfig, recipient: str, message: OutgoingMessage, 
                                            extensions=extensions, follow_redirects=False)
         else:
             extensions["timeout"] = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
-            request = httpx.Request("POST", target.connect_url, content=body, headers=headers, extensions=extensions)
+            request = httpx.Request("POST", _parsed(target.connect_url), content=body, headers=headers,
+                                    extensions=extensions)
             response = await ctx.transport.handle_async_request(request)
             try:
                 await response.aread()
