@@ -25,6 +25,9 @@ from vigia.common.messages import Envelope, make
 ROOT = Path(__file__).resolve().parents[3]
 REDIS_URL = os.environ.get("VIGIA_TEST_AUTOMATION_REDIS_URL", "redis://127.0.0.1:6379/5")
 SHARDS = 2
+# How long a test waits for something that should happen before calling it lost: a guard, not a
+# speed claim (a loaded 2-core machine has taken over 20 s to start a runtime and see a message).
+GUARD_S = 60.0
 PHONE = "+5511999990000"
 DOOR = {"name": "door", "points": [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]}
 
@@ -105,7 +108,7 @@ class Tap:
     def of(self, type_prefix: str) -> list[Envelope]:
         return [e for e in self.seen if e.type.startswith(type_prefix)]
 
-    async def wait(self, until: Callable[[Tap], bool], within: float = 20.0) -> None:
+    async def wait(self, until: Callable[[Tap], bool], within: float = GUARD_S) -> None:
         deadline = asyncio.get_running_loop().time() + within
         while not until(self):
             if asyncio.get_running_loop().time() > deadline:
@@ -136,7 +139,7 @@ class Runtime:
         self.process = subprocess.Popen([sys.executable, "-m", "vigia.automation"], env=self.env, cwd=ROOT)
         return self
 
-    async def holding(self, shards: int, within: float = 20.0) -> None:
+    async def holding(self, shards: int, within: float = GUARD_S) -> None:
         """Wait until this runtime holds ``shards`` shard leases."""
         redis = Redis.from_url(REDIS_URL)
         try:

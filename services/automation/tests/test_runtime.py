@@ -12,6 +12,7 @@ import psycopg
 
 from services.automation.tests.support import (
     DOOR,
+    GUARD_S,
     Runtime,
     Tap,
     detection_graph,
@@ -27,7 +28,7 @@ from vigia.common.broker import AsyncPublisher
 from vigia.common.messages import make
 
 
-async def _until(check: Callable[[], bool], within: float = 20.0) -> None:
+async def _until(check: Callable[[], bool], within: float = GUARD_S) -> None:
     deadline = asyncio.get_running_loop().time() + within
     while not check():
         if asyncio.get_running_loop().time() > deadline:
