@@ -1,7 +1,9 @@
 """What a recipient reads: the action rendered with a sandboxed Jinja2 template, signed links.
 
 Template source, first found: the action's ``template``, the channel's ``template``, the kind's
-default in the locale (the action's, else the channel's: ``pt-BR`` or ``en``). A template sees
+default in the locale (the action's, else the channel's: ``pt-BR`` or ``en``); an e-mail's subject
+template likewise: the action's payload ``subject`` (the pipeline's email node puts it there), the
+channel's ``subject``, the default. A template sees
 every field of the action's payload at the top level (``title``, ``severity``, ``site``,
 ``event_type``, ``description``… whatever the pipeline put there) and ``payload`` itself, plus
 ``action``, ``event``, ``pipeline``, ``node``, ``channel_name``, ``kind``, ``recipient``, ``time``
@@ -154,8 +156,10 @@ class Composer:
         }
         text = render(action.template or channel.config.template or default_text, context)
         subject = ""
-        if kind == "email":  # the only kind with a subject
-            subject_source = getattr(channel.config, "subject", None) or default_subject
+        if kind == "email":  # the only kind with a subject: the action's (the email node's), the channel's
+            subject_source = action.payload.get("subject")
+            if not isinstance(subject_source, str) or not subject_source:
+                subject_source = getattr(channel.config, "subject", None) or default_subject
             subject = render(subject_source, context).replace("\r", " ").replace("\n", " ")[:250]
         image = await self.links.snapshot(snapshot_key) if kind in IMAGE_KINDS else None
         document = {
