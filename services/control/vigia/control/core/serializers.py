@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,3 +46,18 @@ class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
 
 class StrictModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     """A model serializer that refuses unknown fields."""
+
+
+class QueryParamsSerializer(serializers.Serializer):
+    """The query parameters of a read (a search, an export): a plain serializer whose fields are
+    shallow copies of one deep copy per class. DRF deep-copies every declared field (each one
+    re-instantiated) for every instance, which cost a plate search as much as one of its queries;
+    these fields hold no per-request state but what ``bind`` sets on each copy."""
+
+    _templates: dict[type[Any], dict[str, serializers.Field]] = {}
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        template = self._templates.get(type(self))
+        if template is None:
+            template = self._templates[type(self)] = super().get_fields()
+        return {name: copy.copy(field) for name, field in template.items()}

@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from vigia.control.core.serializers import StrictSerializer
+from vigia.control.core.serializers import QueryParamsSerializer, StrictSerializer
 from vigia.control.observations.models import (
     Anomaly,
     Detection,
@@ -92,7 +92,7 @@ class PlateSearchResultSerializer(serializers.Serializer):
     results = PlateMatchSerializer(many=True)
 
 
-class PlateSearchQuerySerializer(serializers.Serializer):
+class PlateSearchQuerySerializer(QueryParamsSerializer):
     """Query parameters of /detections/search (unknown parameters are ignored, as for lists)."""
 
     plate = serializers.CharField(max_length=32, help_text="Plate as read; case and separators ignored.")
@@ -184,11 +184,11 @@ class DeviceStatusChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AnalyticsQuerySerializer(serializers.Serializer):
+class AnalyticsQuerySerializer(QueryParamsSerializer):
     hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 31, default=24)
 
 
-class EvidenceQuerySerializer(serializers.Serializer):
+class EvidenceQuerySerializer(QueryParamsSerializer):
     expires_in = serializers.IntegerField(required=False, min_value=1, max_value=7 * 24 * 3600, default=3600,
                                           help_text="Lifetime of the file URLs in seconds (at most 7 days).")
 
@@ -286,7 +286,7 @@ class PlateSightingsSerializer(serializers.Serializer):
     last_seen = serializers.DateTimeField()
 
 
-class PassageSearchQuerySerializer(serializers.Serializer):
+class PassageSearchQuerySerializer(QueryParamsSerializer):
     """Query parameters of /passages/search (unknown parameters are ignored, as for lists)."""
 
     plate = serializers.CharField(max_length=32, help_text="Plate as read (6 to 8 letters and digits once "
@@ -307,7 +307,7 @@ class PassageSearchResultSerializer(serializers.Serializer):
     results = PassageMatchSerializer(many=True)
 
 
-class PlateHistoryQuerySerializer(serializers.Serializer):
+class PlateHistoryQuerySerializer(QueryParamsSerializer):
     look_alikes = serializers.BooleanField(required=False, default=False, help_text=(
         "Also passages whose plate differs from it only by OCR look-alikes."))
     since = serializers.DateTimeField(required=False)
@@ -337,6 +337,6 @@ class PlateHistorySerializer(serializers.Serializer):
     results = PassageSerializer(many=True)
 
 
-class PassageExportQuerySerializer(serializers.Serializer):
+class PassageExportQuerySerializer(QueryParamsSerializer):
     max_rows = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=100_000,
                                         help_text="Most passages exported (newest first).")
