@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
 
 UNKNOWN_FIELD = "unknown field"
+
+
+def iso_datetime(moment: datetime | None) -> str | None:
+    """An instant as DRF's ``DateTimeField`` renders it (ISO 8601, ``Z`` for UTC), for the rows a
+    list renders by hand."""
+    if moment is None:
+        return None
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class StrictSerializerMixin:

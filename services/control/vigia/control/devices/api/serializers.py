@@ -7,15 +7,28 @@ from typing import Any
 import orjson
 from rest_framework import serializers
 
-from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
+from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer, iso_datetime
 from vigia.control.devices.models import Device, DeviceCredential, DeviceStatus
 
 MAX_CONFIG_BYTES = 16 * 1024
 MAX_REPORTING_INTERVAL = 86_400.0
 
 
+# What a device's representation reads, by column (attribute) name.
+DEVICE_COLUMNS = ("id", "name", "kind", "status", "last_seen", "reporting_interval", "location", "site", "latitude",
+                  "longitude", "config", "version", "created_at", "updated_at")
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 class DeviceSerializer(StrictModelSerializer):
-    """A device as operators see and edit it. ``status`` and ``last_seen`` follow its reports."""
+    """A device as operators see and edit it. ``status`` and ``last_seen`` follow its reports.
+
+    A ``values(*DEVICE_COLUMNS)`` row (the list) is rendered by hand, as DRF renders the declared
+    fields (ids stay UUIDs: the JSON renderers write them as str() does); an instance goes through
+    DRF."""
 
     latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
     longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
@@ -29,6 +42,19 @@ class DeviceSerializer(StrictModelSerializer):
                                    "location", "site", "latitude", "longitude", "config", "version",
                                    "created_at", "updated_at")
         read_only_fields = ("id", "status", "last_seen", "version", "created_at", "updated_at")
+
+    def to_representation(self, instance: Device | dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(instance, dict):
+            return dict(super().to_representation(instance))
+        row = instance
+        return {
+            "id": row["id"], "name": row["name"], "kind": row["kind"], "status": row["status"],
+            "last_seen": iso_datetime(row["last_seen"]), "reporting_interval": _float(row["reporting_interval"]),
+            "location": row["location"], "site": row["site"], "latitude": _float(row["latitude"]),
+            "longitude": _float(row["longitude"]), "config": row["config"],
+            "version": None if row["version"] is None else int(row["version"]),
+            "created_at": iso_datetime(row["created_at"]), "updated_at": iso_datetime(row["updated_at"]),
+        }
 
     def validate_reporting_interval(self, value: float) -> float:
         if not 0 < value <= MAX_REPORTING_INTERVAL:

@@ -15,9 +15,12 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from vigia.common.messages import DeviceStatusChanged
+from vigia.control.core.api.transactions import AutocommitReadsMixin
 from vigia.control.core.api.views import UUID_PATTERN, OrgScopedViewSet
 from vigia.control.core.choices import Role
+from vigia.control.core.renderers import FastJSONRenderer
 from vigia.control.devices.api.serializers import (
+    DEVICE_COLUMNS,
     CredentialSerializer,
     DeviceCreatedSerializer,
     DeviceSerializer,
@@ -32,11 +35,17 @@ from vigia.control.outbox.changes import ChangeEventsMixin
 from vigia.control.outbox.enqueue import announce
 
 
-class DeviceViewSet(ChangeEventsMixin, OrgScopedViewSet):
+class DeviceViewSet(AutocommitReadsMixin, ChangeEventsMixin, OrgScopedViewSet):
     queryset = Device.objects.all()
     serializer_class = DeviceSerializer
     filterset_class = DeviceFilterSet
     required_roles = {"destroy": Role.ADMIN}
+    renderer_classes = (FastJSONRenderer,)
+
+    def get_queryset(self) -> Any:
+        queryset = super().get_queryset()
+        # The fleet page renders plain rows: no model instance per device.
+        return queryset.values(*DEVICE_COLUMNS) if self.action == "list" else queryset
 
     @extend_schema(responses={201: DeviceCreatedSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

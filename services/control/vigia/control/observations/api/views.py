@@ -262,6 +262,11 @@ class EventViewSet(ObservationViewSet):
     required_roles = {"acknowledge": Role.OPERATOR, "classify": Role.OPERATOR, "resolve": Role.OPERATOR,
                       "bulk": Role.OPERATOR}
 
+    def get_queryset(self) -> Any:
+        queryset = super().get_queryset()
+        # Plain rows for the list, like detections: no model instance per event.
+        return queryset.values(*s.EVENT_COLUMNS) if self.action == "list" else queryset
+
     def get_serializer_class(self) -> Any:
         if self.action == "acknowledge":
             return s.AcknowledgeSerializer
