@@ -15,7 +15,9 @@ nothing: both sides pay the same receiver). Then:
    vigia.notifier`` (``--prefetch`` actions in flight, ``--connections`` HTTP connections) starts;
    the clock runs from the receiver's first
    notifier request to its last. Every delivery is claimed, rate-limited, rendered, signed, sent
-   and recorded in PostgreSQL (two transactions), exactly as in production.
+   and recorded in PostgreSQL (its claim and its outcome each committed before the next step, in
+   statements shared with the deliveries claimed or finished about the same time), exactly as in
+   production.
 
 Prints one JSON line: both rates, their ratio and the goals (>= 500 deliveries/s, ratio >= 0.7),
 the CPU milliseconds per delivery of the notifier process (from its first delivery to its last
