@@ -21,6 +21,7 @@ from django.db.models import BooleanField, Count, IntegerField, Max, Min, Q, Que
 from django.db.models.expressions import RawSQL
 
 from vigia.common.plates import Likeness, edit_neighbours, look_alike_key
+from vigia.control.core.serializers import iso_datetime
 from vigia.control.observations.models import Passage
 
 LIKENESS_NAMES = {Likeness.EXACT: "exact", Likeness.LOOK_ALIKE: "look_alike", Likeness.EDIT: "edit"}
@@ -155,7 +156,4 @@ def csv_rows(queryset: QuerySet[Passage], batch: int = 2000, max_rows: int | Non
 
 
 def _iso(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    text = moment.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return iso_datetime(moment) or ""

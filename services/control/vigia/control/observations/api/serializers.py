@@ -3,12 +3,11 @@ the data plane writes them through the recorder), and the bodies of the event ac
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
 
-from vigia.control.core.serializers import QueryParamsSerializer, StrictSerializer
+from vigia.control.core.serializers import QueryParamsSerializer, StrictSerializer, iso_datetime
 from vigia.control.observations.models import (
     Anomaly,
     Detection,
@@ -20,13 +19,7 @@ from vigia.control.observations.models import (
 )
 from vigia.control.observations.passages import PASSAGE_COLUMNS
 
-
-def _iso(moment: datetime | None) -> str | None:
-    # DRF's DateTimeField rendering: ISO 8601, "Z" for UTC.
-    if moment is None:
-        return None
-    text = moment.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+_iso = iso_datetime  # DRF's DateTimeField rendering: ISO 8601, "Z" for UTC
 
 
 # What a detection's representation reads, by column (attribute) name.
