@@ -94,8 +94,9 @@ def person(org: uuid.UUID, camera: uuid.UUID, at_s: float, track: str = "t1") ->
 
 
 def future() -> float:
-    """An observation time an hour ahead: the engine's clock is the items' time, so ticks (wall
-    clock, an hour behind) never advance these dwell timers; only the detections do."""
+    """An observation time an hour ahead of the wall clock (a camera's clock running ahead): no node
+    compares a detection's time with a tick's (ADR 0004). Ticks do age a dwell by the wall time since
+    its latest detection was taken, so the tests' dwells (30 s) outlast the gaps between batches."""
     return datetime.now(UTC).timestamp() + 3600
 
 

@@ -95,43 +95,43 @@ async def test_hot_reload_keeps_the_state_of_nodes_whose_id_and_type_are_unchang
         db: psycopg.Connection[Any], broker: AsyncPublisher, tap: Tap, runtimes: Callable[[str], Runtime]) -> None:
     org = new_org(db)
     camera, channel = new_camera(db, org, zones=[DOOR]), uuid.uuid4()
-    pipeline = new_pipeline(db, org, loitering_graph(camera, channel, seconds=3))
+    pipeline = new_pipeline(db, org, loitering_graph(camera, channel, seconds=30))
     runtimes("a").start()
     t0 = future()
-    await broker.publish_many([person(org, camera, t0), person(org, camera, t0 + 1)])
+    await broker.publish_many([person(org, camera, t0), person(org, camera, t0 + 10)])
     await _until(lambda: bool(rows(db, "SELECT 1 FROM pipeline_node_state WHERE pipeline_id = %s "
                                        "AND node = 'loiter'", pipeline)))
     # The WhatsApp node becomes a Telegram node; the loitering node (same id, same type) keeps its dwell.
-    changed = loitering_graph(camera, channel, seconds=3, output="telegram", output_id="tg")
+    changed = loitering_graph(camera, channel, seconds=30, output="telegram", output_id="tg")
     await broker.publish_many([_change(org, pipeline, "updated", "running", changed, version=2),
-                               person(org, camera, t0 + 2), person(org, camera, t0 + 3.5)])
+                               person(org, camera, t0 + 20), person(org, camera, t0 + 35)])
 
     await tap.wait(lambda t: bool(t.of("action.")))
     await asyncio.sleep(1.0)
     (action,) = tap.of("action.")
     assert action.type == "action.telegram" and action.data.node == "tg"  # type: ignore[attr-defined]
-    assert action.data.payload["dwell_s"] == 3.5  # type: ignore[attr-defined]  # counted from t0, not the reload
+    assert action.data.payload["dwell_s"] == 35.0  # type: ignore[attr-defined]  # counted from t0, not the reload
 
 
 async def test_kill_9_mid_dwell_and_restart_fires_the_loitering_rule_exactly_once(
         db: psycopg.Connection[Any], broker: AsyncPublisher, tap: Tap, runtimes: Callable[[str], Runtime]) -> None:
     org = new_org(db)
     camera, channel = new_camera(db, org, zones=[DOOR]), uuid.uuid4()
-    pipeline = new_pipeline(db, org, loitering_graph(camera, channel, seconds=3))
+    pipeline = new_pipeline(db, org, loitering_graph(camera, channel, seconds=30))
     runtime = runtimes("a").start()
     t0 = future()
-    await broker.publish_many([person(org, camera, t0 + k * 0.5) for k in range(3)])
+    await broker.publish_many([person(org, camera, t0 + k * 5) for k in range(3)])
     await _until(lambda: bool(rows(db, "SELECT 1 FROM pipeline_node_state WHERE pipeline_id = %s "
                                        "AND node = 'loiter'", pipeline)))
     runtime.kill()
-    await broker.publish_many([person(org, camera, t0 + k * 0.5) for k in range(3, 12)])  # up to t0 + 5.5
+    await broker.publish_many([person(org, camera, t0 + k * 5) for k in range(3, 12)])  # up to t0 + 55
     runtime.start()  # same replica name: it takes its shards back at once
 
     await tap.wait(lambda t: bool(t.of("action.")))
     await asyncio.sleep(1.5)
     (action,) = tap.of("action.")
     assert action.type == "action.whatsapp" and action.data.recipients == ["+5511999990000"]  # type: ignore[attr-defined]
-    assert action.data.payload["dwell_s"] == 3.0  # type: ignore[attr-defined]
+    assert action.data.payload["dwell_s"] == 30.0  # type: ignore[attr-defined]
 
 
 async def test_a_redelivered_detection_asks_for_the_same_action(
@@ -142,9 +142,14 @@ async def test_a_redelivered_detection_asks_for_the_same_action(
     pipeline = new_pipeline(db, org, detection_graph(camera, channel))
     runtime = runtimes("a").start()
     await runtime.holding(2)
+    db.execute("INSERT INTO pipeline_node_counters (org_id, pipeline_id, node) VALUES (%s, %s, 'alert')",
+               (org, pipeline))
     with psycopg.connect(database_url) as blocker:
-        # The runtime publishes the action, then blocks committing the batch: kill it there.
-        blocker.execute("LOCK TABLE pipeline_node_counters IN EXCLUSIVE MODE")
+        # The runtime publishes the action, then blocks committing the batch: kill it there. Only
+        # this node's row is locked: ticks of every organization loaded commit counters every second,
+        # and one of them blocked first would hold the detection back.
+        blocker.execute("SELECT 1 FROM pipeline_node_counters WHERE pipeline_id = %s AND node = 'alert' FOR UPDATE",
+                        (pipeline,))
         await broker.publish(person(org, camera, future()))
         await tap.wait(lambda t: len(t.of("action.")) == 1)
         runtime.kill()
@@ -214,17 +219,17 @@ async def test_a_camera_zone_drawn_later_is_used_at_once(
         db: psycopg.Connection[Any], broker: AsyncPublisher, tap: Tap, runtimes: Callable[[str], Runtime]) -> None:
     org = new_org(db)
     camera, channel = new_camera(db, org), uuid.uuid4()  # no zones yet: nobody is "in the door zone"
-    new_pipeline(db, org, loitering_graph(camera, channel, seconds=3))
+    new_pipeline(db, org, loitering_graph(camera, channel, seconds=30))
     runtimes("a").start()
     t0 = future()
     drawn = make("camera.updated", org, "control", {"camera": camera, "name": "gate", "fps": 1, "zones": [DOOR]})
-    await broker.publish_many([person(org, camera, t0), person(org, camera, t0 + 3.5), drawn,
-                               person(org, camera, t0 + 4), person(org, camera, t0 + 7.5)])
+    await broker.publish_many([person(org, camera, t0), person(org, camera, t0 + 35), drawn,
+                               person(org, camera, t0 + 40), person(org, camera, t0 + 75)])
 
     await tap.wait(lambda t: bool(t.of("action.")))
     await asyncio.sleep(1.0)
     (action,) = tap.of("action.")
-    assert action.data.payload["dwell_s"] == 3.5  # type: ignore[attr-defined]  # counted from t0 + 4
+    assert action.data.payload["dwell_s"] == 35.0  # type: ignore[attr-defined]  # counted from t0 + 40
 
 
 async def test_a_watch_list_change_is_used_at_once(

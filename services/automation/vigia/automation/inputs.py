@@ -1,8 +1,10 @@
 """What the runtime hands the engine: one :class:`~vigia.common.pipelines.engine.Item` per message
 of the data plane, per tick and per event left unacknowledged.
 
-Times: the engine's only clock is ``Item.time``, the observation time of what the message reports
-(a detection's frame, a plate visit's last sighting, an anomaly's observation), else the envelope's.
+Times: ``Item.time`` is the observation time of what the message reports (a detection's frame, a
+plate visit's last sighting, an anomaly's observation), else the envelope's; ``Item.received`` the
+wall-clock time the runtime took the message, which ticks age keys by (ADR 0004). A tick's time is
+the wall clock; the first one a pipeline gets after its state was loaded says ``resumed``.
 """
 
 from __future__ import annotations
@@ -40,10 +42,10 @@ def raised_by_a_pipeline(data: Mapping[str, Any]) -> bool:
     return any(isinstance(s, Mapping) and s.get("kind") == "pipeline" for s in data.get("sources") or ())
 
 
-def item_of(envelope: Envelope) -> Item | None:
-    """The item of a data-plane message; None for a message no pipeline reads."""
+def item_of(envelope: Envelope, received: datetime | None = None) -> Item | None:
+    """The item of a data-plane message taken at ``received``; None for a message no pipeline reads."""
     if envelope.type == "pipeline.hook":
-        return _hook_item(envelope)
+        return _hook_item(envelope, received)
     kind = _KINDS.get(envelope.type)
     if kind is None:
         return None
@@ -54,22 +56,29 @@ def item_of(envelope: Envelope) -> Item | None:
     raw_time = getattr(envelope.data, time_field) if time_field else envelope.time
     source = data.get(source_field) if source_field else None
     return Item(kind=name, org=envelope.org, time=_when(raw_time), source="" if source is None else str(source),
-                data=data, message_id=envelope.id)
+                data=data, message_id=envelope.id, received=received)
 
 
-def _hook_item(envelope: Envelope) -> Item:
+def _hook_item(envelope: Envelope, received: datetime | None) -> Item:
     data = envelope.data
     body = getattr(data, "body", None)
     if body is None:
         body = getattr(data, "payload", {})
     return Item(kind="webhook", org=envelope.org, time=_when(envelope.time), source=str(getattr(data, "node", "")),
-                data=body if isinstance(body, Mapping) else {"body": body}, message_id=envelope.id)
+                data=body if isinstance(body, Mapping) else {"body": body}, message_id=envelope.id,
+                received=received)
 
 
-def tick_item(org: uuid.UUID, at: datetime) -> Item:
-    """The tick of ``org`` at ``at`` (whole seconds); its id is the same whoever computes it."""
+_RESUMED = {"resumed": True}
+
+
+def tick_item(org: uuid.UUID, at: datetime, *, resumed: bool = False) -> Item:
+    """The tick of ``org`` at ``at`` (whole seconds); its id is the same whoever computes it.
+    ``resumed``: the first tick after the pipeline's state was loaded (the time the runtime was away
+    is not time its keys were idle)."""
     ns = int(at.timestamp()) * 1_000_000_000
-    return Item(kind="tick", org=org, time=at, source="", data={}, message_id=uuid7_of(ns, f"tick/{org}"))
+    return Item(kind="tick", org=org, time=at, source="", data=_RESUMED if resumed else {},
+                message_id=uuid7_of(ns, f"tick/{org}"))
 
 
 def unacknowledged_item(org: uuid.UUID, row: Mapping[str, Any], at: datetime) -> Item:

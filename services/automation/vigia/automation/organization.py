@@ -35,6 +35,8 @@ class RunningPipeline:
     state: MemoryState
     node_types: dict[str, str]
     escalations: tuple[float, ...]  # unacknowledged_for of its event inputs waiting for acknowledgement
+    #: Its state was loaded and no tick has run on it since: its next tick says ``resumed`` (ADR 0004).
+    resumed: bool = True
 
     @property
     def id(self) -> uuid.UUID:
@@ -85,7 +87,8 @@ class OrgPipelines:
                 if types.get(node) != old_type:
                     for key, _ in memory.items(node):
                         memory.delete(node, key)
-        running = RunningPipeline(record, plan, memory, types, self._escalations(record.graph))
+        running = RunningPipeline(record, plan, memory, types, self._escalations(record.graph),
+                                  resumed=current is None or current.resumed)
         self.pipelines[record.id] = running
         return running
 

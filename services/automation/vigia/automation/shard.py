@@ -21,7 +21,9 @@ committing fails for good, the batch goes back to the broker and the shard's org
 dropped from memory, to be loaded again from PostgreSQL.
 
 Ticks: every ``tick_s`` each organization whose plans need ticks gets ``Item(kind="tick")`` (the
-time in whole seconds); organizations with ``event`` inputs in ``unacknowledged`` mode first get
+time in whole seconds; ``resumed`` for a pipeline whose state was loaded since its last tick, so the
+time the runtime was away does not age its keys, ADR 0004); data items carry the time they were
+taken (``Item.received``); organizations with ``event`` inputs in ``unacknowledged`` mode first get
 the events acknowledged since the last tick and those left unacknowledged past the shortest delay.
 """
 
@@ -331,7 +333,7 @@ class ShardWorker:
         if kind.startswith(CONTROL_PREFIXES) and kind != "pipeline.hook":
             await self._control(org, envelope, batch, fresh=not known)
             return
-        item = item_of(envelope)
+        item = item_of(envelope, datetime.now(UTC))
         if item is not None:
             # A webhook post is for one pipeline's node; node ids repeat across pipelines.
             only = getattr(envelope.data, "pipeline", None) if kind == "pipeline.hook" else None
@@ -402,8 +404,11 @@ class ShardWorker:
                 continue
             if redelivered and message_id in running.applied():
                 continue  # committed before a crash: its state change is already there
+            run_item = item
+            if running.resumed and item.kind == "tick":
+                run_item, running.resumed = tick_item(item.org, item.time, resumed=True), False
             try:
-                result = running.plan.run(item, running.state, trace=True)
+                result = running.plan.run(run_item, running.state, trace=True)
             except Exception as exc:  # the engine catches node failures; this is a failure of its own
                 result = RunResult([], [], False, f"{type(exc).__name__}: {exc}")
             entry = batch.of(org.id, running.id)

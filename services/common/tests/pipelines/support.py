@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,9 +47,9 @@ def compile_plan(graph: Mapping[str, Any], **kwargs: Any) -> Plan:
 
 
 def item(kind: str, data: Mapping[str, Any], at: datetime = NIGHT, source: str = "",
-         message_id: uuid.UUID | None = None) -> Item:
+         message_id: uuid.UUID | None = None, received: datetime | None = None) -> Item:
     return Item(kind, ORG, at, source, dict(data),
-                message_id or uuid7_of(int(at.timestamp() * 1e9), f"test-{next(_ids)}"))
+                message_id or uuid7_of(int(at.timestamp() * 1e9), f"test-{next(_ids)}"), received)
 
 
 def detection(x: float, y: float, at: datetime = NIGHT, *, track: str | None = "1", label: str = "person",
@@ -59,8 +60,23 @@ def detection(x: float, y: float, at: datetime = NIGHT, *, track: str | None = "
     return item("detection", data, at, camera)
 
 
-def tick(at: datetime) -> Item:
-    return Item("tick", ORG, at, "", {}, uuid7_of(int(at.timestamp() * 1e9), f"{ORG}/tick"))
+def tick(at: datetime, *, resumed: bool = False) -> Item:
+    return Item("tick", ORG, at, "", {"resumed": True} if resumed else {},
+                uuid7_of(int(at.timestamp() * 1e9), f"{ORG}/tick"))
+
+
+def lagged(records: Iterable[Item], lag: float = 10.0, *, after: float = 30.0) -> list[Item]:
+    """``records`` as the runtime meets them when the data plane runs ``lag`` seconds behind the wall
+    clock: each taken (``received``) ``lag`` s after it was observed, with the runtime's tick every
+    wall-clock second from the first one on (before a record taken at the same instant), until
+    ``after`` s past the last."""
+    taken = [dataclasses.replace(r, received=r.time + seconds(lag)) for r in records]
+    received = [r.received for r in taken if r.received is not None]
+    start = min(received).replace(microsecond=0)
+    ticks = int((max(received) - start).total_seconds() + after) + 1
+    timeline = [(start + seconds(k), 0, k, tick(start + seconds(k))) for k in range(ticks)]
+    timeline += [(r.received, 1, i, r) for i, r in enumerate(taken)]
+    return [one for *_, one in sorted(timeline, key=lambda entry: entry[:3])]
 
 
 def seconds(n: float) -> timedelta:

@@ -20,7 +20,7 @@ from services.common.tests.pipelines.support import (
     sink,
     tick,
 )
-from vigia.common.pipelines.nodes.logic import COOLDOWN_LATE_S
+from vigia.common.pipelines.clock import LATE_S
 
 
 def through(*nodes: dict[str, Any], ports: dict[str, str] | None = None, **kwargs: Any) -> Runner:
@@ -122,7 +122,7 @@ def test_a_cooldown_per_key_keeps_keys_apart_and_forgets_them_on_ticks() -> None
     assert runner.feed(post({"zone": "a"}), post({"zone": "b"}), post({"zone": "a"})) == ["out", "out"]
     runner.feed(tick(NIGHT + seconds(61)))
     assert len(runner.state.snapshot()["c"]) == 2  # records observed that long ago may still come
-    runner.feed(tick(NIGHT + seconds(60 + COOLDOWN_LATE_S)))
+    runner.feed(tick(NIGHT + seconds(60 + LATE_S)))
     assert runner.state.snapshot() == {}
 
 

@@ -8,8 +8,16 @@ predecessors handed on. Output nodes produce :class:`Emission` s whose ids are d
 item's message id, so a redelivered item yields the same ids (the notifier deduplicates).
 
 The engine is pure: node state only through the :class:`State` given to ``run`` (the runtime
-persists it; :class:`MemoryState` keeps it in a dict), time only from ``item.time`` (ticks advance
+persists it; :class:`MemoryState` keeps it in a dict), time only from the item (ticks advance
 timers), no I/O. Dry runs and tests therefore replay deterministically.
+
+Two clocks, one rule (:mod:`vigia.common.pipelines.clock`, ADR 0004): a record's ``Item.time`` is
+when it was observed and lags the wall clock by however far the data plane is behind; a tick's is
+the wall clock. Records are judged against record times only. A tick never compares its time with a
+record's: a node acting on a key on ticks keeps the wall time its latest record was taken
+(``Item.received``) and ages the key by the wall time elapsed since (``key_clock``), so a lag that
+holds steady cancels out. State ticks only forget is kept ``LATE_S`` longer; the first tick after
+state was loaded (``data["resumed"]``) restarts those wall stamps.
 """
 
 from __future__ import annotations
@@ -43,8 +51,11 @@ class Item:
     org: uuid.UUID
     time: datetime  # aware, the observation time: the only clock the engine reads
     source: str  # camera id / device id / webhook node id / "" (tick)
-    data: Mapping[str, Any]  # the message's data, as JSON types
+    data: Mapping[str, Any]  # the message's data, as JSON types; a tick's: {"resumed": True} or {}
     message_id: uuid.UUID  # the envelope id; for ticks uuid7_of(org, tick time)
+    #: Aware, the wall-clock time the runtime took the item (None: ``time``, i.e. no lag: ticks,
+    #: dry runs, replays). Only ticks read it, to age keys by wall time (ADR 0004).
+    received: datetime | None = None
 
 
 class State(Protocol):
@@ -136,14 +147,16 @@ class RunResult:
 class Run:
     """One evaluation of an item: what nodes read (item, state, time) and where they emit."""
 
-    __slots__ = ("_ordinals", "_traces", "emissions", "item", "now", "now_s", "plan", "state")
+    __slots__ = ("_ordinals", "_traces", "emissions", "item", "now", "now_s", "plan", "state", "wall_s")
 
     def __init__(self, plan: Plan, item: Item, state: State, traces: dict[str, NodeTrace] | None) -> None:
         self.plan = plan
         self.item = item
         self.state = state
         self.now = item.time
-        self.now_s = item.time.timestamp()
+        self.now_s = item.time.timestamp()  # a record's observation time; a tick's wall clock
+        received = item.received
+        self.wall_s = self.now_s if received is None else received.timestamp()  # when the runtime took it
         self.emissions: list[Emission] = []
         self._ordinals: dict[str, int] | None = None
         self._traces = traces
@@ -299,12 +312,15 @@ class Plan:
                 continue
             if out:
                 self._deliver(out, succ[i], inbox, traced[i])
+        resumed = is_tick and bool(item.data.get("resumed"))
         for i, current in enumerate(nodes):
             box = inbox[i]
             if is_tick and ticking[i]:
                 if traces is not None:
                     traces[current.id] = traced[i] = NodeTrace(current.id, [_item_record(item)], [])
                 try:
+                    if resumed:
+                        current.resume(run)
                     out = current.tick(run)
                 except Exception as exc:
                     errors.append(self._failed(current.id, exc, traces))
@@ -408,7 +424,11 @@ class Plan:
         try:
             if item.kind == "tick":
                 traces[node_id] = NodeTrace(node_id, [_item_record(item)], [])
-                out = current.tick(run) if self._ticking[index] else None
+                out = None
+                if self._ticking[index]:
+                    if item.data.get("resumed"):
+                        current.resume(run)
+                    out = current.tick(run)
             elif current.takes():
                 traces[node_id] = NodeTrace(node_id, [_item_record(item)], [])
                 out = current.accept(run) if item.kind in current.takes() else None

@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from vigia.common.pipelines.clock import restamp
+
 if TYPE_CHECKING:
     from vigia.common.pipelines.engine import Run
 
@@ -100,7 +102,9 @@ class Node:
     Input nodes answer :meth:`accept` (the item as records); other nodes :meth:`receive` records on
     an input port. Nodes with ``ticks = True`` are also called on every tick item with :meth:`tick`
     (windows that close, dwell times that pass, schedules). State lives only in ``run.state``
-    under this node's id, so the runtime can persist it; time is only ``run.now``. Records are never
+    under this node's id, so the runtime can persist it; time is only ``run.now`` (a record's
+    observation time, a tick's wall clock) and ``run.wall_s``, never one compared with the other
+    (:mod:`vigia.common.pipelines.clock`). Records are never
     changed once received or handed on (traces keep them by reference): build a new dict instead,
     and never change a value read from the state in place -- ``set`` a new one.
     """
@@ -137,6 +141,12 @@ class Node:
     def tick(self, run: Run) -> Outputs:
         """The records to hand on at ``run.now`` (only called when :meth:`needs_ticks`)."""
         return None
+
+    def resume(self, run: Run) -> None:
+        """Called before :meth:`tick` on the first tick after the state was loaded: the time the
+        runtime was away is not time the keys were idle (their records may still be queued), so the
+        wall stamps of this node's keys restart now."""
+        restamp(run, self.id)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,11 @@
 """Logic nodes: conditions, schedules (in the organization's time zone), iteration, stored values,
-debounce and cooldown."""
+debounce and cooldown.
+
+Clocks (:mod:`vigia.common.pipelines.clock`): a timer gate, a cooldown, a debounce between two
+records and a cache's TTL judge records by their observation time; a timer's own ticks are wall
+time; a debounce's quiet time on ticks runs from when its latest record was taken; what ticks only
+forget (cooldown keys, cached records) is kept ``LATE_S`` longer for records still to come.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from vigia.common.pipelines.clock import LATE_S, key_clock
 from vigia.common.pipelines.registry import Category, Environment, Node, NodeConfig, Outputs, PortType, node_type
 from vigia.common.pipelines.values import key_of, lookup
 
@@ -272,8 +279,10 @@ class DataStorage(Node):
         return (("out", {**value, "previous": previous}),)
 
     def tick(self, run: Run) -> Outputs:
+        # Records judge the TTL themselves (in their own time): ticks only free memory, late enough
+        # that a record lagging behind the wall clock still finds the one before it.
         for key, stored in run.state.items(self.id):
-            if self._ttl is not None and run.now_s - stored["at"] >= self._ttl:
+            if self._ttl is not None and run.now_s - stored["at"] >= self._ttl + LATE_S:
                 run.state.delete(self.id, key)
         return None
 
@@ -302,21 +311,19 @@ class Debounce(Node):
         out = None
         if pending is not None and pending["due"] <= run.now_s:  # its quiet time passed before a tick came
             out = (("out", pending["record"]),)
-        run.state.set(self.id, key, {"due": run.now_s + self._seconds, "record": dict(value)})
+        run.state.set(self.id, key, {"due": run.now_s + self._seconds, "seen": run.now_s, "wall": run.wall_s,
+                                     "record": dict(value)})
         return out
 
     def tick(self, run: Run) -> Outputs:
+        # Quiet since the latest record was taken, not since it was observed: a burst whose records
+        # lag behind the ticks is still one burst.
         out: list[tuple[str, Any]] = []
         for key, pending in run.state.items(self.id):
-            if pending["due"] <= run.now_s:
+            if pending["due"] <= key_clock(run, pending):
                 run.state.delete(self.id, key)
                 out.append(("out", pending["record"]))
         return out
-
-
-#: How far a cooldown's records may lag behind the ticks (their observation time behind the wall
-#: clock: a queue of detections behind a slow vision worker) and still be held back.
-COOLDOWN_LATE_S = 600.0
 
 
 class CooldownConfig(NodeConfig):
@@ -352,6 +359,6 @@ class Cooldown(Node):
         # up: forgetting a key as soon as the wall clock passed its cooldown would let the next
         # late record through. Forgetting only frees memory, so it waits for late records too.
         for key, last in run.state.items(self.id):
-            if run.now_s - last >= self._seconds + COOLDOWN_LATE_S:
+            if run.now_s - last >= self._seconds + LATE_S:
                 run.state.delete(self.id, key)
         return None

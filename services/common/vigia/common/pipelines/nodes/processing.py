@@ -5,6 +5,11 @@ watch-lists, field transforms. None of them runs a model: the vision workers did
 Objects are followed by the tracker id vision gives a detection (``track``); a detection without
 one stands for "the one object of that label on that camera". An object not seen for
 ``lost_after_s`` is forgotten on the next tick (and counts as having left its zones).
+
+Clocks (:mod:`vigia.common.pipelines.clock`): detections are judged in their frames' time; ticks
+age an object (lost, dwell) and a window (closing) by the wall time since its latest record was
+taken, never by comparing the wall clock with a frame's time, so a data plane lagging behind the
+ticks neither loses objects nor closes windows early.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
+from vigia.common.pipelines.clock import idle_s, key_clock
 from vigia.common.pipelines.geometry import CameraShapes, bottom_centre, camera_shapes, crossing, inside
 from vigia.common.pipelines.registry import Category, Environment, Node, NodeConfig, Outputs, PortType, node_type
 from vigia.common.pipelines.values import epoch_seconds, key_of, lookup
@@ -130,13 +136,15 @@ class ZoneAnalysis(Node):
         else:
             was_in = before["in"]
             if was_in == now_in:
-                if run.now_s - before["seen"] >= 1.0:  # refresh "seen" at most once a second
-                    state.set(self.id, key, {**before, "seen": run.now_s})
+                # Refresh at most once a second (of either clock: a backlog drains many frames a second).
+                if run.now_s - before["seen"] >= 1.0 or run.wall_s - before.get("wall", 0.0) >= 1.0:
+                    state.set(self.id, key, {**before, "seen": max(run.now_s, before["seen"]), "wall": run.wall_s})
                 return None
         entered = [name for name in now_in if name not in was_in]
         left = [name for name in was_in if name not in now_in]
         if now_in:
-            state.set(self.id, key, {"in": now_in, "seen": run.now_s, "object": _object_fields(value)})
+            state.set(self.id, key, {"in": now_in, "seen": run.now_s, "wall": run.wall_s,
+                                     "object": _object_fields(value)})
         else:
             state.delete(self.id, key)
         return self._changes(run, value, camera, entered, left)
@@ -170,7 +178,7 @@ class ZoneAnalysis(Node):
     def tick(self, run: Run) -> Outputs:
         out: list[tuple[str, Mapping[str, Any]]] = []
         for key, entry in run.state.items(self.id):
-            if key.startswith("#") or run.now_s - entry["seen"] <= self._lost_after:
+            if key.startswith("#") or idle_s(run, entry) <= self._lost_after:
                 continue
             run.state.delete(self.id, key)
             camera = key.partition("|")[0]
@@ -228,28 +236,29 @@ class Loitering(Node):
         if not since:
             run.state.delete(self.id, key)
             return None
-        entry = {"zones": since, "fired": fired, "seen": run.now_s, "object": entry["object"]}
-        out = self._due(run, entry, value)
+        entry = {"zones": since, "fired": fired, "seen": run.now_s, "wall": run.wall_s, "object": entry["object"]}
+        out = self._due(run, entry, value, run.now_s)
         run.state.set(self.id, key, entry)
         return out
 
-    def _due(self, run: Run, entry: dict[str, Any], value: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    def _due(self, run: Run, entry: dict[str, Any], value: Mapping[str, Any], now: float) -> list[tuple[str, Any]]:
+        """Zones the object has stayed in for ``seconds`` by ``now`` (a record time, or the key's clock)."""
         out: list[tuple[str, Any]] = []
         for zone, since in entry["zones"].items():
-            if zone not in entry["fired"] and run.now_s - since >= self._seconds:
+            if zone not in entry["fired"] and now - since >= self._seconds:
                 entry["fired"].append(zone)
-                out.append(("events", {**value, "zone": zone or None, "dwell_s": round(run.now_s - since, 3),
+                out.append(("events", {**value, "zone": zone or None, "dwell_s": round(now - since, 3),
                                        "zone_event": "loitering"}))
         return out
 
     def tick(self, run: Run) -> Outputs:
         out: list[tuple[str, Any]] = []
         for key, stored in run.state.items(self.id):
-            if run.now_s - stored["seen"] > self._lost_after:
+            if idle_s(run, stored) > self._lost_after:
                 run.state.delete(self.id, key)
                 continue
             entry = {**stored, "fired": list(stored["fired"])}
-            due = self._due(run, entry, stored["object"])
+            due = self._due(run, entry, stored["object"], key_clock(run, stored))
             if due:
                 run.state.set(self.id, key, entry)
                 out.extend(due)
@@ -292,7 +301,7 @@ class LineCrossing(Node):
             return None
         key = _object_key(camera, value)
         before = run.state.get(self.id, key)
-        run.state.set(self.id, key, {"p": [point[0], point[1]], "seen": run.now_s})
+        run.state.set(self.id, key, {"p": [point[0], point[1]], "seen": run.now_s, "wall": run.wall_s})
         if before is None:
             return None
         start = (before["p"][0], before["p"][1])
@@ -305,15 +314,18 @@ class LineCrossing(Node):
 
     def tick(self, run: Run) -> Outputs:
         for key, entry in run.state.items(self.id):
-            if run.now_s - entry["seen"] > self._lost_after:
+            if idle_s(run, entry) > self._lost_after:
                 run.state.delete(self.id, key)
         return None
 
 
 class _Windows:
-    """Tumbling windows of ``size`` seconds aligned on the epoch, kept in a node's state under
-    ``"window"`` as {"start", "groups": {group: accumulator}}; closed on the first item or tick past
-    their end."""
+    """Tumbling windows of ``size`` seconds aligned on the epoch, in record time, kept in a node's
+    state under ``"window"`` as {"start", "groups": {group: accumulator}, "seen", "wall"} (the
+    latest record time counted and when it was taken). A window closes on the first record past its
+    end, or on the first tick at which its clock (``key_clock``) is: records lagging behind the ticks
+    still fall in their own window. A record older than the open window (its own one closed) is
+    counted in the open one."""
 
     __slots__ = ("node", "size")
 
@@ -321,12 +333,25 @@ class _Windows:
         self.node, self.size = node, size
 
     def current(self, run: Run) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        """(the window that just closed, if any; the open window)."""
-        start = math.floor(run.now_s / self.size) * self.size
+        """For a record: (the window that just closed, if any; the open window)."""
         window = run.state.get(self.node, "window")
-        if window is not None and window["start"] == start:
+        if window is not None and run.now_s < window["start"] + self.size:
             return None, window
-        return window, {"start": start, "groups": {}}
+        return window, {"start": math.floor(run.now_s / self.size) * self.size, "groups": {}}
+
+    def keep(self, run: Run, window: Mapping[str, Any], groups: dict[str, Any]) -> None:
+        """Store the open window with ``groups`` after counting the current record."""
+        seen = max(run.now_s, window.get("seen", run.now_s))
+        run.state.set(self.node, "window", {"start": window["start"], "groups": groups, "seen": seen,
+                                            "wall": run.wall_s})
+
+    def closing(self, run: Run) -> dict[str, Any] | None:
+        """On a tick: the open window if its clock reached its end (then forgotten)."""
+        window = run.state.get(self.node, "window")
+        if window is None or key_clock(run, window) < window["start"] + self.size:
+            return None
+        run.state.delete(self.node, "window")
+        return window
 
     def bounds(self, window: Mapping[str, Any]) -> dict[str, Any]:
         return {"window_start": window["start"], "window_end": window["start"] + self.size,
@@ -363,14 +388,11 @@ class Counting(Node):
             group = str(value.get("zone") or value.get("line") or "")
         groups = dict(window["groups"])
         groups[group] = groups.get(group, 0) + 1
-        run.state.set(self.id, "window", {"start": window["start"], "groups": groups})
+        self._windows.keep(run, window, groups)
         return self._report(closed)
 
     def tick(self, run: Run) -> Outputs:
-        closed, _ = self._windows.current(run)
-        if closed is not None:
-            run.state.delete(self.id, "window")
-        return self._report(closed)
+        return self._report(self._windows.closing(run))
 
     def _report(self, closed: Mapping[str, Any] | None) -> Outputs:
         if closed is None:
@@ -416,6 +438,8 @@ class Analytics(Node):
             if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
                 number = float(raw)
             elif self._metric not in ("count", "rate"):
+                if closed is not None:  # open the record's window, or the closed one is reported again
+                    self._windows.keep(run, window, dict(window["groups"]))
                 return self._report(closed)  # nothing to aggregate in this one
         group = key_of(value, self._group_by)
         groups = dict(window["groups"])
@@ -425,14 +449,11 @@ class Analytics(Node):
             low = number if low is None else min(low, number)
             high = number if high is None else max(high, number)
         groups[group] = [n + 1, total, low, high]
-        run.state.set(self.id, "window", {"start": window["start"], "groups": groups})
+        self._windows.keep(run, window, groups)
         return self._report(closed)
 
     def tick(self, run: Run) -> Outputs:
-        closed, _ = self._windows.current(run)
-        if closed is not None:
-            run.state.delete(self.id, "window")
-        return self._report(closed)
+        return self._report(self._windows.closing(run))
 
     def _report(self, closed: Mapping[str, Any] | None) -> Outputs:
         if closed is None:
