@@ -5,6 +5,7 @@ channel that is disabled, of another organization or of another kind."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -282,3 +283,23 @@ async def test_a_modbus_pulse_longer_than_the_send_time_out_is_held_and_reset_on
         assert deliveries(db, envelope.id)[0].tries == [(1, "delivered")]
     finally:
         await plc.stop()
+
+
+async def test_http_sends_beyond_the_clients_connections_wait_their_turn_and_all_arrive_once(
+        run_notifier: Callable[..., Any], publisher: AsyncPublisher, standin: HttpStandIn, org: uuid.UUID,
+        make_channel: MakeChannel, db: psycopg.Connection[Any]) -> None:
+    channel = make_channel("webhook", webhook_config(standin))
+    standin.hold = asyncio.Event()  # the receiver answers nothing until released
+    await run_notifier(VIGIA_NOTIFIER_HTTP_CONNECTIONS="2", VIGIA_PREFETCH="6")
+    envelopes = [action("webhook", org, channel) for _ in range(5)]
+    for envelope in envelopes:
+        await publisher.publish(envelope)
+    await wait_for(lambda: len(standin.received) == 2, what="two requests held")
+    await asyncio.sleep(0.5)  # the other three are claimed and waiting: none reaches the receiver
+    assert len(standin.received) == 2
+    standin.hold.set()
+    await wait_for(lambda: len(standin.accepted("webhook")) == 5, what="every action delivered")
+    for envelope in envelopes:
+        await wait_for(lambda e=envelope: [r.status for r in deliveries(db, e.id)] == ["delivered"])
+        assert [r.tries for r in deliveries(db, envelope.id)] == [[(1, "delivered")]]
+    assert len({r.headers["idempotency-key"] for r in standin.received}) == 5

@@ -70,7 +70,7 @@ async def run(settings: NotifierSettings, stopping: asyncio.Event | None = None)
         limiter=RateLimiter(redis, settings.notifier_redis_prefix),
         composer=Composer(Links(store, settings.notifier_public_url, timedelta(seconds=settings.notifier_link_ttl_s))),
         publisher=publisher, context=context, retry_delays_ms=settings.notifier_retry_delays(),
-        rate_wait_max_s=settings.notifier_rate_wait_max_s)
+        rate_wait_max_s=settings.notifier_rate_wait_max_s, http_sends=settings.notifier_http_connections)
 
     async def setup(channel: object) -> None:
         await declare_topology(channel, settings)

@@ -59,7 +59,7 @@ class Notifier:
 
     def __init__(self, channels: ChannelDirectory, deliveries: Deliveries, limiter: RateLimiter,
                  composer: Composer, publisher: AsyncPublisher, context: SendContext,
-                 retry_delays_ms: Sequence[int], rate_wait_max_s: float) -> None:
+                 retry_delays_ms: Sequence[int], rate_wait_max_s: float, http_sends: int = 100) -> None:
         self.channels = channels
         self.deliveries = deliveries
         self.limiter = limiter
@@ -68,6 +68,9 @@ class Notifier:
         self.context = context
         self.retry_delays_ms = tuple(retry_delays_ms)
         self.rate_wait_max_s = rate_wait_max_s
+        # HTTP sends beyond the client's connections wait here: in the client's pool every queued
+        # request is matched against every connection again at each change (CPU per request).
+        self.http_sends = asyncio.Semaphore(http_sends)
 
     @property
     def max_attempts(self) -> int:
@@ -144,8 +147,12 @@ class Notifier:
         try:
             message = await self.composer.compose(envelope, action, channel, recipient)
             context = replace(self.context, idempotency_key=new.key, channel_id=str(channel.id))
-            async with asyncio.timeout(time_out):
-                answer = await channel.kind.send(config, recipient, message, context)
+            async with asyncio.timeout(time_out):  # the wait for a turn too: the lease outlasts both
+                if channel.kind.http:
+                    async with self.http_sends:
+                        answer = await channel.kind.send(config, recipient, message, context)
+                else:
+                    answer = await channel.kind.send(config, recipient, message, context)
         except Exception as exc:  # every failure is recorded; a bug in a channel counts as transient
             if not isinstance(exc, DeliveryError | TimeoutError | OSError):
                 log.exception("channel send raised", extra={"action": str(envelope.id), "kind": kind})

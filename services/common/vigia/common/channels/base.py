@@ -153,6 +153,9 @@ class ChannelKind:
     send: Send
     needs_recipient: bool = True
     description: str = ""
+    #: Its sends are requests of the shared HTTP client (webhook, Telegram, WhatsApp): the notifier
+    #: lets as many run at once as the client has connections, the rest wait their turn before it.
+    http: bool = False
     #: Seconds a send holds on purpose beyond its requests (a Modbus pulse), from the config and the
     #: action's payload: the notifier's time-out and delivery lease are stretched by as much.
     hold_s: Callable[[Any, Mapping[str, Any]], float] | None = None

@@ -77,5 +77,5 @@ async def send(config: TelegramConfig, recipient: str, message: OutgoingMessage,
     raise PermanentError(detail)
 
 
-CHANNEL = ChannelKind(kind="telegram", label="Telegram", config=TelegramConfig, send=send,
+CHANNEL = ChannelKind(kind="telegram", label="Telegram", config=TelegramConfig, send=send, http=True,
                       description="Telegram Bot API: sendPhoto with the snapshot, or sendMessage.")

@@ -118,4 +118,5 @@ async def send(config: WebhookConfig, recipient: str, message: OutgoingMessage, 
 
 
 CHANNEL = ChannelKind(kind="webhook", label="Webhook", config=WebhookConfig, send=send, needs_recipient=False,
+                      http=True,
                       description="A JSON POST signed with HMAC-SHA256 (X-Vigia-Signature).")

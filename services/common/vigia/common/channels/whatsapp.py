@@ -95,6 +95,6 @@ async def send(config: WhatsAppConfig, recipient: str, message: OutgoingMessage,
     return SendResult("200", ("text" if open_window else "template") + f" {','.join(ids)}")
 
 
-CHANNEL = ChannelKind(kind="whatsapp", label="WhatsApp", config=WhatsAppConfig, send=send,
+CHANNEL = ChannelKind(kind="whatsapp", label="WhatsApp", config=WhatsAppConfig, send=send, http=True,
                       description="WhatsApp Cloud API: template outside the 24-hour window, text + image "
                       "inside it.")
