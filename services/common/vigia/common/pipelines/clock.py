@@ -19,8 +19,8 @@ anomaly's packet): it lags the wall clock by however far the data plane is behin
    is ``resumed``: the wall time the runtime was away is not elapsed time of its keys, whose
    records may still be queued, so every ``wall`` stamp restarts then (:func:`restamp`).
 
-Ticks estimate idleness to within one tick (records are stamped when taken, ticks on whole
-seconds); the estimate errs late, never early. Without ``Item.received`` (dry runs, tests, state
+Ticks know idleness to about a second (records are stamped when taken, ticks fall on whole
+seconds, a zone refreshes an object's stamp at most once a second). Without ``Item.received`` (dry runs, tests, state
 written before this rule) a record's wall time is its own time, i.e. no lag.
 """
 
