@@ -4,7 +4,7 @@ plate searches come back on time?
     python tests/bench/bench_control_api.py [--rate 300] [--duration 20] [--warmup 5]
         [--connections 64] [--mix list_latest=1,list_camera=1,list_since=1,plate_search=1,passage_search=1]
         [--rows 1000000] [--passages 1000000] [--load-procs 1] [--workers W] [--threads T] [--profile DIR]
-        [--fresh]
+        [--fresh] [--in-process N]
 
 Goal (issue 10, and issue 12 for passages): at >= 300 requests/s, p95 < 50 ms for the list
 endpoints and p95 < 100 ms for the tolerant plate searches (detections, passages, a plate's
@@ -41,6 +41,12 @@ what else runs on the machine), the load average before and after, and the ratio
 the goal (< 1 meets it for latencies, >= 1 for the rate). ``--profile DIR`` records a py-spy profile
 of every API worker over the measured window, sampling the thread that holds the GIL (where the
 CPU goes, not the waits on the database; ``pip install py-spy``).
+
+``--in-process N`` measures instead the API's own CPU per request of EACH scenario, without a server
+nor a load generator: N requests of each scenario (drawn as the load draws them) through the same
+Django WSGI application in this process, three rounds, the thread's CPU time per request (median and
+least of the rounds) and the mix-weighted mean. On a shared, loaded machine this moves far less than
+the open-loop figures, so it is the figure to compare two versions of the API with.
 """
 
 from __future__ import annotations
@@ -509,6 +515,50 @@ def measure(args: argparse.Namespace, port: int, server: subprocess.Popen[bytes]
     return {**summary, "cpu": cpu}
 
 
+# --- in process: CPU per request of each scenario -------------------------------------------
+
+
+def in_process(token: str, plates: list[str], mix: dict[str, float], count: int, rounds: int = 3) -> dict[str, Any]:
+    """Thread CPU milliseconds per request of each scenario of ``mix``, through Django's WSGI
+    application in this process (middleware, routing, authentication, the queries, rendering:
+    everything a worker does but HTTP parsing)."""
+    import io
+    import statistics
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    application = WSGIHandler()
+
+    def call(path: str) -> None:
+        route, _, query = path.partition("?")
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": route, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
+                   "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "HTTP_ACCEPT": "application/json",
+                   "HTTP_AUTHORIZATION": f"Bearer {token}", "REMOTE_ADDR": "127.0.0.1",
+                   "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http",
+                   "wsgi.errors": sys.stderr}
+        statuses: list[str] = []
+        body = b"".join(application(environ, lambda status, headers, *_: statuses.append(status)))
+        if not statuses[0].startswith("200"):
+            raise RuntimeError(f"{path}: {statuses[0]} {body[:200]!r}")
+
+    plans = {name: [p for _, p in request_plan(random.Random(7), plates, {name: 1}, count)] for name in mix}
+    for paths in plans.values():
+        for path in paths[:20]:  # warm: imports, caches, the connection
+            call(path)
+    spent: dict[str, list[float]] = {name: [] for name in plans}
+    for _ in range(rounds):
+        for name, paths in plans.items():
+            started = time.thread_time()
+            for path in paths:
+                call(path)
+            spent[name].append((time.thread_time() - started) * 1000 / len(paths))
+    scenarios = {name: {"median": round(statistics.median(v), 2), "least": round(min(v), 2)}
+                 for name, v in spent.items()}
+    total = sum(mix.values())
+    return {"cpu_ms_per_request": scenarios,
+            "mix_mean_ms": round(sum(mix[n] * scenarios[n]["median"] for n in mix) / total, 2)}
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 
@@ -539,6 +589,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=default_threads(), help="Threads per worker (serve's default).")
     parser.add_argument("--profile", metavar="DIR", help="py-spy raw profiles of the API workers go here.")
     parser.add_argument("--fresh", action="store_true", help="Drop the bench database and load it again.")
+    parser.add_argument("--in-process", type=int, metavar="N", default=0,
+                        help="Instead of the load: API CPU per request of each scenario, N requests each, in process.")
     parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)  # internal: a load process
     args = parser.parse_args()
     if args.generate:
@@ -559,6 +611,14 @@ def main() -> None:
     load_passages(url, org_id, args.passages, plates)
     plan_text = plate_plan(org_id, confused(plates[0], rng))
     passage_plan_text = passage_plan(org_id, confused(plates[0], rng))
+    if args.in_process:
+        loadavg = os.getloadavg()
+        print(json.dumps({"bench": "control_api", "load": "in-process", "rows": args.rows, "passages": args.passages,
+                          "mix": args.mix, "requests_per_scenario": args.in_process,
+                          **in_process(token, plates, args.mix, args.in_process),
+                          "loadavg_before": [round(x, 2) for x in loadavg],
+                          "loadavg_after": [round(x, 2) for x in os.getloadavg()]}))
+        return
     requests = request_plan(rng, plates, args.mix, int(args.rate * (args.warmup + args.duration)))
 
     port = free_port()
