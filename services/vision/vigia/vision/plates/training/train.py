@@ -1,6 +1,6 @@
 """Trains the plate-text recogniser on synthetic plates: seeded, CPU only (``make train-plates``).
 
-    python -m vigia.vision.plates.training.train [--seed 7] [--samples 36000] [--epochs 8]
+    python -m vigia.vision.plates.training.train [--seed 7] [--samples 24000] [--val 1500] [--epochs 6]
 
 1. Draws ``--samples`` training and ``--val`` validation crops from :mod:`.synth` (sample indices
    ``0..samples-1`` and ``samples..samples+val-1`` of the seed, so the two never share a plate
@@ -13,6 +13,9 @@
    (:func:`vigia.vision.plates.ctc.decode`), by format and clean/degraded, and writes the weights
    (``--out``, default the shipped ``plates/weights/crnn.pt``) with a JSON sidecar beside them:
    seed, steps, data configuration, figures with 95 % intervals, time, threads and machine load.
+
+With ``--out`` elsewhere than the shipped file, the last lines compare the run's validation
+figures with the shipped ones (``within_ci``: inside the shipped 95 % interval).
 
 ``--cache DIR`` keeps the generated arrays keyed by seed, sizes and the generator's source, so a
 second run with the same data skips step 1 (the figures are the same either way).
@@ -174,11 +177,11 @@ def evaluate(net: Any, data: dict[str, np.ndarray]) -> dict[str, Any]:
 def train(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--samples", type=int, default=36000, help="training crops to generate")
-    parser.add_argument("--val", type=int, default=2000, help="validation crops (training side)")
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--samples", type=int, default=24000, help="training crops to generate")
+    parser.add_argument("--val", type=int, default=1500, help="validation crops (training side)")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--cache", default=None, help="directory that keeps the generated arrays")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: the machine's cores)")
@@ -254,6 +257,14 @@ def train(argv: Sequence[str] | None = None) -> dict[str, Any]:
     with open(os.path.splitext(args.out)[0] + ".json", "w") as sidecar:
         json.dump(meta, sidecar, indent=2)
         sidecar.write("\n")
+    shipped = os.path.splitext(DEFAULT_OUT)[0] + ".json"
+    if os.path.abspath(args.out) != os.path.abspath(DEFAULT_OUT) and os.path.exists(shipped):
+        with open(shipped) as f:
+            before = json.load(f).get("val_figures", {})
+        _say({"stage": "compare with the shipped weights", "figures": {
+            name: {"exact": fig["exact"], "shipped": before[name]["exact"], "shipped_ci95": before[name]["ci95"],
+                   "within_ci": before[name]["ci95"][0] <= fig["exact"] <= before[name]["ci95"][1]}
+            for name, fig in figures.items() if name in before}})
     _say({"stage": "done", "out": args.out, "bytes": os.path.getsize(args.out), **{k: meta[k] for k in (
         "val_figures", "seconds", "generate_seconds", "steps", "loadavg_end")}})
     return meta
