@@ -190,9 +190,8 @@ def _run(scenario: Scenario, stack: VisionStack, standins: StandIns) -> None:
         assert record.form["chat_id"] == seed004.CHAT
         assert record.path.endswith("/sendPhoto") and record.files["photo"][:2] == b"\xff\xd8"  # the snapshot
     for receipt in receipts["email"]:
-        # The email node's own ``subject`` is not used yet: the notifier takes the channel's or its
-        # default (services/notifier/vigia/notifier/messages.py, reported, not changed here).
-        assert receipt.detail["to"] == [seed004.MAILBOX] and receipt.detail["subject"]
+        # The email node's own subject template (seed004.py), not the channel's or the default.
+        assert receipt.detail["to"] == [seed004.MAILBOX] and receipt.detail["subject"].startswith("Intrusão: ")
     assert {(w.detail.kind, w.detail.address, w.detail.value) for w in receipts["modbus"]} == {
         ("coil", seed004.SIREN_COIL, 1)}
     assert coil is True, "the siren coil reads 0 after the alerts"
