@@ -78,6 +78,8 @@ class BatchWrite:
 
     def count(self, org: uuid.UUID, pipeline: uuid.UUID, node: str, inputs: int, outputs: int, errors: int,
               fired_at: datetime | None) -> None:
+        if not (inputs or outputs or errors or fired_at is not None):
+            return  # a node a quiet tick passed through: nothing to add, so no row written every second
         entry = self.counters.get((org, pipeline, node))
         if entry is None:
             self.counters[(org, pipeline, node)] = [inputs, outputs, errors, fired_at]
