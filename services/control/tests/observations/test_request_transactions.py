@@ -27,3 +27,17 @@ def test_a_refused_read_leaves_the_next_requests_unharmed(api, viewer, make_dete
     assert [row["id"] for row in client.get("/api/v1/detections/").json()["results"]] == [str(detection.id)]
     assert client.get("/api/v1/detections/search", {"plate": "--"}).status_code == 400
     assert Event.objects.count() == 0
+
+
+def test_device_reads_run_without_a_transaction_and_its_writes_and_metadata_in_one(api, admin, operator):
+    from vigia.control.devices.models import Device
+
+    device = Device.objects.create(org=admin.org, name="dock phone", kind="phone")
+    client = api(admin)
+    assert client.get("/api/v1/devices/").json()["results"][0]["name"] == "dock phone"
+    # OPTIONS replays PUT's object read, row lock included (select_for_update): it needs a transaction.
+    for url in (f"/api/v1/devices/{device.id}/", f"/api/v1/devices/{device.id}/status/",
+                "/api/v1/devices/00000000-0000-0000-0000-000000000000/"):
+        assert client.options(url).status_code == 200, url
+    response = api(operator).patch(f"/api/v1/devices/{device.id}/", {"location": "Dock 4"}, format="json")
+    assert response.status_code == 200, response.content

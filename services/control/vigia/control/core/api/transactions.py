@@ -6,7 +6,10 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.decorators import method_decorator
-from rest_framework.permissions import SAFE_METHODS
+
+# Not OPTIONS: DRF's metadata replays the view's PUT and POST (a PUT reads the object as the write
+# would, row lock included), which needs the transaction a write has.
+READS = frozenset({"GET", "HEAD"})
 
 
 class AutocommitReadsMixin:
@@ -21,7 +24,7 @@ class AutocommitReadsMixin:
 
     @method_decorator(transaction.non_atomic_requests)
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        if request.method in SAFE_METHODS and not transaction.get_connection().in_atomic_block:
+        if request.method in READS and not transaction.get_connection().in_atomic_block:
             return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         with transaction.atomic():
             return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
