@@ -83,3 +83,29 @@ def test_easyocr_built_from_settings_gives_folded_probabilities_and_reads_a_plat
     assert [p.shape[1] for p in probs] == [len(CLASSES)] * 2
     assert all(np.allclose(p.sum(axis=1), 1.0) for p in probs)
     assert [r.text if r else None for r in read_plates(backend, crops)] == ["BRA2E19", "QRM-7421"]
+
+
+class _Unsure(_Spelled):
+    """Sees the same text, but every character only a little above the rest (a non-plate's read)."""
+
+    def probabilities(self, crops):
+        steps = []
+        for char in self.text:
+            for cls in (CLASSES.index(char), 0):
+                row = np.full(len(CLASSES), 1.0)
+                row[cls] = 12.0  # about 0.25 of the step's probability
+                steps.append(row / row.sum())
+        return [np.array(steps) for _ in crops]
+
+
+def test_each_backend_drops_readings_below_its_own_confidence_floor() -> None:
+    crops = [np.zeros((20, 60), np.uint8)]
+    unsure = _Unsure("ABC1D23")
+    (loose,) = read_plates(unsure, crops)  # no floor of its own: the decoder's default
+    assert loose is not None and loose.text == "ABC1D23" and 0.1 < loose.confidence < 0.4
+    unsure.min_confidence = 0.4
+    assert read_plates(unsure, crops) == [None]
+    sure = _Spelled("ABC1D23")
+    sure.min_confidence = 0.4
+    assert [r.text if r else None for r in read_plates(sure, crops)] == ["ABC1D23"]
+    assert registered()["crnn"].min_confidence == 0.4 > registered()["easyocr"].min_confidence

@@ -9,6 +9,12 @@ and voted per visit (:mod:`vigia.vision.plates.voting`), the same for every back
 A backend is one module of this package holding a class decorated with :func:`register`; the
 package imports every module in it, so adding a backend is adding one file. ``VIGIA_PLATE_OCR_BACKEND``
 names the one the vision worker builds (:func:`build_backend`).
+
+Each backend also sets its confidence floor, ``min_confidence``: a decoded reading whose
+characters are less certain than that (geometric mean, :attr:`vigia.vision.plates.ctc.Decoded.confidence`)
+is no reading. Recognisers are calibrated differently -- the CRNN gives non-plate candidates
+(grilles, signs) a valid-looking plate at 0.07-0.30 while its real reads sit well above -- so the
+floor belongs to the backend, not to the decoder.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ import numpy as np
 from vigia.vision.plates.brazil import PlateFormat, PlateReading
 from vigia.vision.plates.ctc import decode
 
+#: The confidence floor of a backend that does not set its own ``min_confidence``.
+DEFAULT_MIN_CONFIDENCE = 0.05
+
 if TYPE_CHECKING:
     from vigia.vision.settings import VisionSettings
 
@@ -29,6 +38,8 @@ class Backend(Protocol):
     """A plate-text recogniser. ``name`` is its registry key."""
 
     name: ClassVar[str]
+    #: Readings less confident than this are dropped (see the module's docstring).
+    min_confidence: ClassVar[float]
 
     @classmethod
     def from_settings(cls, settings: VisionSettings) -> Backend:
@@ -77,6 +88,8 @@ def build_backend(name: str, settings: VisionSettings) -> Backend:
 def read_plates(backend: Backend, crops: Sequence[np.ndarray],
                 priors: Sequence[Mapping[PlateFormat, float] | None] | None = None) -> list[PlateReading | None]:
     """The most likely valid Brazilian plate in each crop: the backend's probabilities decoded
-    under each format's slot rules; ``priors`` weigh the formats per crop."""
+    under each format's slot rules; ``priors`` weigh the formats per crop. ``None`` for a crop whose
+    best reading is below the backend's ``min_confidence``."""
+    floor = float(getattr(backend, "min_confidence", DEFAULT_MIN_CONFIDENCE))
     probs = backend.probabilities(crops)
-    return [decode(p, priors[i] if priors else None) for i, p in enumerate(probs)]
+    return [decode(p, priors[i] if priors else None, floor) for i, p in enumerate(probs)]

@@ -53,6 +53,7 @@ class EasyOCRBackend:
     """Reads the text of plate crops with EasyOCR (English recogniser, A-Z 0-9 only)."""
 
     name: ClassVar[str] = "easyocr"
+    min_confidence: ClassVar[float] = 0.05
 
     def __init__(self, model_dir: str | None = None, gpu: bool | None = None, batch_size: int = 8) -> None:
         import easyocr
