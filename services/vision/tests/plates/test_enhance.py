@@ -49,7 +49,7 @@ def test_the_plate_colours_give_its_format(text: str, expected: str) -> None:
     frame[400:400 + plate.shape[0], 600:800] = plate
     (candidate, *_) = find_plates(frame)
     priors = format_priors(frame, candidate.box)
-    assert priors[expected] > 0.99
+    assert priors[expected] > 0.95
 
 
 def test_a_grey_frame_gives_no_format_opinion() -> None:
@@ -73,3 +73,39 @@ def test_deblurring_heavily_blurred_plates_gets_more_characters_right(plate_ocr)
                 if reading is not None:
                     right[name] += sum(a == b for a, b in zip(reading.key, plate_key(text), strict=True))
     assert right["deblurred"] > right["plain"], right
+
+
+def _street_frame(text: str) -> np.ndarray:
+    frame = np.full((720, 1280, 3), (70, 90, 80), np.uint8)
+    frame[300:400, 560:840] = (40, 40, 160)  # a red car body around the plate: the camera shows colour
+    plate = render_plate(text)
+    plate = cv2.resize(plate, (200, round(200 * plate.shape[0] / plate.shape[1])), interpolation=cv2.INTER_AREA)
+    frame[420:420 + plate.shape[0], 600:800] = plate
+    return frame
+
+
+def test_a_mercosul_plate_without_a_visible_band_still_reads_as_mercosul(plate_ocr) -> None:
+    """Under IR (a grey picture) the blue band is lost: no band then says nothing about the format,
+    and the glyphs -- a letter in the fifth slot -- decide."""
+    frame = _street_frame("ZQU2Y92")
+    ir = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    (candidate, *_) = find_plates(ir)
+    priors = format_priors(ir, candidate.box)
+    assert 0.4 <= priors["mercosul"] <= 0.6, priors
+    x1, y1, x2, y2 = (round(v) for v in candidate.box)
+    (reading,) = plate_ocr.read_plates([plate_text(ir[y1:y2, x1:x2])], [priors])
+    assert reading is not None and (reading.text, reading.format) == ("ZQU2Y92", "mercosul")
+
+
+def test_the_colour_cues_are_bounded_and_a_missing_band_counts_only_where_colour_shows() -> None:
+    frame = _street_frame("ZQU2Y92")
+    (candidate, *_) = find_plates(frame)
+    assert 0.95 < format_priors(frame, candidate.box)["mercosul"] < 0.99  # the band: strong, not certain
+    bandless = frame.copy()
+    x1, y1, x2, y2 = (round(v) for v in candidate.box)
+    band = bandless[y1 - 30:y1 + round(0.3 * (y2 - y1)), x1:x2]
+    band[...] = band.min(axis=2, keepdims=True)  # the band's blue washed out, the car's red kept
+    daylight = format_priors(bandless, candidate.box)
+    assert 0.9 < daylight["old"] < 0.99, daylight
+    bright = np.clip(bandless.astype(np.int32) * 2 + 150, 0, 255).astype(np.uint8)  # over-exposed: colour clipped
+    assert format_priors(bright, candidate.box)["old"] < 0.75

@@ -15,6 +15,8 @@ than searched for the most confident reading.
 a hyphen in their text. :func:`format_priors` looks for the hyphen, then for the band just above
 and at the top of the plate box, and turns them into prior probabilities for the decoder, so a
 ``Z`` in the fifth slot that looks like a ``2`` does not turn a Mercosul plate into an old one.
+The priors are bounded likelihood ratios weighted by how reliable the colour is where the plate
+is (IR, night and over-exposure lose the band), so glyphs the decoder is sure of still win.
 """
 
 from __future__ import annotations
@@ -93,19 +95,51 @@ def plate_text(crop: np.ndarray, min_blur: float = 2.0, strength: float = 1.5) -
     return text_band(deblur(grey, Blur(blur.axis, blur.length * strength)))
 
 
-def format_priors(frame: np.ndarray, box: tuple[float, float, float, float],
-                  strong: float = 0.999999) -> dict[PlateFormat, float]:
+#: Bounds of the colour cues' likelihood ratios (old : Mercosul for the hyphen and for a missing
+#: band, Mercosul : old for a band). Bounded so that a slot decoder sure of its glyphs -- a letter
+#: in the fifth slot -- can overrule them; a clear cue still outweighs an uncertain glyph.
+HYPHEN_RATIO = 1000.0
+BAND_RATIO = 50.0
+NO_BAND_RATIO = 30.0
+
+
+def _odds(ratio: float) -> dict[PlateFormat, float]:
+    """Priors from a Mercosul : old likelihood ratio."""
+    mercosul = ratio / (1.0 + ratio)
+    return {"mercosul": mercosul, "old": 1.0 - mercosul}
+
+
+def colour_reliability(patch: np.ndarray) -> float:
+    """How well a BGR ``patch`` shows colour, 0 to 1: its strongest chroma (95th percentile of
+    max - min channel) against the 20-60 a daylight camera gives a plate's surroundings, times the
+    share of its pixels neither near black nor clipped. IR and night frames are grey, dark frames
+    have no chroma left, over-exposed ones clip it: there, the missing blue band says little."""
+    if patch.size == 0:
+        return 0.0
+    pixels = patch.reshape(-1, 3).astype(np.int16)
+    high, low = pixels.max(axis=1), pixels.min(axis=1)
+    chroma = float(np.percentile(high - low, 95))
+    exposed = float(np.mean((high > 50) & (low < 235)))
+    return float(np.clip((chroma - 20.0) / 40.0, 0.0, 1.0)) * float(np.clip((exposed - 0.3) / 0.5, 0.0, 1.0))
+
+
+def format_priors(frame: np.ndarray, box: tuple[float, float, float, float]) -> dict[PlateFormat, float]:
     """Prior probabilities of the two formats for the plate at ``box`` of a BGR ``frame``.
 
-    The old plate's hyphen between the third and fourth characters (:func:`has_hyphen`) means old
-    with probability ``strong`` (on camsim's plates it is seen on two thirds of the old plates and
-    never on a Mercosul one). Else a blue band at the plate's top (inside the box or just above it)
-    means Mercosul; a plate without one is old. A blue car above an old plate looks like a band,
-    which is why the hyphen is asked first. Grey frames give no opinion."""
+    Each colour cue is a bounded likelihood ratio, so the slot decoder can still overrule it when
+    the glyphs clearly disagree (:mod:`vigia.vision.plates.ctc`). The old plate's hyphen between
+    the third and fourth characters (:func:`has_hyphen`) is the strongest (on camsim's plates it is
+    seen on two thirds of the old plates and never on a Mercosul one): :data:`HYPHEN_RATIO` for old.
+    Else a blue band at the plate's top (inside the box or just above it) counts
+    :data:`BAND_RATIO` for Mercosul. A plate without one counts for old only as far as the camera
+    shows colour there (:func:`colour_reliability`): up to :data:`NO_BAND_RATIO` in daylight,
+    nothing under IR, at night or over-exposed, where a Mercosul band is lost too. A blue car above
+    an old plate looks like a band, which is why the hyphen is asked first. Grey frames give no
+    opinion."""
     if frame.ndim != 3:
         return {"mercosul": 0.5, "old": 0.5}
     if has_hyphen(crop_plate(frame, box, 0.0, 0.0)):
-        return {"mercosul": 1 - strong, "old": strong}
+        return _odds(1.0 / HYPHEN_RATIO)
     H, W = frame.shape[:2]
     x1, y1, x2, y2 = box
     h = y2 - y1
@@ -118,5 +152,8 @@ def format_priors(frame: np.ndarray, box: tuple[float, float, float, float],
     b, g, r = strip[..., 0], strip[..., 1], strip[..., 2]
     # A row is band-blue when most of its pixels are clearly bluer than red and green.
     blue = (b - np.maximum(r, g) > 40) & (b > 60)
-    rows = blue.mean(axis=1) > 0.6
-    return {"mercosul": strong, "old": 1 - strong} if rows.any() else {"mercosul": 1 - strong, "old": strong}
+    if (blue.mean(axis=1) > 0.6).any():
+        return _odds(BAND_RATIO)
+    w = x2 - x1
+    around = frame[int(max(0, y1 - h)):int(min(H, y2 + h)), int(max(0, x1 - 0.5 * w)):int(min(W, x2 + 0.5 * w))]
+    return _odds(NO_BAND_RATIO ** -colour_reliability(around))
