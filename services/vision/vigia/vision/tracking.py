@@ -78,7 +78,6 @@ class CameraTracker:
         self.camera = camera
         self.config = config or TrackerConfig()
         self.tracks: list[Track] = []
-        self.last_frame_ns: int | None = None
 
     def _cost(self, track: Track, box: BoxXYXY, t_ns: int) -> float | None:
         overlap = iou(track.box, box)
@@ -148,7 +147,6 @@ class CameraTracker:
                     (t_ns - track.last_seen) / 1e9 > self.config.max_gap_s:
                 ended.append(track)
         self.tracks = [t for t in self.tracks if t not in ended]
-        self.last_frame_ns = t_ns if self.last_frame_ns is None else max(self.last_frame_ns, t_ns)
         return [a for a in assigned if a is not None], ended
 
     def hold(self, t_ns: int) -> tuple[list[Track], list[Track]]:
@@ -171,7 +169,6 @@ class CameraTracker:
             if track.missed > self.config.max_missed or (t_ns - track.last_seen) / 1e9 > self.config.max_gap_s:
                 ended.append(track)
         self.tracks = [t for t in self.tracks if t not in ended]
-        self.last_frame_ns = t_ns if self.last_frame_ns is None else max(self.last_frame_ns, t_ns)
         return held, ended
 
     def end_all(self) -> list[Track]:
