@@ -50,7 +50,7 @@ from urllib.parse import quote
 import httpx
 from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, TextClause, text
 
 from vigia.common.privacy import (
     EVIDENCE,
@@ -190,16 +190,7 @@ class OrganizationRetention:
         # On the (org_id, last_seen) index; ctid batches keep each transaction short.
         statement = text("DELETE FROM passages WHERE ctid = ANY(ARRAY(SELECT ctid FROM passages "
                          "WHERE org_id = :org AND last_seen < :cutoff LIMIT :n))")
-        deleted = batches = 0
-        while self.max_batches is None or batches < self.max_batches:
-            with self.engine.begin() as conn:
-                count = int(conn.execute(statement, {"org": org, "cutoff": cutoff, "n": self.batch_size}).rowcount or 0)
-            batches += 1
-            deleted += count
-            if count < self.batch_size:
-                break
-        ORG_RETENTION_DELETED.labels("passages").inc(deleted)
-        return deleted
+        return self._delete_in_batches(statement, org, cutoff, "passages")
 
     def prune_notifications(self, org: object, cutoff: datetime) -> int:
         """Delete the organization's deliveries created before ``cutoff`` that are over (delivered
@@ -210,6 +201,11 @@ class OrganizationRetention:
             "AND status IN ('delivered', 'failed') LIMIT :n), "
             "attempts AS (DELETE FROM notification_attempts WHERE delivery_id IN (SELECT id FROM doomed)) "
             "DELETE FROM notification_deliveries WHERE id IN (SELECT id FROM doomed)")
+        return self._delete_in_batches(statement, org, cutoff, "notifications")
+
+    def _delete_in_batches(self, statement: TextClause, org: object, cutoff: datetime, kind: str) -> int:
+        """Run ``statement`` (deleting up to ``:n`` rows of ``:org`` older than ``:cutoff``), one
+        transaction per batch, until a batch deletes fewer than ``:n`` or ``max_batches`` ran."""
         deleted = batches = 0
         while self.max_batches is None or batches < self.max_batches:
             with self.engine.begin() as conn:
@@ -218,7 +214,7 @@ class OrganizationRetention:
             deleted += count
             if count < self.batch_size:
                 break
-        ORG_RETENTION_DELETED.labels("notifications").inc(deleted)
+        ORG_RETENTION_DELETED.labels(kind).inc(deleted)
         return deleted
 
     def prune_snapshots(self, org: object, cameras: list[object], cutoff: datetime) -> int:
