@@ -14,9 +14,12 @@ from vigia.vision.plates.finder import text_band
 from vigia.vision.settings import VisionSettings
 
 
-def test_easyocr_is_registered_and_the_default() -> None:
+def test_crnn_is_the_default_and_easyocr_registered() -> None:
+    from vigia.vision.plates.backends.crnn import CrnnBackend
+
     assert registered()["easyocr"] is EasyOCRBackend
-    assert VisionSettings().plate_ocr_backend == "easyocr"
+    assert registered()["crnn"] is CrnnBackend
+    assert VisionSettings().plate_ocr_backend == "crnn"
 
 
 def test_an_unknown_backend_setting_is_refused_naming_the_registered_ones(monkeypatch) -> None:

