@@ -66,6 +66,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -139,103 +140,92 @@ def prepare_tenant() -> tuple[uuid.UUID, str]:
     return org.id, token
 
 
-def load_detections(url: str, org_id: uuid.UUID, rows: int, plates: list[str]) -> None:
-    """COPY ``rows`` detections of the last 30 days (80 % of the vehicles with a plate) unless the org
-    already has them; indexes are dropped during the load and rebuilt after it."""
+def copy_rows(url: str, table: str, org_id: uuid.UUID, rows: int, columns: str,
+              make_rows: Callable[[], Iterator[tuple[Any, ...]]]) -> None:
+    """COPY ``rows`` rows of ``org_id`` into ``table`` (``make_rows`` yields them, in ``columns``'
+    order) unless the org already has that many; the table's indexes other than its constraints'
+    are dropped during the load and rebuilt after it, then the table is analysed."""
     import psycopg
-    from psycopg.types.json import Jsonb
 
-    rng = random.Random(42)
-    now = datetime.now(UTC)
     with psycopg.connect(url) as conn:
-        have = conn.execute("SELECT count(*) FROM detections WHERE org_id = %s", [org_id]).fetchone()
+        have = conn.execute(f"SELECT count(*) FROM {table} WHERE org_id = %s", [org_id]).fetchone()
         if have and have[0] >= rows:
-            log(f"reusing {have[0]} detection rows")
+            log(f"reusing {have[0]} {table} rows")
             return
-        conn.execute("DELETE FROM detections WHERE org_id = %s", [org_id])
+        conn.execute(f"DELETE FROM {table} WHERE org_id = %s", [org_id])
         indexes = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'detections' "
-            "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'detections'::regclass)"
-        ).fetchall()
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+            [table, table]).fetchall()
         for name, _ in indexes:
             conn.execute(f'DROP INDEX "{name}"')
         started = time.perf_counter()
-        labels = ["car"] * 6 + ["truck", "motorcycle", "person", "person"]
-        span = DAYS * 86400
-        columns = ("id, org_id, camera_id, frame_id, time, label, confidence, box, plate_text, "
-                   "plate_confidence, track, received_at")
-        with conn.cursor() as cursor, cursor.copy(f"COPY detections ({columns}) FROM STDIN") as copy:
-            for _ in range(rows):
-                label = rng.choice(labels)
-                moment = now - timedelta(seconds=rng.random() * span)
-                has_plate = label != "person" and rng.random() < 0.8
-                copy.write_row((
-                    uuid.uuid4(), org_id, rng.choice(CAMERAS), uuid.uuid4(), moment, label,
-                    round(0.4 + rng.random() * 0.6, 3),
-                    Jsonb({"x1": 10, "y1": 20, "x2": 200, "y2": 160}),
-                    rng.choice(plates) if has_plate else None,
-                    round(0.5 + rng.random() * 0.5, 3) if has_plate else None,
-                    None, moment))
-        log(f"copied {rows} rows in {time.perf_counter() - started:.1f}s; rebuilding indexes")
+        with conn.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in make_rows():
+                copy.write_row(row)
+        log(f"copied {rows} {table} rows in {time.perf_counter() - started:.1f}s; rebuilding indexes")
         started = time.perf_counter()
         for _, definition in indexes:
             conn.execute(definition)
         conn.commit()
         conn.autocommit = True
-        conn.execute("VACUUM ANALYZE detections")
+        conn.execute(f"VACUUM ANALYZE {table}")
         log(f"indexes rebuilt and analysed in {time.perf_counter() - started:.1f}s")
 
 
+def load_detections(url: str, org_id: uuid.UUID, rows: int, plates: list[str]) -> None:
+    """``rows`` detections of the last 30 days (80 % of the vehicles with a plate), see :func:`copy_rows`."""
+    from psycopg.types.json import Jsonb
+
+    rng = random.Random(42)
+    now = datetime.now(UTC)
+    labels = ["car"] * 6 + ["truck", "motorcycle", "person", "person"]
+    span = DAYS * 86400
+
+    def make_rows() -> Iterator[tuple[Any, ...]]:
+        for _ in range(rows):
+            label = rng.choice(labels)
+            moment = now - timedelta(seconds=rng.random() * span)
+            has_plate = label != "person" and rng.random() < 0.8
+            yield (uuid.uuid4(), org_id, rng.choice(CAMERAS), uuid.uuid4(), moment, label,
+                   round(0.4 + rng.random() * 0.6, 3),
+                   Jsonb({"x1": 10, "y1": 20, "x2": 200, "y2": 160}),
+                   rng.choice(plates) if has_plate else None,
+                   round(0.5 + rng.random() * 0.5, 3) if has_plate else None,
+                   None, moment)
+
+    copy_rows(url, "detections", org_id, rows, "id, org_id, camera_id, frame_id, time, label, confidence, box, "
+              "plate_text, plate_confidence, track, received_at", make_rows)
+
+
 def load_passages(url: str, org_id: uuid.UUID, rows: int, plates: list[str]) -> None:
-    """COPY ``rows`` passages of the last 30 days unless the org already has them; indexes are dropped
-    during the load and rebuilt after it."""
-    import psycopg
+    """``rows`` passages of the last 30 days (1 % on a deny list), see :func:`copy_rows`."""
     from psycopg.types.json import Jsonb
 
     from vigia.common.plates import look_alike_key
 
     rng = random.Random(43)
     now = datetime.now(UTC)
-    with psycopg.connect(url) as conn:
-        have = conn.execute("SELECT count(*) FROM passages WHERE org_id = %s", [org_id]).fetchone()
-        if have and have[0] >= rows:
-            log(f"reusing {have[0]} passage rows")
-            return
-        conn.execute("DELETE FROM passages WHERE org_id = %s", [org_id])
-        indexes = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'passages' "
-            "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'passages'::regclass)"
-        ).fetchall()
-        for name, _ in indexes:
-            conn.execute(f'DROP INDEX "{name}"')
-        started = time.perf_counter()
-        labels = ["car"] * 7 + ["truck", "motorcycle", "bus"]
-        span = DAYS * 86400
-        match = Jsonb([{"watchlist": str(WATCHLIST), "name": "stolen", "kind": "deny", "plate": "", "label": "",
-                        "exact": True}])
-        columns = ("id, org_id, camera_id, site, visit, first_seen, last_seen, label, plate_text, plate_folded, "
-                   "confidence, votes, agreeing, runner_ups, crop_key, snapshot_key, final, watchlist_ids, "
-                   "watchlist_matches, message_time, received_at, updated_at")
-        with conn.cursor() as cursor, cursor.copy(f"COPY passages ({columns}) FROM STDIN") as copy:
-            for n in range(rows):
-                camera = rng.choice(CAMERAS)
-                first = now - timedelta(seconds=rng.random() * span)
-                last = first + timedelta(seconds=1 + rng.random() * 20)
-                text = rng.choice(plates)
-                listed = rng.random() < 0.01
-                copy.write_row((
-                    uuid.uuid4(), org_id, camera, f"site-{CAMERAS.index(camera) % 5}", f"v{n}", first, last,
-                    rng.choice(labels), text, look_alike_key(text), round(0.6 + rng.random() * 0.4, 3),
-                    rng.randint(2, 4), 2, Jsonb([]), f"{org_id}/{camera}/crop.jpg", f"{org_id}/{camera}/frame.jpg",
-                    True, [WATCHLIST] if listed else [], match if listed else Jsonb([]), last, last, last))
-        log(f"copied {rows} passages in {time.perf_counter() - started:.1f}s; rebuilding indexes")
-        started = time.perf_counter()
-        for _, definition in indexes:
-            conn.execute(definition)
-        conn.commit()
-        conn.autocommit = True
-        conn.execute("VACUUM ANALYZE passages")
-        log(f"indexes rebuilt and analysed in {time.perf_counter() - started:.1f}s")
+    labels = ["car"] * 7 + ["truck", "motorcycle", "bus"]
+    span = DAYS * 86400
+    match = Jsonb([{"watchlist": str(WATCHLIST), "name": "stolen", "kind": "deny", "plate": "", "label": "",
+                    "exact": True}])
+
+    def make_rows() -> Iterator[tuple[Any, ...]]:
+        for n in range(rows):
+            camera = rng.choice(CAMERAS)
+            first = now - timedelta(seconds=rng.random() * span)
+            last = first + timedelta(seconds=1 + rng.random() * 20)
+            text = rng.choice(plates)
+            listed = rng.random() < 0.01
+            yield (uuid.uuid4(), org_id, camera, f"site-{CAMERAS.index(camera) % 5}", f"v{n}", first, last,
+                   rng.choice(labels), text, look_alike_key(text), round(0.6 + rng.random() * 0.4, 3),
+                   rng.randint(2, 4), 2, Jsonb([]), f"{org_id}/{camera}/crop.jpg", f"{org_id}/{camera}/frame.jpg",
+                   True, [WATCHLIST] if listed else [], match if listed else Jsonb([]), last, last, last)
+
+    copy_rows(url, "passages", org_id, rows, "id, org_id, camera_id, site, visit, first_seen, last_seen, label, "
+              "plate_text, plate_folded, confidence, votes, agreeing, runner_ups, crop_key, snapshot_key, final, "
+              "watchlist_ids, watchlist_matches, message_time, received_at, updated_at", make_rows)
 
 
 def request_plan(rng: random.Random, plates: list[str], mix: dict[str, float], count: int) -> list[tuple[str, str]]:
