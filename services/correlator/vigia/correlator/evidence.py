@@ -42,6 +42,7 @@ from sqlalchemy import Engine, select
 from vigia.common import db
 from vigia.common.leases import camera_frames_key, device_audio_key
 from vigia.common.messages import format_time_ns, time_ns_to_datetime
+from vigia.common.privacy import evidence_prefix
 from vigia.common.storage import ObjectNotFound, ObjectStore, StorageError
 from vigia.correlator.state import StateStore
 
@@ -60,10 +61,6 @@ CONTENT_TYPES = {".mp4": "video/mp4", ".wav": "audio/wav", ".csv": "text/csv; ch
 
 frames_key = camera_frames_key
 audio_key = device_audio_key
-
-
-def evidence_prefix(org: str | uuid.UUID, event: str | uuid.UUID) -> str:
-    return f"{org}/{event}/"
 
 
 class EvidenceError(RuntimeError):
