@@ -57,7 +57,8 @@ def standins(tmp_path: Path) -> Any:
 @pytest.fixture
 def stack(amqp_url: str, tmp_path: Path, standins: StandIns) -> Any:
     with vision_stack(tmp_path, amqp_url, services=seed004.SERVICES, redis_url=REDIS_URL, name="vigia_e2eseed004",
-                      env={"vision": {"VIGIA_VISION_OCR": "false", "VIGIA_VISION_ZONES_REFRESH_S": "2"}, "notifier": standins.notifier_env()},
+                      env={"vision": {"VIGIA_VISION_OCR": "false", "VIGIA_VISION_ZONES_REFRESH_S": "2"},
+                           "notifier": standins.notifier_env()},
                       **seed004.CAMSIM) as running:
         yield running
 
@@ -133,10 +134,10 @@ def _seen(feed: Any, walk: Incident) -> bool:
 
 def _timeline(standins: StandIns, walks: list[Incident], zero: float) -> str:
     """Walks and receipts in seconds from ``zero``, for a failure message."""
-    receipts = standins.receipts()
-    return (f"walks (actor, enter, leave) {[(w.actor, round(w.enter_s - zero, 2), round(w.leave_s - zero, 2)) for w in walks]}; "
-            "receipts (arrived, detection captured) "
-            f"{ {k: [(round(r.at_ns / 1e9 - zero, 2), r.captured_ns and round(r.captured_ns / 1e9 - zero, 2)) for r in v] for k, v in receipts.items()} }")
+    at = [(w.actor, round(w.enter_s - zero, 2), round(w.leave_s - zero, 2)) for w in walks]
+    got = {kind: [(round(r.at_ns / 1e9 - zero, 2), r.captured_ns and round(r.captured_ns / 1e9 - zero, 2))
+                  for r in receipts] for kind, receipts in standins.receipts().items()}
+    return f"walks (actor, enter, leave) {at}; receipts (arrived, detection captured) {got}"
 
 
 def _run(scenario: Scenario, stack: VisionStack, standins: StandIns) -> None:
