@@ -52,9 +52,8 @@ async def run(settings: AutomationSettings, stopping: asyncio.Event | None = Non
     publisher = AsyncPublisher(settings.amqp_url, settings=settings, connection=connection)
     await publisher.connect()
     probe_repository = Repository(settings.database_url, runs_kept=settings.automation_runs_kept)
-    # One connection: the probes of shards taken together and the database watch take turns on it
-    # (concurrent transactions on one connection fail: "commit at the wrong nesting level").
-    probe_lock = asyncio.Lock()
+    # One connection the probes of shards taken together and the database watch share: the
+    # repository makes them take turns on it.
 
     async def publish(envelopes: Iterable[Envelope]) -> None:
         """Emissions must be routed and confirmed; a ``pipeline.status`` nobody listens to (no live
@@ -75,8 +74,7 @@ async def run(settings: AutomationSettings, stopping: asyncio.Event | None = Non
     async def probe() -> None:
         """Ask, for every organization with running pipelines, whoever holds its shard to load it."""
         try:
-            async with probe_lock:
-                orgs = await probe_repository.organizations_running()
+            orgs = await probe_repository.organizations_running()
             await publisher.publish_many(make("automation.probe", org, "automation", {"reason": "shard_taken"})
                                          for org in orgs)
         except Exception as exc:  # the next message of each organization loads it anyway
@@ -100,8 +98,7 @@ async def run(settings: AutomationSettings, stopping: asyncio.Event | None = Non
     async def watch_database() -> None:
         while not stopping.is_set():
             try:
-                async with probe_lock:
-                    database_up["ok"] = await probe_repository.ping()
+                database_up["ok"] = await probe_repository.ping()
             except Exception:
                 database_up["ok"] = False
             await asyncio.sleep(5)

@@ -9,6 +9,7 @@ scoped by organization or by pipelines of one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
@@ -124,7 +125,10 @@ DELETE FROM pipeline_runs WHERE pipeline_id = %(p)s AND (time, id) < (
 
 
 class Repository:
-    """One connection (one per shard worker: a shard's batches are sequential)."""
+    """One connection (one per shard worker: a shard's batches are sequential). Callers that share
+    one repository across tasks (the runtime's probes of shards taken together and its database
+    watch) take turns on it: each transaction holds :attr:`_turn`, since two transactions open at
+    once on one connection fail ("commit at the wrong nesting level")."""
 
     def __init__(self, database_url: str, *, application_name: str = "vigia-automation",
                  runs_kept: int = 100) -> None:
@@ -133,6 +137,7 @@ class Repository:
         self.runs_kept = runs_kept
         self._conn: psycopg.AsyncConnection[dict[str, Any]] | None = None
         self._columns: dict[str, set[str]] = {}
+        self._turn = asyncio.Lock()
 
     async def _connection(self) -> psycopg.AsyncConnection[dict[str, Any]]:
         if self._conn is None or self._conn.closed or self._conn.broken:
@@ -150,10 +155,11 @@ class Repository:
             self._conn = None
 
     async def _rows(self, query: str, params: Any = None) -> list[dict[str, Any]]:
-        conn = await self._connection()
-        async with conn.transaction():
-            cur = await conn.execute(query, params)
-            return await cur.fetchall()
+        async with self._turn:
+            conn = await self._connection()
+            async with conn.transaction():
+                cur = await conn.execute(query, params)
+                return await cur.fetchall()
 
     async def columns(self, table: str) -> set[str]:
         """The columns ``table`` has (empty: no such table): the runtime reads newer columns (camera
@@ -254,29 +260,30 @@ class Repository:
         """Write the batch in one transaction (raises; the caller retries or gives the batch back)."""
         if write.empty():
             return
-        conn = await self._connection()
-        async with conn.transaction(), conn.cursor() as cur:
-            if write.state_clears:
-                await cur.execute("DELETE FROM pipeline_node_state WHERE pipeline_id = ANY(%s)",
-                                  (list(write.state_clears),))
-            if write.state_deletes:
-                p, n, k = zip(*write.state_deletes, strict=True)
-                await cur.execute(_DELETE_STATE, (list(p), list(n), list(k)))
-            if write.state_upserts:
-                # One JSON document, not arrays of text: psycopg escapes array text character by character.
-                await cur.execute(_UPSERT_STATE, (dumps([
-                    {"o": org, "p": key[0], "n": key[1], "k": key[2], "v": value}
-                    for key, (org, value) in write.state_upserts.items()]),))
-            if write.counters:
-                counted = list(write.counters)
-                values = [write.counters[key] for key in counted]
-                await cur.execute(_ADD_COUNTERS, (
-                    [k[0] for k in counted], [k[1] for k in counted], [k[2] for k in counted],
-                    [v[0] for v in values], [v[1] for v in values], [v[2] for v in values],
-                    [v[3] for v in values]))
-            if write.runs:
-                await cur.execute(_INSERT_RUNS, (dumps([
-                    {"i": i, "o": o, "p": p, "t": t, "g": g, "n": n, "f": f, "e": e}
-                    for i, o, p, t, g, n, f, e in write.runs]),))
-            for pipeline in write.trims:
-                await cur.execute(_TRIM_RUNS, {"p": pipeline, "keep": self.runs_kept})
+        async with self._turn:
+            conn = await self._connection()
+            async with conn.transaction(), conn.cursor() as cur:
+                if write.state_clears:
+                    await cur.execute("DELETE FROM pipeline_node_state WHERE pipeline_id = ANY(%s)",
+                                      (list(write.state_clears),))
+                if write.state_deletes:
+                    p, n, k = zip(*write.state_deletes, strict=True)
+                    await cur.execute(_DELETE_STATE, (list(p), list(n), list(k)))
+                if write.state_upserts:
+                    # One JSON document, not arrays of text: psycopg escapes array text character by character.
+                    await cur.execute(_UPSERT_STATE, (dumps([
+                        {"o": org, "p": key[0], "n": key[1], "k": key[2], "v": value}
+                        for key, (org, value) in write.state_upserts.items()]),))
+                if write.counters:
+                    counted = list(write.counters)
+                    values = [write.counters[key] for key in counted]
+                    await cur.execute(_ADD_COUNTERS, (
+                        [k[0] for k in counted], [k[1] for k in counted], [k[2] for k in counted],
+                        [v[0] for v in values], [v[1] for v in values], [v[2] for v in values],
+                        [v[3] for v in values]))
+                if write.runs:
+                    await cur.execute(_INSERT_RUNS, (dumps([
+                        {"i": i, "o": o, "p": p, "t": t, "g": g, "n": n, "f": f, "e": e}
+                        for i, o, p, t, g, n, f, e in write.runs]),))
+                for pipeline in write.trims:
+                    await cur.execute(_TRIM_RUNS, {"p": pipeline, "keep": self.runs_kept})
