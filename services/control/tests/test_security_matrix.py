@@ -22,7 +22,7 @@ from django.urls import get_resolver
 
 from vigia.control.audit.models import AuditEntry
 from vigia.control.cameras.models import Camera
-from vigia.control.core import crypto
+from vigia.control.core import console, crypto
 from vigia.control.devices.models import Device, DeviceCredential
 from vigia.control.notifications.models import NotificationChannel
 from vigia.control.observations.models import Anomaly, Detection, DeviceStatusChange, Event, Passage, Telemetry
@@ -51,6 +51,8 @@ def _routes() -> Iterator[tuple[str, Any]]:
                 yield prefix + str(pattern.pattern), pattern.callback
 
     for route, callback in walk(get_resolver().url_patterns):
+        if callback is console.serve:  # the console's static files, GET only (tests/core/test_console.py)
+            continue
         if not route.replace("^", "").startswith(NOT_API + PLATFORM_ROUTES):  # routers' routes: api/v1/^name/
             yield route, callback
 

@@ -29,6 +29,11 @@ class ControlSettings(CommonSettings):
     ffprobe_timeout: float = Field(5.0, gt=0, description="Seconds the optional RTSP reachability "
                                    "check may take.")
     outbox_batch: int = Field(100, gt=0, description="Outbox rows the relay publishes per transaction.")
+    console_dir: str = Field("", description="Folder of the built operator console (its index.html and "
+                             "assets/), served at /. Empty: services/console/dist of the source tree.")
+    console_live_url: str = Field("ws://{host}:8003/api/v1/ws", description="The live feed's WebSocket URL "
+                                  "the console connects to; `{host}` is the host the page was loaded from. "
+                                  "Behind one proxy for everything: `wss://{host}/api/v1/ws`.")
     outbox_poll_seconds: float = Field(0.5, gt=0, description="Outbox relay poll period when idle.")
 
     @model_validator(mode="after")

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from vigia.control.cameras.stream_auth import mediamtx_auth
-from vigia.control.core import health
+from vigia.control.core import console, health
 from vigia.control.observations.evidence import signed_object
 
 urlpatterns = [
@@ -25,6 +25,9 @@ urlpatterns = [
     path("internal/mediamtx/auth", mediamtx_auth, name="mediamtx-auth"),
     # The file store's signed object URLs (evidence downloads); the signature is the credential.
     re_path(r"^objects/.+$", signed_object, name="signed-object"),
+    # Last: the operator console's files and, for every other path outside the reserved prefixes,
+    # its index.html (deep links). Unknown /api/... paths still get the JSON 404.
+    re_path(console.PATH_PATTERN, console.serve, name="console"),
 ]
 
 handler404 = "vigia.control.core.health.not_found"

@@ -95,7 +95,9 @@ class LoginSerializer(StrictSerializer):
 
 
 class RefreshSerializer(StrictSerializer):
-    refresh = serializers.CharField(max_length=512)
+    refresh = serializers.CharField(max_length=512, required=False, help_text=(
+        "The refresh token. Required unless the request carries `X-Vigia-Session: cookie` and the "
+        "`vigia_refresh` cookie holds it."))
 
 
 class AcceptInviteSerializer(StrictSerializer):
@@ -107,7 +109,9 @@ class TokenPairSerializer(serializers.Serializer):
     """Response of login, refresh and accept-invite."""
 
     access = serializers.CharField()
-    refresh = serializers.CharField()
+    refresh = serializers.CharField(required=False, help_text=(
+        "The refresh token; absent when the request carried `X-Vigia-Session: cookie` (it is then in "
+        "the httpOnly `vigia_refresh` cookie, path /api/v1/auth)."))
     token_type = serializers.CharField()
     expires_in = serializers.IntegerField()
     refresh_expires_in = serializers.IntegerField()

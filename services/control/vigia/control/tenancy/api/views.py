@@ -7,7 +7,8 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -24,7 +25,7 @@ from vigia.control.core.choices import Role
 from vigia.control.core.errors import error_body
 from vigia.control.core.permissions import signed_in_user
 from vigia.control.core.schema import error_response
-from vigia.control.tenancy import keys, lockouts, tokens
+from vigia.control.tenancy import keys, lockouts, refresh_cookie, tokens
 from vigia.control.tenancy.api.serializers import (
     AcceptInviteSerializer,
     LoginSerializer,
@@ -42,8 +43,28 @@ INVALID_CREDENTIALS = "invalid email or password"
 BEARER_CHALLENGE = 'Bearer realm="vigia"'
 
 
-def _token_response(user: User, pair: tokens.TokenPair, code: int = status.HTTP_200_OK) -> Response:
-    return Response({**pair.as_response(), "user": UserSerializer(user).data}, status=code)
+SESSION_HEADER = OpenApiParameter(
+    refresh_cookie.HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, enum=[refresh_cookie.COOKIE_MODE],
+    description="`cookie`: the refresh token travels in the httpOnly `vigia_refresh` cookie (path "
+                "/api/v1/auth) instead of the JSON body (browser clients).")
+
+
+def _token_response(request: Request, user: User, pair: tokens.TokenPair,
+                    code: int = status.HTTP_200_OK) -> Response:
+    response = Response({**pair.as_response(), "user": UserSerializer(user).data}, status=code)
+    if refresh_cookie.wants_cookie(request):
+        refresh_cookie.hand_over(response, pair.refresh)
+    return response
+
+
+def _refresh_token(request: Request) -> str:
+    """The refresh token of the body, else of the cookie (cookie clients); 400 when neither has one."""
+    body = RefreshSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    raw = body.validated_data.get("refresh") or refresh_cookie.token_from_cookie(request)
+    if not raw:
+        raise ValidationError({"refresh": ["This field is required."]})
+    return str(raw)
 
 
 class PublicAPIView(APIView):
@@ -64,7 +85,7 @@ class LoginView(PublicAPIView):
     failure, lock-out and refusal is an audit row naming the account (when it exists).
     """
 
-    @extend_schema(request=LoginSerializer, responses={
+    @extend_schema(request=LoginSerializer, parameters=[SESSION_HEADER], responses={
         200: TokenPairSerializer, 401: error_response("Wrong e-mail or password (or an inactive account)."),
         403: error_response("Right password, but the account's organization is disabled."),
         429: error_response("Too many failed sign-ins; retry after the delay in Retry-After.")})
@@ -97,7 +118,7 @@ class LoginView(PublicAPIView):
         events.note(request, AuditAction.SIGN_IN, actor=user, subject=user)
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
-        return _token_response(user, tokens.issue_token_pair(user))
+        return _token_response(request, user, tokens.issue_token_pair(user))
 
 
 class RefreshView(PublicAPIView):
@@ -106,34 +127,41 @@ class RefreshView(PublicAPIView):
     Mounted with ``non_atomic_requests``: the family revocation must commit although it answers 401.
     """
 
-    @extend_schema(request=RefreshSerializer, responses={
+    @extend_schema(request=RefreshSerializer, parameters=[SESSION_HEADER], responses={
         200: TokenPairSerializer, 401: error_response("Unknown, expired, revoked or reused refresh token.")})
     def post(self, request: Request) -> Response:
-        body = RefreshSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        raw = _refresh_token(request)
         try:
-            user, pair = tokens.rotate_refresh_token(body.validated_data["refresh"])
+            user, pair = tokens.rotate_refresh_token(raw)
         except tokens.TokenError as exc:
-            return Response(error_body(exc.code, str(exc)), status=status.HTTP_401_UNAUTHORIZED,
-                            headers={"WWW-Authenticate": BEARER_CHALLENGE})
-        return _token_response(user, pair)
+            refused = Response(error_body(exc.code, str(exc)), status=status.HTTP_401_UNAUTHORIZED,
+                               headers={"WWW-Authenticate": BEARER_CHALLENGE})
+            return refresh_cookie.forget(refused) if refresh_cookie.wants_cookie(request) else refused
+        return _token_response(request, user, pair)
 
 
 class LogoutView(PublicAPIView):
-    """Revoke the family of the given refresh token (every token of that login). Idempotent: 204."""
+    """Revoke the family of the given refresh token (every token of that login). Idempotent: 204.
+    A cookie client's cookie is cleared too, even when it held no token any more."""
 
-    @extend_schema(request=RefreshSerializer, responses={204: None})
+    @extend_schema(request=RefreshSerializer, parameters=[SESSION_HEADER], responses={204: None})
     def post(self, request: Request) -> Response:
-        body = RefreshSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        tokens.revoke_refresh_token_family(body.validated_data["refresh"])
+        if refresh_cookie.wants_cookie(request):
+            body = RefreshSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            raw = body.validated_data.get("refresh") or refresh_cookie.token_from_cookie(request)
+            if raw:
+                tokens.revoke_refresh_token_family(raw)
+            return refresh_cookie.forget(Response(status=status.HTTP_204_NO_CONTENT))
+        tokens.revoke_refresh_token_family(_refresh_token(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AcceptInviteView(PublicAPIView):
     """An invitee chooses a password with their one-time token and is signed in."""
 
-    @extend_schema(request=AcceptInviteSerializer, responses={200: TokenPairSerializer})
+    @extend_schema(request=AcceptInviteSerializer, parameters=[SESSION_HEADER],
+                   responses={200: TokenPairSerializer})
     def post(self, request: Request) -> Response:
         body = AcceptInviteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -150,7 +178,7 @@ class AcceptInviteView(PublicAPIView):
         user.save(update_fields=["password", "last_login"])
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
-        return _token_response(user, tokens.issue_token_pair(user))
+        return _token_response(request, user, tokens.issue_token_pair(user))
 
 
 class MeView(APIView):
