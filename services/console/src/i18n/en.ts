@@ -1,0 +1,54 @@
+import type { Messages } from "./pt-BR";
+
+/** English. */
+export const en: Messages = {
+  app: { name: "Vigia", language: "Language", signOut: "Sign out" },
+  signIn: {
+    title: "Sign in to Vigia",
+    subtitle: "Operator console",
+    email: "E-mail",
+    password: "Password",
+    submit: "Sign in",
+    submitting: "Signing in…",
+    expired: "Your session expired. Please sign in again.",
+    loggedOut: "You signed out of Vigia.",
+    errors: {
+      invalid_credentials: "Wrong e-mail or password.",
+      throttled: "Too many attempts. Try again in {{minutes}} min.",
+      organization_disabled: "This account's organization is disabled.",
+      unavailable: "The server did not answer. Try again.",
+    },
+  },
+  dashboard: {
+    title: "Dashboard",
+    range: "Range",
+    hours_24: "24 hours",
+    hours_168: "7 days",
+    kpi: {
+      cameras: "Cameras online",
+      camerasOf: "of {{total}}",
+      devices: "Devices online",
+      devicesDetail: "{{warning}} warning · {{offline}} off",
+      openEvents: "Open events",
+      passagesToday: "Passages today",
+      detections: "Detections in range",
+      events: "Events in range",
+    },
+    severity: { critical: "critical", high: "high", medium: "medium", low: "low" },
+    loadError: "Could not load",
+    timeZone: "Times in {{zone}}",
+  },
+  feed: {
+    title: "Live",
+    open: "connected",
+    connecting: "connecting…",
+    closed: "disconnected",
+    empty: "No messages yet.",
+    new_detection: "Detection: {{label}}",
+    new_event: "{{severity}} event: {{type}}",
+    device_status_update: "Device {{device}}: {{previous}} → {{status}}",
+    camera_health: "Camera {{camera}}: {{status}}",
+    plate_read: "Plate read: {{plate}}",
+    pipeline_status_update: "Pipeline {{pipeline}}: {{status}}",
+  },
+};

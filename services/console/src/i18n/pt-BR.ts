@@ -1,0 +1,54 @@
+/** Portuguese (Brazil): the console's first language. Keys are shared with en.ts (checked by tsc). */
+export const ptBR = {
+  app: { name: "Vigia", language: "Idioma", signOut: "Sair" },
+  signIn: {
+    title: "Entrar no Vigia",
+    subtitle: "Console de operação",
+    email: "E-mail",
+    password: "Senha",
+    submit: "Entrar",
+    submitting: "Entrando…",
+    expired: "Sua sessão expirou. Entre novamente.",
+    loggedOut: "Você saiu do Vigia.",
+    errors: {
+      invalid_credentials: "E-mail ou senha incorretos.",
+      throttled: "Muitas tentativas. Tente de novo em {{minutes}} min.",
+      organization_disabled: "A organização desta conta está desativada.",
+      unavailable: "O servidor não respondeu. Tente de novo.",
+    },
+  },
+  dashboard: {
+    title: "Painel",
+    range: "Período",
+    hours_24: "24 horas",
+    hours_168: "7 dias",
+    kpi: {
+      cameras: "Câmeras online",
+      camerasOf: "de {{total}}",
+      devices: "Dispositivos online",
+      devicesDetail: "{{warning}} em alerta · {{offline}} desligados",
+      openEvents: "Eventos abertos",
+      passagesToday: "Passagens hoje",
+      detections: "Detecções no período",
+      events: "Eventos no período",
+    },
+    severity: { critical: "críticos", high: "altos", medium: "médios", low: "baixos" },
+    loadError: "Não foi possível carregar",
+    timeZone: "Horários em {{zone}}",
+  },
+  feed: {
+    title: "Ao vivo",
+    open: "conectado",
+    connecting: "conectando…",
+    closed: "desconectado",
+    empty: "Nenhuma mensagem ainda.",
+    new_detection: "Detecção: {{label}}",
+    new_event: "Evento {{severity}}: {{type}}",
+    device_status_update: "Dispositivo {{device}}: {{previous}} → {{status}}",
+    camera_health: "Câmera {{camera}}: {{status}}",
+    plate_read: "Placa lida: {{plate}}",
+    pipeline_status_update: "Pipeline {{pipeline}}: {{status}}",
+  },
+};
+
+export type Messages = typeof ptBR;

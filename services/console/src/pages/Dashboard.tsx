@@ -1,0 +1,115 @@
+/**
+ * Dashboard: the KPIs (cameras online, devices online/warning/off, open events, passages today,
+ * detections and events in the chosen range) and the live feed. The range is in the URL
+ * (``?hours=24|168``); times are in the organization's time zone.
+ */
+import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
+import { Link } from "@tanstack/react-router";
+import { useCallback, useMemo } from "react";
+import { useTranslation } from "react-i18next";
+
+import { session } from "@/app";
+import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
+import { DEFAULT_TIME_ZONE, formatCount, startOfDay } from "@/lib/format";
+import { cn } from "@/lib/utils";
+import type { FeedMessage } from "@/live/messages";
+import { useLiveFeed } from "@/live/useLiveFeed";
+import { LiveFeed } from "@/pages/LiveFeed";
+import { dashboardRoute, RANGES } from "@/router";
+
+import * as q from "./dashboard-queries";
+
+function Kpi({ id, title, query, value, detail }: {
+  id: string;
+  title: string;
+  query: UseQueryResult<unknown>;
+  value: () => string;
+  detail?: () => string;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Card data-testid={`kpi-${id}`}>
+      <CardHeader><CardTitle>{title}</CardTitle></CardHeader>
+      <CardContent>
+        {query.isError ? (
+          <p className="text-sm text-destructive">{t("dashboard.loadError")}</p>
+        ) : query.isSuccess ? (
+          <>
+            <p className="text-3xl font-semibold tabular-nums" data-testid={`kpi-${id}-value`}>{value()}</p>
+            {detail && <p className="text-xs text-muted-foreground">{detail()}</p>}
+          </>
+        ) : (
+          <p className="h-9 animate-pulse rounded bg-muted" aria-busy="true" />
+        )}
+      </CardContent>
+    </Card>
+  );
+}
+
+export function DashboardPage() {
+  const { t, i18n } = useTranslation();
+  const { hours } = dashboardRoute.useSearch();
+  const queryClient = useQueryClient();
+  const locale = i18n.language;
+
+  const zone = useQuery(q.organizationSettings);
+  const timeZone = zone.data ?? DEFAULT_TIME_ZONE;
+  const today = useMemo(() => startOfDay(new Date(), timeZone), [timeZone]);
+
+  const cameras = useQuery(q.cameras);
+  const devices = useQuery(q.devices);
+  const openEvents = useQuery(q.openEvents);
+  const passages = useQuery({ ...q.passagesSince(today), enabled: zone.isFetched });
+  const analytics = useQuery(q.analytics(hours));
+
+  const onMessage = useCallback((message: FeedMessage) => {
+    for (const queryKey of q.STALE_BY_FEED_TYPE[message.type] ?? []) {
+      void queryClient.invalidateQueries({ queryKey: [...queryKey] });
+    }
+  }, [queryClient]);
+  const feed = useLiveFeed(session, onMessage);
+
+  const severities = analytics.data?.events_by_severity ?? {};
+  return (
+    <main className="mx-auto flex max-w-7xl flex-col gap-6 p-4">
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <h1 className="text-2xl font-semibold">{t("dashboard.title")}</h1>
+        <nav className="flex items-center gap-2 text-sm" aria-label={t("dashboard.range")}>
+          {RANGES.map((range) => (
+            <Link
+              key={range}
+              to="/"
+              search={{ hours: range }}
+              className={cn("rounded-md border px-3 py-1", range === hours && "bg-primary text-primary-foreground")}
+              aria-current={range === hours ? "page" : undefined}
+            >
+              {t(`dashboard.hours_${range}`)}
+            </Link>
+          ))}
+        </nav>
+      </div>
+
+      <section className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-label="KPIs">
+        <Kpi id="cameras" title={t("dashboard.kpi.cameras")} query={cameras}
+          value={() => formatCount(cameras.data!.online, false, locale)}
+          detail={() => t("dashboard.kpi.camerasOf", { total: formatCount(cameras.data!.count, cameras.data!.more, locale) })} />
+        <Kpi id="devices" title={t("dashboard.kpi.devices")} query={devices}
+          value={() => `${devices.data!.online.toLocaleString(locale)} / ${devices.data!.total.toLocaleString(locale)}`}
+          detail={() => t("dashboard.kpi.devicesDetail", { warning: devices.data!.warning, offline: devices.data!.offline })} />
+        <Kpi id="open-events" title={t("dashboard.kpi.openEvents")} query={openEvents}
+          value={() => formatCount(openEvents.data!.count, openEvents.data!.more, locale)} />
+        <Kpi id="passages-today" title={t("dashboard.kpi.passagesToday")} query={passages}
+          value={() => formatCount(passages.data!.count, passages.data!.more, locale)} />
+        <Kpi id="detections" title={t("dashboard.kpi.detections")} query={analytics}
+          value={() => analytics.data!.detections_total.toLocaleString(locale)} />
+        <Kpi id="events" title={t("dashboard.kpi.events")} query={analytics}
+          value={() => analytics.data!.events_total.toLocaleString(locale)}
+          detail={() => (["critical", "high", "medium", "low"] as const)
+            .map((s) => `${severities[s] ?? 0} ${t(`dashboard.severity.${s}`)}`).join(" · ")} />
+      </section>
+
+      <LiveFeed messages={feed.messages} connection={feed.connection} timeZone={timeZone} />
+      <p className="text-xs text-muted-foreground" data-testid="time-zone">{t("dashboard.timeZone", { zone: timeZone })}</p>
+    </main>
+  );
+}
