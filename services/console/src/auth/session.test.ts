@@ -23,6 +23,15 @@ function fakeControl(answers: Record<string, () => Response>) {
   return { calls, fetcher: fetcher as unknown as typeof fetch };
 }
 
+function memoryHints() {
+  const values = new Map<string, string>();
+  return {
+    getItem: (key: string) => values.get(key) ?? null,
+    setItem: (key: string, value: string) => void values.set(key, value),
+    removeItem: (key: string) => void values.delete(key),
+  };
+}
+
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
 
@@ -58,14 +67,27 @@ describe("Session", () => {
     expect(session.accessToken).toBeNull();
   });
 
-  it("restores a session from the cookie, or is signed out when there is none", async () => {
-    let ok = true;
-    const control = fakeControl({ "/api/v1/auth/refresh": () => (ok ? json(pair("A2")) : json({}, 401)) });
-    expect((await new Session(control.fetcher).restore()).status).toBe("signed-in");
-    ok = false;
-    const fresh = new Session(control.fetcher);
-    expect(await fresh.restore()).toEqual({ status: "signed-out" });
-    expect(fresh.accessToken).toBeNull();
+  it("restores a session from the cookie after a reload", async () => {
+    const hints = memoryHints();
+    const control = fakeControl({
+      "/api/v1/auth/login": () => json(pair("A1")),
+      "/api/v1/auth/refresh": () => json(pair("A2")),
+    });
+    await new Session(control.fetcher, hints).signIn("a@b.c", "x");
+    const reloaded = new Session(control.fetcher, hints);
+    expect((await reloaded.restore()).status).toBe("signed-in");
+    expect(reloaded.accessToken).toBe("A2");
+  });
+
+  it("does not ask for a refresh when no cookie was issued, and forgets a refused one", async () => {
+    const hints = memoryHints();
+    const control = fakeControl({ "/api/v1/auth/refresh": () => json({}, 401) });
+    expect(await new Session(control.fetcher, hints).restore()).toEqual({ status: "signed-out" });
+    expect(control.calls).toHaveLength(0);
+    hints.setItem("vigia.session", "cookie"); // issued once, since expired on the server
+    expect(await new Session(control.fetcher, hints).restore()).toEqual({ status: "signed-out" });
+    expect(control.calls).toHaveLength(1);
+    expect(hints.getItem("vigia.session")).toBeNull();
   });
 
   it("spends the cookie once for concurrent refreshes", async () => {

@@ -4,6 +4,10 @@
  * ``X-Vigia-Session: cookie``; see vigia.control.tenancy.refresh_cookie). A reload restores the
  * session by spending the cookie; the access token is renewed shortly before it expires, and on a
  * 401, with one refresh in flight however many callers ask.
+ *
+ * Page scripts cannot see the httpOnly cookie, so a non-secret hint in localStorage says whether
+ * there is one to spend: a page opened signed out does not ask control for a refresh it would
+ * refuse (a 4xx the browser logs as an error).
  */
 import type { components } from "@/api/schema";
 
@@ -27,6 +31,25 @@ const RENEW_MARGIN_S = 60;
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/** Where the "a refresh cookie was issued" hint is kept (localStorage in the browser). */
+export interface HintStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+const HINT_KEY = "vigia.session";
+
+function browserStore(): HintStore {
+  if (typeof localStorage !== "undefined") return localStorage;
+  const memory = new Map<string, string>();
+  return {
+    getItem: (key) => memory.get(key) ?? null,
+    setItem: (key, value) => void memory.set(key, value),
+    removeItem: (key) => void memory.delete(key),
+  };
+}
+
 export class Session {
   private state: SessionState = { status: "unknown" };
   private access: string | null = null;
@@ -34,7 +57,10 @@ export class Session {
   private refreshing: Promise<boolean> | null = null;
   private readonly listeners = new Set<(state: SessionState) => void>();
 
-  constructor(private readonly fetcher: typeof fetch = (...args) => fetch(...args)) {}
+  constructor(
+    private readonly fetcher: typeof fetch = (...args) => fetch(...args),
+    private readonly hints: HintStore = browserStore(),
+  ) {}
 
   get current(): SessionState {
     return this.state;
@@ -84,8 +110,12 @@ export class Session {
     return this.refreshing;
   }
 
-  /** On start-up: signed in again from the cookie, or signed out. */
+  /** On start-up: signed in again from the cookie, or signed out (at once when none was issued). */
   async restore(): Promise<SessionState> {
+    if (this.hints.getItem(HINT_KEY) === null) {
+      this.set({ status: "signed-out" });
+      return this.state;
+    }
     await this.refresh();
     return this.state;
   }
@@ -119,6 +149,7 @@ export class Session {
 
   private accept(pair: TokenPair): User {
     this.access = pair.access;
+    this.hints.setItem(HINT_KEY, "cookie");
     this.schedule(pair.expires_in);
     this.set({ status: "signed-in", user: pair.user });
     return pair.user;
@@ -132,6 +163,7 @@ export class Session {
 
   private forget(next: SessionState): void {
     this.access = null;
+    this.hints.removeItem(HINT_KEY);
     if (this.renewal !== null) clearTimeout(this.renewal);
     this.renewal = null;
     this.set(next);

@@ -1,0 +1,57 @@
+/**
+ * Sign in, see the dashboard's KPIs and a live-feed message, survive a reload (silent refresh from
+ * the cookie), sign out. Any console error or uncaught exception on the page fails the test.
+ * Expected values come from the driving pytest test (tests/console/test_console.py).
+ */
+import { expect, test } from "@playwright/test";
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this through tests/console/test_console.py`);
+  return value;
+};
+
+test("an operator signs in, sees the dashboard and the live feed, and signs out", async ({ page }) => {
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
+
+  await page.goto("/?hours=168");
+  await expect(page).toHaveURL(/\/sign-in\?redirect=/);
+  await page.getByLabel("E-mail").fill(env("VIGIA_CONSOLE_EMAIL"));
+  await page.getByLabel("Senha").fill(env("VIGIA_CONSOLE_PASSWORD"));
+  await page.getByRole("button", { name: "Entrar" }).click();
+
+  // Back where the deep link pointed, with its range.
+  await expect(page).toHaveURL(/\/\?hours=168$/);
+  await expect(page.getByRole("heading", { name: "Painel" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "7 dias" })).toHaveAttribute("aria-current", "page");
+  await expect(page.getByTestId("kpi-devices-value")).toHaveText(`0 / ${env("VIGIA_CONSOLE_DEVICES")}`);
+  await expect(page.getByTestId("kpi-cameras-value")).toHaveText("0");
+  await expect(page.getByTestId("kpi-open-events-value")).toHaveText("0");
+  await expect(page.getByTestId("kpi-passages-today-value")).toHaveText("0");
+  await expect(page.getByTestId("kpi-events-value")).toHaveText("0");
+  await expect(page.getByTestId("time-zone")).toHaveText(`Horários em ${env("VIGIA_CONSOLE_TIME_ZONE")}`);
+
+  // The test publishes a device status change every half second once live is up.
+  await expect(page.getByTestId("feed-connection")).toHaveAttribute("data-state", "open");
+  const line = page.getByTestId("feed").getByText(`Dispositivo ${env("VIGIA_CONSOLE_DEVICE").slice(0, 8)}: OFF → ON`);
+  await expect(line.first()).toBeVisible();
+  // The message's time (15:04:05 UTC) in the organization's zone, 24-hour; the browser is in UTC.
+  await expect(page.getByTestId("feed").locator("time").first()).toHaveText(env("VIGIA_CONSOLE_FEED_TIME"));
+
+  // A reload keeps the operator signed in: the access token is renewed from the httpOnly cookie.
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Painel" })).toBeVisible();
+  expect(await page.evaluate(() => document.cookie)).not.toContain("vigia_refresh");
+
+  await page.getByRole("button", { name: "Sair" }).click();
+  await expect(page).toHaveURL(/\/sign-in/);
+  await expect(page.getByText("Você saiu do Vigia.")).toBeVisible();
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/sign-in/);
+
+  expect(problems).toEqual([]);
+});
