@@ -8,6 +8,7 @@ from __future__ import annotations
 import filecmp
 import os
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -51,7 +52,8 @@ def test_typescript_is_strict_clean(node_modules: None) -> None:
 
 def test_generated_api_types_match_controls_openapi(node_modules: None, tmp_path: Path) -> None:
     fresh = tmp_path / "schema.d.ts"
-    run(["scripts/generate-api.sh", str(fresh)], timeout=180, what="scripts/generate-api.sh")
+    run(["scripts/generate-api.sh", str(fresh)], timeout=180, what="scripts/generate-api.sh",
+        env={"PYTHON": sys.executable})
     checked_in = CONSOLE / "src" / "api" / "schema.d.ts"
     assert filecmp.cmp(fresh, checked_in, shallow=False), (
         "services/console/src/api/schema.d.ts is stale: control's OpenAPI changed. Run `make console-api` "
