@@ -46,6 +46,10 @@ test("an operator signs in, sees the dashboard and the live feed, and signs out"
   await page.reload();
   await expect(page.getByRole("heading", { name: "Painel" })).toBeVisible();
   expect(await page.evaluate(() => document.cookie)).not.toContain("vigia_refresh");
+  await page.goto("/sign-in?redirect=%2F%2Fevil.example");
+  // Signed in already: straight to the dashboard, on this site (another one is never a redirect target).
+  await expect(page.getByRole("heading", { name: "Painel" })).toBeVisible();
+  expect(page.url()).toBe(new URL("/?hours=24", env("VIGIA_CONSOLE_URL")).href);
 
   await page.getByRole("button", { name: "Sair" }).click();
   await expect(page).toHaveURL(/\/sign-in/);

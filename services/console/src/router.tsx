@@ -5,22 +5,22 @@
 import { createRootRoute, createRoute, createRouter, Outlet, redirect } from "@tanstack/react-router";
 
 import { session } from "@/app";
+import { safeRedirect } from "@/lib/redirect";
 import { AppLayout } from "@/pages/AppLayout";
 import { DashboardPage } from "@/pages/Dashboard";
 import { SignInPage } from "@/pages/SignIn";
 
 const rootRoute = createRootRoute({ component: Outlet });
 
-/** Where to go after signing in: a path of this console, never another site. */
-export function safeRedirect(target: unknown): string {
-  return typeof target === "string" && target.startsWith("/") && !target.startsWith("//") ? target : "/";
-}
-
 export const signInRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/sign-in",
   validateSearch: (search: Record<string, unknown>): { redirect?: string } =>
     typeof search.redirect === "string" ? { redirect: safeRedirect(search.redirect) } : {},
+  // Already signed in (another tab, a reload): straight to where the link pointed.
+  beforeLoad: ({ search }) => {
+    if (session.current.status === "signed-in") throw redirect({ href: search.redirect ?? "/" });
+  },
   component: SignInPage,
 });
 

@@ -30,7 +30,7 @@ export function SignInPage() {
     const result = await session.signIn(String(form.get("email")), String(form.get("password")));
     setBusy(false);
     if (result.ok) {
-      await navigate({ to: search.redirect ?? "/" });
+      await navigate({ href: search.redirect ?? "/" });
     } else {
       setError({ code: result.error, minutes: Math.ceil((result.retryAfterS ?? 60) / 60) });
     }
