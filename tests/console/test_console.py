@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.console.node import BIN, CONSOLE, install, require_node, run
+from tests.console.node import BIN, CONSOLE, ROOT, install, require_node, run
 from tests.console.stack import PASSWORD, console_stack
 from tests.support.databases import throwaway_database
 from vigia.common.broker.errors import PublishError
@@ -30,6 +30,8 @@ pytestmark = pytest.mark.slow
 
 DEMO_EMAIL = "admin@demo.vigia.local"
 CHROMIUM = os.environ.get("VIGIA_CHROMIUM", "/usr/bin/chromium")
+# Screenshots of each page the smoke test visits, kept after the run (var/ is not versioned).
+SCREENSHOTS = Path(os.environ.get("VIGIA_CONSOLE_SCREENSHOTS", ROOT / "var" / "test-artifacts" / "console"))
 # The organization's zone for the smoke test: not the browser's (UTC) and not the default.
 ORG_TIME_ZONE = "America/Manaus"
 # The live message's envelope time: 15:04:05 UTC is 11:04:05 in Manaus (UTC-4).
@@ -116,5 +118,5 @@ def test_an_operator_signs_in_and_sees_the_dashboard_and_live_feed(demo: tuple[s
     run([str(BIN / "playwright"), "test", "--reporter=list"], timeout=180, what="Playwright smoke test", env={
         "VIGIA_CONSOLE_URL": base, "VIGIA_CONSOLE_EMAIL": DEMO_EMAIL, "VIGIA_CONSOLE_PASSWORD": PASSWORD,
         "VIGIA_CHROMIUM": CHROMIUM, "VIGIA_CONSOLE_ARTIFACTS": str(artifacts),
-        "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", **expected})
+        "VIGIA_CONSOLE_SCREENSHOTS": str(SCREENSHOTS), "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", **expected})
     shutil.rmtree(artifacts, ignore_errors=True)
