@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vigia.vision.plates.finder import find_plates, has_hyphen, text_band, touches_edge
+from vigia.vision.plates.finder import FinderConfig, find_plates, has_hyphen, text_band, touches_edge
 
 
 def scene_with_plate(render_plate, x: int, y: int, width: int = 200) -> np.ndarray:
@@ -94,3 +94,43 @@ def test_a_plate_in_a_dark_frame_is_found_below_every_fixed_threshold(render_pla
     assert frame.max() < 110
     (cand, *_) = find_plates(frame)
     assert abs(cand.box[0] - 500) < 10 and abs(cand.box[1] - 400) < 10
+
+
+def overexposed_plate_on_a_white_car(render_plate) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A white plate on a white car body, both clipped near white: no outline around the plate."""
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    frame[250:550, 350:850] = 250  # the car body (not plate-shaped: 5:3)
+    plate = render_plate("ABC1D23", 200)
+    plate[plate > 200] = 250
+    plate[:6], plate[-6:], plate[:, :6], plate[:, -6:] = 250, 250, 250, 250  # its frame washed out
+    x, y = 500, 420
+    frame[y:y + plate.shape[0], x:x + plate.shape[1]] = plate
+    return frame, (x, y, x + plate.shape[1], y + plate.shape[0])
+
+
+def test_a_plate_without_an_outline_is_found_by_its_row_of_glyphs(render_plate) -> None:
+    frame, (x1, y1, x2, y2) = overexposed_plate_on_a_white_car(render_plate)
+
+    def around_the_plate(found: list) -> list:
+        return [c for c in found if c.box[0] <= (x1 + x2) / 2 <= c.box[2] and c.box[1] <= (y1 + y2) / 2 <= c.box[3]
+                and abs(c.box[0] - x1) < 0.15 * (x2 - x1) and abs(c.box[2] - x2) < 0.15 * (x2 - x1)]
+
+    assert around_the_plate(find_plates(frame, None, FinderConfig(text_rows=False))) == []
+    (cand,) = around_the_plate(find_plates(frame))
+    assert cand.glyphs >= 4 and y1 - 0.3 * (y2 - y1) <= cand.box[1] and cand.box[3] <= y2 + 0.3 * (y2 - y1)
+
+
+def text_on(ground: np.ndarray, text: str) -> np.ndarray:
+    """``ground`` (a 60 x 260 patch) with ``text`` written across it in dark glyphs, in a light frame."""
+    frame = np.full((720, 1280, 3), 240, np.uint8)
+    frame[480:540, 600:860] = ground
+    cv2.putText(frame, text, (610, 525), cv2.FONT_HERSHEY_DUPLEX, 1.4, (20, 20, 20), 3, cv2.LINE_AA)
+    return frame
+
+
+def test_a_row_of_too_few_glyphs_or_glyphs_on_an_uneven_ground_is_no_plate() -> None:
+    even = np.full((60, 260, 3), 240, np.uint8)
+    assert len(find_plates(text_on(even, "ABC1D23"))) == 1  # seven glyphs on an even light ground
+    assert find_plates(text_on(even, "AB12")) == []
+    noise = np.random.default_rng(3).integers(0, 255, (60, 260, 3), dtype=np.uint8)
+    assert find_plates(text_on(noise, "ABC1D23")) == []

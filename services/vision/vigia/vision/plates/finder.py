@@ -6,8 +6,12 @@ height. :func:`find_plates` thresholds the grey image at a few levels (fixed one
 relative to the brightest pixels when the area is dark: a plate at night or under-exposed is
 below every fixed level), keeps the contours that fill a rectangle of that shape (the rectangle
 may be tilted: a plate seen at an angle or on a rolled camera), checks that the inside looks like
-a row of characters, and suppresses duplicates. It costs about 5-15 ms per 720p frame; restricting
-it to vehicle boxes (when a vehicle detector runs) makes it cheaper and cuts false candidates.
+a row of characters, and suppresses duplicates. A plate with no light outline of its own (a white
+plate on an over-exposed white car, a dim plate at night) is also found by its characters
+(:func:`_text_rows`: a row of five to nine dark marks of one height on an even, lighter ground).
+It costs about 15-35 ms per 720p frame (the row search about 8 of them, on noisy frames);
+restricting it to vehicle boxes (when a vehicle detector runs) makes it cheaper and cuts false
+candidates.
 """
 
 from __future__ import annotations
@@ -61,6 +65,12 @@ class FinderConfig:
     bright_thresholds: tuple[int, ...] = (230,)
     #: Most tilt of a plate's long side (degrees).
     max_tilt: float = 20.0
+    #: Also find plates by their row of glyphs (:func:`_text_rows`): a plate whose body merges with
+    #: what surrounds it (a white plate on a white, over-exposed car; a dim plate at night) has no
+    #: light outline of its own, but its characters are still dark marks side by side.
+    text_rows: bool = True
+    #: Glyph heights (pixels) a row of characters may have: plates 48-640 px wide.
+    glyph_height: tuple[int, int] = (9, 90)
 
 
 def _nms(cands: list[PlateCandidate], overlap: float = 0.3) -> list[PlateCandidate]:
@@ -132,7 +142,87 @@ def find_plates(frame: np.ndarray, regions: Sequence[BoxXYXY] | None = None,
                 score = fill + min(glyphs, 7) / 7.0
                 found.append(PlateCandidate((float(x0 + x), float(y0 + y), float(x0 + x + w), float(y0 + y + h)),
                                             glyphs, score, sharpness))
+        if cfg.text_rows:
+            found.extend(_text_rows(part, (x0, y0), cfg, max_width))
     return _nms(found)
+
+
+#: A row candidate's score is below any outlined plate's (fill >= min_fill plus glyphs), so where a
+#: plate was found both ways, suppression keeps the outlined box.
+_ROW_SCORE = 0.25
+
+
+def _text_rows(part: np.ndarray, origin: tuple[int, int], cfg: FinderConfig,
+               max_width: float) -> list[PlateCandidate]:
+    """Plates found by their characters: five to nine dark marks of one height, side by side on a
+    line, on a lighter, even background (the plate's body). Each such row becomes a box around it
+    with the plate's proportions (the text spans about 85 % of a plate's width and a third to a
+    half of its height, with the band or the city strip above).
+
+    Dark marks are pixels well below their neighbourhood's mean (an adaptive threshold), so the
+    row is found whatever the light: over-exposed, at night, with the plate's outline lost."""
+    low, high = cfg.glyph_height
+    dark = cv2.adaptiveThreshold(part, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 12)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    if count <= 1:
+        return []
+    x, y, w, h, area = (stats[1:, i] for i in range(5))
+    keep = ((h >= low) & (h <= high) & (w >= 2) & (w <= h) & (area >= 0.15 * w * h) & (area <= 0.85 * w * h))
+    ids = np.flatnonzero(keep)
+    if len(ids) < 5:
+        return []
+    ids = ids[np.argsort(x[ids])]
+    bx, by, bw, bh = x[ids].astype(float), y[ids].astype(float), w[ids].astype(float), h[ids].astype(float)
+    cy = by + bh / 2
+    # Link each mark to the nearest mark on its right that could be the next character (the marks
+    # are in x order, so the first that qualifies is the nearest).
+    successor = np.full(len(ids), -1)
+    has_predecessor = np.zeros(len(ids), bool)
+    for i in range(len(ids)):
+        right = bx[i] + bw[i]
+        for j in range(i + 1, len(ids)):
+            if bx[j] > right + 1.2 * bh[i]:
+                break
+            if (bx[j] >= right - 0.25 * bw[i] and abs(cy[j] - cy[i]) <= 0.25 * bh[i]
+                    and 0.75 <= bh[j] / bh[i] <= 1.33 and not has_predecessor[j]):
+                successor[i] = j
+                has_predecessor[j] = True
+                break
+    found: list[PlateCandidate] = []
+    x0, y0 = origin
+    height, width = part.shape[:2]
+    for start in np.flatnonzero(~has_predecessor):
+        chain = [start]
+        while successor[chain[-1]] >= 0:
+            chain.append(successor[chain[-1]])
+        if not 5 <= len(chain) <= 9:
+            continue
+        rx1, ry1 = bx[chain].min(), by[chain].min()
+        rx2, ry2 = (bx[chain] + bw[chain]).max(), (by[chain] + bh[chain]).max()
+        rw, rh = rx2 - rx1, ry2 - ry1
+        if not 2.0 <= rw / rh <= 9.0:
+            continue
+        # The plate around the text: 9 % of the text's width either side, the band or strip above.
+        px1, px2 = max(0.0, rx1 - 0.09 * rw), min(float(width), rx2 + 0.09 * rw)
+        py1, py2 = max(0.0, ry1 - 0.75 * rh), min(float(height), ry2 + 0.3 * rh)
+        if not cfg.min_width <= px2 - px1 <= max_width:
+            continue
+        text = part[int(ry1):int(np.ceil(ry2)), int(rx1):int(np.ceil(rx2))]
+        marks = dark[int(ry1):int(np.ceil(ry2)), int(rx1):int(np.ceil(rx2))] > 0
+        if marks.all() or not marks.any():
+            continue
+        paper, ink = text[~marks], text[marks]
+        # A plate's body: lighter than its characters by a clear margin, and even.
+        if float(np.median(paper)) - float(np.median(ink)) < 25 or float(np.std(paper)) > 45:
+            continue
+        box = (float(x0 + px1), float(y0 + py1), float(x0 + px2), float(y0 + py2))
+        crop = part[int(py1):int(np.ceil(py2)), int(px1):int(np.ceil(px2))]
+        glyphs = count_glyphs(crop)
+        if not cfg.min_glyphs <= glyphs <= cfg.max_glyphs:
+            continue
+        sharpness = float(cv2.Laplacian(crop, cv2.CV_64F).var())
+        found.append(PlateCandidate(box, glyphs, _ROW_SCORE + min(len(chain), 7) / 7.0 * 0.25, sharpness))
+    return found
 
 
 def _levels(part: np.ndarray, cfg: FinderConfig) -> list[int]:
