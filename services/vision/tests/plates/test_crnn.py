@@ -3,6 +3,8 @@ sits in the registry and gives what the slot-constrained decoder takes, bad weig
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -93,3 +95,18 @@ def test_save_and_load_round_trip_reads_the_same(tmp_path) -> None:
     crop = np.random.default_rng(0).integers(0, 255, (30, 100), dtype=np.uint8)
     a, b = model.probabilities(net, [crop])[0], model.probabilities(again, [crop])[0]
     assert np.allclose(a, b, atol=2e-2)  # the file keeps float16 weights
+
+
+def test_make_train_plates_defaults_are_the_shipped_weights_run() -> None:
+    # So that `make train-plates` reproduces the shipped weights (within their figures' intervals).
+    import json
+    import os
+
+    from vigia.vision.plates.training import train
+
+    with open(os.path.splitext(DEFAULT_WEIGHTS)[0] + ".json") as f:
+        shipped = json.load(f)
+    defaults = train.arguments().parse_args([])
+    assert {k: shipped[k] for k in ("seed", "samples", "val", "epochs", "batch", "lr")} == {
+        k: getattr(defaults, k) for k in ("seed", "samples", "val", "epochs", "batch", "lr")}
+    assert shipped["data"] == dataclasses.asdict(synth.SynthConfig())
