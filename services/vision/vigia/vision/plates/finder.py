@@ -9,9 +9,9 @@ may be tilted: a plate seen at an angle or on a rolled camera), checks that the 
 a row of characters, and suppresses duplicates. A plate with no light outline of its own (a white
 plate on an over-exposed white car, a dim plate at night) is also found by its characters
 (:func:`_text_rows`: a row of five to nine dark marks of one height on an even, lighter ground).
-It costs about 15-35 ms per 720p frame (the row search about 8 of them, on noisy frames);
-restricting it to vehicle boxes (when a vehicle detector runs) makes it cheaper and cuts false
-candidates.
+It costs about 20-45 ms of CPU per 720p frame with the crops' preparation (tests/bench/bench_plates.py;
+the row search about 8 ms of it); restricting it to vehicle boxes (when a vehicle detector runs)
+makes it cheaper and cuts false candidates.
 """
 
 from __future__ import annotations
