@@ -1,8 +1,10 @@
 /**
- * The browser smoke test, driven by tests/console/test_console.py: it starts control and live with
- * a demo organization, then runs this against them in Debian's Chromium (no browser download).
+ * The browser tests, each spec driven by its tests/console/test_*.py: that starts the stack the
+ * spec needs (control and live with a demo organization, and more where the area needs it), then
+ * runs the spec against it in Debian's Chromium (no browser download), at a desktop and a phone
+ * size.
  */
-import { defineConfig } from "@playwright/test";
+import { defineConfig, devices } from "@playwright/test";
 
 export default defineConfig({
   testDir: "e2e",
@@ -20,7 +22,12 @@ export default defineConfig({
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: process.env.VIGIA_CHROMIUM ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--enable-unsafe-swiftshader"],
     },
   },
+  projects: [
+    { name: "desktop", use: { viewport: { width: 1366, height: 768 } } },
+    // A phone's viewport and touch, in the same Chromium.
+    { name: "phone", use: { viewport: devices["Pixel 7"].viewport, deviceScaleFactor: 2, isMobile: true, hasTouch: true } },
+  ],
 });

@@ -1,5 +1,5 @@
-"""Running the console's Node tooling from pytest: ``npm ci`` once per lockfile, and each command
-as a subprocess whose output is the failure message."""
+"""Running the console's Node tooling from pytest: ``npm ci`` once per lockfile, each command as a
+subprocess whose output is the failure message, and a Playwright spec against a running stack."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE = ROOT / "services" / "console"
 BIN = CONSOLE / "node_modules" / ".bin"
+CHROMIUM = os.environ.get("VIGIA_CHROMIUM", "/usr/bin/chromium")
+# Screenshots of every page the browser tests visit, kept after the run (var/ is not versioned).
+SCREENSHOTS = Path(os.environ.get("VIGIA_CONSOLE_SCREENSHOTS", ROOT / "var" / "test-artifacts" / "console"))
 
 
 def require_node() -> None:
@@ -40,3 +43,14 @@ def install() -> None:
     if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
         return
     run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], timeout=600, what="npm ci")
+
+
+def playwright(spec: str, base: str, tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 300) -> None:
+    """Run ``e2e/<spec>`` (every project: desktop and phone) against the console at ``base``; fail
+    with Playwright's report. ``env`` passes what the spec should expect (VIGIA_CONSOLE_* names)."""
+    artifacts = tmp_path / "playwright"
+    run([str(BIN / "playwright"), "test", f"e2e/{spec}", "--reporter=list"], timeout=timeout,
+        what=f"Playwright e2e/{spec}", env={
+            "VIGIA_CONSOLE_URL": base, "VIGIA_CHROMIUM": CHROMIUM, "VIGIA_CONSOLE_ARTIFACTS": str(artifacts),
+            "VIGIA_CONSOLE_SCREENSHOTS": str(SCREENSHOTS), "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", **(env or {})})
+    shutil.rmtree(artifacts, ignore_errors=True)

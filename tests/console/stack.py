@@ -1,13 +1,14 @@
-"""The smallest stack the console needs: control (serving the built console, with a migrated
-database and the demo organization) and live (the feed), on free loopback ports, with the
-broker in a vhost of the test's own and Redis db 2."""
+"""The stack a console test needs: control (serving the built console, with a migrated database and
+the demo organization) and live (the feed), on free loopback ports, with the broker in a vhost of
+the test's own and Redis db 2; and, for the areas that need them, the outbox relay and the
+recorder (``extra``)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ class ConsoleStack(ServiceProcesses):
     commands: ClassVar[dict[str, list[str]]] = {
         "control": ["-m", "vigia.control", "serve", "--workers", "1"],
         "live": ["-m", "vigia.live"],
+        "relay": ["-m", "vigia.control", "outbox_relay", "--metrics-port", "0"],
+        "recorder": ["-m", "vigia.control", "recorder", "--metrics-port", "0"],
     }
     env: dict[str, dict[str, str]]
     logs: Path
@@ -40,7 +43,7 @@ class ConsoleStack(ServiceProcesses):
         return f"http://127.0.0.1:{self.port}"
 
     def ready_url(self, service: str) -> str | None:
-        return f"{self.base}/readyz" if service == "control" else f"http://127.0.0.1:{self.live_port}/readyz"
+        return {"control": f"{self.base}/readyz", "live": f"http://127.0.0.1:{self.live_port}/readyz"}.get(service)
 
 
 def _manage(env: dict[str, str], *args: str) -> None:
@@ -50,8 +53,10 @@ def _manage(env: dict[str, str], *args: str) -> None:
 
 
 @contextmanager
-def console_stack(tmp: Path, database_url: str, amqp_url: str, console_dir: Path) -> Iterator[ConsoleStack]:
-    """control serving ``console_dir`` and live, ready; both stopped afterwards (logs in ``tmp/logs``)."""
+def console_stack(tmp: Path, database_url: str, amqp_url: str, console_dir: Path,
+                  extra: Sequence[str] = ()) -> Iterator[ConsoleStack]:
+    """control serving ``console_dir`` and live, ready, with the ``extra`` services ("relay",
+    "recorder") started too; all stopped afterwards (logs in ``tmp/logs``)."""
     port, live_port = free_port(), free_port()
     common = {
         **os.environ,
@@ -63,12 +68,14 @@ def console_stack(tmp: Path, database_url: str, amqp_url: str, console_dir: Path
         "VIGIA_DEMO_PASSWORD": PASSWORD,
         "VIGIA_METRICS_PORT": "0",
         "VIGIA_LOG_JSON": "true",
+        "VIGIA_OUTBOX_POLL_SECONDS": "0.1",
     }
     env = {
         "control": {**common, "VIGIA_CONTROL_BIND": f"127.0.0.1:{port}", "VIGIA_CONSOLE_DIR": str(console_dir),
                     "VIGIA_CONSOLE_LIVE_URL": f"ws://{{host}}:{live_port}/api/v1/ws"},
         "live": {**common, "VIGIA_LIVE_HOST": "127.0.0.1", "VIGIA_LIVE_PORT": str(live_port),
                  "VIGIA_JWKS_URL": f"http://127.0.0.1:{port}/.well-known/jwks.json"},
+        **{service: common for service in extra},
     }
     _manage(common, "declare_topology")
     _manage(common, "bootstrap_demo")
@@ -78,6 +85,8 @@ def console_stack(tmp: Path, database_url: str, amqp_url: str, console_dir: Path
     try:
         stack.start("control")
         stack.start("live")
+        for service in extra:
+            stack.start(service)
         stack.wait_ready(timeout=90)
         yield stack
     finally:

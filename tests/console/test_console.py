@@ -6,8 +6,6 @@ organization. Node tooling runs as subprocesses; without Node the tests skip say
 from __future__ import annotations
 
 import filecmp
-import os
-import shutil
 import sys
 import threading
 import time
@@ -19,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.console.node import BIN, CONSOLE, ROOT, install, require_node, run
+from tests.console.node import BIN, CONSOLE, playwright, run
 from tests.console.stack import PASSWORD, console_stack
 from tests.support.databases import throwaway_database
 from vigia.common.broker.errors import PublishError
@@ -29,19 +27,10 @@ from vigia.common.messages import DeviceStatusChanged, make
 pytestmark = pytest.mark.slow
 
 DEMO_EMAIL = "admin@demo.vigia.local"
-CHROMIUM = os.environ.get("VIGIA_CHROMIUM", "/usr/bin/chromium")
-# Screenshots of each page the smoke test visits, kept after the run (var/ is not versioned).
-SCREENSHOTS = Path(os.environ.get("VIGIA_CONSOLE_SCREENSHOTS", ROOT / "var" / "test-artifacts" / "console"))
 # The organization's zone for the smoke test: not the browser's (UTC) and not the default.
 ORG_TIME_ZONE = "America/Manaus"
 # The live message's envelope time: 15:04:05 UTC is 11:04:05 in Manaus (UTC-4).
 FEED_TIME = datetime(2026, 1, 2, 15, 4, 5, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def node_modules() -> None:
-    require_node()
-    install()
 
 
 def test_vitest_suite_passes(node_modules: None) -> None:
@@ -63,17 +52,12 @@ def test_generated_api_types_match_controls_openapi(node_modules: None, tmp_path
 
 
 @pytest.fixture
-def demo(tmp_path: Path, amqp_url: str, node_modules: None) -> Iterator[tuple[str, dict[str, str]]]:
+def demo(tmp_path: Path, amqp_url: str, console_dist: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A built console served by a running control + live; yields the base URL and what the page
     should show (device count and id, the org's zone), while a status change is published to the
     feed every half second."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: `make bootstrap` installs Debian's chromium", pytrace=False)
-    dist = tmp_path / "dist"
-    run([str(BIN / "vite"), "build", "--outDir", str(dist), "--emptyOutDir", "--logLevel", "warn"], timeout=300,
-        what="vite build")
     with throwaway_database("vigia_console") as database_url, \
-            console_stack(tmp_path, database_url, amqp_url, dist) as stack:
+            console_stack(tmp_path, database_url, amqp_url, console_dist) as stack:
         with httpx.Client(base_url=stack.base, timeout=30) as http:
             login = http.post("/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": PASSWORD})
             assert login.status_code == 200, login.text
@@ -114,9 +98,5 @@ def _publish_status_changes(amqp_url: str, org: str, device: str, stop: threadin
 def test_an_operator_signs_in_and_sees_the_dashboard_and_live_feed(demo: tuple[str, dict[str, str]],
                                                                    tmp_path: Path) -> None:
     base, expected = demo
-    artifacts = tmp_path / "playwright"
-    run([str(BIN / "playwright"), "test", "--reporter=list"], timeout=180, what="Playwright smoke test", env={
-        "VIGIA_CONSOLE_URL": base, "VIGIA_CONSOLE_EMAIL": DEMO_EMAIL, "VIGIA_CONSOLE_PASSWORD": PASSWORD,
-        "VIGIA_CHROMIUM": CHROMIUM, "VIGIA_CONSOLE_ARTIFACTS": str(artifacts),
-        "VIGIA_CONSOLE_SCREENSHOTS": str(SCREENSHOTS), "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", **expected})
-    shutil.rmtree(artifacts, ignore_errors=True)
+    playwright("smoke.spec.ts", base, tmp_path, {"VIGIA_CONSOLE_EMAIL": DEMO_EMAIL,
+                                                 "VIGIA_CONSOLE_PASSWORD": PASSWORD, **expected})

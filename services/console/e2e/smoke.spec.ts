@@ -3,32 +3,13 @@
  * the cookie), sign out. Any console error or uncaught exception on the page fails the test.
  * Expected values come from the driving pytest test (tests/console/test_console.py).
  */
-import { join } from "node:path";
+import { checkA11y, env, expect, keep, test } from "./support";
 
-import { expect, type Page, test } from "@playwright/test";
-
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this through tests/console/test_console.py`);
-  return value;
-};
-
-/** A full-page screenshot kept for review (var/test-artifacts/console/ by default). */
-async function keep(page: Page, name: string): Promise<void> {
-  const folder = process.env.VIGIA_CONSOLE_SCREENSHOTS;
-  if (folder) await page.screenshot({ path: join(folder, `${name}.png`), fullPage: true });
-}
-
-test("an operator signs in, sees the dashboard and the live feed, and signs out", async ({ page }) => {
-  const problems: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
-  });
-  page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
-
+test("an operator signs in, sees the dashboard and the live feed, and signs out", async ({ page }, testInfo) => {
   await page.goto("/?hours=168");
   await expect(page).toHaveURL(/\/sign-in\?redirect=/);
-  await keep(page, "sign-in");
+  await keep(page, "sign-in", testInfo);
+  await checkA11y(page, "sign-in");
   await page.getByLabel("E-mail").fill(env("VIGIA_CONSOLE_EMAIL"));
   await page.getByLabel("Senha").fill(env("VIGIA_CONSOLE_PASSWORD"));
   await page.getByRole("button", { name: "Entrar" }).click();
@@ -50,7 +31,15 @@ test("an operator signs in, sees the dashboard and the live feed, and signs out"
   await expect(line.first()).toBeVisible();
   // The message's time (15:04:05 UTC) in the organization's zone, 24-hour; the browser is in UTC.
   await expect(page.getByTestId("feed").locator("time").first()).toHaveText(env("VIGIA_CONSOLE_FEED_TIME"));
-  await keep(page, "dashboard");
+  await keep(page, "dashboard", testInfo);
+  await checkA11y(page, "dashboard");
+
+  // Every area is one click away.
+  for (const [name, path] of [["Câmeras", "/cameras"], ["Placas", "/plates"], ["Eventos", "/events"],
+    ["Frota", "/fleet"], ["Automações", "/pipelines"], ["Configurações", "/settings"], ["Painel", "/"]]) {
+    await page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
+    await expect(page).toHaveURL(new RegExp(`${path === "/" ? "/(\\?.*)?" : path}$`));
+  }
 
   // A reload keeps the operator signed in: the access token is renewed from the httpOnly cookie.
   await page.reload();
@@ -66,6 +55,4 @@ test("an operator signs in, sees the dashboard and the live feed, and signs out"
   await expect(page.getByText("Você saiu do Vigia.")).toBeVisible();
   await page.goto("/");
   await expect(page).toHaveURL(/\/sign-in/);
-
-  expect(problems).toEqual([]);
 });

@@ -1,39 +1,14 @@
-/**
- * Routes. What a view shows (the time range, later filters) lives in the URL's search params,
- * validated here, so every view is a link an operator can share.
- */
-import { createRootRoute, createRoute, createRouter, Outlet, redirect } from "@tanstack/react-router";
+/** The route tree: sign-in, and every area of the console under the signed-in frame. */
+import { createRoute, createRouter } from "@tanstack/react-router";
 
-import { session } from "@/app";
-import { safeRedirect } from "@/lib/redirect";
-import { AppLayout } from "@/pages/AppLayout";
+import { camerasRoutes } from "@/pages/cameras/route";
 import { DashboardPage } from "@/pages/Dashboard";
-import { SignInPage } from "@/pages/SignIn";
-
-const rootRoute = createRootRoute({ component: Outlet });
-
-export const signInRoute = createRoute({
-  getParentRoute: () => rootRoute,
-  path: "/sign-in",
-  validateSearch: (search: Record<string, unknown>): { redirect?: string } =>
-    typeof search.redirect === "string" ? { redirect: safeRedirect(search.redirect) } : {},
-  // Already signed in (another tab, a reload): straight to where the link pointed.
-  beforeLoad: ({ search }) => {
-    if (session.current.status === "signed-in") throw redirect({ href: search.redirect ?? "/" });
-  },
-  component: SignInPage,
-});
-
-const signedInRoute = createRoute({
-  getParentRoute: () => rootRoute,
-  id: "signed-in",
-  beforeLoad: ({ location }) => {
-    if (session.current.status !== "signed-in") {
-      throw redirect({ to: "/sign-in", search: { redirect: location.href } });
-    }
-  },
-  component: AppLayout,
-});
+import { eventsRoutes } from "@/pages/events/route";
+import { fleetRoutes } from "@/pages/fleet/route";
+import { pipelinesRoutes } from "@/pages/pipelines/route";
+import { platesRoutes } from "@/pages/plates/route";
+import { settingsRoutes } from "@/pages/settings/route";
+import { rootRoute, signedInRoute, signInRoute } from "@/routes/base";
 
 export const RANGES = [24, 168] as const;
 export type RangeHours = (typeof RANGES)[number];
@@ -48,7 +23,18 @@ export const dashboardRoute = createRoute({
 });
 
 export const router = createRouter({
-  routeTree: rootRoute.addChildren([signInRoute, signedInRoute.addChildren([dashboardRoute])]),
+  routeTree: rootRoute.addChildren([
+    signInRoute,
+    signedInRoute.addChildren([
+      dashboardRoute,
+      ...camerasRoutes,
+      ...platesRoutes,
+      ...eventsRoutes,
+      ...fleetRoutes,
+      ...pipelinesRoutes,
+      ...settingsRoutes,
+    ]),
+  ]),
   defaultPreload: "intent",
 });
 

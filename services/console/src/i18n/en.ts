@@ -1,3 +1,9 @@
+import * as cameras from "@/pages/cameras/messages";
+import * as plates from "@/pages/plates/messages";
+import * as events from "@/pages/events/messages";
+import * as fleet from "@/pages/fleet/messages";
+import * as pipelines from "@/pages/pipelines/messages";
+import * as settings from "@/pages/settings/messages";
 import type { Messages } from "./pt-BR";
 
 /** English. */
@@ -51,4 +57,11 @@ export const en: Messages = {
     plate_read: "Plate read: {{plate}}",
     pipeline_status_update: "Pipeline {{pipeline}}: {{status}}",
   },
+  nav: { dashboard: "Dashboard", cameras: "Cameras", plates: "Plates", events: "Events", fleet: "Fleet", pipelines: "Pipelines", settings: "Settings", menu: "Menu", theme: "Theme", light: "Light", dark: "Dark" },
+  cameras: cameras.en,
+  plates: plates.en,
+  events: events.en,
+  fleet: fleet.en,
+  pipelines: pipelines.en,
+  settings: settings.en,
 };

@@ -1,4 +1,11 @@
-/** Portuguese (Brazil): the console's first language. Keys are shared with en.ts (checked by tsc). */
+/** Portuguese (Brazil): the console's first language. Keys are shared with en.ts (checked by tsc).
+ * Each area of the console keeps its own texts in src/pages/<area>/messages.ts. */
+import * as cameras from "@/pages/cameras/messages";
+import * as plates from "@/pages/plates/messages";
+import * as events from "@/pages/events/messages";
+import * as fleet from "@/pages/fleet/messages";
+import * as pipelines from "@/pages/pipelines/messages";
+import * as settings from "@/pages/settings/messages";
 export const ptBR = {
   app: { name: "Vigia", language: "Idioma", signOut: "Sair" },
   signIn: {
@@ -49,6 +56,13 @@ export const ptBR = {
     plate_read: "Placa lida: {{plate}}",
     pipeline_status_update: "Pipeline {{pipeline}}: {{status}}",
   },
+  nav: { dashboard: "Painel", cameras: "Câmeras", plates: "Placas", events: "Eventos", fleet: "Frota", pipelines: "Automações", settings: "Configurações", menu: "Menu", theme: "Tema", light: "Claro", dark: "Escuro" },
+  cameras: cameras.ptBR,
+  plates: plates.ptBR,
+  events: events.ptBR,
+  fleet: fleet.ptBR,
+  pipelines: pipelines.ptBR,
+  settings: settings.ptBR,
 };
 
 export type Messages = typeof ptBR;

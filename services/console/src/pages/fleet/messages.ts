@@ -1,0 +1,8 @@
+/** The fleet area's texts, pt-BR first; en must have the same keys (checked by tsc). */
+export const ptBR = {
+  title: "Frota",
+};
+
+export const en: typeof ptBR = {
+  title: "Fleet",
+};

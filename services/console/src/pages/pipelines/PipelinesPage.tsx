@@ -1,0 +1,11 @@
+/** The pipelines area: not built yet (issue #13). */
+import { useTranslation } from "react-i18next";
+
+export function PipelinesPage() {
+  const { t } = useTranslation();
+  return (
+    <main className="p-4">
+      <h1 className="text-xl font-semibold">{t("pipelines.title")}</h1>
+    </main>
+  );
+}

@@ -1,0 +1,8 @@
+/** The plates area's texts, pt-BR first; en must have the same keys (checked by tsc). */
+export const ptBR = {
+  title: "Placas",
+};
+
+export const en: typeof ptBR = {
+  title: "Plates",
+};

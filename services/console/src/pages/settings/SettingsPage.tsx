@@ -1,0 +1,11 @@
+/** The settings area: not built yet (issue #13). */
+import { useTranslation } from "react-i18next";
+
+export function SettingsPage() {
+  const { t } = useTranslation();
+  return (
+    <main className="p-4">
+      <h1 className="text-xl font-semibold">{t("settings.title")}</h1>
+    </main>
+  );
+}
