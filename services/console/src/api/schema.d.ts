@@ -415,11 +415,29 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description Incidents. Filters: severity, status, classification, site, event_type, since, until.
+         * @description Incidents. Filters: severity, status, classification, site, event_type, camera, device, since,
+         *     until.
          *     Operators acknowledge, classify and resolve them, one by one or in bulk (each change audited:
          *     who, when, which event).
          */
         get: operations["dashboard_events_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The dashboard's exact counts (every member of the organization reads them). */
+        get: operations["dashboard_summary"];
         put?: never;
         post?: never;
         delete?: never;
@@ -655,7 +673,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description Incidents. Filters: severity, status, classification, site, event_type, since, until.
+         * @description Incidents. Filters: severity, status, classification, site, event_type, camera, device, since,
+         *     until.
          *     Operators acknowledge, classify and resolve them, one by one or in bulk (each change audited:
          *     who, when, which event).
          */
@@ -693,7 +712,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description Incidents. Filters: severity, status, classification, site, event_type, since, until.
+         * @description Incidents. Filters: severity, status, classification, site, event_type, camera, device, since,
+         *     until.
          *     Operators acknowledge, classify and resolve them, one by one or in bulk (each change audited:
          *     who, when, which event).
          */
@@ -1182,6 +1202,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/pipelines/{id}/versions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The saved versions of the pipeline's graph, newest first (graphs left out: ask for one). */
+        get: operations["pipelines_versions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{id}/versions/{number}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One saved version of the pipeline's graph, with the graph. */
+        get: operations["pipelines_versions_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pipelines/{id}/webhooks/{node}/rotate/": {
         parameters: {
             query?: never;
@@ -1598,6 +1652,10 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
         };
+        CameraCounts: {
+            total: number;
+            online: number;
+        };
         /** @description A camera as operators see and edit it. */
         CameraRequest: {
             name: string;
@@ -1807,6 +1865,22 @@ export interface components {
             /** Format: date-time */
             readonly last_used_at: string | null;
         };
+        /** @description What the dashboard's cards show, counted now. */
+        DashboardSummary: {
+            cameras: components["schemas"]["CameraCounts"];
+            devices: components["schemas"]["DeviceCounts"];
+            /** @description Events not yet acknowledged nor resolved. */
+            open_events: number;
+            /** @description Passages first seen since `day_start`. */
+            passages_today: number;
+            /** @description The organization's time zone (IANA name). */
+            time_zone: string;
+            /**
+             * Format: date-time
+             * @description Today's midnight in that zone, as UTC.
+             */
+            day_start: string;
+        };
         /** @description A delivery with every attempt, oldest first. */
         Delivery: {
             /** Format: uuid */
@@ -1913,6 +1987,12 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
+        };
+        DeviceCounts: {
+            total: number;
+            online: number;
+            warning: number;
+            offline: number;
         };
         /** @description The create response: the device plus its first token, shown this once. */
         DeviceCreated: {
@@ -2140,11 +2220,21 @@ export interface components {
             readonly notes: string;
             /** Format: uuid */
             readonly acknowledged_by: string | null;
+            /**
+             * Format: email
+             * @description E-mail of who acknowledged it (null while open, or when that user was deleted).
+             */
+            readonly acknowledged_by_email: string | null;
             /** Format: date-time */
             readonly acknowledged_at: string | null;
             readonly acknowledgement_note: string;
             /** Format: uuid */
             readonly resolved_by: string | null;
+            /**
+             * Format: email
+             * @description E-mail of who resolved it (null while unresolved, or when that user was deleted).
+             */
+            readonly resolved_by_email: string | null;
             /** Format: date-time */
             readonly resolved_at: string | null;
             readonly resolution_note: string;
@@ -2756,6 +2846,8 @@ export interface components {
             graph?: unknown;
             readonly state: components["schemas"]["StateEnum"];
             readonly version: number;
+            /** @description Number of the graph version last started (execute, or a save while running): what the automation runtime runs, or ran before it was stopped. Null: never started. */
+            readonly deployed_version: number | null;
             /** @description Secrets of the api_webhook nodes this save gave one to (node id -> secret), shown this once: sign posts to /api/v1/hooks/{pipeline}/{node} with them. Empty otherwise. */
             readonly webhook_secrets: {
                 [key: string]: string;
@@ -2804,6 +2896,34 @@ export interface components {
             /** @description Whether an output node emitted something. */
             fired: boolean;
             error?: string | null;
+        };
+        /** @description A saved version of a pipeline's graph, with the graph. */
+        PipelineVersion: {
+            /** @description 1 for the graph the pipeline was created with, then +1 a save. */
+            number: number;
+            /** @description Email of who saved it (empty: saved by the system). */
+            saved_by: string;
+            /** Format: date-time */
+            readonly saved_at: string;
+            /** @description How many nodes the graph has. */
+            readonly nodes: number;
+            /** @description How many edges the graph has. */
+            readonly edges: number;
+            /** @description {nodes: [{id, type, config, position?, label?}], edges: [{source, source_port, target, target_port}]} */
+            graph: unknown;
+        };
+        /** @description A saved version of a pipeline's graph: its number, who saved it and when, and its size. */
+        PipelineVersionSummary: {
+            /** @description 1 for the graph the pipeline was created with, then +1 a save. */
+            number: number;
+            /** @description Email of who saved it (empty: saved by the system). */
+            saved_by: string;
+            /** Format: date-time */
+            readonly saved_at: string;
+            /** @description How many nodes the graph has. */
+            readonly nodes: number;
+            /** @description How many edges the graph has. */
+            readonly edges: number;
         };
         /** @description What one camera saw of the plate. */
         PlateCameraHistory: {
@@ -5183,6 +5303,8 @@ export interface operations {
     dashboard_events_list: {
         parameters: {
             query?: {
+                /** @description Events one of whose sources is this camera. */
+                camera?: unknown;
                 /**
                  * @description * `unclassified` - Unclassified
                  *     * `true_positive` - True positive
@@ -5192,6 +5314,8 @@ export interface operations {
                 classification?: "false_positive" | "test" | "true_positive" | "unclassified";
                 /** @description The pagination cursor value. */
                 cursor?: string;
+                /** @description Events one of whose sources is this device. */
+                device?: unknown;
                 event_type?: string;
                 /** @description Number of results to return per page. */
                 limit?: number;
@@ -5255,6 +5379,43 @@ export interface operations {
             };
             /** @description No such object in the caller's organization (or an unknown page cursor). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    dashboard_summary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSummary"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6225,6 +6386,8 @@ export interface operations {
     events_list: {
         parameters: {
             query?: {
+                /** @description Events one of whose sources is this camera. */
+                camera?: unknown;
                 /**
                  * @description * `unclassified` - Unclassified
                  *     * `true_positive` - True positive
@@ -6234,6 +6397,8 @@ export interface operations {
                 classification?: "false_positive" | "test" | "true_positive" | "unclassified";
                 /** @description The pagination cursor value. */
                 cursor?: string;
+                /** @description Events one of whose sources is this device. */
+                device?: unknown;
                 event_type?: string;
                 /** @description Number of results to return per page. */
                 limit?: number;
@@ -8340,6 +8505,104 @@ export interface operations {
             };
             /** @description The change conflicts with the current state or with existing data. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pipelines_versions_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineVersionSummary"][];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pipelines_versions_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description The version's number. */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineVersion"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

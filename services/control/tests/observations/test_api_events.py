@@ -36,8 +36,39 @@ def test_events_filter_by_severity_status_site_and_time(api, viewer, make_event,
     assert ids(client.get(URL, {"site": "gate-1", "since": ago(days=1).isoformat()})) == [str(high.id)]
 
 
+def test_events_filter_by_a_camera_or_device_among_their_sources(api, viewer, make_event, other_org):
+    camera, device = uuid.uuid4(), uuid.uuid4()
+    seen = make_event(time=ago(minutes=1), sources=[
+        {"kind": "magnetic", "ref": "a1", "device": str(device), "camera": None, "weight": 0.5},
+        {"kind": "person", "ref": "d1", "device": None, "camera": str(camera), "weight": 0.5}])
+    heard = make_event(time=ago(minutes=2), sources=[{"kind": "audio", "ref": "a2", "device": str(device)}])
+    make_event(time=ago(minutes=3), sources=[{"kind": "person", "ref": "d2", "camera": str(uuid.uuid4())}])
+    make_event(org=other_org, sources=[{"kind": "person", "ref": "d3", "camera": str(camera)}])
+    client = api(viewer)
+    assert ids(client.get(URL, {"camera": str(camera)})) == [str(seen.id)]
+    assert ids(client.get(URL, {"device": str(device)})) == [str(seen.id), str(heard.id)]
+    assert ids(client.get(URL, {"device": str(device), "camera": str(camera)})) == [str(seen.id)]
+    assert ids(client.get(URL, {"camera": str(uuid.uuid4())})) == []
+
+
+def test_events_name_who_acknowledged_and_resolved_them_in_the_list_and_the_detail(api, operator, viewer,
+                                                                                   make_event):
+    acknowledged, resolved, untouched = make_event(), make_event(), make_event()
+    act = api(operator)
+    assert act.post(f"{URL}{acknowledged.id}/acknowledge/", {"note": "seen"}, format="json").status_code == 200
+    assert act.post(f"{URL}{resolved.id}/resolve/", {}, format="json").status_code == 200
+    client = api(viewer)
+    rows = {row["id"]: row for row in client.get(URL).json()["results"]}
+    who = {ident: (row["acknowledged_by_email"], row["resolved_by_email"]) for ident, row in rows.items()}
+    assert who == {str(acknowledged.id): (operator.email, None), str(resolved.id): (operator.email, operator.email),
+                   str(untouched.id): (None, None)}
+    for ident, row in rows.items():
+        assert client.get(f"{URL}{ident}/").json() == row
+
+
 @pytest.mark.parametrize(("param", "value"), [("severity", "apocalyptic"), ("status", "done"),
-                                              ("since", "last tuesday")])
+                                              ("since", "last tuesday"), ("camera", "gate"),
+                                              ("device", "12")])
 def test_bad_event_filter_is_400_naming_it(api, viewer, param, value):
     response = api(viewer).get(URL, {param: value})
     assert response.status_code == 400
@@ -86,6 +117,7 @@ def test_operator_classifies_an_event_with_notes(api, operator, make_event):
     assert (event.classification, event.notes) == ("false_positive", "a cat")
     # classifying an open event also acknowledges it
     assert event.status == "acknowledged" and event.acknowledged_by_id == operator.id
+    assert response.json()["acknowledged_by_email"] == operator.email
 
 
 def test_classify_with_unknown_classification_is_400_and_changes_nothing(api, operator, make_event):

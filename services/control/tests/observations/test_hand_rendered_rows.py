@@ -13,7 +13,7 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from vigia.control.core.renderers import FastJSONRenderer
-from vigia.control.observations.api.serializers import EVENT_COLUMNS, EventSerializer
+from vigia.control.observations.api.serializers import EVENT_LIST_COLUMNS, EventSerializer
 from vigia.control.observations.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +24,8 @@ class ReferenceEventSerializer(serializers.ModelSerializer):
 
     acknowledged_by = serializers.UUIDField(source="acknowledged_by_id", read_only=True, allow_null=True)
     resolved_by = serializers.UUIDField(source="resolved_by_id", read_only=True, allow_null=True)
+    acknowledged_by_email = serializers.EmailField(source="acknowledged_by.email", read_only=True, allow_null=True)
+    resolved_by_email = serializers.EmailField(source="resolved_by.email", read_only=True, allow_null=True)
 
     class Meta:
         model = Event
@@ -54,7 +56,7 @@ def test_an_event_renders_as_drf_renders_it_from_an_instance_and_from_a_row(even
         event.refresh_from_db()
         reference = JSONRenderer().render(ReferenceEventSerializer(event).data)
         assert rendered(EventSerializer(event).data) == reference
-        row = Event.objects.filter(pk=event.pk).values(*EVENT_COLUMNS).get()
+        row = Event.objects.filter(pk=event.pk).values(*EVENT_LIST_COLUMNS).get()
         assert rendered(EventSerializer(row).data) == reference
 
 

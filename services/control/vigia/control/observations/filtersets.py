@@ -55,10 +55,16 @@ class EventFilterSet(TimeRangeFilterSet):
     classification = filters.ChoiceFilter(choices=EventClassification.choices)
     site = filters.CharFilter(field_name="site", max_length=128)
     event_type = filters.CharFilter(field_name="event_type", max_length=64)
+    camera = filters.UUIDFilter(method="filter_source", help_text="Events one of whose sources is this camera.")
+    device = filters.UUIDFilter(method="filter_source", help_text="Events one of whose sources is this device.")
 
     class Meta:
         model = Event
         fields: list[str] = []
+
+    def filter_source(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+        # JSONB containment: some element of ``sources`` has {"camera": id} (or "device").
+        return queryset.filter(sources__contains=[{name: str(value)}])
 
 
 class AnomalyFilterSet(TimeRangeFilterSet):

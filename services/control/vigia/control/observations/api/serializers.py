@@ -101,6 +101,9 @@ class PlateSearchQuerySerializer(QueryParamsSerializer):
 EVENT_COLUMNS = ("id", "time", "ended_at", "event_type", "severity", "score", "site", "sources", "description",
                  "occurrences", "status", "classification", "notes", "acknowledged_by_id", "acknowledged_at",
                  "acknowledgement_note", "resolved_by_id", "resolved_at", "resolution_note", "updated_at")
+# The list's rows also read who acknowledged and resolved (one join each), so operators and viewers,
+# who cannot list users, see a name rather than an id.
+EVENT_LIST_COLUMNS = (*EVENT_COLUMNS, "acknowledged_by__email", "resolved_by__email")
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -110,17 +113,23 @@ class EventSerializer(serializers.ModelSerializer):
 
     acknowledged_by = serializers.UUIDField(source="acknowledged_by_id", read_only=True, allow_null=True)
     resolved_by = serializers.UUIDField(source="resolved_by_id", read_only=True, allow_null=True)
+    acknowledged_by_email = serializers.EmailField(
+        source="acknowledged_by.email", read_only=True, allow_null=True,
+        help_text="E-mail of who acknowledged it (null while open, or when that user was deleted).")
+    resolved_by_email = serializers.EmailField(
+        source="resolved_by.email", read_only=True, allow_null=True,
+        help_text="E-mail of who resolved it (null while unresolved, or when that user was deleted).")
 
     class Meta:
         model = Event
         fields = ("id", "time", "ended_at", "event_type", "severity", "score", "site", "sources",
                   "description", "occurrences", "status", "classification", "notes", "acknowledged_by",
-                  "acknowledged_at", "acknowledgement_note", "resolved_by", "resolved_at", "resolution_note",
-                  "updated_at")
+                  "acknowledged_by_email", "acknowledged_at", "acknowledgement_note", "resolved_by",
+                  "resolved_by_email", "resolved_at", "resolution_note", "updated_at")
         read_only_fields = fields
 
     def to_representation(self, instance: Event | dict[str, Any]) -> dict[str, Any]:
-        row = instance if isinstance(instance, dict) else {c: getattr(instance, c) for c in EVENT_COLUMNS}
+        row = instance if isinstance(instance, dict) else _event_row(instance)
         score, occurrences = row["score"], row["occurrences"]
         # Ids stay UUIDs (the JSON renderers write them as str() does); numbers as DRF's fields cast them.
         return {
@@ -129,11 +138,20 @@ class EventSerializer(serializers.ModelSerializer):
             "score": None if score is None else float(score), "site": row["site"], "sources": row["sources"],
             "description": row["description"], "occurrences": None if occurrences is None else int(occurrences),
             "status": row["status"], "classification": row["classification"], "notes": row["notes"],
-            "acknowledged_by": row["acknowledged_by_id"], "acknowledged_at": _iso(row["acknowledged_at"]),
-            "acknowledgement_note": row["acknowledgement_note"], "resolved_by": row["resolved_by_id"],
+            "acknowledged_by": row["acknowledged_by_id"], "acknowledged_by_email": row["acknowledged_by__email"],
+            "acknowledged_at": _iso(row["acknowledged_at"]), "acknowledgement_note": row["acknowledgement_note"],
+            "resolved_by": row["resolved_by_id"], "resolved_by_email": row["resolved_by__email"],
             "resolved_at": _iso(row["resolved_at"]), "resolution_note": row["resolution_note"],
             "updated_at": _iso(row["updated_at"]),
         }
+
+
+def _event_row(event: Event) -> dict[str, Any]:
+    """An instance as a ``values(*EVENT_LIST_COLUMNS)`` row (the users are read if not cached)."""
+    row = {c: getattr(event, c) for c in EVENT_COLUMNS}
+    row["acknowledged_by__email"] = event.acknowledged_by.email if event.acknowledged_by_id else None
+    row["resolved_by__email"] = event.resolved_by.email if event.resolved_by_id else None
+    return row
 
 
 def _note() -> serializers.CharField:

@@ -252,7 +252,8 @@ class PlateHistoryView(AutocommitReadsMixin, APIView):
 
 
 class EventViewSet(ObservationViewSet):
-    """Incidents. Filters: severity, status, classification, site, event_type, since, until.
+    """Incidents. Filters: severity, status, classification, site, event_type, camera, device, since,
+    until.
     Operators acknowledge, classify and resolve them, one by one or in bulk (each change audited:
     who, when, which event)."""
 
@@ -265,7 +266,9 @@ class EventViewSet(ObservationViewSet):
     def get_queryset(self) -> Any:
         queryset = super().get_queryset()
         # Plain rows for the list, like detections: no model instance per event.
-        return queryset.values(*s.EVENT_COLUMNS) if self.action == "list" else queryset
+        if self.action == "list":
+            return queryset.values(*s.EVENT_LIST_COLUMNS)
+        return queryset.select_related("acknowledged_by", "resolved_by") if self.action == "retrieve" else queryset
 
     def get_serializer_class(self) -> Any:
         if self.action == "acknowledge":
@@ -367,7 +370,7 @@ class EventViewSet(ObservationViewSet):
         fields = ["classification", "notes", "updated_at"]
         if event.status == EventStatus.OPEN:
             event.status = EventStatus.ACKNOWLEDGED
-            event.acknowledged_by_id = request.user.pk
+            event.acknowledged_by = signed_in_user(request)
             event.acknowledged_at = timezone.now()
             fields += ["status", "acknowledged_by", "acknowledged_at"]
         event.save(update_fields=fields)
