@@ -999,6 +999,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/passages/{id}/images/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description ``GET /api/v1/passages/{id}/images/``: the passage's crop and frame URLs (see the module). */
+        get: operations["passages_images_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/passages/export/": {
         parameters: {
             query?: never;
@@ -2668,6 +2685,16 @@ export interface components {
             readonly received_at: string;
             /** Format: date-time */
             readonly updated_at: string;
+        };
+        PassageImages: {
+            /** Format: uuid */
+            passage: string;
+            /** @description URL of the plate's best crop (no token needed); null when the passage has none. */
+            crop: string | null;
+            /** @description URL of the frame the crop was cut from; null when the passage has none. */
+            snapshot: string | null;
+            /** @description Unix time after which the URLs are refused. */
+            expires_at: number;
         };
         /**
          * @description A vehicle passage: one visit of one vehicle to one camera and its voted plate. Rendered by
@@ -7630,6 +7657,63 @@ export interface operations {
             };
             /** @description No such object in the caller's organization (or an unknown page cursor). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    passages_images_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PassageImages"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object store is unavailable; retry later. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

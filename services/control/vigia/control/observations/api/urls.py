@@ -7,7 +7,7 @@ status history and the dashboard.
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from vigia.control.observations.api import views
+from vigia.control.observations.api import summary, views
 
 router = SimpleRouter()
 router.trailing_slash = "/?"  # /events/{id}/acknowledge and .../acknowledge/ both work
@@ -23,6 +23,7 @@ urlpatterns = [
     path("devices/<uuid:device_id>/status-history", views.DeviceStatusHistoryView.as_view(),
          name="device-status-history"),
     path("dashboard/analytics", views.AnalyticsView.as_view(), name="dashboard-analytics"),
+    path("dashboard/summary", summary.DashboardSummaryView.as_view(), name="dashboard-summary"),
     path("dashboard/events", views.EventViewSet.as_view({"get": "list"}), name="dashboard-events"),
     path("dashboard/detections", views.DetectionViewSet.as_view({"get": "list"}),
          name="dashboard-detections"),
