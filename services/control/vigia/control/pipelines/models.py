@@ -28,6 +28,9 @@ class Pipeline(OrgScopedModel):
                              "edges: [{source, source_port, target, target_port}]}")
     state = models.CharField(max_length=16, choices=PipelineState.choices, default=PipelineState.DRAFT)
     version = models.PositiveIntegerField(default=1)
+    deployed_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Number of the graph version last started (execute, or a save while "
+        "running): what the automation runtime runs, or ran before it was stopped. Null: never started.")
 
     class Meta:
         db_table = "pipelines"
@@ -45,6 +48,30 @@ class Pipeline(OrgScopedModel):
             return PipelineDeleted(pipeline=self.id)
         return PipelineChanged(pipeline=self.id, name=self.name, state=self.state,
                                graph=self.graph, version=self.version)
+
+
+class PipelineVersion(models.Model):
+    """One saved graph of a pipeline, numbered from 1: every save that changes the graph keeps the
+    new one with who saved it and when, so an operator can see what a deploy changes and go back."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    # Unindexed: every read goes by pipeline, which the unique constraint's index leads with.
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+", db_index=False)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="versions", db_index=False)
+    number = models.PositiveIntegerField(help_text="1 for the graph the pipeline was created with, then +1 a save.")
+    graph = models.JSONField(help_text="The graph as saved (normalised by validation).")
+    saved_by = models.ForeignKey("tenancy.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+", help_text="Null when the user was deleted since.")
+    saved_by_email = models.EmailField(blank=True, help_text="Kept when the user is deleted.")
+    saved_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "pipeline_versions"
+        ordering = ("-number",)
+        constraints = [models.UniqueConstraint(fields=("pipeline", "number"), name="pipeline_versions_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline_id} v{self.number}"
 
 
 class PipelineNodeState(models.Model):

@@ -15,7 +15,7 @@ from vigia.common.pipelines import ITEM_KINDS, NODE_TYPES, GraphError, validate_
 from vigia.control.cameras.models import Camera
 from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
 from vigia.control.notifications.models import NotificationChannel
-from vigia.control.pipelines.models import Pipeline, PipelineRun
+from vigia.control.pipelines.models import Pipeline, PipelineRun, PipelineVersion
 from vigia.control.watchlists.models import PlateWatchlist
 
 CAMERA_NODE_TYPES = frozenset({"camera_rtsp", "plate"})
@@ -104,9 +104,9 @@ class PipelineSerializer(StrictModelSerializer):
 
     class Meta:
         model = Pipeline
-        fields = ("id", "name", "description", "graph", "state", "version", "webhook_secrets", "created_at",
-                  "updated_at")
-        read_only_fields = ("id", "state", "version", "created_at", "updated_at")
+        fields = ("id", "name", "description", "graph", "state", "version", "deployed_version", "webhook_secrets",
+                  "created_at", "updated_at")
+        read_only_fields = ("id", "state", "version", "deployed_version", "created_at", "updated_at")
         extra_kwargs = {"description": {"max_length": 2000}}
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
@@ -127,6 +127,35 @@ class PipelineSerializer(StrictModelSerializer):
             attrs["graph"] = checked_graph(attrs.get("graph", {"nodes": [], "edges": []}))
             check_references(attrs["graph"], self.context["request"].user.org_id)
         return attrs
+
+
+class PipelineVersionSummarySerializer(serializers.ModelSerializer):
+    """A saved version of a pipeline's graph: its number, who saved it and when, and its size."""
+
+    saved_by = serializers.CharField(source="saved_by_email", help_text="Email of who saved it (empty: "
+                                      "saved by the system).")
+    nodes = serializers.SerializerMethodField(help_text="How many nodes the graph has.")
+    edges = serializers.SerializerMethodField(help_text="How many edges the graph has.")
+
+    class Meta:
+        model = PipelineVersion
+        fields: tuple[str, ...] = ("number", "saved_by", "saved_at", "nodes", "edges")
+
+    def get_nodes(self, version: PipelineVersion) -> int:
+        return len(version.graph.get("nodes") or [])
+
+    def get_edges(self, version: PipelineVersion) -> int:
+        return len(version.graph.get("edges") or [])
+
+
+class PipelineVersionSerializer(PipelineVersionSummarySerializer):
+    """A saved version of a pipeline's graph, with the graph."""
+
+    graph = serializers.JSONField(help_text="{nodes: [{id, type, config, position?, label?}], edges: [{source, "
+                                  "source_port, target, target_port}]}")
+
+    class Meta(PipelineVersionSummarySerializer.Meta):
+        fields = (*PipelineVersionSummarySerializer.Meta.fields, "graph")
 
 
 class PortSerializer(serializers.Serializer):

@@ -37,6 +37,8 @@ from vigia.control.pipelines.api.serializers import (
     NodeTypeSerializer,
     PipelineRunSerializer,
     PipelineSerializer,
+    PipelineVersionSerializer,
+    PipelineVersionSummarySerializer,
     WebhookSecretSerializer,
     check_references,
     checked_graph,
@@ -49,8 +51,10 @@ from vigia.control.pipelines.models import (
     PipelineNodeState,
     PipelineRun,
     PipelineState,
+    PipelineVersion,
     PipelineWebhook,
 )
+from vigia.control.pipelines.versions import keep_version
 from vigia.control.tenancy.models import Organization
 
 MAX_RUNS = 100
@@ -82,11 +86,13 @@ class PipelineViewSet(ChangeEventsMixin, OrgScopedViewSet):
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         super().perform_create(serializer)
         pipeline: Pipeline = serializer.instance  # type: ignore[assignment]
+        keep_version(pipeline, self.request.user)
         pipeline.new_webhook_secrets = webhooks.sync_secrets(pipeline)  # type: ignore[attr-defined]
 
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         super().perform_update(serializer)
         pipeline: Pipeline = serializer.instance  # type: ignore[assignment]
+        keep_version(pipeline, self.request.user)
         pipeline.new_webhook_secrets = webhooks.sync_secrets(pipeline)  # type: ignore[attr-defined]
 
     @extend_schema(responses={200: NodeTypeSerializer(many=True)})
@@ -112,6 +118,7 @@ class PipelineViewSet(ChangeEventsMixin, OrgScopedViewSet):
             compile_plan(pipeline.id, Organization.objects.get(pk=pipeline.org_id), pipeline.version, graph)
         except GraphError as exc:
             raise exceptions.ValidationError(exc.problems) from None
+        pipeline.deployed_version = keep_version(pipeline, request.user).number
         return self._transition(pipeline, PipelineState.RUNNING, "started")
 
     @extend_schema(request=None, responses={200: PipelineSerializer})
@@ -126,7 +133,7 @@ class PipelineViewSet(ChangeEventsMixin, OrgScopedViewSet):
     def _transition(self, pipeline: Pipeline, state: str, verb: str) -> Response:
         pipeline.state = state
         pipeline.version += 1
-        pipeline.save(update_fields=["state", "version", "updated_at"])
+        pipeline.save(update_fields=["state", "version", "deployed_version", "updated_at"])
         announce_change(pipeline, verb)
         return Response(self.get_serializer(pipeline).data)
 
@@ -157,6 +164,24 @@ class PipelineViewSet(ChangeEventsMixin, OrgScopedViewSet):
         if query.validated_data.get("fired") is not None:
             runs = runs.filter(fired=query.validated_data["fired"])
         return Response(PipelineRunSerializer(runs[:query.validated_data["limit"]], many=True).data)
+
+    @extend_schema(responses={200: PipelineVersionSummarySerializer(many=True)}, filters=False)
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def versions(self, request: Request, pk: str | None = None) -> Response:
+        """The saved versions of the pipeline's graph, newest first (graphs left out: ask for one)."""
+        pipeline: Pipeline = self.get_object()
+        versions = PipelineVersion.objects.filter(pipeline=pipeline).order_by("-number")
+        return Response(PipelineVersionSummarySerializer(versions, many=True).data)
+
+    @extend_schema(responses={200: PipelineVersionSerializer}, parameters=[
+        OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH, description="The version's number.")])
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]{1,9})", pagination_class=None,
+            filterset_class=None)
+    def version(self, request: Request, pk: str | None = None, number: str = "") -> Response:
+        """One saved version of the pipeline's graph, with the graph."""
+        pipeline: Pipeline = self.get_object()
+        version = get_object_or_404(PipelineVersion, pipeline=pipeline, number=int(number))
+        return Response(PipelineVersionSerializer(version).data)
 
     @extend_schema(operation_id="pipelines_dry_run", request=DryRunSerializer,
                    responses={200: DryRunResultSerializer})
