@@ -2438,6 +2438,8 @@ export interface components {
             /** @description Seconds an event may stay unacknowledged before a pipeline's event input escalates it (default 300; null: back to the default). */
             escalation_delay_s?: number | null;
             retention?: components["schemas"]["RetentionSettings"];
+            /** @description Minutes without input after which the console signs its user out (default 30; null: back to the default). */
+            session_idle_minutes?: number | null;
         };
         PaginatedAnomalyList: {
             /**
@@ -2829,6 +2831,8 @@ export interface components {
             /** @description Seconds an event may stay unacknowledged before a pipeline's event input escalates it (default 300; null: back to the default). */
             escalation_delay_s?: number | null;
             retention?: components["schemas"]["RetentionSettingsRequest"];
+            /** @description Minutes without input after which the console signs its user out (default 30; null: back to the default). */
+            session_idle_minutes?: number | null;
         };
         /** @description A pipeline: a named graph of typed nodes and its run state (changed by execute/stop). */
         PatchedPipelineRequest: {

@@ -13,6 +13,7 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 INDEX = """<!doctype html><html><head><meta name="vigia-live-url" content="" />
+<meta name="vigia-map-style" content="" />
 <script type="module" src="/assets/index-abc123.js"></script></head><body><div id="root"></div></body></html>"""
 
 
@@ -79,3 +80,26 @@ def test_without_a_build_root_explains_how_to_build_it(tmp_path, settings):
 
 def test_only_reads_are_served(console_build):
     assert Client().post("/dashboard").status_code == 405
+
+
+def test_the_map_needs_no_network_unless_a_style_is_configured(console_build, settings):
+    html, csp = _index()
+    assert '<meta name="vigia-map-style" content="" />' in html
+    assert "img-src 'self' data: blob:;" in csp and "worker-src 'self'" in csp
+    assert "tiles.example.org" not in csp
+
+    settings.VIGIA = settings.VIGIA.model_copy(update={
+        "console_map_style_url": "https://tiles.example.org/styles/basic.json?key=a&b=1"})
+    html, csp = _index()
+    assert '<meta name="vigia-map-style" content="https://tiles.example.org/styles/basic.json?key=a&amp;b=1" />' \
+        in html
+    directives = dict(part.split(" ", 1) for part in csp.split("; "))
+    assert directives["img-src"] == "'self' data: blob: https://tiles.example.org"
+    assert directives["connect-src"] == "'self' ws://vigia.example.com:8003 https://tiles.example.org"
+    assert directives["script-src"] == "'self'" and directives["worker-src"] == "'self'"
+
+
+def _index() -> tuple[str, str]:
+    response = Client().get("/fleet/map", HTTP_HOST="vigia.example.com:8000")
+    assert response.status_code == 200
+    return response.content.decode(), response["Content-Security-Policy"]

@@ -34,6 +34,10 @@ class ControlSettings(CommonSettings):
     console_live_url: str = Field("ws://{host}:8003/api/v1/ws", description="The live feed's WebSocket URL "
                                   "the console connects to; `{host}` is the host the page was loaded from. "
                                   "Behind one proxy for everything: `wss://{host}/api/v1/ws`.")
+    console_map_style_url: str = Field("", description="A MapLibre style (JSON URL) for the console's map of "
+                                       "cameras and devices; its tiles, glyphs and sprites must come from the "
+                                       "same origin, which the console's Content-Security-Policy then allows. "
+                                       "Empty: a plain built-in style, no network fetch at all (works offline).")
     outbox_poll_seconds: float = Field(0.5, gt=0, description="Outbox relay poll period when idle.")
 
     @model_validator(mode="after")

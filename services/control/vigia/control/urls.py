@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from vigia.control.cameras.stream_auth import mediamtx_auth
 from vigia.control.core import console, health
+from vigia.control.observations.api.passage_images import PassageImagesView
 from vigia.control.observations.evidence import signed_object
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("vigia.control.pipelines.api.urls")),
     path("api/v1/", include("vigia.control.watchlists.api.urls")),
     path("api/v1/", include("vigia.control.observations.api.urls")),
+    path("api/v1/passages/<uuid:pk>/images/", PassageImagesView.as_view(), name="passage-images"),
     path("api/v1/", include("vigia.control.audit.api.urls")),
     path("api/v1/", include("vigia.control.notifications.api.urls")),
     # MediaMTX's authMethod: http hook; internal network only (refused when it came through a proxy).

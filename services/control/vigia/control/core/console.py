@@ -3,8 +3,10 @@
 Files of the build are served as they are (``assets/`` are content-hashed: cached for a year);
 every other path outside the API's prefixes answers ``index.html``, so a deep link such as
 ``/events?severity=critical`` opens the page the console's router draws for it. The page learns
-where the live feed is from a ``<meta name="vigia-live-url">`` filled in here, and is sent with a
-Content-Security-Policy that allows only this origin and that feed.
+where the live feed is from a ``<meta name="vigia-live-url">`` filled in here, and the map's style
+from ``<meta name="vigia-map-style">`` (empty: the console's built-in offline style), and is sent
+with a Content-Security-Policy that allows only this origin, that feed and, when a map style is
+configured, the style's origin (its tiles, glyphs and sprites).
 
 When the console has not been built, ``/`` answers 503 with the command that builds it.
 """
@@ -31,6 +33,7 @@ PATH_PATTERN = r"^(?!(?:{})(?:/|$))(?P<path>.*)$".format("|".join(p.replace(".",
 
 SOURCE_BUILD = Path(__file__).resolve().parents[4] / "console" / "dist"
 LIVE_URL_META = '<meta name="vigia-live-url" content="" />'
+MAP_STYLE_META = '<meta name="vigia-map-style" content="" />'
 NOT_BUILT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Vigia console not built</title></head>
 <body><h1>The Vigia console has not been built</h1>
@@ -54,13 +57,20 @@ def live_url(request: HttpRequest) -> str:
     return str(settings.VIGIA.console_live_url).replace("{host}", hostname)
 
 
-def content_security_policy(live: str) -> str:
-    """Scripts, styles and data from this origin only; WebSocket to the live feed's origin."""
-    parts = urlsplit(live)
-    live_origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def content_security_policy(live: str, map_style: str = "") -> str:
+    """Scripts, styles and data from this origin only; WebSocket to the live feed's origin; the
+    map style's origin for its style, tiles, glyphs and sprites only when one is configured. The
+    map's worker is a file of the build (``worker-src 'self'``), never a blob."""
+    tiles = _origin(map_style)
     return "; ".join([
-        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
-        f"connect-src 'self' {live_origin}".strip(), "font-src 'self'", "media-src 'self' blob:",
+        "default-src 'self'", "script-src 'self'", "worker-src 'self'", "style-src 'self'",
+        f"img-src 'self' data: blob: {tiles}".strip(), f"connect-src 'self' {_origin(live)} {tiles}".strip(),
+        "font-src 'self'", "media-src 'self' blob:",
         "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'",
     ])
 
@@ -83,10 +93,12 @@ def serve(request: HttpRequest, path: str = "") -> HttpResponseBase:
         if path.startswith("assets/") or "." in path.rsplit("/", 1)[-1]:
             return not_found(request)  # a missing file is a 404, not the app
     live = live_url(request)
+    map_style = str(settings.VIGIA.console_map_style_url).strip()
     html = index.read_text(encoding="utf-8").replace(
-        LIVE_URL_META, f'<meta name="vigia-live-url" content="{escape(live)}" />')
+        LIVE_URL_META, f'<meta name="vigia-live-url" content="{escape(live)}" />').replace(
+        MAP_STYLE_META, f'<meta name="vigia-map-style" content="{escape(map_style)}" />')
     return HttpResponse(html, content_type="text/html; charset=utf-8", headers={
-        "Cache-Control": "no-cache", "Content-Security-Policy": content_security_policy(live)})
+        "Cache-Control": "no-cache", "Content-Security-Policy": content_security_policy(live, map_style)})
 
 
 def _file(path: Path, immutable: bool) -> FileResponse:
