@@ -20,7 +20,7 @@ DEFAULTS = {"time_zone": "America/Sao_Paulo", "correlation": {
     "weights": {"magnetic": None, "audio": None, "humanoid": None, "imu": None},
     "severity": NO_SEVERITY, "fold_window_s": None}, "escalation_delay_s": 300,
     "retention": {"passages_days": None, "snapshots_days": None, "notifications_days": None,
-                  "evidence_days": None}}
+                  "evidence_days": None}, "session_idle_minutes": 30}
 
 
 def _state(org: Organization) -> tuple[str, Any]:
@@ -46,7 +46,7 @@ def test_admin_changes_time_zone_and_correlation_in_the_shape_the_correlator_rea
         "weights": {"magnetic": None, "audio": 0.3, "humanoid": None, "imu": 0.1},
         "severity": NO_SEVERITY, "fold_window_s": None}, "escalation_delay_s": 300,
         "retention": {"passages_days": None, "snapshots_days": None, "notifications_days": None,
-                  "evidence_days": None}}
+                  "evidence_days": None}, "session_idle_minutes": 30}
     assert _state(org) == ("America/Manaus", {"retention_days": 30, "correlation": {
         "window_ms": 1500, "threshold": 0.8, "weights": {"audio": 0.3, "imu": 0.1}}})
 
@@ -183,3 +183,17 @@ def test_admin_sets_the_organizations_retention_of_passages_snapshots_notificati
     assert _state(org)[1] == {"retention": {"passages_days": 14, "notifications_days": 30, "evidence_days": 180}}
     assert api(viewer).patch(SETTINGS, {"retention": {"passages_days": 1}}, format="json").status_code == 403
     assert AuditEntry.objects.filter(method="PATCH", path=SETTINGS, status_code=200).count() == 2
+
+
+def test_admin_sets_the_consoles_idle_time_out_and_null_puts_the_default_back(api, admin, viewer, org):
+    response = api(admin).patch(SETTINGS, {"session_idle_minutes": 5}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["session_idle_minutes"] == 5
+    assert api(viewer).get(SETTINGS).json()["session_idle_minutes"] == 5  # the console reads it as anyone
+    assert _state(org)[1] == {"session_idle_minutes": 5}
+    for wrong in (0, 24 * 60 + 1, "soon"):
+        response = api(admin).patch(SETTINGS, {"session_idle_minutes": wrong}, format="json")
+        assert response.status_code == 400 and "session_idle_minutes" in response.json()["error"]["fields"]
+    response = api(admin).patch(SETTINGS, {"session_idle_minutes": None}, format="json")
+    assert response.json()["session_idle_minutes"] == 30
+    assert _state(org)[1] == {}

@@ -30,6 +30,8 @@ SEVERITY_SCORES = ("medium", "high", "critical")
 FOLD_WINDOW_MAX_S = 86_400
 ESCALATION_DELAY_MIN_S, ESCALATION_DELAY_MAX_S = 10, 7 * 86_400
 RETENTION_VALUES = ("passages_days", "snapshots_days", "notifications_days", "evidence_days")
+#: The console's idle session time-out: minutes without input before it signs its user out.
+SESSION_IDLE_DEFAULT_MINUTES, SESSION_IDLE_MIN_MINUTES, SESSION_IDLE_MAX_MINUTES = 30, 1, 24 * 60
 
 
 def _time_zone(value: str) -> str:
@@ -177,6 +179,10 @@ class OrganizationSettingsSerializer(StrictSerializer):
         help_text=f"Seconds an event may stay unacknowledged before a pipeline's event input escalates it "
         f"(default {ESCALATION_DELAY_DEFAULT_S}; null: back to the default).")
     retention = RetentionSettingsSerializer(required=False)
+    session_idle_minutes = serializers.IntegerField(
+        min_value=SESSION_IDLE_MIN_MINUTES, max_value=SESSION_IDLE_MAX_MINUTES, required=False, allow_null=True,
+        help_text=f"Minutes without input after which the console signs its user out (default "
+        f"{SESSION_IDLE_DEFAULT_MINUTES}; null: back to the default).")
 
     def validate_time_zone(self, value: str) -> str:
         return _time_zone(value)
@@ -202,4 +208,12 @@ class OrganizationSettingsSerializer(StrictSerializer):
             },
             "escalation_delay_s": escalation_delay_s(org.settings),
             "retention": {name: retention.get(name) for name in RETENTION_VALUES},
+            "session_idle_minutes": session_idle_minutes(org.settings),
         }
+
+
+def session_idle_minutes(settings: Any) -> int:
+    """The organization's idle session time-out in minutes (its override, else the default)."""
+    value = settings.get("session_idle_minutes") if isinstance(settings, dict) else None
+    valid = isinstance(value, int) and SESSION_IDLE_MIN_MINUTES <= value <= SESSION_IDLE_MAX_MINUTES
+    return value if valid else SESSION_IDLE_DEFAULT_MINUTES

@@ -3,8 +3,9 @@
 * ``/api/v1/organizations/``: platform operators list, create (with a first admin invited),
   read, ``disable`` and ``enable`` organizations. Everyone else gets 403, admins included.
 * ``/api/v1/organization/settings``: the caller's own organization's time zone, correlation
-  overrides (weights, severity thresholds, folding of repeats), escalation delay and retention of
-  passages and snapshots (LGPD, :mod:`vigia.common.privacy`); every member
+  overrides (weights, severity thresholds, folding of repeats), escalation delay, retention of
+  passages and snapshots (LGPD, :mod:`vigia.common.privacy`) and the console's idle session
+  time-out; every member
   reads them, admins change them (PATCH). A platform operator gets 403.
 
 Every POST and PATCH here is an audit row (:mod:`vigia.control.audit.middleware`).
@@ -122,7 +123,11 @@ class OrganizationSettingsView(APIView):
                 current = {key: value for key, value in current.items() if key != "retention"}
                 if kept:
                     current["retention"] = kept
-            if "correlation" in changes or "escalation_delay_s" in changes or "retention" in changes:
+            if "session_idle_minutes" in changes:
+                current = {key: value for key, value in current.items() if key != "session_idle_minutes"}
+                if changes["session_idle_minutes"] is not None:
+                    current["session_idle_minutes"] = changes["session_idle_minutes"]
+            if changes.keys() & {"correlation", "escalation_delay_s", "retention", "session_idle_minutes"}:
                 org.settings = current
                 changed.append("settings")
             if changed:
