@@ -1,4 +1,5 @@
-"""The live ASGI app: ``WS /api/v1/ws?token=<JWT>[&types=a,b]``, ``/healthz``, ``/readyz``, ``/metrics``.
+"""The live ASGI app: ``WS /api/v1/ws?token=<JWT>[&types=a,b]``, ``WS /api/v1/cameras/{id}/frames?token=<JWT>``
+(a camera's latest frames, see :mod:`vigia.live.frames`), ``/healthz``, ``/readyz``, ``/metrics``.
 
 Admission: the socket is accepted first and then, if refused, closed with a code and a reason the
 client can read (a refusal before ``accept`` would be an HTTP 403 browsers cannot tell apart):
@@ -29,9 +30,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import orjson
+import psycopg
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from redis.asyncio import Redis
 from starlette.websockets import WebSocketDisconnect
 
 from vigia.common.auth import AccessClaims, InvalidToken, JWKSClient, KeySetUnavailable
@@ -41,9 +45,19 @@ from vigia.common.client_address import ClientAddressMiddleware
 from vigia.common.messages import Envelope
 from vigia.common.observability import HttpMetricsMiddleware
 from vigia.live.config import LiveSettings
+from vigia.live.frames import (
+    CLOSE_NOT_FOUND,
+    FRAMES_SENT,
+    FRAMES_SKIPPED,
+    CameraFeed,
+    FrameFeeds,
+    frame_message,
+    parse_fps,
+)
 from vigia.live.hub import (
     CLOSE_BAD_REQUEST,
     CLOSE_GOING_AWAY,
+    CLOSE_TOO_SLOW,
     CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHORIZED,
     DISCONNECTS,
@@ -66,6 +80,9 @@ class Live:
     jwks: JWKSClient
     instance: str
     consumer: Consumer | None = None
+    frames: FrameFeeds | None = None
+    #: Set on shutdown: every latest-frame socket closes with 1001.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # JWKSClient lets one caller fetch and fails the others while no key is cached yet: verifying
     # under a lock makes them wait for that fetch instead (verification itself never yields).
     verifying: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -88,15 +105,26 @@ def create_app(settings: LiveSettings, hub: Hub | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live.consumer = _consumer(live)
         starting = asyncio.create_task(_start(live.consumer, settings.live_port), name="live-consumer-start")
+        # Opened in the background: a database that is down refuses tiles (1013), never the feed.
+        pool: AsyncConnectionPool = AsyncConnectionPool(
+            settings.database_url, min_size=1, max_size=4, timeout=5, open=False, name="live-cameras",
+            kwargs={"connect_timeout": 5, "application_name": "vigia-live"})
+        await pool.open(wait=False)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        live.frames = FrameFeeds(redis, pool, settings.live_frames_max_fps, settings.live_camera_cache_s)
         try:
             yield
         finally:
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
+            live.stopping.set()
             await live.hub.close_all(CLOSE_GOING_AWAY, "server shutting down", "shutdown",
                                      settings.live_shutdown_grace_s)
             await live.consumer.shutdown()
+            await live.frames.close()
+            await redis.aclose()
+            await pool.close()
 
     app = FastAPI(title="Vigia live", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.live = live
@@ -128,6 +156,19 @@ def create_app(settings: LiveSettings, hub: Hub | None = None) -> FastAPI:
             await _serve(websocket, client, live.settings)
         finally:
             live.hub.remove(client)
+
+    @app.websocket("/api/v1/cameras/{camera}/frames")
+    async def camera_frames(websocket: WebSocket, camera: str) -> None:
+        await websocket.accept()
+        admitted = await _admit_watcher(websocket, live, camera)
+        if admitted is None:
+            return
+        feed, rate, expires_at = admitted
+        try:
+            await _watch(websocket, live, feed, rate, expires_at)
+        finally:
+            assert live.frames is not None
+            await live.frames.leave(feed)
 
     return app
 
@@ -224,6 +265,118 @@ async def _serve(websocket: WebSocket, client: Client, settings: LiveSettings) -
     with contextlib.suppress(Exception):
         await asyncio.wait_for(websocket.close(client.close_code, client.close_text),
                                settings.live_close_timeout_s)
+
+
+# --- one console tile: a camera's latest frames -----------------------------------------------------
+
+async def _admit_watcher(websocket: WebSocket, live: Live, camera: str) -> tuple[CameraFeed, float, float] | None:
+    """The feed, the watcher's frame rate and its token's expiry; None after closing the refusal."""
+    frames = live.frames
+    if frames is None or live.stopping.is_set():
+        await _refuse(websocket, CLOSE_GOING_AWAY, "server shutting down", "shutdown")
+        return None
+    try:
+        requested = parse_fps(websocket.query_params.get("fps"))
+    except ValueError as exc:
+        await _refuse(websocket, CLOSE_BAD_REQUEST, str(exc), "bad_request")
+        return None
+    claims = await _verified(websocket, live)
+    if claims is None:
+        return None
+    try:
+        camera_id = uuid.UUID(camera)
+    except ValueError:
+        camera_id = None
+    try:
+        info = await frames.camera(camera_id) if camera_id is not None else None
+    except (psycopg.Error, PoolTimeout):
+        log.warning("could not look the camera up", exc_info=True)
+        await _refuse(websocket, CLOSE_TRY_AGAIN_LATER, "cameras unavailable, try again later", "unavailable")
+        return None
+    # Another organization's camera answers exactly like one that does not exist.
+    if info is None or camera_id is None or str(info.org) != str(claims.org):
+        await _refuse(websocket, CLOSE_NOT_FOUND, "camera: not found", "not_found")
+        return None
+    if frames.watching >= live.settings.live_max_clients:
+        await _refuse(websocket, CLOSE_TRY_AGAIN_LATER, "too many clients, try again later", "full")
+        return None
+    return frames.watch(camera_id, info), frames.rate(info, requested), \
+        claims.exp.timestamp() + live.settings.jwt_leeway_s
+
+
+async def _verified(websocket: WebSocket, live: Live) -> AccessClaims | None:
+    token = websocket.query_params.get("token")
+    if not token:
+        await _refuse(websocket, CLOSE_UNAUTHORIZED, "token: missing", "unauthorized")
+        return None
+    try:
+        async with live.verifying:
+            return await live.jwks.averify(token)
+    except InvalidToken as exc:
+        await _refuse(websocket, CLOSE_UNAUTHORIZED, f"token: {exc.reason}", "unauthorized")
+    except KeySetUnavailable:
+        await _refuse(websocket, CLOSE_TRY_AGAIN_LATER, "authentication keys unavailable, try again later",
+                      "keys_unavailable")
+    return None
+
+
+async def _watch(websocket: WebSocket, live: Live, feed: CameraFeed, rate: float, expires_at: float) -> None:
+    """Send the camera's newest frames, at most ``rate`` a second, until the client leaves, its
+    token expires, a send stalls or the server stops."""
+    settings = live.settings
+    outcome: list[tuple[int, str, str]] = []
+
+    async def send() -> None:
+        last: tuple[bytes, int] | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            frame = await feed.newer_than(last[0] if last else None)
+            if last is not None and frame.seq > last[1] + 1:
+                FRAMES_SKIPPED.inc(frame.seq - last[1] - 1)
+            started = loop.time()
+            try:
+                await asyncio.wait_for(websocket.send_bytes(frame_message(frame.captured_ns, frame.jpeg)),
+                                       settings.live_frames_send_timeout_s)
+            except TimeoutError:
+                outcome.append((CLOSE_TOO_SLOW, "too slow: a frame could not be sent in time", "slow"))
+                return
+            FRAMES_SENT.inc()
+            last = (frame.entry, frame.seq)
+            await asyncio.sleep(max(0.0, 1.0 / rate - (loop.time() - started)))
+
+    async def expire() -> None:
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        outcome.append((CLOSE_UNAUTHORIZED, "token: expired", "expired"))
+
+    async def stop() -> None:
+        await live.stopping.wait()
+        outcome.append((CLOSE_GOING_AWAY, "server shutting down", "shutdown"))
+
+    tasks = {asyncio.create_task(coro) for coro in (_drain(websocket), send(), expire(), stop())}
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if not outcome:
+        DISCONNECTS.labels("client").inc()
+        return
+    code, reason, label = outcome[0]
+    DISCONNECTS.labels(label).inc()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(websocket.close(code, close_reason(reason)), settings.live_close_timeout_s)
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends until it disconnects."""
+    while True:
+        try:
+            message = await websocket.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        if message["type"] == "websocket.disconnect":
+            return
 
 
 async def _write(websocket: WebSocket, client: Client) -> None:

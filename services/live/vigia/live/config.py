@@ -43,3 +43,10 @@ class LiveSettings(BrokerSettings):
                                "acknowledging; keep it below live_send_queue.")
     live_shutdown_grace_s: float = Field(5.0, gt=0, le=120, description="On SIGTERM, how long to wait for "
                                          "clients to acknowledge the 1001 close before exiting (s).")
+    live_frames_max_fps: float = Field(5.0, gt=0, le=30, description="Most frames per second one console "
+                                       "tile receives of a camera's latest frames (never more than the "
+                                       "camera's own fps); Redis is polled at this rate per watched camera.")
+    live_frames_send_timeout_s: float = Field(10.0, gt=0, le=300, description="A latest-frame socket whose "
+                                              "frame could not be sent within this time is closed with 4008 (s).")
+    live_camera_cache_s: float = Field(30.0, ge=0, le=3600, description="How long live remembers a camera's "
+                                       "organization and fps before looking it up in PostgreSQL again (s).")

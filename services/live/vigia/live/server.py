@@ -76,5 +76,6 @@ class LiveServer(CleanExitOnSignal, uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
             server.close()  # stop accepting first, so no new client slips in during the close
+        self.live.stopping.set()  # latest-frame sockets close with 1001 alongside the feed's
         await self.hub.close_all(CLOSE_GOING_AWAY, "server shutting down", "shutdown", self.grace)
         await super().shutdown(sockets)
