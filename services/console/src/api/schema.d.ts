@@ -373,6 +373,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/channels/kinds/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Every channel kind: its label, whether actions name recipients, and its config's JSON
+         *     schema (secret fields are ``writeOnly`` with ``format: password``).
+         */
+        get: operations["channels_kinds_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dashboard/analytics": {
         parameters: {
             query?: never;
@@ -1737,6 +1757,18 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
+        };
+        /** @description A kind of channel as a client needs it to draw the kind's form. */
+        ChannelKind: {
+            kind: string;
+            label: string;
+            description: string;
+            /** @description Whether its actions are sent to recipients. */
+            needs_recipient: boolean;
+            /** @description JSON schema of the kind's config (pydantic's). */
+            config_schema: {
+                [key: string]: unknown;
+            };
         };
         /**
          * @description * `email` - email
@@ -5204,6 +5236,43 @@ export interface operations {
             };
             /** @description The request body is not JSON (Content-Type: application/json). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    channels_kinds_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelKind"][];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

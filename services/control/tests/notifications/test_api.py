@@ -184,3 +184,17 @@ def test_channels_and_deliveries_filter(api: Callable[..., Any], operator: Any, 
     assert [d["id"] for d in listed] == [str(failed.id)]
     assert ok.status == "delivered"
     assert client.get(f"/api/v1/channels/{hook.id}/deliveries/?status=lost").status_code == 400
+
+
+def test_kinds_lists_every_registered_kind_with_its_config_schema(api: Callable[..., Any], operator: Any,
+                                                                   make_user: Callable[..., Any]) -> None:
+    response = api(operator).get("/api/v1/channels/kinds/")
+    assert response.status_code == 200, response.content
+    kinds = {row["kind"]: row for row in response.json()}
+    assert set(kinds) == {"email", "modbus", "telegram", "webhook", "whatsapp"}
+    webhook = kinds["webhook"]
+    assert webhook["label"] == "Webhook" and webhook["needs_recipient"] is False
+    properties = webhook["config_schema"]["properties"]
+    assert properties["secret"]["writeOnly"] is True and properties["secret"]["format"] == "password"
+    assert set(webhook["config_schema"]["required"]) == {"url", "secret"}
+    assert api(make_user(role=Role.VIEWER)).get("/api/v1/channels/kinds/").status_code == 403

@@ -88,6 +88,17 @@ class ChannelSerializer(StrictModelSerializer):
         return super().update(instance, self._apply_config(validated_data))
 
 
+class ChannelKindSerializer(serializers.Serializer):
+    """A kind of channel as a client needs it to draw the kind's form."""
+
+    kind = serializers.CharField()
+    # DRF's metaclass pops declared fields, so Field.label is untouched; the stubs cannot see that.
+    label = serializers.CharField()  # type: ignore[assignment]
+    description = serializers.CharField()
+    needs_recipient = serializers.BooleanField(help_text="Whether its actions are sent to recipients.")
+    config_schema = serializers.DictField(help_text="JSON schema of the kind's config (pydantic's).")
+
+
 class ChannelTestSerializer(StrictSerializer):
     """A test message through a channel (its own recipients unless given)."""
 

@@ -1,5 +1,6 @@
-"""Channel endpoints: CRUD (admins write, operators read), ``POST …/{id}/test/`` and the
-deliveries of a channel or of an event."""
+"""Channel endpoints: CRUD (admins write, operators read), ``POST …/{id}/test/``, the deliveries of
+a channel or of an event, and ``GET …/kinds/``: every kind with the JSON schema of its config (from
+the channel registry), so a client draws each kind's form without knowing the kinds."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from vigia.common.channels import CHANNELS
 from vigia.common.messages import ActionRequested
 from vigia.control.core.api.views import OrgScopedViewSet
 from vigia.control.core.choices import Role
 from vigia.control.core.pagination import IdCursorPagination
 from vigia.control.core.permissions import caller_org_id
 from vigia.control.notifications.api.serializers import (
+    ChannelKindSerializer,
     ChannelSerializer,
     ChannelTestSerializer,
     DeliverySerializer,
@@ -45,7 +48,16 @@ class ChannelViewSet(OrgScopedViewSet):
     serializer_class = ChannelSerializer
     filterset_class = ChannelFilterSet
     required_roles = {"read": Role.OPERATOR, "write": Role.ADMIN, "test": Role.OPERATOR,
-                      "deliveries": Role.OPERATOR}
+                      "deliveries": Role.OPERATOR, "kinds": Role.OPERATOR}
+
+    @extend_schema(responses={200: ChannelKindSerializer(many=True)})
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def kinds(self, request: Request) -> Response:
+        """Every channel kind: its label, whether actions name recipients, and its config's JSON
+        schema (secret fields are ``writeOnly`` with ``format: password``)."""
+        return Response([{"kind": kind.kind, "label": kind.label, "description": kind.description,
+                          "needs_recipient": kind.needs_recipient, "config_schema": kind.config.model_json_schema()}
+                         for kind in CHANNELS.values()])
 
     @extend_schema(request=ChannelTestSerializer, responses={202: inline_serializer("ChannelTestAccepted", {
         "action": serializers.UUIDField(help_text="Id of the action (and of its action.<kind> message)."),

@@ -215,5 +215,6 @@ class OrganizationSettingsSerializer(StrictSerializer):
 def session_idle_minutes(settings: Any) -> int:
     """The organization's idle session time-out in minutes (its override, else the default)."""
     value = settings.get("session_idle_minutes") if isinstance(settings, dict) else None
-    valid = isinstance(value, int) and SESSION_IDLE_MIN_MINUTES <= value <= SESSION_IDLE_MAX_MINUTES
-    return value if valid else SESSION_IDLE_DEFAULT_MINUTES
+    if isinstance(value, int) and SESSION_IDLE_MIN_MINUTES <= value <= SESSION_IDLE_MAX_MINUTES:
+        return value
+    return SESSION_IDLE_DEFAULT_MINUTES
