@@ -1,14 +1,38 @@
-/** The plates area's routes, under the signed-in frame. */
+/**
+ * The plates area's routes, under the signed-in frame: passages and the tolerant search
+ * (``/plates?q=&camera=&site=&since=&until=``), a plate's history (``/plates/ABC1D23``) and the
+ * watch-lists (``/plates/watchlists?list=``).
+ */
 import { createRoute } from "@tanstack/react-router";
 
 import { signedInRoute } from "@/routes/base";
 
+import { validatePlatesSearch } from "./filters";
+import { PlateHistoryPage } from "./PlateHistoryPage";
 import { PlatesPage } from "./PlatesPage";
+import { WatchlistsPage } from "./WatchlistsPage";
 
 export const platesRoute = createRoute({
   getParentRoute: () => signedInRoute,
   path: "/plates",
+  validateSearch: validatePlatesSearch,
   component: PlatesPage,
 });
 
-export const platesRoutes = [platesRoute] as const;
+export const plateHistoryRoute = createRoute({
+  getParentRoute: () => signedInRoute,
+  path: "/plates/$plate",
+  validateSearch: (search: Record<string, unknown>): { lookAlikes?: boolean } =>
+    search.lookAlikes === true || search.lookAlikes === "true" ? { lookAlikes: true } : {},
+  component: PlateHistoryPage,
+});
+
+export const watchlistsRoute = createRoute({
+  getParentRoute: () => signedInRoute,
+  path: "/plates/watchlists",
+  validateSearch: (search: Record<string, unknown>): { list?: string } =>
+    typeof search.list === "string" && /^[0-9a-f-]{36}$/i.test(search.list) ? { list: search.list } : {},
+  component: WatchlistsPage,
+});
+
+export const platesRoutes = [platesRoute, watchlistsRoute, plateHistoryRoute] as const;
