@@ -16,7 +16,7 @@ type TokenPair = components["schemas"]["TokenPair"];
 
 export type SessionState =
   | { status: "unknown" }
-  | { status: "signed-out"; reason?: "expired" | "logged-out" }
+  | { status: "signed-out"; reason?: "expired" | "logged-out" | "idle" }
   | { status: "signed-in"; user: User };
 
 /** Why a sign-in was refused, in words the page translates. */
@@ -120,8 +120,9 @@ export class Session {
     return this.state;
   }
 
-  async signOut(): Promise<void> {
-    this.forget({ status: "signed-out", reason: "logged-out" });
+  /** End the session: the operator signed out, or (``idle``) the console did for want of input. */
+  async signOut(reason: "logged-out" | "idle" = "logged-out"): Promise<void> {
+    this.forget({ status: "signed-out", reason });
     try {
       await this.fetcher(`${AUTH}/logout`, { method: "POST", headers: COOKIE_HEADERS, credentials: "same-origin", body: "{}" });
     } catch {

@@ -8,7 +8,7 @@ import type { Messages } from "./pt-BR";
 
 /** English. */
 export const en: Messages = {
-  app: { name: "Vigia", language: "Language", signOut: "Sign out" },
+  app: { name: "Vigia", language: "Language", signOut: "Sign out", skipToContent: "Skip to content" },
   signIn: {
     title: "Sign in to Vigia",
     subtitle: "Operator console",
@@ -18,6 +18,7 @@ export const en: Messages = {
     submitting: "Signing in…",
     expired: "Your session expired. Please sign in again.",
     loggedOut: "You signed out of Vigia.",
+    idle: "You were signed out for inactivity. Please sign in again.",
     errors: {
       invalid_credentials: "Wrong e-mail or password.",
       throttled: "Too many attempts. Try again in {{minutes}} min.",
@@ -57,7 +58,7 @@ export const en: Messages = {
     plate_read: "Plate read: {{plate}}",
     pipeline_status_update: "Pipeline {{pipeline}}: {{status}}",
   },
-  nav: { dashboard: "Dashboard", cameras: "Cameras", plates: "Plates", events: "Events", fleet: "Fleet", pipelines: "Pipelines", settings: "Settings", menu: "Menu", theme: "Theme", light: "Light", dark: "Dark" },
+  nav: { dashboard: "Dashboard", cameras: "Cameras", plates: "Plates", events: "Events", fleet: "Fleet", pipelines: "Pipelines", settings: "Settings", menu: "Menu", theme: "Theme", light: "Light", dark: "Dark", darkTheme: "Dark theme" },
   cameras: cameras.en,
   plates: plates.en,
   events: events.en,

@@ -7,7 +7,7 @@ import * as fleet from "@/pages/fleet/messages";
 import * as pipelines from "@/pages/pipelines/messages";
 import * as settings from "@/pages/settings/messages";
 export const ptBR = {
-  app: { name: "Vigia", language: "Idioma", signOut: "Sair" },
+  app: { name: "Vigia", language: "Idioma", signOut: "Sair", skipToContent: "Pular para o conteúdo" },
   signIn: {
     title: "Entrar no Vigia",
     subtitle: "Console de operação",
@@ -17,6 +17,7 @@ export const ptBR = {
     submitting: "Entrando…",
     expired: "Sua sessão expirou. Entre novamente.",
     loggedOut: "Você saiu do Vigia.",
+    idle: "Sua sessão foi encerrada por inatividade. Entre novamente.",
     errors: {
       invalid_credentials: "E-mail ou senha incorretos.",
       throttled: "Muitas tentativas. Tente de novo em {{minutes}} min.",
@@ -56,7 +57,7 @@ export const ptBR = {
     plate_read: "Placa lida: {{plate}}",
     pipeline_status_update: "Pipeline {{pipeline}}: {{status}}",
   },
-  nav: { dashboard: "Painel", cameras: "Câmeras", plates: "Placas", events: "Eventos", fleet: "Frota", pipelines: "Automações", settings: "Configurações", menu: "Menu", theme: "Tema", light: "Claro", dark: "Escuro" },
+  nav: { dashboard: "Painel", cameras: "Câmeras", plates: "Placas", events: "Eventos", fleet: "Frota", pipelines: "Automações", settings: "Configurações", menu: "Menu", theme: "Tema", light: "Claro", dark: "Escuro", darkTheme: "Tema escuro" },
   cameras: cameras.ptBR,
   plates: plates.ptBR,
   events: events.ptBR,

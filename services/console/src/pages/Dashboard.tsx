@@ -1,16 +1,17 @@
 /**
- * Dashboard: the KPIs (cameras online, devices online/warning/off, open events, passages today,
- * detections and events in the chosen range) and the live feed. The range is in the URL
- * (``?hours=24|168``); times are in the organization's time zone.
+ * Dashboard: the KPIs (cameras online, devices online/warning/off, open events, passages today:
+ * exact counts from /api/v1/dashboard/summary; detections and events in the chosen range) and the
+ * live feed, which keeps them current. The range is in the URL (``?hours=24|168``); times are in
+ * the organization's time zone.
  */
 import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { useCallback, useMemo } from "react";
+import { useCallback, useEffect, useMemo } from "react";
 import { useTranslation } from "react-i18next";
 
 import { session } from "@/app";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
-import { DEFAULT_TIME_ZONE, formatCount, startOfDay } from "@/lib/format";
+import { DEFAULT_TIME_ZONE } from "@/lib/format";
 import { cn } from "@/lib/utils";
 import type { FeedMessage } from "@/live/messages";
 import { useLiveFeed } from "@/live/useLiveFeed";
@@ -54,20 +55,18 @@ export function DashboardPage() {
 
   const zone = useQuery(q.organizationSettings);
   const timeZone = zone.data ?? DEFAULT_TIME_ZONE;
-  const today = useMemo(() => startOfDay(new Date(), timeZone), [timeZone]);
-
-  const cameras = useQuery(q.cameras);
-  const devices = useQuery(q.devices);
-  const openEvents = useQuery(q.openEvents);
-  const passages = useQuery({ ...q.passagesSince(today), enabled: zone.isFetched });
+  const summary = useQuery(q.summary);
   const analytics = useQuery(q.analytics(hours));
 
-  const onMessage = useCallback((message: FeedMessage) => {
-    for (const queryKey of q.STALE_BY_FEED_TYPE[message.type] ?? []) {
-      void queryClient.invalidateQueries({ queryKey: [...queryKey] });
-    }
-  }, [queryClient]);
+  // A burst of live messages refetches each query they make stale once per interval.
+  const stale = useMemo(() => q.staleKeyBatcher((queryKey) => {
+    void queryClient.invalidateQueries({ queryKey: [...queryKey] });
+  }), [queryClient]);
+  useEffect(() => () => stale.cancel(), [stale]);
+  const onMessage = useCallback((message: FeedMessage) => stale.add(message.type), [stale]);
   const feed = useLiveFeed(session, onMessage);
+  const counts = summary.data;
+  const number = (value: number) => value.toLocaleString(locale);
 
   const severities = analytics.data?.events_by_severity ?? {};
   return (
@@ -90,16 +89,16 @@ export function DashboardPage() {
       </div>
 
       <section className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-label="KPIs">
-        <Kpi id="cameras" title={t("dashboard.kpi.cameras")} query={cameras}
-          value={() => formatCount(cameras.data!.online, false, locale)}
-          detail={() => t("dashboard.kpi.camerasOf", { total: formatCount(cameras.data!.count, cameras.data!.more, locale) })} />
-        <Kpi id="devices" title={t("dashboard.kpi.devices")} query={devices}
-          value={() => `${devices.data!.online.toLocaleString(locale)} / ${devices.data!.total.toLocaleString(locale)}`}
-          detail={() => t("dashboard.kpi.devicesDetail", { warning: devices.data!.warning, offline: devices.data!.offline })} />
-        <Kpi id="open-events" title={t("dashboard.kpi.openEvents")} query={openEvents}
-          value={() => formatCount(openEvents.data!.count, openEvents.data!.more, locale)} />
-        <Kpi id="passages-today" title={t("dashboard.kpi.passagesToday")} query={passages}
-          value={() => formatCount(passages.data!.count, passages.data!.more, locale)} />
+        <Kpi id="cameras" title={t("dashboard.kpi.cameras")} query={summary}
+          value={() => number(counts!.cameras.online)}
+          detail={() => t("dashboard.kpi.camerasOf", { total: number(counts!.cameras.total) })} />
+        <Kpi id="devices" title={t("dashboard.kpi.devices")} query={summary}
+          value={() => `${number(counts!.devices.online)} / ${number(counts!.devices.total)}`}
+          detail={() => t("dashboard.kpi.devicesDetail", { warning: number(counts!.devices.warning), offline: number(counts!.devices.offline) })} />
+        <Kpi id="open-events" title={t("dashboard.kpi.openEvents")} query={summary}
+          value={() => number(counts!.open_events)} />
+        <Kpi id="passages-today" title={t("dashboard.kpi.passagesToday")} query={summary}
+          value={() => number(counts!.passages_today)} />
         <Kpi id="detections" title={t("dashboard.kpi.detections")} query={analytics}
           value={() => analytics.data!.detections_total.toLocaleString(locale)} />
         <Kpi id="events" title={t("dashboard.kpi.events")} query={analytics}

@@ -20,7 +20,8 @@ export function SignInPage() {
   const previous = session.current;
   const notice =
     previous.status === "signed-out" && previous.reason === "expired" ? t("signIn.expired")
-      : previous.status === "signed-out" && previous.reason === "logged-out" ? t("signIn.loggedOut") : null;
+      : previous.status === "signed-out" && previous.reason === "logged-out" ? t("signIn.loggedOut")
+        : previous.status === "signed-out" && previous.reason === "idle" ? t("signIn.idle") : null;
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
