@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+
+import { toggle, validateFleetSearch } from "./filters";
+import { boundsOf, fleetFeatures, offlineStyle } from "./mapData";
+import { marksWithin, metricsPresent, toSeries } from "./series";
+
+describe("fleet filters in the URL", () => {
+  it("keep known statuses and kinds in their order, from a list or a comma-separated value", () => {
+    expect(validateFleetSearch({ q: " portão ", status: ["OFF", "bogus", "ON"], kind: "sensor,phone" }))
+      .toEqual({ q: "portão", status: ["ON", "OFF"], kind: ["phone", "sensor"] });
+    expect(validateFleetSearch({ status: "nope", q: "  " })).toEqual({});
+  });
+
+  it("toggle a value in and out, nothing left meaning no filter", () => {
+    const order = ["ON", "WARNING", "OFF"] as const;
+    expect(toggle(undefined, "OFF", order)).toEqual(["OFF"]);
+    expect(toggle(["OFF"], "ON", order)).toEqual(["ON", "OFF"]);
+    expect(toggle(["OFF"], "OFF", order)).toBeUndefined();
+  });
+});
+
+describe("the fleet map", () => {
+  const devices = [
+    { id: "d1", name: "portão", status: "ON", latitude: -3.1, longitude: -60.02 },
+    { id: "d2", name: "sem gps", status: "OFF", latitude: null, longitude: null },
+    { id: "d3", name: "fora do mundo", status: "WARNING", latitude: 120, longitude: 10 },
+  ];
+  const cameras = [{ id: "c1", name: "entrada", status: "online", latitude: -3.2, longitude: -59.9 }];
+
+  it("draws only what has coordinates and lists the rest", () => {
+    const { points, unplaced } = fleetFeatures(devices, cameras);
+    expect(points.features.map((f) => [f.properties.kind, f.properties.id, f.geometry.coordinates]))
+      .toEqual([["camera", "c1", [-59.9, -3.2]], ["device", "d1", [-60.02, -3.1]]]);
+    expect(unplaced.map((item) => item.id)).toEqual(["d2", "d3"]);
+    expect(boundsOf(points)).toEqual([-60.02, -3.2, -59.9, -3.1]);
+    expect(boundsOf({ type: "FeatureCollection", features: [] })).toBeNull();
+  });
+
+  it("has a built-in style that fetches nothing", () => {
+    const style = JSON.stringify(offlineStyle(false));
+    expect(style).not.toMatch(/https?:|glyphs|sprite|tiles/);
+  });
+});
+
+describe("the signal chart's data", () => {
+  const rows = [
+    { time: "2026-12-06T10:00:02Z", mag_magnitude: 52, audio_peak: null },
+    { time: "2026-12-06T10:00:00Z", mag_magnitude: 50, audio_peak: null },
+    { time: "2026-12-06T10:00:01Z", mag_magnitude: null, audio_peak: null },
+    { time: "2026-12-06T10:00:02Z", mag_magnitude: 53, audio_peak: null },
+  ];
+
+  it("is oldest first, one value per instant, gaps kept as null", () => {
+    const t0 = Date.parse("2026-12-06T10:00:00Z") / 1000;
+    expect(toSeries(rows, "mag_magnitude")).toEqual([[t0, t0 + 1, t0 + 2], [50, null, 53]]);
+    expect(metricsPresent(rows)).toEqual(["mag_magnitude"]);
+  });
+
+  it("marks only the anomalies inside the window", () => {
+    const [times] = toSeries(rows, "mag_magnitude");
+    const marks = marksWithin([
+      { time: "2026-12-06T10:00:01Z", kind: "magnetic", severity: "high" },
+      { time: "2026-12-06T09:00:00Z", kind: "magnetic", severity: "low" },
+    ], times);
+    expect(marks).toEqual([{ x: times[1], label: "magnetic", severity: "high" }]);
+  });
+});
