@@ -56,6 +56,10 @@ export function AppLayout() {
   return (
     <div className="min-h-screen">
       <a href="#content"
+        onClick={(event) => {
+          event.preventDefault(); // focus the content without a router navigation to the fragment
+          document.getElementById("content")?.focus();
+        }}
         className="sr-only rounded-md bg-primary px-3 py-2 text-sm text-primary-foreground focus:not-sr-only focus:fixed focus:left-2 focus:top-2 focus:z-50">
         {t("app.skipToContent")}
       </a>

@@ -28,10 +28,11 @@ function zones(current: string | undefined): string[] {
   return current && !known.includes(current) ? [current, ...known] : known;
 }
 
-function SettingsForm({ settings }: { settings: OrganizationSettings }) {
+function SettingsForm({ settings, outcome, setOutcome }: {
+  settings: OrganizationSettings; outcome: Outcome; setOutcome: (outcome: Outcome) => void;
+}) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
-  const [outcome, setOutcome] = useState<Outcome>(null);
   const options = useMemo(() => zones(settings.time_zone), [settings.time_zone]);
   const save = useMutation({
     mutationFn: (body: Record<string, unknown>) =>
@@ -76,6 +77,7 @@ function SettingsForm({ settings }: { settings: OrganizationSettings }) {
 export function OrganizationPage() {
   const { t } = useTranslation();
   const settings = useQuery(organizationSettingsQuery);
+  const [outcome, setOutcome] = useState<Outcome>(null);
   return (
     <Card>
       <CardHeader><h2 className="text-lg font-semibold">{t("settings.organization.title")}</h2></CardHeader>
@@ -83,7 +85,8 @@ export function OrganizationPage() {
         {settings.isError ? (
           <p role="alert" className="text-sm text-destructive">{t("settings.loadError", { message: settings.error.message })}</p>
         ) : settings.data ? (
-          <SettingsForm settings={settings.data} />
+          // Drawn afresh from what control saved (a cleared field shows the default it put back).
+          <SettingsForm key={JSON.stringify(settings.data)} settings={settings.data} outcome={outcome} setOutcome={setOutcome} />
         ) : (
           <p className="text-sm text-muted-foreground">{t("settings.loading")}</p>
         )}
