@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 
+import type { RJSFSchema } from "@rjsf/utils";
+
 import { check, formSchema, formUiSchema, formValidator } from "./schema";
 
 const camera = {
@@ -13,7 +15,9 @@ const camera = {
 describe("formSchema", () => {
   it("turns pydantic's X | None into a nullable X", () => {
     const schema = formSchema(camera) as { properties: { camera: Record<string, unknown> } };
-    expect(schema.properties.camera).toEqual({ default: null, format: "uuid", type: ["string", "null"] });
+    expect(schema.properties.camera).toEqual({ format: "uuid", type: ["string", "null"] });
+    const severity = formSchema({ anyOf: [{ enum: ["low", "high"], type: "string" }, { type: "null" }], default: null });
+    expect(severity).toEqual({ enum: ["low", "high"], type: ["string", "null"] });
   });
 
   it("gives untyped properties the JSON value field", () => {
@@ -45,11 +49,11 @@ describe("check (the forms' validator)", () => {
       type: "object", properties: { windows: { type: "array", items: { $ref: "#/$defs/W" } } },
     };
     expect(check(timer, { windows: [{ start: "25:00" }] })).toEqual([{ path: ["windows", "0", "start"], message: "deve ser um horário HH:MM" }]);
-    expect(formValidator.isValid(timer, { windows: [{ start: "08:30" }] }, timer)).toBe(true);
+    expect(formValidator.isValid(timer as RJSFSchema, { windows: [{ start: "08:30" }] }, timer as RJSFSchema)).toBe(true);
   });
 
   it("gives RJSF an error schema by field", () => {
-    const result = formValidator.validateFormData({ camera: "x" }, camera);
+    const result = formValidator.validateFormData({ camera: "x" }, camera as RJSFSchema);
     expect(result.errorSchema).toEqual({ camera: { __errors: ["deve ser um UUID"] } });
   });
 });

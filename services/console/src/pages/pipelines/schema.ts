@@ -22,8 +22,8 @@ function isNullSchema(s: unknown): boolean {
 }
 
 /**
- * ``anyOf: [X, {type: null}]`` (pydantic's ``X | None``) as X with ``type: [X.type, "null"]``, so
- * RJSF draws X's field instead of an option picker; recursively, $defs included.
+ * ``anyOf: [X, {type: null}]`` (pydantic's ``X | None``) as X with ``type: [X.type, "null"]`` and no
+ * null default, so RJSF draws X's field instead of an option picker; recursively, $defs included.
  */
 export function formSchema(schema: Schema): Schema {
   const walk = (value: unknown): unknown => {
@@ -38,6 +38,8 @@ export function formSchema(schema: Schema): Schema {
       if (typeof other.type === "string" && !other.$ref) {
         delete out.anyOf;
         Object.assign(out, other, { type: [other.type, "null"] });
+        // A null default is the field left empty (RJSF refuses it as a choice of an enum).
+        if (out.default === null) delete out.default;
       }
     }
     return out;
