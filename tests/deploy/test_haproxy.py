@@ -1,11 +1,12 @@
 """haproxy/haproxy.cfg: `haproxy -c` accepts it, and HAProxy run on loopback with a throwaway
 certificate in front of the real live and ingest-sensors services (started as processes, as in
 deploy/local/Procfile) redirects HTTP to HTTPS, sets HSTS, hides the Server header, routes /api to
-Kong, /stream to MediaMTX, the operator and sensor WebSockets through TLS to their gateways, and
-answers 429 past the rate limit.
+Kong, /stream to MediaMTX, the operator console's files and deep links to control, the operator and
+sensor WebSockets through TLS to their gateways, and answers 429 past the rate limit.
 
 Kong and MediaMTX cannot run here (neither is packaged for this machine): a small HTTP server that
-echoes the request line stands in for each, which is enough to see what HAProxy forwarded."""
+echoes the request line stands in for each (and for control), which is enough to see what HAProxy
+forwarded."""
 
 from __future__ import annotations
 
@@ -156,6 +157,7 @@ class Edge:
     cafile: str
     kong: Echo
     mediamtx: Echo
+    control: Echo
 
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.cafile)
@@ -166,7 +168,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory, database_url: str, amqp_modul
     tmp = tmp_path_factory.mktemp("edge")
     cert = self_signed(tmp)
     jwks = Echo("jwks")  # live needs a JWKS URL; a bad token is refused before any key is fetched
-    kong, mediamtx = Echo("kong"), Echo("mediamtx")
+    kong, mediamtx, control = Echo("kong"), Echo("mediamtx"), Echo("control")
     live_port, sensors_port = free_port(), free_port()
     http_port, https_port, stats_port = free_port(), free_port(), free_port()
     base = {**os.environ, "VIGIA_AMQP_URL": amqp_module_url, "VIGIA_LOG_JSON": "true"}
@@ -194,14 +196,15 @@ def edge(tmp_path_factory: pytest.TempPathFactory, database_url: str, amqp_modul
             "HAPROXY_RATE_LIMIT": str(RATE_LIMIT), "HAPROXY_STATS_AUTH": "admin:secret",
             "HAPROXY_MAXCONN": "500",
             "KONG_ADDR": kong.addr, "LIVE_ADDR": f"127.0.0.1:{live_port}",
-            "INGEST_SENSORS_ADDR": f"127.0.0.1:{sensors_port}", "MEDIAMTX_HLS_ADDR": mediamtx.addr})
+            "INGEST_SENSORS_ADDR": f"127.0.0.1:{sensors_port}", "MEDIAMTX_HLS_ADDR": mediamtx.addr,
+            "CONTROL_ADDR": control.addr})
         wait_ready(f"http://admin:secret@127.0.0.1:{stats_port}/stats", haproxy, "haproxy")
         yield Edge(f"http://127.0.0.1:{http_port}", f"https://127.0.0.1:{https_port}",
-                   f"http://127.0.0.1:{stats_port}", str(cert), kong, mediamtx)
+                   f"http://127.0.0.1:{stats_port}", str(cert), kong, mediamtx, control)
     finally:
         for proc in reversed(procs):
             stop(proc)
-        for server in (jwks, kong, mediamtx):
+        for server in (jwks, kong, mediamtx, control):
             server.shutdown()
             server.server_close()
 
@@ -247,6 +250,19 @@ def test_api_goes_to_kong_over_tls_with_hsts_and_no_server_header(edge: Edge) ->
     assert jwks.json()["upstream"] == "kong"
     assert response.headers["strict-transport-security"].startswith("max-age=")
     assert "server" not in response.headers
+
+
+def test_the_console_and_its_deep_links_go_to_control_but_not_controls_own_endpoints(edge: Edge) -> None:
+    with httpx.Client(verify=edge.ssl_context()) as client:
+        upstream = {path: client.get(f"{edge.https}{path}").json()["upstream"] for path in (
+            "/", "/events?severity=high", "/settings/audit", "/assets/index-abc123.js", "/favicon.svg",
+            "/healthz", "/readyz", "/metrics", "/internal/mediamtx/auth", "/objects/evidence/x", "/api/docs")}
+    assert upstream == {
+        "/": "control", "/events?severity=high": "control", "/settings/audit": "control",
+        "/assets/index-abc123.js": "control", "/favicon.svg": "control",
+        # control's own endpoints are not on the edge (Kong routes none but /objects/ and /api/).
+        "/healthz": "kong", "/readyz": "kong", "/metrics": "kong", "/internal/mediamtx/auth": "kong",
+        "/objects/evidence/x": "kong", "/api/docs": "kong"}
 
 
 def test_stream_goes_to_mediamtx_hls_without_the_prefix(edge: Edge) -> None:
