@@ -1,0 +1,98 @@
+/**
+ * Live events into the Query cache: a ``new_event`` message of the live feed (the correlator's
+ * ``event.created`` / ``event.updated``, before or after the recorder stored it) becomes a row of
+ * every loaded list it belongs in, or updates the row already there, so the list changes without a
+ * reload and without asking control again. Operator fields (status, who acknowledged...) never
+ * come from the feed: a row keeps its own, a new one starts open.
+ */
+import type { components } from "@/api/schema";
+
+import { type EventRow, type EventSearch, matches } from "./search";
+
+export type EventPage = components["schemas"]["PaginatedEventList"];
+export interface EventPages {
+  pages: EventPage[];
+  pageParams: unknown[];
+}
+
+/** The ``event`` of a ``new_event`` feed message: EventChanged's fields, ``id`` for ``event``. */
+export interface LiveEvent {
+  id: string;
+  event_type?: string;
+  severity?: string;
+  score?: number;
+  started_at?: string;
+  ended_at?: string | null;
+  site?: string | null;
+  sources?: unknown;
+  description?: string;
+  occurrences?: number;
+}
+
+const SEVERITY = new Set(["low", "medium", "high", "critical"]);
+
+/** The data-plane fields a live message sets (what the recorder would write). */
+function dataPlaneFields(live: LiveEvent): Partial<EventRow> {
+  const fields: Partial<Record<keyof EventRow, unknown>> = {};
+  if (live.event_type) fields.event_type = live.event_type;
+  if (live.severity && SEVERITY.has(live.severity)) fields.severity = live.severity;
+  if (typeof live.score === "number") fields.score = live.score;
+  if (live.started_at) fields.time = live.started_at;
+  if (live.ended_at !== undefined) fields.ended_at = live.ended_at;
+  if (live.site !== undefined) fields.site = live.site;
+  if (live.sources !== undefined) fields.sources = live.sources;
+  if (live.description !== undefined) fields.description = live.description;
+  if (typeof live.occurrences === "number") fields.occurrences = live.occurrences;
+  return fields as Partial<EventRow>;
+}
+
+/** A list row for an event known only from the feed (an event the recorder creates open). */
+export function rowFromLive(live: LiveEvent, receivedAt: string): EventRow | null {
+  if (!live.id || !live.event_type || !live.started_at || !live.severity || !SEVERITY.has(live.severity)) return null;
+  return {
+    id: live.id, time: live.started_at, ended_at: null, event_type: live.event_type,
+    severity: live.severity as EventRow["severity"], score: 0, site: null, sources: [], description: "",
+    occurrences: 1, status: "open", classification: "unclassified", notes: "", acknowledged_by: null,
+    acknowledged_by_email: null, acknowledged_at: null, acknowledgement_note: "", resolved_by: null,
+    resolved_by_email: null, resolved_at: null, resolution_note: "", updated_at: receivedAt,
+    ...dataPlaneFields(live),
+  };
+}
+
+/**
+ * ``data`` (a list's loaded pages, newest first) with ``live`` applied: the row already there
+ * updated in place, or a new row placed by time when it belongs to ``search`` and is not older
+ * than everything loaded while more pages remain (those load it in order). Unchanged data is
+ * returned as is, so the cache notifies nobody.
+ */
+export function applyLiveEvent(data: EventPages | undefined, live: LiveEvent, search: EventSearch,
+  now: Date): EventPages | undefined {
+  if (!data || data.pages.length === 0) return data;
+  for (let p = 0; p < data.pages.length; p++) {
+    const page = data.pages[p]!;
+    const index = page.results.findIndex((row) => row.id === live.id);
+    if (index < 0) continue;
+    const updated = { ...page.results[index]!, ...dataPlaneFields(live) };
+    const results = [...page.results];
+    results[index] = updated;
+    const pages = [...data.pages];
+    pages[p] = { ...page, results };
+    return { ...data, pages };
+  }
+  const row = rowFromLive(live, now.toISOString());
+  if (!row || !matches(search, row, now)) return data;
+  const time = Date.parse(row.time);
+  for (let p = 0; p < data.pages.length; p++) {
+    const page = data.pages[p]!;
+    const at = page.results.findIndex((other) => Date.parse(other.time) < time
+      || (Date.parse(other.time) === time && other.id < row.id));
+    const last = p === data.pages.length - 1;
+    if (at < 0 && !(last && !page.next)) continue;
+    const results = [...page.results];
+    results.splice(at < 0 ? results.length : at, 0, row);
+    const pages = [...data.pages];
+    pages[p] = { ...page, results };
+    return { ...data, pages };
+  }
+  return data;
+}

@@ -1,0 +1,40 @@
+/**
+ * The live feed for the events pages: each ``new_event`` message goes into the Query cache (every
+ * loaded list it belongs in, and the event's own page), nothing refetched (live.ts).
+ */
+import { type QueryClient, useQueryClient } from "@tanstack/react-query";
+import { useCallback } from "react";
+
+import { session } from "@/app";
+import type { FeedMessage } from "@/live/messages";
+import { useLiveFeed } from "@/live/useLiveFeed";
+
+import { applyLiveEvent, type EventPages, type LiveEvent } from "./live";
+import { eventDetail, LIST_KEY } from "./queries";
+import type { EventRow, EventSearch } from "./search";
+
+export function applyToCache(queryClient: QueryClient, live: LiveEvent, now = new Date()): void {
+  for (const query of queryClient.getQueryCache().findAll({ queryKey: LIST_KEY })) {
+    const search = (query.queryKey[2] ?? {}) as EventSearch;
+    const before = query.state.data as EventPages | undefined;
+    const after = applyLiveEvent(before, live, search, now);
+    if (after !== before) queryClient.setQueryData(query.queryKey, after);
+  }
+  const detail = eventDetail(live.id).queryKey;
+  const current = queryClient.getQueryData<EventRow>(detail);
+  if (current) {
+    const merged = applyLiveEvent({ pages: [{ results: [current] }], pageParams: [undefined] }, live, {}, now);
+    const row = merged?.pages[0]?.results[0];
+    if (row) queryClient.setQueryData(detail, row);
+  }
+}
+
+export function useLiveEvents() {
+  const queryClient = useQueryClient();
+  const onMessage = useCallback((message: FeedMessage) => {
+    if (message.type !== "new_event") return;
+    applyToCache(queryClient, message.event as unknown as LiveEvent);
+    void queryClient.invalidateQueries({ queryKey: ["dashboard"] });
+  }, [queryClient]);
+  return useLiveFeed(session, onMessage);
+}
