@@ -198,3 +198,33 @@ def test_ultrasound_is_not_injected_when_the_sample_rate_cannot_carry_it() -> No
     assert "voice" not in SignalConfig(audio_rate=0).injectable
     with pytest.raises(ValueError):
         SignalConfig(kinds=("ghost",))
+
+
+def test_an_injected_correlated_episode_happens_when_asked_and_the_schedule_makes_room() -> None:
+    config = SignalConfig(audio_rate=16_000, first_after_s=1000.0)  # nothing seeded for a long while
+    phone = PhoneSignals(config, seed=7, index=0, epoch_ns=EPOCH)
+    packets = [phone.packet(i) for i in range(int(3 * config.rate))]  # 3 s streamed, audio cut to 3.5 s
+    injected = phone.inject(EPOCH + 3 * NS)
+    kinds = {a.kind for a in injected}
+    assert "magnetic" in kinds and kinds & {"infrasound", "ultrasound", "voice"}
+    assert len({a.episode for a in injected}) == 1
+    # Not inside the audio chunk already cut for the last packet's peak: from the next chunk on.
+    assert min(a.start for a in injected) >= phone.chunk_time(6) == EPOCH + int(3.0 * NS)
+    packets += [phone.packet(i) for i in range(len(packets), int(12 * config.rate))]
+    spike = next(a for a in injected if a.kind == "magnetic")
+    inside = [p["magnetometer"]["magnitude"] for p in packets if spike.start <= p["timestamp"] < spike.end]
+    before = [p["magnetometer"]["magnitude"] for p in packets if p["timestamp"] < spike.start]
+    assert max(inside) > max(before) + 0.5 * spike.magnitude
+    assert {a.episode for a in truth_of(phone, packets, "magnetic")} == {spike.episode}
+    # The seeded schedule's next episode waits until the injected one is over.
+    assert phone.schedule._next_start_s * NS >= max(a.end for a in injected) - EPOCH + config.min_gap_s * NS
+
+
+def test_an_injected_single_kind_and_a_kind_the_phone_cannot_have() -> None:
+    phone = PhoneSignals(SignalConfig(audio_rate=0, first_after_s=1000.0), seed=3, index=0, epoch_ns=EPOCH)
+    [imu] = phone.inject(EPOCH + NS, "imu")
+    assert imu.kind == "imu" and imu.start == EPOCH + NS
+    with pytest.raises(ValueError, match="correlated episode needs"):
+        phone.inject(EPOCH + 2 * NS)  # no audio, so no correlated episode
+    with pytest.raises(ValueError, match="kind must be"):
+        phone.inject(EPOCH + 2 * NS, "voice")

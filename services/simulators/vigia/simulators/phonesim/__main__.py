@@ -5,7 +5,14 @@
 
 With ``--register`` the phones (``phonesim-1``…, site ``demo-site``) are created or updated in the
 demo organization through the control API and get fresh tokens (saved to ``--tokens`` if given);
-without it, ``--tokens`` names a file of ``{"name", "device", "token"}`` lines. On SIGTERM/SIGINT
+without it, ``--tokens`` names a file of ``{"name", "device", "token"}`` lines. With ``--commands
+PORT`` it takes commands on http://127.0.0.1:PORT/ (vigia.simulators.commands):
+
+    curl -X POST localhost:PORT/inject -d '{"phone": 0, "kind": "correlated", "lead_s": 1}'
+
+plans an episode on that phone about ``lead_s`` from now (``kind``: "correlated" — a magnetic
+spike with an audio burst, what the correlator turns into an event — or one anomaly kind) and
+answers with its anomalies as the truth log will record them. On SIGTERM/SIGINT
 (or after ``--duration`` s) the phones stop sampling, deliver what is unacked (up to
 ``--drain-timeout`` s), and one JSON line of counters is printed (and written to ``--stats``).
 """
@@ -21,7 +28,9 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
+from vigia.simulators.commands import CommandError, CommandServer, Handler
 from vigia.simulators.phonesim.fleet import Fleet, PhoneIdentity
 from vigia.simulators.phonesim.register import (
     DEFAULT_API,
@@ -31,7 +40,7 @@ from vigia.simulators.phonesim.register import (
     register_phones,
     write_tokens,
 )
-from vigia.simulators.phonesim.signals import ALL_KINDS, SignalConfig
+from vigia.simulators.phonesim.signals import ALL_KINDS, CORRELATED, SignalConfig
 from vigia.simulators.phonesim.truth import TruthLog
 
 log = logging.getLogger("vigia.simulators.phonesim")
@@ -57,6 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of episodes where a magnetic spike and an audio burst coincide")
     p.add_argument("--kinds", default=",".join(ALL_KINDS), help="anomaly kinds to inject, comma-separated")
     p.add_argument("--truth", type=Path, default=None, help="append ground-truth JSON lines here")
+    p.add_argument("--commands", type=int, default=None, metavar="PORT",
+                   help="take commands (POST /inject) on this loopback port (0: any free port; default: none)")
     p.add_argument("--stats", type=Path, default=None, help="write the final counters (JSON) here")
     p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: until SIGTERM)")
     p.add_argument("--auth", choices=("message", "query"), default="message",
@@ -128,6 +139,30 @@ async def _identities(args: argparse.Namespace, stop: asyncio.Event) -> list[Pho
     return [PhoneIdentity(r.device, r.token, r.name) for r in regs]
 
 
+def _injector(fleet: Fleet, loop: asyncio.AbstractEventLoop) -> Handler:
+    """The ``inject`` command: ``{"phone": 0, "kind": "correlated", "lead_s": 1.0}`` (all optional),
+    carried out on the fleet's event loop."""
+    def inject(body: dict[str, Any]) -> dict[str, Any]:
+        phone, kind, lead_s = body.get("phone", 0), body.get("kind", CORRELATED), body.get("lead_s", 1.0)
+        if not isinstance(phone, int) or isinstance(phone, bool) or not 0 <= phone < len(fleet.phones):
+            raise CommandError("phone", f"phone must be an integer 0..{len(fleet.phones) - 1}")
+        if not isinstance(kind, str):
+            raise CommandError("kind", "kind must be a string")
+        if not isinstance(lead_s, int | float) or isinstance(lead_s, bool) or not 0 <= lead_s <= 60:
+            raise CommandError("lead_s", "lead_s must be a number of seconds in [0, 60]")
+
+        async def on_loop() -> list[dict[str, Any]]:
+            return fleet.inject(phone, kind, float(lead_s))
+
+        try:
+            anomalies = asyncio.run_coroutine_threadsafe(on_loop(), loop).result(timeout=10)
+        except ValueError as exc:
+            raise CommandError("kind", str(exc)) from None
+        return {"phone": phone, "device": fleet.phones[phone].identity.device, "anomalies": anomalies}
+
+    return inject
+
+
 async def run(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -145,10 +180,15 @@ async def run(args: argparse.Namespace) -> int:
                         "drain_timeout": args.drain_timeout})
     log.info("streaming %d phones at %g Hz to %s", len(identities), args.rate, args.url)
     runner = asyncio.create_task(fleet.run())
+    commands = None
+    if args.commands is not None:
+        commands = CommandServer({"inject": _injector(fleet, loop)}, port=args.commands).start()
     try:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), args.duration or None)
     finally:
+        if commands is not None:
+            commands.close()
         fleet.stop()
         await runner
         if truth is not None:

@@ -149,6 +149,17 @@ class Fleet:
             for phone in self.phones:
                 phone.close_truth()
 
+    def inject(self, phone: int, kind: str, lead_s: float = 1.0) -> list[dict[str, Any]]:
+        """Make phone ``phone`` (0-based) have an episode of ``kind`` about ``lead_s`` from now (see
+        :meth:`PhoneSignals.inject`); its anomalies as the truth log will record them. Call it on
+        the fleet's event loop. IndexError for no such phone, ValueError for a kind it cannot have."""
+        if not 0 <= phone < len(self.phones):
+            raise IndexError(f"phone must be 0..{len(self.phones) - 1}")
+        target = self.phones[phone]
+        anomalies = target.signals.inject(time.time_ns() + int(lead_s * NS), kind)
+        log.info("%s: injected %s at %d", target.link.name, kind, anomalies[0].start)
+        return [a.record(target.identity.device) for a in anomalies]
+
     def stats(self) -> dict[str, Any]:
         """Totals over the fleet, plus one entry per device."""
         per_device = {p.identity.device: {"name": p.link.name, "packets": p.packets, "chunks": p.chunks,

@@ -41,6 +41,7 @@ MAGNETIC, IMU, INFRASOUND, ULTRASOUND, VOICE, HUMANOID = (
     "magnetic", "imu", "infrasound", "ultrasound", "voice", "humanoid")
 AUDIO_KINDS = (INFRASOUND, ULTRASOUND, VOICE)
 ALL_KINDS = (MAGNETIC, IMU, INFRASOUND, ULTRASOUND, VOICE, HUMANOID)
+CORRELATED = "correlated"  # an injected episode's kind: a magnetic spike with an audio burst
 # Weights of the kinds of a single (uncorrelated) episode.
 SINGLE_WEIGHTS = {MAGNETIC: 0.25, IMU: 0.2, VOICE: 0.15, INFRASOUND: 0.1, ULTRASOUND: 0.1, HUMANOID: 0.2}
 UNITS = {MAGNETIC: "uT", IMU: "m/s2", INFRASOUND: "fs", ULTRASOUND: "fs", VOICE: "fs", HUMANOID: "flag"}
@@ -172,12 +173,37 @@ class Schedule:
         if self.planned and self.planned[0].end <= t_ns:
             self.planned = [a for a in self.planned if a.end > t_ns]
 
-    def _plan_episode(self) -> None:
+    def inject(self, start_ns: int, kind: str = CORRELATED) -> list[Anomaly]:
+        """Plan an episode of ``kind`` — one anomaly kind, or ``"correlated"``: a magnetic spike
+        with an audio burst (and, half the time, a humanoid flag) as the seeded correlated episodes
+        have — whose first part starts at ``start_ns`` or later (the spike within a second), on
+        top of the seeded schedule, whose next episode waits until this one is over. Returns the
+        episode's anomalies. ValueError for a kind this configuration cannot inject."""
+        if kind == CORRELATED:
+            if MAGNETIC not in self.config.injectable or not self._audio:
+                raise ValueError("a correlated episode needs the magnetic kind and an audio kind (and audio)")
+        elif kind not in self.config.injectable:
+            raise ValueError(f"kind must be {CORRELATED!r} or one of {list(self.config.injectable)}")
+        self.until(start_ns)  # seeded episodes due before it keep their numbers
+        episode = self._episode + 1
+        # A correlated episode's parts start up to half a second before its magnetic spike.
+        lead = 0.5 if kind == CORRELATED else 0.0
+        self._plan_episode((start_ns - self.epoch_ns) / NS + lead, kind)
+        return [a for a in self.planned if a.episode == episode]
+
+    def _plan_episode(self, start_s: float | None = None, kind: str | None = None) -> None:
+        """Plan the next seeded episode at ``_next_start_s``, or (injected) one of ``kind`` at ``start_s``."""
         cfg, rng = self.config, self.rng
-        start_s = self._next_start_s
+        injected = start_s is not None
+        start_s = self._next_start_s if start_s is None else start_s
         self._episode += 1
-        correlated = MAGNETIC in cfg.injectable and bool(self._audio) and rng.random() < cfg.correlated_share
-        if correlated:
+        if kind is None:
+            correlated = MAGNETIC in cfg.injectable and bool(self._audio) and rng.random() < cfg.correlated_share
+        else:
+            correlated = kind == CORRELATED
+        if kind is not None and not correlated:
+            kinds = [(kind, 0.0)]
+        elif correlated:
             kinds = [(MAGNETIC, 0.0), (str(rng.choice(self._audio, p=self._audio_weights())),
                                       float(rng.uniform(-0.3, 0.3)))]
             if HUMANOID in cfg.injectable and rng.random() < 0.5:
@@ -193,7 +219,7 @@ class Schedule:
         self.planned.sort(key=lambda a: a.start)
         gap = cfg.min_gap_s + rng.exponential(cfg.mean_gap_s - cfg.min_gap_s) if cfg.mean_gap_s > cfg.min_gap_s \
             else cfg.min_gap_s
-        self._next_start_s = end_s + gap
+        self._next_start_s = max(self._next_start_s, end_s + gap) if injected else end_s + gap
 
     def _audio_weights(self) -> list[float]:
         weights = {VOICE: 0.5, INFRASOUND: 0.25, ULTRASOUND: 0.25}
@@ -287,6 +313,17 @@ class PhoneSignals:
         """Anomalies under way at ``t_ns`` and not yet returned by :meth:`finished` (at shutdown)."""
         return [a for a in self.schedule.until(t_ns)
                 if a.start <= t_ns < a.end and (a.episode, a.kind) not in self._reported]
+
+    def inject(self, not_before_ns: int, kind: str = CORRELATED) -> list[Anomaly]:
+        """An episode of ``kind`` (see :meth:`Schedule.inject`) starting at ``not_before_ns`` or,
+        when that falls in an audio chunk already cut or being cut, at the next chunk's start: the
+        samples the phone has produced are never rewritten."""
+        start = not_before_ns
+        if self.config.audio_rate:
+            produced = self.packet_time(max(0, self._next_packet - 1))
+            k = (produced - self.epoch_ns) // round(self.config.chunk_seconds * NS)
+            start = max(start, self.chunk_time(k + 1))
+        return self.schedule.inject(start, kind)
 
     # --- packets ---------------------------------------------------------------------------------
 
