@@ -149,8 +149,8 @@ class EventSerializer(serializers.ModelSerializer):
 def _event_row(event: Event) -> dict[str, Any]:
     """An instance as a ``values(*EVENT_LIST_COLUMNS)`` row (the users are read if not cached)."""
     row = {c: getattr(event, c) for c in EVENT_COLUMNS}
-    row["acknowledged_by__email"] = event.acknowledged_by.email if event.acknowledged_by_id else None
-    row["resolved_by__email"] = event.resolved_by.email if event.resolved_by_id else None
+    row["acknowledged_by__email"] = event.acknowledged_by.email if event.acknowledged_by is not None else None
+    row["resolved_by__email"] = event.resolved_by.email if event.resolved_by is not None else None
     return row
 
 
