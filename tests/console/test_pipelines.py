@@ -2,7 +2,8 @@
 build, live, the outbox relay (execute's pipeline.started reaches the runtime) and the automation
 runtime, with a throwaway database and a vhost of the test's own. The organization has a camera;
 a person detection of it is published every half second, as a vision worker would, so the
-pipeline the spec builds and deploys fires and its counters and runs update on the page."""
+pipeline the spec builds and deploys at desktop size fires, and so does the one deployed here through
+the API, which the phone-sized run watches."""
 
 from __future__ import annotations
 
@@ -25,6 +26,22 @@ from vigia.common.messages import make
 pytestmark = pytest.mark.slow
 
 DEMO_EMAIL = "admin@demo.vigia.local"
+
+
+def _deployed_graph(camera: str) -> dict[str, object]:
+    """A person seen by the camera raises a dashboard event."""
+    return {
+        "nodes": [
+            {"id": "cam", "type": "camera_rtsp", "config": {"camera": camera}, "position": {"x": 0, "y": 0}},
+            {"id": "if", "type": "conditional", "config": {"field": "label", "value": "person"},
+             "position": {"x": 260, "y": 0}},
+            {"id": "board", "type": "dashboard", "config": {"title": "Pessoa"}, "position": {"x": 520, "y": 0}},
+        ],
+        "edges": [
+            {"source": "cam", "source_port": "detections", "target": "if", "target_port": "in"},
+            {"source": "if", "source_port": "true", "target": "board", "target_port": "data"},
+        ],
+    }
 
 
 def _publish_detections(amqp_url: str, org: str, camera: str, stop: threading.Event) -> None:
@@ -52,12 +69,18 @@ def stack(tmp_path: Path, amqp_url: str, console_dist: Path) -> Iterator[tuple[s
             camera = http.post("/api/v1/cameras/", headers=auth, json={
                 "name": "portaria", "rtsp_url": "rtsp://cam.example:554/stream", "fps": 2})
             assert camera.status_code == 201, camera.text
+            pipeline = http.post("/api/v1/pipelines/", headers=auth, json={
+                "name": "Portaria (API)", "graph": _deployed_graph(camera.json()["id"])})
+            assert pipeline.status_code == 201, pipeline.text
+            started = http.post(f"/api/v1/pipelines/{pipeline.json()['id']}/execute/", headers=auth)
+            assert started.status_code == 200, started.text
         stop = threading.Event()
         publisher = threading.Thread(target=_publish_detections, args=(amqp_url, org, camera.json()["id"], stop),
                                      daemon=True)
         publisher.start()
         try:
-            yield running.base, {"VIGIA_CONSOLE_CAMERA": camera.json()["id"]}
+            yield running.base, {"VIGIA_CONSOLE_CAMERA": camera.json()["id"],
+                                 "VIGIA_CONSOLE_PIPELINE": pipeline.json()["id"]}
         except BaseException:
             print(running.tails())
             raise

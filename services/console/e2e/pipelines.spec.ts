@@ -2,8 +2,10 @@
  * The pipelines area: build a pipeline from the palette (camera → object detection → condition →
  * dashboard event), see a wrong connection refused with its reason, a config error from the API on
  * its field, the diff before deploy, deploy it, watch it fire on the detections the driving test
- * publishes (counters and last runs update without a reload), and dry-run a node. Driven by
- * tests/console/test_pipelines.py (control, live, relay and the automation runtime).
+ * publishes (counters and last runs update without a reload), and dry-run a node — at desktop size.
+ * At phone size: the pipeline deployed through the API, its live badges, counters and runs, a node
+ * selected from the keyboard and dry-run. Driven by tests/console/test_pipelines.py (control, live,
+ * relay and the automation runtime).
  */
 import type { Page } from "@playwright/test";
 
@@ -32,7 +34,8 @@ function expectLogged(problems: string[], pattern: RegExp) {
 }
 
 test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a node", async ({ page, problems }, testInfo) => {
-  test.setTimeout(180_000);
+  test.skip(isPhone(testInfo), "built at desktop size; the phone-sized test watches a deployed pipeline");
+  test.setTimeout(150_000);
   const camera = env("VIGIA_CONSOLE_CAMERA");
   const notice = page.getByTestId("notice");
   await signIn(page, undefined, undefined, "/pipelines");
@@ -46,14 +49,11 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   await expect(page.getByTestId("palette")).toBeVisible();
 
   // The palette by category; a node dragged onto the canvas (desktop) or added with the keyboard.
-  if (isPhone(testInfo)) {
-    await page.getByTestId("palette-camera_rtsp").focus();
-    await page.keyboard.press("Enter");
-  } else {
-    await page.getByTestId("palette-camera_rtsp").dragTo(page.getByTestId("canvas"), { targetPosition: { x: 120, y: 120 } });
-  }
+  await page.getByTestId("palette-camera_rtsp").dragTo(page.getByTestId("canvas"), { targetPosition: { x: 120, y: 120 } });
   await expect(page.getByTestId("node-camera_rtsp-1")).toBeVisible();
-  for (const type of ["object_detection", "conditional", "dashboard", "plate_match"]) {
+  await page.getByTestId("palette-object_detection").focus();
+  await page.keyboard.press("Enter");
+  for (const type of ["conditional", "dashboard", "plate_match"]) {
     await page.getByTestId(`palette-${type}`).click();
     await expect(page.getByTestId(`node-${type}-1`)).toBeAttached();
   }
@@ -81,11 +81,14 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   await select(page, "conditional-1");
   await page.getByTestId("inspector").getByLabel(/^Field/).fill("label");
   await page.getByTestId("inspector").getByLabel(/^Value/).fill("person");
+  await expect(page.getByTestId("node-conditional-1").getByTestId("node-summary")).toContainText('value: "person"');
   await select(page, "dashboard-1");
   await page.getByTestId("inspector").getByLabel(/^Title/).fill("Pessoa na portaria");
+  await expect(page.getByTestId("node-dashboard-1").getByTestId("node-summary")).toContainText("Pessoa na portaria");
   await select(page, "camera_rtsp-1");
   const missing = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
   await page.getByTestId("inspector").getByLabel("Camera", { exact: true }).fill(missing);
+  await expect(page.getByTestId("node-camera_rtsp-1").getByTestId("node-summary")).toContainText(missing);
   await page.getByRole("button", { name: "Salvar", exact: true }).click();
   // ...is refused by the API, and the error shows on that node's field.
   await expect(page.getByTestId("inspector")).toHaveAttribute("data-node", "camera_rtsp-1");
@@ -96,6 +99,7 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   await keep(page, "pipeline-config-error", testInfo);
 
   await page.getByTestId("inspector").getByLabel("Camera", { exact: true }).fill(camera);
+  await expect(page.getByTestId("node-camera_rtsp-1").getByTestId("node-summary")).toContainText(camera);
   await page.getByRole("button", { name: "Salvar", exact: true }).click();
   await expect(notice).toContainText("Salvo como versão 2.");
 
@@ -122,6 +126,7 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   // A change after deploy shows in the diff against the deployed version.
   await select(page, "dashboard-1");
   await page.getByTestId("inspector").getByLabel(/^Title/).fill("Pessoa na portaria!");
+  await expect(page.getByTestId("node-dashboard-1").getByTestId("node-summary")).toContainText("portaria!");
   await page.getByRole("button", { name: "Implantar" }).click();
   await expect(diff).toContainText("Comparando o rascunho com a versão 2.");
   await expect(diff).toContainText("Nó alterado: dashboard-1 (config.title)");
@@ -140,4 +145,33 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
 
   await page.getByRole("button", { name: "Parar" }).click();
   await expect(page.getByTestId("pipeline-state")).toHaveAttribute("data-state", "stopped");
+});
+
+test("the deployed pipeline's live status, runs and a node's dry run at phone size", async ({ page }, testInfo) => {
+  test.skip(!isPhone(testInfo), "the desktop-sized test builds and deploys its own");
+  test.setTimeout(90_000);
+  await signIn(page, undefined, undefined, "/pipelines");
+  const row = page.getByRole("row", { name: /Portaria \(API\)/ });
+  await expect(row.getByTestId("pipeline-state")).toHaveAttribute("data-state", "running");
+  await keep(page, "pipelines-list", testInfo);
+  await row.getByRole("link", { name: "Portaria (API)" }).click();
+  await expect(page).toHaveURL(new RegExp(`/pipelines/${env("VIGIA_CONSOLE_PIPELINE")}`));
+
+  // It fires on the published detections: badges, counters and runs, without a reload.
+  await expect(page.getByTestId("node-board").getByTestId("node-inputs")).not.toHaveText("0", { timeout: 30_000 });
+  await expect(page.getByTestId("node-board").getByTestId("node-status")).toHaveAttribute("data-status", "fired");
+  await expect(page.getByTestId("run").first()).toHaveAttribute("data-fired", "true");
+  await checkA11y(page, "a deployed pipeline at phone size");
+  await keep(page, "pipeline-fired", testInfo);
+
+  // A node selected from the keyboard, tested on the input it last received.
+  await page.locator('.react-flow__node[data-id="if"]').focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("inspector")).toHaveAttribute("data-node", "if");
+  await expect(page).toHaveURL(/node=if/);
+  await page.getByRole("button", { name: "Usar a última entrada capturada" }).click();
+  await page.getByRole("button", { name: "Testar nó" }).click();
+  await expect(page.getByTestId("dry-run-output")).toContainText('"port": "true"');
+  await checkA11y(page, "a node's dry run at phone size");
+  await keep(page, "pipeline-dry-run", testInfo);
 });

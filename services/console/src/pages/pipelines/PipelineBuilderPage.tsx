@@ -74,9 +74,11 @@ function Canvas({ graph, catalogue, flowNodes, flowEdges, readOnly, onNodesChang
     onDropType(type, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
   };
   useEffect(() => {
-    if (graph.nodes.length) void flow.fitView({ maxZoom: 1, duration: 0 });
-    // Only when the node count changes (a node added or removed, the pipeline loaded).
-  }, [graph.nodes.length]);
+    // When the node count changes (a node added or removed, the pipeline loaded), once the new node
+    // is measured: fitting before would leave it out of view.
+    const timer = setTimeout(() => void flow.fitView({ maxZoom: 1 }), 100);
+    return () => clearTimeout(timer);
+  }, [graph.nodes.length, flow]);
   return (
     <section aria-label={t("pipelines.builder.canvas")} className="h-[55vh] min-h-80 rounded-md border bg-background lg:h-[70vh]"
       data-testid="canvas" onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "copy"; }} onDrop={onDrop}>

@@ -5,7 +5,7 @@
 import type { Graph } from "./graph";
 
 export const NODE_WIDTH = 220;
-export const NODE_HEIGHT = 96;
+export const NODE_HEIGHT = 112;
 
 /** ``graph`` with every node given the position elk chose. */
 export async function autoLayout(graph: Graph): Promise<Graph> {

@@ -67,6 +67,14 @@ export type PipelineFlowNode = Node<PipelineNodeData, "pipeline">;
 
 const handleTop = (index: number, count: number) => `${((index + 1) * 100) / (count + 1)}%`;
 
+/** The node's configuration in one short line (``field: "label" · value: "person"``): set values only. */
+export function configSummary(config: Record<string, unknown>): string {
+  return Object.entries(config)
+    .filter(([, v]) => v !== null && v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+    .join(" · ");
+}
+
 /** A node on the canvas: its label and type, status badge, counters and ports (handles ``in:<port>`` / ``out:<port>``). */
 export function PipelineNodeCard({ data, selected }: NodeProps<PipelineFlowNode>) {
   const { t } = useTranslation();
@@ -87,6 +95,9 @@ export function PipelineNodeCard({ data, selected }: NodeProps<PipelineFlowNode>
         <StatusBadge status={status} />
       </div>
       <div className="truncate text-xs text-muted-foreground">{spec?.label ?? node.type}</div>
+      <div className="truncate text-[11px] text-muted-foreground" data-testid="node-summary" title={configSummary(node.config)}>
+        {configSummary(node.config)}
+      </div>
       <div className="mt-1 flex gap-2 text-[11px] tabular-nums text-muted-foreground" data-testid="node-counters">
         <span>{t("pipelines.inspector.inputs")} <b data-testid="node-inputs" className="text-foreground">{data.inputs}</b></span>
         <span>{t("pipelines.inspector.outputs")} <b data-testid="node-outputs" className="text-foreground">{data.outputs}</b></span>
