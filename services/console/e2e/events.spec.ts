@@ -52,6 +52,15 @@ test("an operator filters the events through the URL, acknowledges two with a no
     await keep(page, "events-filtered", testInfo);
     await checkA11y(page, "the filtered list");
 
+    // A time range from a link: its bounds shown in the organization's zone (São Paulo, UTC-3).
+    await page.goto("/events?until=2020-06-01T12:00:00Z");
+    await expect(page.getByLabel("Período")).toHaveValue("custom");
+    await expect(page.getByLabel("Até")).toHaveValue("2020-06-01T09:00");
+    await expect(page.getByTestId("events-empty")).toHaveText("Nenhum evento com estes filtros.");
+    await page.goto("/events?hours=1");
+    await expect(page.getByLabel("Período")).toHaveValue("1");
+    await expect.poll(() => rows(page).count()).toBeGreaterThanOrEqual(Number(env("VIGIA_CONSOLE_EVENT_COUNT")));
+
     // A link with filters (camera and type) opens the same view.
     await page.goto(`/events?type=door_forced&camera=${env("VIGIA_CONSOLE_CAMERA")}`);
     await expect(page.getByLabel("Tipo")).toHaveValue("door_forced");
