@@ -29,6 +29,7 @@ class ConsoleStack(ServiceProcesses):
         "live": ["-m", "vigia.live"],
         "relay": ["-m", "vigia.control", "outbox_relay", "--metrics-port", "0"],
         "recorder": ["-m", "vigia.control", "recorder", "--metrics-port", "0"],
+        "fusion": ["-m", "vigia.fusion"],
         "automation": ["-m", "vigia.automation"],
     }
     env: dict[str, dict[str, str]]
@@ -78,8 +79,9 @@ def console_stack(tmp: Path, database_url: str, amqp_url: str, console_dir: Path
                  "VIGIA_JWKS_URL": f"http://127.0.0.1:{port}/.well-known/jwks.json"},
         **{service: common for service in extra},
     }
-    if "automation" in env:  # its metrics port 0 means its fixed default: a free one instead
-        env["automation"] = {**common, "VIGIA_METRICS_PORT": str(free_port())}
+    for fixed in ("automation", "fusion"):  # their metrics port 0 means a fixed default: a free one instead
+        if fixed in env:
+            env[fixed] = {**common, "VIGIA_METRICS_PORT": str(free_port())}
     _manage(common, "declare_topology")
     _manage(common, "bootstrap_demo")
     logs = tmp / "logs"

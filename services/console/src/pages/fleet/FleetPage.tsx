@@ -19,7 +19,7 @@ import { useLiveFeed } from "@/live/useLiveFeed";
 import { organizationSettings } from "@/pages/dashboard-queries";
 
 import { DeviceTable } from "./DeviceTable";
-import { type FleetSearch, KINDS, STATUSES, toggle } from "./filters";
+import { type FleetSearch, KINDS, kindsOf, STATUSES, statusesOf, toggle } from "./filters";
 import { fleetFeatures, type MapItem } from "./mapData";
 import * as q from "./queries";
 import { fleetRoute } from "./route";
@@ -55,6 +55,8 @@ function Filters({ search }: { search: FleetSearch }) {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const go = (next: FleetSearch) => void navigate({ to: "/fleet", search: next, replace: true });
+  const statuses = statusesOf(search) ?? [];
+  const kinds = kindsOf(search) ?? [];
   return (
     <div className="flex flex-col gap-3 rounded-lg border bg-card p-4">
       <form role="search" className="flex flex-wrap items-end gap-2" onSubmit={(event) => {
@@ -75,8 +77,8 @@ function Filters({ search }: { search: FleetSearch }) {
       <div className="flex flex-wrap items-center gap-2" role="group" aria-label={t("fleet.status")}>
         <span className="text-sm text-muted-foreground">{t("fleet.status")}:</span>
         {STATUSES.map((status) => (
-          <Button key={status} size="sm" variant={search.status?.includes(status) ? "default" : "outline"}
-            aria-pressed={search.status?.includes(status) ?? false}
+          <Button key={status} size="sm" variant={statuses.includes(status) ? "default" : "outline"}
+            aria-pressed={statuses.includes(status)}
             onClick={() => go({ ...search, status: toggle(search.status, status, STATUSES) })}>
             {t(`fleet.statuses.${status}`)}
           </Button>
@@ -85,8 +87,8 @@ function Filters({ search }: { search: FleetSearch }) {
       <div className="flex flex-wrap items-center gap-2" role="group" aria-label={t("fleet.kind")}>
         <span className="text-sm text-muted-foreground">{t("fleet.kind")}:</span>
         {KINDS.map((kind) => (
-          <Button key={kind} size="sm" variant={search.kind?.includes(kind) ? "default" : "outline"}
-            aria-pressed={search.kind?.includes(kind) ?? false}
+          <Button key={kind} size="sm" variant={kinds.includes(kind) ? "default" : "outline"}
+            aria-pressed={kinds.includes(kind)}
             onClick={() => go({ ...search, kind: toggle(search.kind, kind, KINDS) })}>
             {t(`fleet.kinds.${kind}`)}
           </Button>

@@ -9,7 +9,7 @@ import { unwrap } from "@/api/client";
 import type { components } from "@/api/schema";
 import { api } from "@/app";
 
-import type { FleetSearch } from "./filters";
+import { type FleetSearch, kindsOf, statusesOf } from "./filters";
 
 export type Device = components["schemas"]["Device"];
 export type Camera = components["schemas"]["Camera"];
@@ -30,7 +30,7 @@ export function devices(search: FleetSearch) {
       let cursor: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
         const answer = await unwrap(api.GET("/api/v1/devices/", { params: { query: {
-          search: search.q, status: search.status, kind: search.kind, limit: PAGE, cursor } } }));
+          search: search.q, status: statusesOf(search), kind: kindsOf(search), limit: PAGE, cursor } } }));
         rows.push(...answer.results);
         cursor = cursorOf(answer.next);
         if (!cursor) return { rows, more: false };

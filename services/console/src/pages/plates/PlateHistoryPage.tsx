@@ -101,7 +101,7 @@ export function PlateHistoryPage() {
       <div className="flex flex-wrap items-center gap-4 text-sm">
         <Link to="/plates" search={{ q: plate }} className="underline underline-offset-4">{t("plates.backToSearch")}</Link>
         <Link to="/plates/$plate" params={{ plate }} search={lookAlikes ? {} : { lookAlikes: true }}
-          className="underline underline-offset-4" aria-pressed={lookAlikes}>
+          className="underline underline-offset-4">
           {lookAlikes ? t("plates.onlyThisPlate") : t("plates.withLookAlikes")}
         </Link>
       </div>

@@ -37,9 +37,9 @@ function FilterForm({ search, cameras }: { search: PlatesSearch; cameras: Map<st
     void navigate({ to: "/plates", search: { q: value("q"), camera: value("camera"), site: value("site"),
       since: value("since"), until: value("until") } });
   };
-  // key: the form's fields follow the URL (back button, a shared link).
+  // key: the form's fields follow the URL (back button, a shared link) once the cameras are known.
   return (
-    <form key={JSON.stringify(search)} onSubmit={submit} role="search" aria-label={t("plates.searchForm")}
+    <form key={`${JSON.stringify(search)}-${cameras?.size ?? "?"}`} onSubmit={submit} role="search" aria-label={t("plates.searchForm")}
       className="grid grid-cols-1 gap-3 rounded-lg border bg-card p-4 sm:grid-cols-2 lg:grid-cols-6">
       <div className="flex flex-col gap-1.5 lg:col-span-2">
         <Label htmlFor="plates-q">{t("plates.plate")}</Label>
