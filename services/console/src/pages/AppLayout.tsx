@@ -48,10 +48,14 @@ export function AppLayout() {
   const role = useRole();
   const state = session.current;
   const user = state.status === "signed-in" ? state.user : null;
-  const settings = useQuery(organizationSettingsQuery);
+  const settings = useQuery({ ...organizationSettingsQuery, enabled: role !== undefined });
   const idleMinutes = settings.data?.session_idle_minutes ?? DEFAULT_IDLE_MINUTES;
   const signOutIdle = useCallback(() => void session.signOut("idle"), []);
-  useIdleTimeout(user ? idleMinutes : null, signOutIdle);
+  useIdleTimeout(role !== undefined ? idleMinutes : null, signOutIdle);
+
+  // Signed out (the way to sign-in is under way): draw nothing, so no page asks control for its
+  // data again without a token (their queries were just cleared).
+  if (role === undefined) return null;
 
   return (
     <div className="min-h-screen">
