@@ -29,6 +29,7 @@ class ConsoleStack(ServiceProcesses):
         "live": ["-m", "vigia.live"],
         "relay": ["-m", "vigia.control", "outbox_relay", "--metrics-port", "0"],
         "recorder": ["-m", "vigia.control", "recorder", "--metrics-port", "0"],
+        "notifier": ["-m", "vigia.notifier"],
         "fusion": ["-m", "vigia.fusion"],
         "automation": ["-m", "vigia.automation"],
     }
