@@ -1,12 +1,14 @@
 /**
  * Whether a camera plays over HLS: MediaMTX serves ``/stream/<camera>/index.m3u8`` on the
- * console's origin when it runs (compose, Kubernetes); in ``make run`` nothing does, and that path
- * answers the console's own page. The first probe tells which: an HTML answer means no stream
- * server at all, and no tile probes again until the page is reloaded.
+ * console's origin when it runs (compose, Kubernetes: HAProxy routes ``/stream/`` to it); in
+ * ``make run`` nothing does. The probe asks for ``/stream/<camera>/`` (MediaMTX's page for a path
+ * it serves; no file extension, so control answers it with the console's own page rather than a
+ * 404 the browser would log): the console's page back means no stream server at all, and no tile
+ * probes again until the page is reloaded; another 2xx means the camera has a stream.
  */
 import { session } from "@/app";
 
-import { hlsAuthorization, hlsUrl, isPlaylist } from "./stream";
+import { hlsAuthorization, isConsolePage } from "./stream";
 
 let noServer = false;
 let first: Promise<boolean> | null = null;
@@ -16,12 +18,15 @@ async function probe(camera: string): Promise<boolean> {
   const token = session.accessToken;
   if (!token) return false;
   try {
-    const answer = await fetch(hlsUrl(window.location.origin, camera), {
+    const answer = await fetch(`${window.location.origin}/stream/${encodeURIComponent(camera)}/`, {
       headers: { Authorization: hlsAuthorization(token) }, cache: "no-store",
     });
-    const type = answer.headers.get("content-type");
-    if (/text\/html/i.test(type ?? "")) noServer = true;
-    return answer.ok && isPlaylist(type, await answer.text());
+    if (!answer.ok) return false;
+    if (isConsolePage(await answer.text())) {
+      noServer = true;
+      return false;
+    }
+    return true;
   } catch {
     return false;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { backoffMs, formatDelay, framesUrl, hlsAuthorization, hlsUrl, isPlaylist, parseFrame } from "./stream";
+import { backoffMs, formatDelay, framesUrl, hlsAuthorization, hlsUrl, isConsolePage, parseFrame } from "./stream";
 
 describe("framesUrl", () => {
   it("sits next to the feed's socket with the token and the asked rate", () => {
@@ -49,9 +49,8 @@ describe("HLS", () => {
     expect(atob(hlsAuthorization("a.b.c").slice(6))).toBe("jwt:a.b.c");
   });
 
-  it("tells a playlist from the console's own page", () => {
-    expect(isPlaylist("application/vnd.apple.mpegurl", "")).toBe(true);
-    expect(isPlaylist("text/plain", "\n#EXTM3U\n#EXT-X-VERSION:3")).toBe(true);
-    expect(isPlaylist("text/html; charset=utf-8", "<!doctype html>")).toBe(false);
+  it("tells the console's own page (no stream server) from a stream server's", () => {
+    expect(isConsolePage('<html><head><meta name="vigia-live-url" content="ws://x/api/v1/ws" />')).toBe(true);
+    expect(isConsolePage("<!DOCTYPE html><html><body><video id=\"video\"></video>")).toBe(false);
   });
 });

@@ -68,7 +68,7 @@ export function hlsAuthorization(token: string): string {
   return `Basic ${btoa(`jwt:${token}`)}`;
 }
 
-/** Whether an answer to a playlist request is a playlist (and not, say, the console's index.html). */
-export function isPlaylist(contentType: string | null, body: string): boolean {
-  return /mpegurl/i.test(contentType ?? "") || body.trimStart().startsWith("#EXTM3U");
+/** Whether a page is this console's own (control answers any unknown path with it). */
+export function isConsolePage(body: string): boolean {
+  return body.includes('name="vigia-live-url"');
 }
