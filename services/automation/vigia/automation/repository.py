@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 #: Errors meaning PostgreSQL is away (restarting, unreachable): retry, the batch is not at fault.
 UNAVAILABLE: tuple[type[BaseException], ...] = (psycopg.OperationalError, psycopg.errors.AdminShutdown,
                                                 psycopg.errors.CannotConnectNow)
+#: Longest node error kept in pipeline_node_counters.last_error (characters).
+MAX_ERROR = 2000
 
 
 def dumps(value: Any) -> str:
@@ -56,7 +58,7 @@ class BatchWrite:
     state_upserts: dict[tuple[uuid.UUID, str, str], tuple[uuid.UUID, Any]] = field(default_factory=dict)
     state_deletes: set[tuple[uuid.UUID, str, str]] = field(default_factory=set)
     state_clears: set[uuid.UUID] = field(default_factory=set)  # pipelines whose whole state goes
-    #: (org, pipeline, node) -> [inputs, outputs, errors, last fired]
+    #: (org, pipeline, node) -> [inputs, outputs, errors, last fired, latest error, its time]
     counters: dict[tuple[uuid.UUID, uuid.UUID, str], list[Any]] = field(default_factory=dict)
     #: (id, org, pipeline, time, trigger, nodes trace, fired, error); trigger and trace as JSON values
     runs: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, datetime, Any, Any, bool, str | None]] = field(
@@ -78,18 +80,22 @@ class BatchWrite:
         self.state_clears.add(pipeline)
 
     def count(self, org: uuid.UUID, pipeline: uuid.UUID, node: str, inputs: int, outputs: int, errors: int,
-              fired_at: datetime | None) -> None:
-        if not (inputs or outputs or errors or fired_at is not None):
+              fired_at: datetime | None, failed: tuple[str, datetime] | None = None) -> None:
+        """Add a node's counts; ``failed``: its latest error and the input's time, if it failed."""
+        if not (inputs or outputs or errors or fired_at is not None or failed is not None):
             return  # a node a quiet tick passed through: nothing to add, so no row written every second
+        error, error_at = (failed[0][:MAX_ERROR], failed[1]) if failed is not None else (None, None)
         entry = self.counters.get((org, pipeline, node))
         if entry is None:
-            self.counters[(org, pipeline, node)] = [inputs, outputs, errors, fired_at]
+            self.counters[(org, pipeline, node)] = [inputs, outputs, errors, fired_at, error, error_at]
             return
         entry[0] += inputs
         entry[1] += outputs
         entry[2] += errors
         if fired_at is not None and (entry[3] is None or fired_at > entry[3]):
             entry[3] = fired_at
+        if error_at is not None and (entry[5] is None or error_at >= entry[5]):
+            entry[4], entry[5] = error, error_at
 
     def empty(self) -> bool:
         return not (self.state_upserts or self.state_deletes or self.state_clears or self.counters or self.runs)
@@ -103,15 +109,21 @@ _DELETE_STATE = """
 DELETE FROM pipeline_node_state s USING unnest(%s::uuid[], %s::text[], %s::text[]) AS t(p, n, k)
 WHERE s.pipeline_id = t.p AND s.node = t.n AND s.key = t.k"""
 _ADD_COUNTERS = """
-INSERT INTO pipeline_node_counters (org_id, pipeline_id, node, inputs, outputs, errors, last_fired_at, updated_at)
-SELECT o, p, n, i, x, e, f, now()
-FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[])
-    AS t(o, p, n, i, x, e, f)
+INSERT INTO pipeline_node_counters (org_id, pipeline_id, node, inputs, outputs, errors, last_fired_at, last_error,
+                                    last_error_at, updated_at)
+SELECT o, p, n, i, x, e, f, le, la, now()
+FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[],
+            %s::text[], %s::timestamptz[])
+    AS t(o, p, n, i, x, e, f, le, la)
 ON CONFLICT (pipeline_id, node) DO UPDATE SET
     inputs = pipeline_node_counters.inputs + EXCLUDED.inputs,
     outputs = pipeline_node_counters.outputs + EXCLUDED.outputs,
     errors = pipeline_node_counters.errors + EXCLUDED.errors,
     last_fired_at = GREATEST(pipeline_node_counters.last_fired_at, EXCLUDED.last_fired_at),
+    last_error = CASE WHEN EXCLUDED.last_error_at IS NOT NULL AND (pipeline_node_counters.last_error_at IS NULL
+                          OR EXCLUDED.last_error_at >= pipeline_node_counters.last_error_at)
+                      THEN EXCLUDED.last_error ELSE pipeline_node_counters.last_error END,
+    last_error_at = GREATEST(pipeline_node_counters.last_error_at, EXCLUDED.last_error_at),
     updated_at = now()"""
 _INSERT_RUNS = """
 INSERT INTO pipeline_runs (id, org_id, pipeline_id, time, trigger, nodes, fired, error)
@@ -280,7 +292,7 @@ class Repository:
                     await cur.execute(_ADD_COUNTERS, (
                         [k[0] for k in counted], [k[1] for k in counted], [k[2] for k in counted],
                         [v[0] for v in values], [v[1] for v in values], [v[2] for v in values],
-                        [v[3] for v in values]))
+                        [v[3] for v in values], [v[4] for v in values], [v[5] for v in values]))
                 if write.runs:
                     await cur.execute(_INSERT_RUNS, (dumps([
                         {"i": i, "o": o, "p": p, "t": t, "g": g, "n": n, "f": f, "e": e}

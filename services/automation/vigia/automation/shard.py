@@ -65,7 +65,8 @@ class _PipelineBatch:
     org: uuid.UUID
     pipeline: uuid.UUID
     ids: list[str] = field(default_factory=list)
-    counters: dict[str, list[Any]] = field(default_factory=dict)  # node -> [inputs, outputs, errors, fired at]
+    #: node -> [inputs, outputs, errors, fired at, (latest error, its input's time) or None]
+    counters: dict[str, list[Any]] = field(default_factory=dict)
     fired_runs: deque[Any] = field(default_factory=deque)
     quiet_runs: deque[Any] = field(default_factory=deque)
     fired: tuple[str, datetime, uuid.UUID] | None = None
@@ -422,15 +423,19 @@ class ShardWorker:
         counters = entry.counters
         for node in result.trace:
             fired_at = item.time if node.outputs else None
+            node_failure = (node.error, item.time) if node.error else None
             values = counters.get(node.node)
             if values is None:
-                counters[node.node] = [len(node.inputs), len(node.outputs), 1 if node.error else 0, fired_at]
+                counters[node.node] = [len(node.inputs), len(node.outputs), 1 if node.error else 0, fired_at,
+                                       node_failure]
             else:
                 values[0] += len(node.inputs)
                 values[1] += len(node.outputs)
                 values[2] += 1 if node.error else 0
                 if fired_at is not None:
                     values[3] = fired_at
+                if node_failure is not None:
+                    values[4] = node_failure
         if result.emissions:
             entry.fired = (result.emissions[0].node, item.time, item.message_id)
         if result.error:
@@ -482,7 +487,7 @@ class ShardWorker:
                 batch.envelopes.append(status_envelope(org_id, pipeline_id, "error", at, node=node or None,
                                                        error=error, cause=cause))
             for node, values in entry.counters.items():
-                write.count(org_id, pipeline_id, node, values[0], values[1], values[2], values[3])
+                write.count(org_id, pipeline_id, node, values[0], values[1], values[2], values[3], values[4])
 
     def _may_announce_firing(self, pipeline: uuid.UUID) -> bool:
         """At most one ``fired`` status per pipeline and second: operators see that it fires, the
@@ -496,7 +501,7 @@ class ShardWorker:
     def _account(self, batch: Batch) -> None:
         for entry in batch.pipelines.values():
             pipeline = str(entry.pipeline)
-            for node, (inputs, outputs, errors, fired_at) in entry.counters.items():
+            for node, (inputs, outputs, errors, fired_at, _failed) in entry.counters.items():
                 if inputs:
                     metrics.NODE_INPUTS.labels(pipeline, node).inc(inputs)
                 if outputs:

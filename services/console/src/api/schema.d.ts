@@ -1156,8 +1156,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description Per node of the graph: inputs, outputs, errors and when it last fired (zero for a node the
-         *     runtime has not counted yet), then the counted nodes no longer in the graph.
+         * @description Per node of the graph: inputs, outputs, errors, when it last fired, its latest error and its
+         *     status (zero and ``idle`` for a node the runtime has not counted yet), then the counted nodes no
+         *     longer in the graph.
          */
         get: operations["pipelines_counters_list"];
         put?: never;
@@ -2370,12 +2371,36 @@ export interface components {
             errors: number;
             /** Format: date-time */
             last_fired_at: string | null;
+            /** @description The node's latest error; null: none. */
+            last_error: string | null;
+            /**
+             * Format: date-time
+             * @description Observation time of the input it last failed on.
+             */
+            last_error_at: string | null;
+            /**
+             * @description The node's latest outcome: error (failed after it last fired), fired (produced an output), active (took inputs), idle (none yet).
+             *
+             *     * `idle` - idle
+             *     * `active` - active
+             *     * `fired` - fired
+             *     * `error` - error
+             */
+            status: components["schemas"]["NodeCountersStatusEnum"];
             /**
              * Format: date-time
              * @description Last counted; null: never.
              */
             updated_at: string | null;
         };
+        /**
+         * @description * `idle` - idle
+         *     * `active` - active
+         *     * `fired` - fired
+         *     * `error` - error
+         * @enum {string}
+         */
+        NodeCountersStatusEnum: "idle" | "active" | "fired" | "error";
         NodeTrace: {
             node: string;
             inputs: unknown[];

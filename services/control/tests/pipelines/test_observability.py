@@ -34,6 +34,23 @@ def test_counters_list_every_node_of_the_graph_then_the_counted_nodes_gone_from_
         ("in", "api_webhook", 0, 0, 0), ("alert", "dashboard", 7, 7, 1), ("old", None, 3, 0, 0)]
     assert rows[0]["last_fired_at"] is None and rows[0]["updated_at"] is None
     assert rows[1]["last_fired_at"] == "2026-12-05T12:00:00Z"
+    assert [r["status"] for r in rows] == ["idle", "fired", "active"]
+
+
+def test_a_nodes_status_is_error_while_its_latest_error_is_newer_than_its_latest_firing(
+    api: Any, viewer: Any, org: Any
+) -> None:
+    pipeline = Pipeline.objects.create(org=org, name="p", graph=GRAPH)
+    counted = PipelineNodeCounters.objects.create(
+        org=org, pipeline=pipeline, node="alert", inputs=2, outputs=1, errors=1, last_fired_at=T0,
+        last_error="ValueError: no title", last_error_at=T0 + timedelta(seconds=1))
+    url = f"/api/v1/pipelines/{pipeline.pk}/counters/"
+    alert = api(viewer).get(url).json()[1]
+    assert (alert["status"], alert["last_error"], alert["last_error_at"]) == (
+        "error", "ValueError: no title", "2026-12-05T12:00:01Z")
+    counted.last_fired_at = T0 + timedelta(seconds=2)  # it fired again since
+    counted.save()
+    assert api(viewer).get(url).json()[1]["status"] == "fired"
 
 
 def test_runs_are_the_newest_first_filtered_and_limited(api: Any, viewer: Any, org: Any) -> None:

@@ -193,6 +193,14 @@ export function Inspector({ graph, node, spec, catalogue, status, counted, probl
           <span>{t("pipelines.inspector.lastFired", { time: formatDateTime(counted.last_fired_at, timeZone, i18n.language) })}</span>
         )}
       </div>
+      {counted?.last_error && (
+        <p className="text-xs text-destructive" data-testid="inspector-last-error">
+          {t("pipelines.inspector.lastError", {
+            time: counted.last_error_at ? formatDateTime(counted.last_error_at, timeZone, i18n.language) : "—",
+            error: counted.last_error,
+          })}
+        </p>
+      )}
       {nodeProblems.length > 0 && (
         <ul className="list-disc pl-4 text-xs text-destructive" data-testid="inspector-problems">
           {nodeProblems.map((m) => <li key={m}>{m}</li>)}

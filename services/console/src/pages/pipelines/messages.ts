@@ -55,6 +55,7 @@ export const ptBR = {
     outputs: "saídas",
     errors: "erros",
     lastFired: "Último disparo: {{time}}",
+    lastError: "Último erro ({{time}}): {{error}}",
   },
   test: {
     title: "Testar o nó",
@@ -156,6 +157,7 @@ export const en: typeof ptBR = {
     outputs: "outputs",
     errors: "errors",
     lastFired: "Last fired: {{time}}",
+    lastError: "Latest error ({{time}}): {{error}}",
   },
   test: {
     title: "Test the node",

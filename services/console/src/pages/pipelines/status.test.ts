@@ -19,6 +19,12 @@ describe("nodeStatus", () => {
     expect(nodeStatus(true, counted(0, null), { status: "fired", error: null, at: now - 5_000 }, now)).toBe("fired");
   });
 
+  it("shows the server's error status until the node fires again", () => {
+    expect(nodeStatus(true, { ...counted(2, 1_000), status: "error" }, undefined, now)).toBe("error");
+    expect(nodeStatus(false, { ...counted(2, null), status: "error" }, undefined, now)).toBe("error");
+    expect(nodeStatus(true, { ...counted(2, 1_000), status: "fired" }, undefined, now)).toBe("fired");
+  });
+
   it("puts a recent error from the feed first, even stopped", () => {
     expect(nodeStatus(false, counted(1, 1_000), { status: "error", error: "boom", at: now - 1_000 }, now)).toBe("error");
     expect(nodeStatus(true, counted(1, null), { status: "error", error: "boom", at: now - RECENT_MS - 1 }, now)).toBe("active");

@@ -1,6 +1,8 @@
 /**
- * A node's live status badge, from what the runtime counted (``/counters/``, polled) and the
- * ``pipeline_status_update`` messages of the live feed (``fired`` / ``error`` name the node).
+ * A node's live status badge, from what the runtime counted (``/counters/``, polled: counts, last
+ * firing, the server's ``status`` — ``error`` while its latest error is newer than its latest
+ * firing) and the ``pipeline_status_update`` messages of the live feed (``fired`` / ``error`` name
+ * the node, before the next poll).
  */
 export type NodeStatus = "stopped" | "waiting" | "active" | "fired" | "error";
 
@@ -16,6 +18,7 @@ export interface CountedNode {
   outputs: number;
   errors: number;
   last_fired_at: string | null;
+  status?: string;
 }
 
 /** How long a node that fired (or failed, by the feed) shows it. */
@@ -24,6 +27,7 @@ export const RECENT_MS = 60_000;
 export function nodeStatus(running: boolean, counted: CountedNode | undefined, live: LiveNodeStatus | undefined,
   now: number): NodeStatus {
   if (live?.status === "error" && now - live.at < RECENT_MS) return "error";
+  if (counted?.status === "error") return "error";
   if (!running) return "stopped";
   const firedAt = Math.max(counted?.last_fired_at ? Date.parse(counted.last_fired_at) : 0,
     live?.status === "fired" ? live.at : 0);

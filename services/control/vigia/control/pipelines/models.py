@@ -97,8 +97,9 @@ class PipelineNodeState(models.Model):
 
 class PipelineNodeCounters(models.Model):
     """How much one node of a pipeline has seen and done since the pipeline was created: inputs
-    evaluated, outputs produced, errors, and when it last fired. The automation runtime adds its
-    increments (``INSERT … ON CONFLICT (pipeline_id, node) DO UPDATE SET inputs = inputs + …``)."""
+    evaluated, outputs produced, errors, when it last fired and its latest error. The automation
+    runtime adds its increments (``INSERT … ON CONFLICT (pipeline_id, node) DO UPDATE SET inputs =
+    inputs + …``)."""
 
     pk = models.CompositePrimaryKey("pipeline", "node")
     # Unindexed: every read and write goes by pipeline, which the primary key / index leads with.
@@ -110,6 +111,10 @@ class PipelineNodeCounters(models.Model):
     errors = models.BigIntegerField(db_default=0)
     last_fired_at = models.DateTimeField(null=True, blank=True,
                                          help_text="When the node last produced an output.")
+    last_error = models.TextField(null=True, blank=True, help_text="The node's latest error, as the engine "
+                                  "reported it.")
+    last_error_at = models.DateTimeField(null=True, blank=True,
+                                         help_text="Observation time of the input the node last failed on.")
     updated_at = models.DateTimeField(db_default=Now())
 
     class Meta:

@@ -186,6 +186,12 @@ class NodeCountersSerializer(serializers.Serializer):
     outputs = serializers.IntegerField()
     errors = serializers.IntegerField()  # type: ignore[assignment]
     last_fired_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField(allow_null=True, help_text="The node's latest error; null: none.")
+    last_error_at = serializers.DateTimeField(allow_null=True, help_text="Observation time of the input it "
+                                              "last failed on.")
+    status = serializers.ChoiceField(choices=["idle", "active", "fired", "error"], help_text=(
+        "The node's latest outcome: error (failed after it last fired), fired (produced an output), active "
+        "(took inputs), idle (none yet)."))
     updated_at = serializers.DateTimeField(allow_null=True, help_text="Last counted; null: never.")
 
 

@@ -61,6 +61,17 @@ MAX_RUNS = 100
 NODE_ID_PATTERN = r"[A-Za-z0-9_.:-]{1,64}"
 
 
+def node_status(counted: dict[str, Any]) -> str:
+    """A node's own latest outcome: ``error`` when it failed after it last fired, else ``fired`` when it
+    ever produced an output, ``active`` when it took inputs, ``idle`` before any."""
+    failed, fired = counted.get("last_error_at"), counted.get("last_fired_at")
+    if failed is not None and (fired is None or failed >= fired):
+        return "error"
+    if fired is not None:
+        return "fired"
+    return "active" if counted.get("inputs") else "idle"
+
+
 class StateConflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
@@ -140,17 +151,20 @@ class PipelineViewSet(ChangeEventsMixin, OrgScopedViewSet):
     @extend_schema(responses={200: NodeCountersSerializer(many=True)}, filters=False)
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def counters(self, request: Request, pk: str | None = None) -> Response:
-        """Per node of the graph: inputs, outputs, errors and when it last fired (zero for a node the
-        runtime has not counted yet), then the counted nodes no longer in the graph."""
+        """Per node of the graph: inputs, outputs, errors, when it last fired, its latest error and its
+        status (zero and ``idle`` for a node the runtime has not counted yet), then the counted nodes no
+        longer in the graph."""
         pipeline: Pipeline = self.get_object()
-        fields = ("node", "inputs", "outputs", "errors", "last_fired_at", "updated_at")
+        fields = ("node", "inputs", "outputs", "errors", "last_fired_at", "last_error", "last_error_at", "updated_at")
         rows = {row["node"]: row for row in PipelineNodeCounters.objects.filter(pipeline=pipeline).values(*fields)}
         answer = []
         for node in pipeline.graph.get("nodes") or []:
             uncounted = {"node": node["id"], "inputs": 0, "outputs": 0, "errors": 0, "last_fired_at": None,
-                         "updated_at": None}
+                         "last_error": None, "last_error_at": None, "updated_at": None}
             answer.append({**rows.pop(node["id"], uncounted), "type": node["type"]})
         answer.extend({**row, "type": None} for _, row in sorted(rows.items()))
+        for row in answer:
+            row["status"] = node_status(row)
         return Response(NodeCountersSerializer(answer, many=True).data)
 
     @extend_schema(responses={200: PipelineRunSerializer(many=True)}, parameters=RUNS_PARAMS, filters=False)
