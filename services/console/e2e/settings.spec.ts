@@ -172,12 +172,16 @@ test("the dark theme toggles, persists across a reload, and every settings page 
   await expect(html).toHaveClass(/\blight\b/);
   await page.reload();
   await expect(html).toHaveClass(/\blight\b/);
+  // Signed in again from the cookie before the next reload (a reload during the refresh would
+  // present the rotated-out cookie again).
+  await expect(page.getByRole("heading", { name: "Registro de auditoria" })).toBeVisible();
 
   // Until the operator chooses, the system's preference decides.
   await page.evaluate(() => localStorage.removeItem("vigia.theme"));
   await page.emulateMedia({ colorScheme: "dark" });
   await page.reload();
   await expect(html).toHaveClass(/\bdark\b/);
+  await expect(page.getByRole("heading", { name: "Registro de auditoria" })).toBeVisible();
 });
 
 test("the skip link and the navigation work from the keyboard", async ({ page }) => {
