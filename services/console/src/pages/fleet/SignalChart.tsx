@@ -9,6 +9,8 @@ import { useEffect, useMemo, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import uPlot from "uplot";
 
+import { formatDateTime, formatTime } from "@/lib/format";
+
 import { marksWithin, type Metric, type Row, toSeries } from "./series";
 
 const SEVERITY_COLOUR: Record<string, string> = { critical: "#dc2626", high: "#ea580c", medium: "#d97706", low: "#0284c7" };
@@ -47,7 +49,7 @@ export function SignalChart({ rows, anomalies, metric, timeZone, forecast }: {
   timeZone: string;
   forecast?: Forecast;
 }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const [times, values] = useMemo(() => toSeries(rows, metric), [rows, metric]);
@@ -65,7 +67,11 @@ export function SignalChart({ rows, anomalies, metric, timeZone, forecast }: {
 
   useEffect(() => {
     const element = container.current!;
-    const series: uPlot.Series[] = [{}, { label: t(`fleet.metrics.${metric}`), stroke: "#2563eb", width: 2, spanGaps: false }];
+    const locale = i18n.language;
+    const series: uPlot.Series[] = [{
+      label: t("fleet.time"),
+      value: (_u, x) => (x == null ? "—" : formatDateTime(x * 1000, timeZone, locale)),
+    }, { label: t(`fleet.metrics.${metric}`), stroke: "#2563eb", width: 2, spanGaps: false }];
     if (withBand) {
       series.push({ label: t("fleet.forecastLow"), stroke: "#94a3b8", dash: [4, 4] },
         { label: t("fleet.forecastHigh"), stroke: "#94a3b8", dash: [4, 4] });
@@ -74,7 +80,9 @@ export function SignalChart({ rows, anomalies, metric, timeZone, forecast }: {
       width: Math.max(element.clientWidth, 280), height: 260, series,
       bands: withBand ? [{ series: [3, 2], fill: "rgba(148, 163, 184, 0.25)" }] : [],
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), timeZone),
-      axes: [{ stroke: "currentColor" }, { stroke: "currentColor" }],
+      // Ticks on the organization's 24-hour clock, whatever the browser's zone and locale.
+      axes: [{ stroke: "currentColor", values: (_u, ticks) => ticks.map((x) => formatTime(x * 1000, timeZone, locale)) },
+        { stroke: "currentColor" }],
       legend: { show: true },
       plugins: [marksPlugin(() => marksRef.current)],
     }, data, element);
@@ -88,7 +96,7 @@ export function SignalChart({ rows, anomalies, metric, timeZone, forecast }: {
     };
     // A new metric, zone or band is a new chart; new rows only new data (below).
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [metric, timeZone, withBand, t]);
+  }, [metric, timeZone, withBand, t, i18n.language]);
 
   useEffect(() => {
     plot.current?.setData(data);
