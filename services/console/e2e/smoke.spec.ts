@@ -36,7 +36,7 @@ test("an operator signs in, sees the dashboard and the live feed, and signs out"
 
   // Every area is one click away.
   for (const [name, path] of [["Câmeras", "/cameras"], ["Placas", "/plates"], ["Eventos", "/events"],
-    ["Frota", "/fleet"], ["Automações", "/pipelines"], ["Configurações", "/settings"], ["Painel", "/"]]) {
+    ["Frota", "/fleet"], ["Automações", "/pipelines"], ["Configurações", "/settings/users"], ["Painel", "/"]]) {
     await page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
     await expect(page).toHaveURL(new RegExp(`${path === "/" ? "/(\\?.*)?" : path}$`));
   }

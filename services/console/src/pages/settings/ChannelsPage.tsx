@@ -151,7 +151,7 @@ function Deliveries({ channel }: { channel: Channel }) {
                 <tr key={delivery.id} className="border-t" data-status={delivery.status}>
                   <td className={`${TD} whitespace-nowrap tabular-nums`}>{formatDateTime(delivery.created_at, timeZone, i18n.language)}</td>
                   <td className={cn(TD, "font-medium", delivery.status === "delivered" ? "text-emerald-700 dark:text-emerald-400"
-                    : delivery.status === "failed" ? "text-destructive" : "")}>{delivery.status}</td>
+                    : delivery.status === "failed" ? "text-destructive" : "")}>{t(`settings.channels.statuses.${delivery.status}`)}</td>
                   <td className={`${TD} break-all`}>{delivery.recipient || "—"}</td>
                   <td className={`${TD} tabular-nums`}>{delivery.attempts}</td>
                   <td className={`${TD} break-all text-muted-foreground`}>{delivery.last_error || ""}</td>

@@ -17,7 +17,7 @@ import { Input } from "@/components/ui/input";
 import { formatDateTime } from "@/lib/format";
 
 import { Field, type Outcome, OutcomeLine, Select, TD, TH, useTimeZone } from "./parts";
-import { orRefusal, type User, users } from "./queries";
+import { orRefusal, Refusal, type User, users } from "./queries";
 
 const ROLES: Role[] = ["admin", "operator", "viewer"];
 
@@ -105,7 +105,9 @@ function UserRow({ user, onOutcome }: { user: User; onOutcome: (outcome: Outcome
     void queryClient.invalidateQueries({ queryKey: users.queryKey });
   };
   const failed = (error: Error) => {
-    onOutcome({ ok: false, text: error.message });
+    // The last-admin guard says why in control's words; the page says it in the operator's first.
+    const lastAdmin = error instanceof Refusal && error.code === "last_admin";
+    onOutcome({ ok: false, text: lastAdmin ? `${t("settings.users.lastAdmin")} (${error.message})` : error.message });
     void queryClient.invalidateQueries({ queryKey: users.queryKey });
   };
   const change = useMutation({

@@ -43,6 +43,7 @@ export const ptBR = {
     copy: "Copiar",
     copied: "Copiado",
     dismiss: "Fechar",
+    lastAdmin: "A organização precisa manter um administrador ativo que consiga entrar: promova outra pessoa (e espere que ela aceite o convite) antes.",
   },
   channels: {
     title: "Canais de notificação",
@@ -71,6 +72,7 @@ export const ptBR = {
     error: "Erro",
     listHint: "Um por linha",
     mappingHint: "Um por linha, no formato nome: valor",
+    statuses: { pending: "pendente", sending: "enviando", retrying: "tentando de novo", delivered: "entregue", failed: "falhou" },
   },
   organization: {
     title: "Organização",
@@ -165,6 +167,7 @@ export const en: typeof ptBR = {
     copy: "Copy",
     copied: "Copied",
     dismiss: "Close",
+    lastAdmin: "The organization must keep an active admin who can sign in: make someone else admin (and wait for them to accept their invitation) first.",
   },
   channels: {
     title: "Notification channels",
@@ -193,6 +196,7 @@ export const en: typeof ptBR = {
     error: "Error",
     listHint: "One per line",
     mappingHint: "One per line, as name: value",
+    statuses: { pending: "pending", sending: "sending", retrying: "retrying", delivered: "delivered", failed: "failed" },
   },
   organization: {
     title: "Organization",

@@ -23,10 +23,20 @@ export function refusal(error: unknown, status?: number): string {
   return [detail.message, ...extra].join(" · ");
 }
 
-/** The answer's data, or an Error whose message is control's refusal (shown as it is). */
+/** Control refused: its words (``message``), its machine ``code`` and the HTTP status. */
+export class Refusal extends Error {
+  constructor(message: string, readonly code: string | undefined, readonly status: number) {
+    super(message);
+  }
+}
+
+/** The answer's data, or a {@link Refusal} whose message is control's (shown as it is). */
 export async function orRefusal<T>(answer: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
   const { data, error, response } = await answer;
-  if (error !== undefined || !response.ok) throw new Error(refusal(error, response.status));
+  if (error !== undefined || !response.ok) {
+    const code = (error as { error?: { code?: string } } | undefined)?.error?.code;
+    throw new Refusal(refusal(error, response.status), code, response.status);
+  }
   return data as T;
 }
 
