@@ -12,11 +12,15 @@ import { useEffect, useMemo, useRef } from "react";
 import { useTranslation } from "react-i18next";
 
 import { formatDateTime } from "@/lib/format";
+import { cn } from "@/lib/utils";
 
 import { SeverityBadge, StatusCell } from "./parts";
 import { type EventRow, sourcesOf } from "./search";
 
 const features = tableFeatures({ rowSelectionFeature });
+// Left out on a phone-sized screen (they stay on the event's page), so the rest fits without scrolling far.
+const WIDE_ONLY = new Set(["site", "classification", "score"]);
+const wideOnly = (column: string) => (WIDE_ONLY.has(column) ? "hidden md:table-cell" : "");
 const helper = createColumnHelper<typeof features, EventRow>();
 
 export interface Names {
@@ -77,9 +81,9 @@ export function EventsTable({ rows, names, timeZone, selectable, selection, onSe
         </Link>
       ),
     }),
+    helper.accessor("status", { header: () => t("events.columns.status"), cell: (c) => <StatusCell event={c.row.original} timeZone={timeZone} /> }),
     helper.accessor("site", { header: () => t("events.columns.site"), cell: (c) => c.getValue() ?? "—" }),
     helper.display({ id: "sources", header: () => t("events.columns.sources"), cell: (c) => sourceLabel(c.row.original, names) || "—" }),
-    helper.accessor("status", { header: () => t("events.columns.status"), cell: (c) => <StatusCell event={c.row.original} timeZone={timeZone} /> }),
     helper.accessor("classification", {
       header: () => t("events.columns.classification"),
       cell: (c) => t(`events.classifications.${c.getValue()}`),
@@ -123,12 +127,13 @@ export function EventsTable({ rows, names, timeZone, selectable, selection, onSe
   return (
     <div ref={scroller} className="max-h-[70vh] overflow-auto rounded-md border" data-testid="events-scroll"
       tabIndex={0} role="region" aria-label={t("events.title")}>
-      <table className="w-full min-w-[56rem] border-collapse text-sm" data-testid="events-table">
+      <table className="w-full min-w-[36rem] border-collapse text-sm md:min-w-[56rem]" data-testid="events-table">
         <thead className="sticky top-0 z-10 bg-background">
           {table.getHeaderGroups().map((group) => (
             <tr key={group.id} className="border-b">
               {group.headers.map((header) => (
-                <th key={header.id} scope="col" className="px-3 py-2 text-left font-medium text-muted-foreground">
+                <th key={header.id} scope="col"
+                  className={cn("px-3 py-2 text-left font-medium text-muted-foreground", wideOnly(header.column.id))}>
                   {header.isPlaceholder ? null : <table.FlexRender header={header} />}
                 </th>
               ))}
@@ -145,7 +150,9 @@ export function EventsTable({ rows, names, timeZone, selectable, selection, onSe
                 className="border-b last:border-b-0 hover:bg-accent/50 data-[selected=true]:bg-accent"
                 data-selected={row.getIsSelected()}>
                 {row.getAllCells().map((cell) => (
-                  <td key={cell.id} className="px-3 py-2 align-top"><table.FlexRender cell={cell} /></td>
+                  <td key={cell.id} className={cn("px-3 py-2 align-top", wideOnly(cell.column.id))}>
+                    <table.FlexRender cell={cell} />
+                  </td>
                 ))}
               </tr>
             );
