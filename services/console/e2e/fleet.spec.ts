@@ -28,6 +28,8 @@ test("an operator filters the fleet, sees the map offline, a device's signal and
   await expect(map.locator("canvas")).toBeVisible();
   await expect(map).toHaveAttribute("data-ready", "true", { timeout: 30_000 });
   await expect(map).toHaveAttribute("data-rendered", env("VIGIA_CONSOLE_ON_MAP"));
+  // The three things at the gate, a few metres apart, are one cluster labelled with its count.
+  await expect(map.locator("[data-cluster-count='3']")).toHaveText("3");
   await expect(page.getByTestId("fleet-unplaced")).toContainText("2 sem coordenadas");
   await keep(page, "fleet", testInfo);
   await checkA11y(page, "fleet: list and map");

@@ -1,6 +1,7 @@
 /**
  * The map of cameras and devices (MapLibre GL, loaded only when the map is shown): clustered
- * points in their status colour; a click on a cluster zooms in, on a device opens it. Without a
+ * points in their status colour, each cluster with its count (an HTML label: text on the canvas
+ * would need glyphs fetched); a click on a cluster zooms in, on a device opens it. Without a
  * configured style (``<meta name="vigia-map-style">``, the setting VIGIA_CONSOLE_MAP_STYLE_URL) the
  * style is built in and nothing is fetched: no tiles, glyphs or sprites, so it works offline and
  * needs no key. The worker is a file of this build (the page's CSP allows no blob: workers).
@@ -9,7 +10,8 @@
 import "maplibre-gl/dist/maplibre-gl.css";
 
 import {
-  type GeoJSONSource, type MapGeoJSONFeature, Map as MapLibre, NavigationControl, setWorkerUrl, type StyleSpecification,
+  type GeoJSONSource, type MapGeoJSONFeature, Map as MapLibre, Marker, NavigationControl, setWorkerUrl,
+  type StyleSpecification,
 } from "maplibre-gl";
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
 import { useEffect, useMemo, useRef } from "react";
@@ -25,6 +27,35 @@ function configuredStyle(): string | null {
 }
 
 const colourByStatus = ["match", ["get", "status"], ...Object.entries(STATUS_COLOUR).flat(), "#64748b"];
+
+/** Count labels over the clusters now in the source (kept by cluster id, removed when gone). */
+function clusterLabels(map: MapLibre): () => void {
+  const labels = new Map<number, Marker>();
+  const update = () => {
+    const seen = new Set<number>();
+    for (const feature of map.querySourceFeatures("fleet")) {
+      const p = feature.properties as { cluster_id?: number; point_count?: number };
+      if (p.cluster_id === undefined || seen.has(p.cluster_id)) continue;
+      seen.add(p.cluster_id);
+      if (labels.has(p.cluster_id)) continue;
+      const element = document.createElement("div");
+      element.className = "pointer-events-none text-xs font-semibold text-white";
+      element.textContent = String(p.point_count ?? "");
+      element.setAttribute("aria-hidden", "true"); // the list and legend beside the map say it in words
+      element.dataset.clusterCount = String(p.point_count ?? "");
+      const marker = new Marker({ element }).setLngLat((feature.geometry as GeoJSON.Point).coordinates as [number, number]);
+      labels.set(p.cluster_id, marker.addTo(map));
+    }
+    for (const [id, marker] of labels) {
+      if (!seen.has(id)) {
+        marker.remove();
+        labels.delete(id);
+      }
+    }
+  };
+  map.on("idle", update);
+  return () => labels.forEach((marker) => marker.remove());
+}
 
 /** How many things the rendered points and clusters stand for (each counted once). */
 function renderedCount(features: MapGeoJSONFeature[]): number {
@@ -86,6 +117,7 @@ export function FleetMap({ devices, cameras, onOpen }: {
       const item = event.features?.[0]?.properties as MapItem | undefined;
       if (item) open.current(item);
     });
+    const removeLabels = clusterLabels(instance);
     for (const layer of ["fleet-clusters", "fleet-points"]) {
       instance.on("mouseenter", layer, () => { instance.getCanvas().style.cursor = "pointer"; });
       instance.on("mouseleave", layer, () => { instance.getCanvas().style.cursor = ""; });
@@ -97,6 +129,7 @@ export function FleetMap({ devices, cameras, onOpen }: {
       element.dataset.ready = "true";
     });
     return () => {
+      removeLabels();
       instance.remove();
       map.current = null;
     };
