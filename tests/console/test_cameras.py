@@ -34,6 +34,7 @@ from vigia.common.leases import camera_frames_key
 pytestmark = pytest.mark.slow
 
 DEMO_EMAIL = "admin@demo.vigia.local"
+VIEWER_EMAIL = "viewer@demo.vigia.local"
 FILLERS = 22  # enough tiles that the first one scrolls off screen at both sizes
 PLAYER_PAGE = b'<!DOCTYPE html><html><body><video id="video"></video></body></html>'
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization",
@@ -178,6 +179,10 @@ def cameras(tmp_path: Path, amqp_url: str, console_dist: Path) -> Iterator[Camer
                     assert made.status_code == 201, made.text
                     return str(made.json()["id"])
 
+                viewer = http.post("/api/v1/users/", headers=auth, json={
+                    "email": VIEWER_EMAIL, "name": "Vigia viewer", "role": "viewer", "password": PASSWORD})
+                assert viewer.status_code == 201, viewer.text
+
                 # The grid lists the newest first: the fed camera, made last, is the first tile.
                 for n in range(FILLERS):
                     camera(f"Câmera {n + 1:02d}")
@@ -214,4 +219,4 @@ def cameras(tmp_path: Path, amqp_url: str, console_dist: Path) -> Iterator[Camer
 def test_cameras_grid_zones_form_and_hls_in_the_browser(cameras: Cameras, tmp_path: Path) -> None:
     playwright("cameras.spec.ts", cameras.base, tmp_path, {
         "VIGIA_CONSOLE_EMAIL": DEMO_EMAIL, "VIGIA_CONSOLE_PASSWORD": PASSWORD,
-        "VIGIA_CONSOLE_HLS_URL": cameras.hls_base, **cameras.expected})
+        "VIGIA_CONSOLE_VIEWER_EMAIL": VIEWER_EMAIL, "VIGIA_CONSOLE_HLS_URL": cameras.hls_base, **cameras.expected})

@@ -68,6 +68,23 @@ test("the grid shows a camera's latest frames and pauses tiles off screen", asyn
   await expect(page).toHaveURL(/\/cameras\?q=portao$/);
   await expect(page.getByTestId("camera-tile")).toHaveCount(1);
   await checkA11y(page, "cameras grid filtered");
+  // Small tiles, also in the URL, with the filter kept.
+  await page.getByRole("link", { name: "P", exact: true }).click();
+  await expect(page).toHaveURL(/\/cameras\?q=portao&size=s$/);
+  await expect(tile.getByTestId("camera-view")).toHaveAttribute("data-state", "live");
+});
+
+test("a viewer watches cameras without the tools that change them", async ({ page }) => {
+  await signIn(page, env("VIGIA_CONSOLE_VIEWER_EMAIL"), undefined, "/cameras");
+  await expect(tileOf(page, FED()).getByTestId("camera-view")).toHaveAttribute("data-state", "live");
+  await expect(page.getByRole("link", { name: "Adicionar câmera" })).toHaveCount(0);
+  await tileOf(page, FED()).getByRole("link", { name: "Abrir Portão principal" }).click();
+  await expect(page.getByRole("heading", { name: "Portão principal" })).toBeVisible();
+  await expect(page.getByText("Somente operadores e administradores editam as zonas.")).toBeVisible();
+  for (const name of ["Editar", "Nova zona", "Nova linha", "Salvar zonas", "Testar conexão"]) {
+    await expect(page.getByRole("button", { name }).or(page.getByRole("link", { name }))).toHaveCount(0);
+  }
+  await checkA11y(page, "camera details as a viewer");
 });
 
 test("an operator draws a zone and a line on a camera's picture and saves them", async ({ page }, testInfo) => {

@@ -41,13 +41,15 @@ function useTick(on: boolean): number {
   return now;
 }
 
-export function CameraView({ camera, name, enabled = true, active, fps, className, children, onPicture }: {
+export function CameraView({ camera, name, enabled = true, active, fps, className, maxHeight, children, onPicture }: {
   camera: string;
   name: string;
   enabled?: boolean;
   active: boolean;
   fps?: number;
   className?: string;
+  /** A CSS length the picture's height stays within (its width follows its aspect ratio). */
+  maxHeight?: string;
   children?: ReactNode;
   /** Told once a picture is shown (the zone editor draws on it). */
   onPicture?: () => void;
@@ -109,7 +111,7 @@ export function CameraView({ camera, name, enabled = true, active, fps, classNam
   const jump = kind === "hls" ? hls.jumpToLive : frames.reconnect;
 
   return (
-    <div className={cn("relative overflow-hidden rounded-md bg-muted", className)} style={{ aspectRatio: aspect }}
+    <div className={cn("relative overflow-hidden rounded-md bg-muted", className)} style={{ aspectRatio: aspect, maxWidth: maxHeight ? `calc(${maxHeight} * ${aspect})` : undefined }}
       data-testid="camera-view" data-camera={camera} data-kind={kind} data-state={active ? state : "paused"}>
       {kind === "hls" ? (
         <video ref={video} className="absolute inset-0 h-full w-full object-fill" muted playsInline autoPlay

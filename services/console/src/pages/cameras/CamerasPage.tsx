@@ -2,21 +2,34 @@
  * The cameras grid: a live tile per camera (HLS or latest frames, see CameraView), filtered by
  * name, site or place from the URL (``?q=``). A tile streams only while it is on screen
  * (IntersectionObserver): scrolled away, its socket or player is closed, not merely hidden.
+ * Tile size is in the URL too (``?size=s|l``); small tiles ask for at most 2 frames a second.
+ * Camera health from the live feed updates the list in the query cache.
  */
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
 import { Plus } from "lucide-react";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 
+import { session } from "@/app";
 import { useCan } from "@/auth/roles";
 import { Input } from "@/components/ui/input";
 import { cn } from "@/lib/utils";
+import type { FeedMessage } from "@/live/messages";
+import { useLiveFeed } from "@/live/useLiveFeed";
 
 import { CameraView } from "./CameraView";
-import { matches } from "./filter";
+import { matches, TILE_SIZES, type TileSize } from "./filter";
 import { type Camera, camerasList } from "./queries";
+import { withHealth } from "./health";
 import { camerasRoute } from "./route";
+
+const GRID: Record<TileSize, string> = {
+  s: "grid-cols-[repeat(auto-fill,minmax(9.5rem,1fr))] gap-2",
+  m: "grid-cols-[repeat(auto-fill,minmax(18rem,1fr))] gap-3",
+  l: "grid-cols-[repeat(auto-fill,minmax(min(100%,30rem),1fr))] gap-3",
+};
+const TILE_FPS: Record<TileSize, number | undefined> = { s: 2, m: undefined, l: undefined };
 
 const STATUS_COLOURS: Record<Camera["status"], string> = {
   online: "bg-emerald-600",
@@ -49,13 +62,13 @@ export function StatusBadge({ camera }: { camera: Camera }) {
   );
 }
 
-function Tile({ camera }: { camera: Camera }) {
+function Tile({ camera, size }: { camera: Camera; size: TileSize }) {
   const { t } = useTranslation();
   const [ref, visible] = useOnScreen<HTMLLIElement>();
   return (
     <li ref={ref} className="flex flex-col gap-2 rounded-xl border bg-card p-2 text-card-foreground shadow-sm" data-testid="camera-tile"
       data-camera={camera.id}>
-      <CameraView camera={camera.id} name={camera.name} enabled={camera.enabled !== false} active={visible} />
+      <CameraView camera={camera.id} name={camera.name} enabled={camera.enabled !== false} active={visible} fps={TILE_FPS[size]} />
       <div className="flex items-center justify-between gap-2 px-1">
         <Link to="/cameras/$id" params={{ id: camera.id }} className="truncate font-medium hover:underline focus-visible:outline-2 focus-visible:outline-ring"
           aria-label={t("cameras.tile.open", { name: camera.name })}>
@@ -72,7 +85,12 @@ function Tile({ camera }: { camera: Camera }) {
 
 export function CamerasPage() {
   const { t } = useTranslation();
-  const { q } = camerasRoute.useSearch();
+  const { q, size = "m" } = camerasRoute.useSearch();
+  const queryClient = useQueryClient();
+  const onMessage = useCallback((message: FeedMessage) => {
+    if (message.type === "camera_health") withHealth(queryClient, message.camera_id, message.status);
+  }, [queryClient]);
+  useLiveFeed(session, onMessage);
   const navigate = useNavigate({ from: camerasRoute.fullPath });
   const canEdit = useCan("operator");
   const cameras = useQuery(camerasList);
@@ -84,7 +102,16 @@ export function CamerasPage() {
         <h1 className="text-2xl font-semibold">{t("cameras.title")}</h1>
         <div className="flex flex-wrap items-center gap-2">
           <Input type="search" className="w-64" placeholder={t("cameras.filter")} aria-label={t("cameras.filter")} defaultValue={q ?? ""}
-            onChange={(e) => void navigate({ search: e.target.value.trim() ? { q: e.target.value } : {}, replace: true })} />
+            onChange={(e) => void navigate({ search: (prev) => ({ ...prev, q: e.target.value.trim() ? e.target.value : undefined }), replace: true })} />
+          <nav className="flex items-center gap-1 text-sm" aria-label={t("cameras.size.label")}>
+            {TILE_SIZES.map((option) => (
+              <Link key={option} to="/cameras" search={(prev) => ({ ...prev, size: option === "m" ? undefined : option })}
+                className={cn("rounded-md border px-2.5 py-1", option === size && "bg-primary text-primary-foreground")}
+                aria-current={option === size ? "page" : undefined}>
+                {t(`cameras.size.${option}`)}
+              </Link>
+            ))}
+          </nav>
           {canEdit && (
             <Link to="/cameras/new" className="inline-flex h-9 items-center gap-1.5 rounded-md bg-primary px-4 text-sm font-medium text-primary-foreground shadow hover:bg-primary/90 focus-visible:outline-2 focus-visible:outline-ring">
               <Plus className="size-4" aria-hidden />
@@ -102,8 +129,8 @@ export function CamerasPage() {
       ) : (
         <>
           <p className="text-xs text-muted-foreground" data-testid="camera-count">{t("cameras.count", { count: shown.length })}</p>
-          <ul className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-3 2xl:grid-cols-4" aria-label={t("cameras.title")}>
-            {shown.map((camera) => <Tile key={camera.id} camera={camera} />)}
+          <ul className={cn("grid", GRID[size])} aria-label={t("cameras.title")}>
+            {shown.map((camera) => <Tile key={camera.id} camera={camera} size={size} />)}
           </ul>
         </>
       )}

@@ -182,7 +182,7 @@ export function ZoneEditor({ camera, canEdit, active }: { camera: Camera; canEdi
       {canEdit ? <p className="text-xs text-muted-foreground">{t("cameras.zones.help")}</p>
         : <p className="text-xs text-muted-foreground">{t("cameras.zones.readOnly")}</p>}
 
-      <CameraView camera={camera.id} name={camera.name} enabled={camera.enabled !== false} active={active} className="w-full">
+      <CameraView camera={camera.id} name={camera.name} enabled={camera.enabled !== false} active={active} className="mx-auto w-full" maxHeight="70vh">
         <div ref={canvas} className={cn("absolute inset-0 touch-none focus-visible:outline-2 focus-visible:outline-ring", drawing && "cursor-crosshair")}
           data-testid="zone-canvas" tabIndex={canEdit ? 0 : -1} role="group" aria-label={t("cameras.zones.canvas")}
           onClick={(event) => drawing && place(at(event))} onKeyDown={onCanvasKey}

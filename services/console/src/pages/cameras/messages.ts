@@ -8,6 +8,7 @@ export const ptBR = {
   loadError: "Não foi possível carregar as câmeras.",
   loading: "Carregando…",
   count: "{{count}} câmeras",
+  size: { label: "Tamanho dos quadros", s: "P", m: "M", l: "G" },
   status: { provisioning: "Provisionando", online: "Online", offline: "Offline", error: "Erro" },
   disabled: "Desativada",
   tile: {
@@ -103,6 +104,7 @@ export const en: typeof ptBR = {
   loadError: "Could not load the cameras.",
   loading: "Loading…",
   count: "{{count}} cameras",
+  size: { label: "Tile size", s: "S", m: "M", l: "L" },
   status: { provisioning: "Provisioning", online: "Online", offline: "Offline", error: "Error" },
   disabled: "Disabled",
   tile: {

@@ -7,16 +7,12 @@ import { signedInRoute } from "@/routes/base";
 import { CameraDetailPage } from "./CameraDetailPage";
 import { CameraFormPage } from "./CameraFormPage";
 import { CamerasPage } from "./CamerasPage";
-
-export interface CamerasSearch {
-  q?: string;
-}
+import { parseCamerasSearch } from "./filter";
 
 export const camerasRoute = createRoute({
   getParentRoute: () => signedInRoute,
   path: "/cameras",
-  validateSearch: (search: Record<string, unknown>): CamerasSearch =>
-    typeof search.q === "string" && search.q.trim() ? { q: search.q.slice(0, 100) } : {},
+  validateSearch: parseCamerasSearch,
   component: CamerasPage,
 });
 
