@@ -81,6 +81,7 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   await select(page, "conditional-1");
   await page.getByTestId("inspector").getByLabel(/^Field/).fill("label");
   await page.getByTestId("inspector").getByLabel(/^Value/).fill("person");
+  await expect(page.getByTestId("node-conditional-1").getByTestId("node-summary")).toContainText('field: "label"');
   await expect(page.getByTestId("node-conditional-1").getByTestId("node-summary")).toContainText('value: "person"');
   await select(page, "dashboard-1");
   await page.getByTestId("inspector").getByLabel(/^Title/).fill("Pessoa na portaria");

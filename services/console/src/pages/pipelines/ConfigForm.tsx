@@ -48,6 +48,9 @@ export function ConfigForm({ nodeId, schema, config, problems, readOnly, onChang
   onChange: (config: Record<string, unknown>) => void;
 }) {
   // The node's description is shown beside the form; the model's own title ("TimerConfig") is noise.
+  // The form owns its data once mounted (one per node): handing each change back as a prop races
+  // RJSF's own state, which then drops a quick second edit.
+  const [initial] = useState(config);
   const prepared = useMemo((): RJSFSchema => {
     const { description: _, ...rest } = formSchema(schema);
     return { ...rest, title: "" } as RJSFSchema;
@@ -66,7 +69,7 @@ export function ConfigForm({ nodeId, schema, config, problems, readOnly, onChang
       idPrefix={`cfg-${nodeId.replace(/[^A-Za-z0-9_-]/g, "_")}`}
       schema={prepared}
       uiSchema={ui}
-      formData={config}
+      formData={initial}
       validator={formValidator}
       fields={FIELDS}
       extraErrors={extraErrors}
