@@ -80,6 +80,8 @@ def console_stack(tmp: Path, database_url: str, amqp_url: str, console_dir: Path
                  "VIGIA_JWKS_URL": f"http://127.0.0.1:{port}/.well-known/jwks.json"},
         **{service: common for service in extra},
     }
+    if "notifier" in env:  # 0 means its fixed default port to the notifier: give it a free one
+        env["notifier"] = {**common, "VIGIA_METRICS_PORT": str(free_port())}
     for fixed in ("automation", "fusion"):  # their metrics port 0 means a fixed default: a free one instead
         if fixed in env:
             env[fixed] = {**common, "VIGIA_METRICS_PORT": str(free_port())}
