@@ -117,7 +117,7 @@ export function CameraView({ camera, name, enabled = true, active, fps, classNam
         <video ref={video} className="absolute inset-0 h-full w-full object-fill" muted playsInline autoPlay
           aria-label={t("cameras.tile.picture", { name })} onLoadedMetadata={onVideoMetadata} />
       ) : (
-        <img ref={img} alt={t("cameras.tile.picture", { name })} onLoad={onImageLoad}
+        <img ref={img} alt={t("cameras.tile.picture", { name })} onLoad={onImageLoad} decoding="async"
           className={cn("absolute inset-0 h-full w-full object-fill", !shown && "invisible")} />
       )}
       {children}
