@@ -94,6 +94,7 @@ test("an operator filters the events through the URL, acknowledges two with a no
     // Back to every event; a new one published now shows up without a reload.
     await page.getByRole("link", { name: "Voltar aos eventos" }).click();
     await expect(page.getByTestId("events-live")).toHaveAttribute("data-state", "open");
+    await expect.poll(() => rows(page).count()).toBeGreaterThanOrEqual(Number(env("VIGIA_CONSOLE_EVENT_COUNT")));
     await page.evaluate(() => { (window as unknown as { sameDocument: boolean }).sameDocument = true; });
     const answer = await fetch(env("VIGIA_CONSOLE_LIVE_TRIGGER"), { method: "POST" });
     expect(answer.ok).toBe(true);

@@ -13,8 +13,17 @@ import { applyLiveEvent, type EventPages, type LiveEvent } from "./live";
 import { eventDetail, LIST_KEY } from "./queries";
 import type { EventRow, EventSearch } from "./search";
 
+/** How long the recorder is given to store an event the feed announced while a list was loading. */
+const RECORDER_GRACE_MS = 1500;
+
 export function applyToCache(queryClient: QueryClient, live: LiveEvent, now = new Date()): void {
   for (const query of queryClient.getQueryCache().findAll({ queryKey: LIST_KEY })) {
+    if (query.state.fetchStatus === "fetching") {
+      // The answer on its way may predate the event: ask again once the recorder has stored it.
+      const key = query.queryKey;
+      setTimeout(() => void queryClient.invalidateQueries({ queryKey: key, exact: true }), RECORDER_GRACE_MS);
+      continue;
+    }
     const search = (query.queryKey[2] ?? {}) as EventSearch;
     const before = query.state.data as EventPages | undefined;
     const after = applyLiveEvent(before, live, search, now);
