@@ -233,3 +233,15 @@ async def test_a_bad_fps_is_refused(live: RunningLive, keys: Keys, new_camera: A
     org, camera = new_camera()
     async with websockets.connect(frames_url(live, camera, keys.token(org), fps="fast")) as ws:
         assert await close_of(ws) == (4400, "fps: expected a number")
+
+
+async def test_the_token_in_a_tiles_url_never_reaches_the_logs(live: RunningLive, keys: Keys, new_camera: Any,
+                                                              redis: Redis, caplog: pytest.LogCaptureFixture) -> None:
+    org, camera = new_camera()
+    await add_frame(redis, camera, 1)
+    token = keys.token(org)
+    caplog.set_level("INFO")
+    async with websockets.connect(frames_url(live, camera, token, fps="2")) as ws:
+        await next_frame(ws)
+    assert f"/api/v1/cameras/{camera}/frames?token=***" in caplog.text
+    assert token not in caplog.text and token.split(".")[2] not in caplog.text
