@@ -3,20 +3,19 @@
  * (``/plates?q=&camera=&site=&since=&until=``), a plate's history (``/plates/ABC1D23``) and the
  * watch-lists (``/plates/watchlists?list=``).
  */
-import { createRoute } from "@tanstack/react-router";
+import { createRoute, lazyRouteComponent } from "@tanstack/react-router";
 
 import { signedInRoute } from "@/routes/base";
 
 import { validatePlatesSearch } from "./filters";
-import { PlateHistoryPage } from "./PlateHistoryPage";
-import { PlatesPage } from "./PlatesPage";
-import { WatchlistsPage } from "./WatchlistsPage";
+
+// The pages load when first visited: they are not part of the console's first download.
 
 export const platesRoute = createRoute({
   getParentRoute: () => signedInRoute,
   path: "/plates",
   validateSearch: validatePlatesSearch,
-  component: PlatesPage,
+  component: lazyRouteComponent(() => import("./PlatesPage"), "PlatesPage"),
 });
 
 export const plateHistoryRoute = createRoute({
@@ -24,7 +23,7 @@ export const plateHistoryRoute = createRoute({
   path: "/plates/$plate",
   validateSearch: (search: Record<string, unknown>): { lookAlikes?: boolean } =>
     search.lookAlikes === true || search.lookAlikes === "true" ? { lookAlikes: true } : {},
-  component: PlateHistoryPage,
+  component: lazyRouteComponent(() => import("./PlateHistoryPage"), "PlateHistoryPage"),
 });
 
 export const watchlistsRoute = createRoute({
@@ -32,7 +31,7 @@ export const watchlistsRoute = createRoute({
   path: "/plates/watchlists",
   validateSearch: (search: Record<string, unknown>): { list?: string } =>
     typeof search.list === "string" && /^[0-9a-f-]{36}$/i.test(search.list) ? { list: search.list } : {},
-  component: WatchlistsPage,
+  component: lazyRouteComponent(() => import("./WatchlistsPage"), "WatchlistsPage"),
 });
 
 export const platesRoutes = [platesRoute, watchlistsRoute, plateHistoryRoute] as const;
