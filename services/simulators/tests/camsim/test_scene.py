@@ -129,3 +129,18 @@ def test_a_plate_behind_an_intruder_is_not_readable():
 def test_an_intruder_period_shorter_than_a_crossing_is_refused():
     with pytest.raises(ValueError, match="intruder_every_s"):
         SceneConfig(intruder_every_s=5)
+
+
+def test_an_injected_intruder_crosses_when_asked_on_top_of_the_periodic_ones():
+    quiet, intruded = Scene(CFG), Scene(INTRUDED)
+    walker = quiet.inject_intruder(40.0)
+    assert quiet.intruders(39.9) == [] and quiet.intruders(40.5) == [walker]
+    assert quiet.intruder_plan.entering(39.0, 41.0) == [walker]
+    assert quiet.inject_intruder(50.0).direction == -walker.direction  # alternating sides by default
+    assert quiet.inject_intruder(60.0, direction=1).direction == 1
+    # With a period, the periodic intruders are still there and the injected one joins them.
+    extra = intruded.inject_intruder(3.0, direction=-1)
+    t = extra.time_at(900)  # well inside the frame
+    assert {w.id for w in intruded.intruders(t)} == {intruded.intruders(2.0)[0].id, extra.id}
+    frame = round(t * CFG.fps)
+    assert not np.array_equal(intruded.render(frame), Scene(INTRUDED).render(frame))

@@ -145,3 +145,23 @@ def _children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(entry))
     return found
+
+
+def test_an_intruder_crosses_on_command_and_is_logged(tmp_path):
+    import time
+
+    import httpx
+
+    with run_camsim(tmp_path, cameras=2, fps=10, size=(640, 360), commands=0) as cams:
+        base = f"http://127.0.0.1:{cams.server.commands_port}"
+        refused = httpx.post(f"{base}/inject", json={"camera": "cam9"})
+        assert refused.status_code == 400 and refused.json()["field"] == "camera"
+        answer = httpx.post(f"{base}/inject", json={"camera": "cam2", "lead_s": 0.5})
+        assert answer.status_code == 202, answer.text
+        injected = answer.json()
+        deadline = time.monotonic() + 20
+        while not [r for r in cams.truth() if r["kind"] == "intruder"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+    [logged] = [r for r in read_truth(tmp_path / "camsim-truth.jsonl") if r["kind"] == "intruder"]
+    assert (logged["camera"], logged["actor"]) == ("cam2", injected["actor"])
+    assert logged["wall_enter"] == pytest.approx(injected["enter"], abs=2e-3)

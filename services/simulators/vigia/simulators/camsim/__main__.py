@@ -6,6 +6,9 @@
 Starts the RTSP server under Debian's system python3 (see ``launcher``), prints one URL per
 camera, optionally registers the cameras (``camsim-1``, ``camsim-2``…, site ``demo-site``) with
 the control API, and stops the server when told to stop or when it dies (exit code 1 then).
+With ``--commands PORT``, ``POST http://127.0.0.1:PORT/inject {"camera": "cam1", "lead_s": 0.5}``
+makes a person cross that camera's foreground now (the intruder camsim otherwise sends every
+``--intruder-every`` seconds), for a demo or a test that needs an incident on demand.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--truth", type=Path, default=None, help="append ground-truth JSON lines here")
     p.add_argument("--intruder-every", type=float, default=0.0, help="a person crosses each camera's "
                    "foreground every this many seconds (0: never; else 12 or more)")
+    p.add_argument("--commands", type=int, default=None, metavar="PORT",
+                   help="take commands on this loopback port: POST /inject makes a person cross a camera's "
+                   "foreground now (0: any free port; default: none)")
     p.add_argument("--rtsp-user", default=os.environ.get("VIGIA_CAMSIM_USER") or None,
                    help="require RTSP basic auth (env VIGIA_CAMSIM_USER)")
     p.add_argument("--rtsp-password", default=os.environ.get("VIGIA_CAMSIM_PASSWORD"),
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
     options = ServerOptions(cameras=args.cameras, port=args.port, bind=args.bind, fps=args.fps, gop=args.gop,
                             size=(args.width, args.height), bitrate=args.bitrate, seed=args.seed, truth=args.truth,
-                            intruder_every_s=args.intruder_every,
+                            intruder_every_s=args.intruder_every, commands=args.commands,
                             user=args.rtsp_user, password=args.rtsp_password)
     server = CamsimServer(options, python=args.python)
     try:

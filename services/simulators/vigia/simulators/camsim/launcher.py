@@ -46,6 +46,7 @@ class ServerOptions:
     seed: int = 1
     truth: Path | None = None
     intruder_every_s: float = 0.0
+    commands: int | None = None  # loopback port of the inject command (0: any free one)
     user: str | None = None
     password: str | None = field(default=None, repr=False)
 
@@ -57,6 +58,8 @@ class ServerOptions:
             args += ["--truth", str(self.truth)]
         if self.intruder_every_s:
             args += ["--intruder-every", f"{self.intruder_every_s:g}"]
+        if self.commands is not None:
+            args += ["--commands", str(self.commands)]
         return args
 
 
@@ -74,6 +77,7 @@ def source_path() -> tuple[Path, tempfile.TemporaryDirectory[str] | None]:
     target = Path(shim.name) / "vigia" / "simulators"
     target.mkdir(parents=True)
     (target / "camsim").symlink_to(PACKAGE_DIR, target_is_directory=True)
+    (target / "commands.py").symlink_to(PACKAGE_DIR.parent / "commands.py")  # the server's inject command
     return Path(shim.name), shim
 
 
@@ -88,6 +92,7 @@ class CamsimServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
         self.paths: list[str] = []
+        self.commands_port: int | None = None  # where POST /inject is taken (options.commands)
         self._shim: tempfile.TemporaryDirectory[str] | None = None
 
     def start(self, timeout: float = 30.0) -> CamsimServer:
@@ -112,6 +117,7 @@ class CamsimServer:
             self.stop()
             raise
         self.port, self.paths = int(ready["port"]), list(ready["paths"])
+        self.commands_port = ready.get("commands")
         return self
 
     def _read_ready(self, timeout: float) -> dict[str, Any]:

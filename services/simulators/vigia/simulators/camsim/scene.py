@@ -144,6 +144,17 @@ class _Intruders:
     def __init__(self, config: SceneConfig) -> None:
         self.config, self.period = config, config.intruder_every_s
         self._planned: dict[int, Walker] = {}
+        self.injected: list[Walker] = []  # asked for now (camsim's inject command), by entry time
+
+    def inject(self, t_enter: float, direction: int | None = None) -> Walker:
+        """One more intruder, entering at ``t_enter`` (from the left for ``direction`` 1, the right
+        for -1, else alternating), on top of the periodic ones; safe to call from another thread."""
+        n = len(self.injected)
+        c = self.config
+        rng = random.Random(f"{c.seed}:injected:{n}")
+        intruder = plan_intruder(rng, 950_000 + n, t_enter, direction or (1 if n % 2 == 0 else -1), c.width, c.height)
+        self.injected = sorted([*self.injected, intruder], key=lambda w: w.t_enter)  # readers see old or new
+        return intruder
 
     def planned(self, k: int) -> Walker:
         intruder = self._planned.get(k)
@@ -159,17 +170,19 @@ class _Intruders:
 
     def entering(self, t0: float, t1: float) -> list[Walker]:
         """Intruders whose crossing begins in [t0, t1)."""
+        injected = [w for w in self.injected if t0 <= w.t_enter < t1]
         if not self.period or t1 <= self.FIRST:
-            return []
+            return injected
         first = max(0, math.ceil((t0 - self.FIRST) / self.period))
         last = math.ceil((t1 - self.FIRST) / self.period)
-        return [w for k in range(first, last + 1) if t0 <= (w := self.planned(k)).t_enter < t1]
+        return [w for k in range(first, last + 1) if t0 <= (w := self.planned(k)).t_enter < t1] + injected
 
     def active(self, t: float) -> list[Walker]:
+        injected = [w for w in self.injected if w.t_enter <= t < w.t_exit]
         if not self.period or t < self.FIRST:
-            return []
+            return injected
         k = math.floor((t - self.FIRST) / self.period)
-        return [w for j in range(max(0, k - 1), k + 1) if (w := self.planned(j)).t_enter <= t < w.t_exit]
+        return [w for j in range(max(0, k - 1), k + 1) if (w := self.planned(j)).t_enter <= t < w.t_exit] + injected
 
 
 class Scene:
@@ -215,8 +228,12 @@ class Scene:
         return [w for track in self.walker_tracks for w in track.active(t)]
 
     def intruders(self, t: float) -> list[Walker]:
-        """Intruders in the frame at ``t`` (drawn over everything else); none unless configured."""
+        """Intruders in the frame at ``t`` (drawn over everything else); none unless configured or injected."""
         return self.intruder_plan.active(t)
+
+    def inject_intruder(self, t_enter: float, direction: int | None = None) -> Walker:
+        """A person crossing the foreground from ``t_enter`` on, now rather than on the schedule."""
+        return self.intruder_plan.inject(t_enter, direction)
 
     def plates(self, frame: int) -> list[PlateView]:
         """Every plate at least partly in ``frame``, with its box and visibility; no pixels drawn."""

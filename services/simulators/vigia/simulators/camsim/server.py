@@ -9,7 +9,8 @@ Runs under Debian's **system** python3, which has GStreamer's introspection bind
 
 (``python -m vigia.simulators.camsim`` in the venv does exactly this for you.) Once listening it
 prints one JSON line on stdout: ``{"event": "ready", "port": 8554, "paths": ["/cam1", ...]}``;
-``--port 0`` picks a free port. SIGTERM or SIGINT stops it: open truth intervals are written
+``--port 0`` picks a free port; with ``--commands PORT`` the line also gives the command port
+(``POST /inject``, see :func:`_injector`). SIGTERM or SIGINT stops it: open truth intervals are written
 (``complete: false``) and it exits 0. Logs are JSON lines on stderr and never carry the password.
 
 Each camera renders its scene on wall-clock time from the moment the server starts, so frame
@@ -30,6 +31,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -42,6 +44,7 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 from vigia.simulators.camsim.scene import Scene, SceneConfig  # noqa: E402
 from vigia.simulators.camsim.truth import TruthLog, TruthTracker, intruder_records  # noqa: E402
+from vigia.simulators.commands import CommandError, CommandServer  # noqa: E402
 
 log = logging.getLogger("vigia.simulators.camsim.server")
 ROLE = "camsim-viewer"
@@ -178,6 +181,31 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _injector(feeds: list[CameraFeed]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The ``inject`` command: ``{"camera": "cam1", "lead_s": 0.5, "direction": 1}`` (all optional)
+    makes a person cross that camera's foreground, entering ``lead_s`` from now; answers with the
+    intruder's actor id and its entry and exit times (wall clock, s), as the truth log records them."""
+    by_name = {f.name: f for f in feeds}
+
+    def inject(body: dict[str, Any]) -> dict[str, Any]:
+        name, lead_s, direction = body.get("camera", feeds[0].name), body.get("lead_s", 0.5), body.get("direction")
+        feed = by_name.get(name) if isinstance(name, str) else None
+        if feed is None:
+            raise CommandError("camera", f"camera must be one of {sorted(by_name)}")
+        if not isinstance(lead_s, int | float) or isinstance(lead_s, bool) or not 0 <= lead_s <= 60:
+            raise CommandError("lead_s", "lead_s must be a number of seconds in [0, 60]")
+        if direction not in (None, 1, -1):
+            raise CommandError("direction", "direction must be 1 (from the left) or -1 (from the right)")
+        t_enter = time.monotonic() - feed.epoch_mono + float(lead_s)
+        intruder = feed.scene.inject_intruder(t_enter, direction)
+        log.info("intruder injected", extra={"camera": feed.name})
+        return {"camera": feed.name, "actor": intruder.id, "direction": intruder.direction,
+                "enter": round(feed.epoch_wall + intruder.t_enter, 3),
+                "exit": round(feed.epoch_wall + intruder.t_exit, 3)}
+
+    return inject
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="vigia.simulators.camsim.server", description=__doc__.split("\n\n")[0])
     p.add_argument("--cameras", type=int, default=2, help="number of cameras (/cam1 … /camN)")
@@ -191,6 +219,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--truth", default=None, help="append ground-truth JSON lines to this file")
     p.add_argument("--intruder-every", type=float, default=0.0, help="a person crosses the foreground "
                    "every this many seconds (0: never; else 12 or more)")
+    p.add_argument("--commands", type=int, default=None, metavar="PORT",
+                   help="take commands on this loopback port (POST /inject; 0: any free port)")
     p.add_argument("--user", default=os.environ.get("VIGIA_CAMSIM_USER") or None,
                    help="require RTSP basic auth with this user (env VIGIA_CAMSIM_USER)")
     p.add_argument("--password", default=os.environ.get("VIGIA_CAMSIM_PASSWORD", ""),
@@ -206,6 +236,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--gop must be at least 1")
     if not 0 <= args.port < 65536:
         p.error("--port must be between 0 and 65535")
+    if args.commands is not None and not 0 <= args.commands < 65536:
+        p.error("--commands must be between 0 and 65535")
     if args.bitrate <= 0:
         args.bitrate = max(300, round(2500 * args.width * args.height * args.fps / (1280 * 720 * 10)))
     return args
@@ -245,11 +277,19 @@ def main(argv: list[str] | None = None) -> int:
         t.start()
     for signum in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
-    print(json.dumps({"event": "ready", "port": port, "paths": [f"/{f.name}" for f in feeds]}), flush=True)
+    commands = None
+    if args.commands is not None:
+        commands = CommandServer({"inject": _injector(feeds)}, port=args.commands).start()
+    ready = {"event": "ready", "port": port, "paths": [f"/{f.name}" for f in feeds]}
+    if commands is not None:
+        ready["commands"] = commands.port
+    print(json.dumps(ready), flush=True)
     log.info("serving %d cameras on rtsp://%s:%d (auth %s)", len(feeds), args.bind, port,
              "on" if args.user else "off")
     loop.run()
 
+    if commands is not None:
+        commands.close()
     stop.set()
     for t in threads:
         t.join(timeout=5)

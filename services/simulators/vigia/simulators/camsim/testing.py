@@ -45,14 +45,16 @@ class RunningCamsim:
 def run_camsim(directory: Path | str | None = None, *, cameras: int = 1, fps: float = 10.0, gop: int = 10,
                size: tuple[int, int] = (640, 360), seed: int = 1, user: str | None = None,
                password: str | None = None, bitrate: int = 0, timeout: float = 30.0,
-               intruder_every_s: float = 0.0) -> Iterator[RunningCamsim]:
+               intruder_every_s: float = 0.0, commands: int | None = None) -> Iterator[RunningCamsim]:
     """Run a camsim server for the duration of the block; the truth file goes into ``directory``
     (a temporary directory, removed afterwards, when ``None``). ``intruder_every_s``: a person
-    crosses every camera's foreground this often (see ``SceneConfig``)."""
+    crosses every camera's foreground this often (see ``SceneConfig``); ``commands``: the port of
+    its inject command (0: any free one; ``server.commands_port`` says which)."""
     with tempfile.TemporaryDirectory(prefix="camsim-") as tmp:
         truth = Path(directory or tmp) / "camsim-truth.jsonl"
         options = ServerOptions(cameras=cameras, port=0, fps=fps, gop=gop, size=size, seed=seed, truth=truth,
-                                user=user, password=password, bitrate=bitrate, intruder_every_s=intruder_every_s)
+                                user=user, password=password, bitrate=bitrate, intruder_every_s=intruder_every_s,
+                                commands=commands)
         with tempfile.TemporaryFile() as stderr:
             server = CamsimServer(options, stderr=stderr)
             try:
