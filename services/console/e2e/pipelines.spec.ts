@@ -115,6 +115,8 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   await diff.getByRole("button", { name: "Salvar e implantar" }).click();
   await expect(notice).toContainText("Implantada: versão 2 em execução.");
   await expect(page.getByTestId("pipeline-state")).toHaveAttribute("data-state", "running");
+  await expect(page.getByTestId("version-2")).toContainText("implantada");
+  await expect(page.getByTestId("version-2")).toContainText("admin@demo.vigia.local");
 
   // It fires on the published detections: counters, badges and last runs update without a reload.
   const board = page.getByTestId("node-dashboard-1");

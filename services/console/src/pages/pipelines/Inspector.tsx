@@ -15,6 +15,7 @@ import { ConfigForm } from "./ConfigForm";
 import { edgeKey, type Graph, type GraphEdge, type GraphNode, type NodeTypeSpec, type PlacedProblem } from "./graph";
 import { JsonBlock, StatusBadge } from "./parts";
 import { ApiProblem, type DryRunItem, type DryRunResult, dryRun, type NodeCounters, type PipelineRun } from "./queries";
+import { capturedInput } from "./captured";
 import type { NodeStatus } from "./status";
 
 const KIND_OF_INPUT: Record<string, DryRunItem["kind"]> = {
@@ -23,29 +24,6 @@ const KIND_OF_INPUT: Record<string, DryRunItem["kind"]> = {
 };
 const KINDS: DryRunItem["kind"][] = ["detection", "plate", "anomaly", "telemetry", "event", "device_status",
   "camera_health", "tick", "webhook"];
-
-interface Trace {
-  node: string;
-  inputs: { port?: string; value?: unknown }[];
-  outputs: unknown[];
-  error: string | null;
-}
-
-/** The newest captured input of ``node`` in ``runs``: the run's item for an input node, else what the node received. */
-export function capturedInput(runs: readonly PipelineRun[], node: GraphNode, isInput: boolean): DryRunItem | null {
-  for (const run of runs) {
-    const trigger = (run.trigger ?? {}) as { kind?: DryRunItem["kind"]; source?: string; data?: Record<string, unknown> };
-    const traces = (Array.isArray(run.nodes) ? run.nodes : []) as Trace[];
-    const trace = traces.find((t) => t.node === node.id);
-    if (!trigger.kind) continue;
-    if (isInput && trace) return { kind: trigger.kind, source: trigger.source ?? "", data: trigger.data ?? {} };
-    const received = trace?.inputs?.[0]?.value;
-    if (!isInput && received && typeof received === "object") {
-      return { kind: trigger.kind, source: trigger.source ?? "", data: received as Record<string, unknown> };
-    }
-  }
-  return null;
-}
 
 function DryRunPanel({ graph, node, spec, runs, onProblems }: {
   graph: Graph;

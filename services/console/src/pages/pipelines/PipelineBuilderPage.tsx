@@ -31,7 +31,7 @@ import {
 } from "./graph";
 import { Inspector } from "./Inspector";
 import { autoLayout } from "./layout";
-import { CountersTable, DeployPanel, NODE_MIME, Palette, RunsPanel } from "./panels";
+import { CountersTable, DeployPanel, NODE_MIME, Palette, RunsPanel, VersionsPanel } from "./panels";
 import { type PipelineFlowNode, PipelineNodeCard, StateBadge } from "./parts";
 import {
   ApiProblem, executePipeline, type NodeCounters, type Pipeline, pipelineQueries, savePipeline, stopPipeline,
@@ -129,6 +129,7 @@ function Builder() {
   const timeZone = zone.data ?? DEFAULT_TIME_ZONE;
   const deployedNumber = pipeline.data?.deployed_version ?? null;
   const deployed = useQuery(pipelineQueries.version(id, deployedNumber));
+  const versions = useQuery(pipelineQueries.versions(id));
   const catalogue = useMemo(() => catalogueOf(types.data ?? []), [types.data]);
 
   const [saved, setSaved] = useState<Graph | null>(null);
@@ -154,7 +155,10 @@ function Builder() {
   const onFeed = useCallback((message: FeedMessage) => {
     if (message.type !== "pipeline_status_update" || message.pipeline_id !== id) return;
     setLive((known) => withLiveStatus(known, id, message, Date.now()));
-    void queryClient.invalidateQueries({ queryKey: ["pipelines", id] });
+    // What the runtime just did: its counters and runs, and the state (started, stopped, error).
+    for (const query of [pipelineQueries.counters(id), pipelineQueries.runs(id), pipelineQueries.one(id)]) {
+      void queryClient.invalidateQueries({ queryKey: query.queryKey, exact: true });
+    }
   }, [id, queryClient]);
   const feed = useLiveFeed(session, onFeed);
 
@@ -435,7 +439,10 @@ function Builder() {
       </div>
       <div className="grid gap-3 lg:grid-cols-2">
         <RunsPanel runs={runs.data ?? []} timeZone={timeZone} />
-        <CountersTable counters={counters.data ?? []} timeZone={timeZone} />
+        <div className="flex flex-col gap-3">
+          <CountersTable counters={counters.data ?? []} timeZone={timeZone} />
+          <VersionsPanel versions={versions.data ?? []} deployed={deployedNumber} timeZone={timeZone} />
+        </div>
       </div>
     </main>
   );

@@ -256,3 +256,11 @@ export function isEmptyDiff(diff: GraphDiff): boolean {
 export function sameGraph(a: Graph, b: Graph): boolean {
   return stable(a) === stable(b);
 }
+
+/** The node's configuration in one short line (``field: "label" · value: "person"``): set values only. */
+export function configSummary(config: Record<string, unknown>): string {
+  return Object.entries(config)
+    .filter(([, v]) => v !== null && v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+    .join(" · ");
+}

@@ -91,6 +91,12 @@ export const ptBR = {
     input: "Entrada",
     trace: "Nós",
   },
+  versions: {
+    title: "Versões salvas",
+    deployed: "implantada",
+    system: "sistema",
+    size: "{{nodes}} nós, {{edges}} conexões",
+  },
   counters: {
     title: "Contadores por nó",
     node: "Nó",
@@ -192,6 +198,12 @@ export const en: typeof ptBR = {
     quiet: "did not fire",
     input: "Input",
     trace: "Nodes",
+  },
+  versions: {
+    title: "Saved versions",
+    deployed: "deployed",
+    system: "system",
+    size: "{{nodes}} nodes, {{edges}} connections",
   },
   counters: {
     title: "Counters per node",

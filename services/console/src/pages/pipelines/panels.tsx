@@ -6,7 +6,7 @@ import { formatDateTime } from "@/lib/format";
 
 import { edgeKey, type GraphDiff, isEmptyDiff, type NodeTypeSpec } from "./graph";
 import { JsonBlock } from "./parts";
-import type { NodeCounters, PipelineRun } from "./queries";
+import type { NodeCounters, PipelineRun, VersionSummary } from "./queries";
 
 export const NODE_MIME = "application/vigia-node-type";
 const CATEGORIES = ["input", "processing", "logic", "output"] as const;
@@ -166,6 +166,31 @@ export function CountersTable({ counters, timeZone }: { counters: readonly NodeC
           </tbody>
         </table>
       </div>
+    </section>
+  );
+}
+
+/** The saved versions of the graph, newest first: who saved each and when; the deployed one marked. */
+export function VersionsPanel({ versions, deployed, timeZone }: {
+  versions: readonly VersionSummary[];
+  deployed: number | null;
+  timeZone: string;
+}) {
+  const { t, i18n } = useTranslation();
+  return (
+    <section aria-labelledby="versions-title" className="flex flex-col gap-2" data-testid="versions">
+      <h2 id="versions-title" className="text-sm font-semibold">{t("pipelines.versions.title")}</h2>
+      <ul className="flex flex-col gap-1 text-xs">
+        {versions.map((v) => (
+          <li key={v.number} className="flex flex-wrap gap-2 rounded border p-1.5" data-testid={`version-${v.number}`}>
+            <span className="font-semibold tabular-nums">v{v.number}</span>
+            {v.number === deployed && <span className="rounded bg-green-700 px-1 text-white">{t("pipelines.versions.deployed")}</span>}
+            <time dateTime={v.saved_at} className="tabular-nums">{formatDateTime(v.saved_at, timeZone, i18n.language)}</time>
+            <span className="text-muted-foreground">{v.saved_by || t("pipelines.versions.system")}</span>
+            <span className="text-muted-foreground">{t("pipelines.versions.size", { nodes: v.nodes, edges: v.edges })}</span>
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }

@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 
 import { cn } from "@/lib/utils";
 
-import type { GraphNode, NodeTypeSpec } from "./graph";
+import { configSummary, type GraphNode, type NodeTypeSpec } from "./graph";
 import type { NodeStatus } from "./status";
 
 // Status colours (the one place the area hard-codes colours), dark enough for white text (WCAG AA).
@@ -67,13 +67,6 @@ export type PipelineFlowNode = Node<PipelineNodeData, "pipeline">;
 
 const handleTop = (index: number, count: number) => `${((index + 1) * 100) / (count + 1)}%`;
 
-/** The node's configuration in one short line (``field: "label" · value: "person"``): set values only. */
-export function configSummary(config: Record<string, unknown>): string {
-  return Object.entries(config)
-    .filter(([, v]) => v !== null && v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0))
-    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
-    .join(" · ");
-}
 
 /** A node on the canvas: its label and type, status badge, counters and ports (handles ``in:<port>`` / ``out:<port>``). */
 export function PipelineNodeCard({ data, selected }: NodeProps<PipelineFlowNode>) {
