@@ -142,6 +142,22 @@ test("an operator draws a zone and a line on a camera's picture and saves them",
   await expect(page.getByTestId("zones-message")).toHaveText("Zonas salvas.");
   await expect(page.getByTestId("shape")).toHaveCount(1);
 
+  // A zone drawn with the keyboard only: the picture takes focus, arrows move the cross-hair
+  // (Shift: 5 %), Enter places a point where it is.
+  await page.getByRole("button", { name: "Nova zona" }).click();
+  await expect(canvas).toBeFocused();
+  await page.keyboard.press("Enter");
+  for (let i = 0; i < 6; i++) await page.keyboard.press("Shift+ArrowRight");
+  await page.keyboard.press("Enter");
+  for (let i = 0; i < 6; i++) await page.keyboard.press("Shift+ArrowDown");
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("status").filter({ hasText: "Desenhando Zona 2: 3 pontos" })).toBeAttached();
+  await page.getByRole("button", { name: "Concluir" }).click();
+  await expect(page.getByRole("button", { name: "Ponto 3 de Zona 2 em 80%, 80%" })).toBeVisible();
+  await page.getByRole("button", { name: "Salvar zonas" }).click();
+  await expect(page.getByTestId("zones-message")).toHaveText("Zonas salvas.");
+  await expect(page.getByTestId("shape")).toHaveCount(2);
+
   // The connection check reports (the test's cameras point at a closed port).
   await page.getByRole("button", { name: "Testar conexão" }).click();
   await expect(page.getByTestId("check-result")).toHaveText(/^(Sem conexão: .+|O teste de conexão não está disponível neste servidor\.)$/);
