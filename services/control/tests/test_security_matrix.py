@@ -118,7 +118,7 @@ def _snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
 
 def _ids(world: dict[type[Model], Model], model: type[Model] | None) -> dict[str, uuid.UUID | str]:
     ids = {"device_id": world[Device].pk, "credential_id": world[DeviceCredential].pk, "event": world[Event].pk,
-           "watchlist_id": world[PlateWatchlist].pk, "node": "in", "plate": "ABC1D23"}
+           "watchlist_id": world[PlateWatchlist].pk, "node": "in", "plate": "ABC1D23", "number": 1}
     if model is not None and model in world:
         ids["pk"] = world[model].pk
     return ids
