@@ -82,6 +82,11 @@ test("an operator finds a plate by a look-alike, opens its history, lists it and
   const entries = page.getByTestId("watchlist-entries");
   await expect(entries).toContainText(plate);
   await expect(entries).toContainText("visto na doca");
+  // Another plate, straight on the list, until a time typed on the organization's clock.
+  await page.getByLabel("Placa", { exact: true }).fill("xyz-9k88");
+  await page.getByLabel("Expira em").fill("2030-01-02T08:00");
+  await page.getByRole("button", { name: "Adicionar placa" }).click();
+  await expect(entries.locator("tr", { hasText: "XYZ9K88" })).toContainText("02/01/2030 08:00:00");
   await keep(page, "plates-watchlists", testInfo);
   await checkA11y(page, "plates: watch-lists");
 });

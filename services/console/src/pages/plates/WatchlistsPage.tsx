@@ -19,7 +19,7 @@ import { DEFAULT_TIME_ZONE, formatDateTime } from "@/lib/format";
 import { cn } from "@/lib/utils";
 import { organizationSettings } from "@/pages/dashboard-queries";
 
-import { normalisePlate } from "./filters";
+import { normalisePlate, wallTimeToIso } from "./filters";
 import { PlatesNav } from "./PlatesNav";
 import * as q from "./queries";
 import { watchlistsRoute } from "./route";
@@ -80,7 +80,7 @@ function Entries({ list, canManage, timeZone }: { list: q.Watchlist; canManage: 
   const entries = useQuery(q.entries(list.id));
   const changed = () => void queryClient.invalidateQueries({ queryKey: ["watchlists"] });
   const add = useMutation({
-    mutationFn: (body: { plate: string; label: string }) => write(api.POST("/api/v1/watchlists/{watchlist_id}/entries/", {
+    mutationFn: (body: { plate: string; label: string; expires_at: string | null }) => write(api.POST("/api/v1/watchlists/{watchlist_id}/entries/", {
       params: { path: { watchlist_id: list.id } }, body })),
     onSuccess: changed,
   });
@@ -93,8 +93,9 @@ function Entries({ list, canManage, timeZone }: { list: q.Watchlist; canManage: 
     event.preventDefault();
     const form = event.currentTarget;
     const data = new FormData(form);
-    add.mutate({ plate: normalisePlate(String(data.get("plate"))), label: String(data.get("label") ?? "").trim() },
-      { onSuccess: () => form.reset() });
+    const expires = String(data.get("expires") ?? "");
+    add.mutate({ plate: normalisePlate(String(data.get("plate"))), label: String(data.get("label") ?? "").trim(),
+      expires_at: expires ? wallTimeToIso(expires, timeZone) : null }, { onSuccess: () => form.reset() });
   };
   return (
     <Card>
@@ -113,6 +114,10 @@ function Entries({ list, canManage, timeZone }: { list: q.Watchlist; canManage: 
               <Label htmlFor="entry-label">{t("plates.entryLabel")}</Label>
               <Input id="entry-label" name="label" maxLength={128} />
             </div>
+            <div className="flex flex-col gap-1.5">
+              <Label htmlFor="entry-expires">{t("plates.expires")}</Label>
+              <Input id="entry-expires" name="expires" type="datetime-local" className="w-auto" />
+            </div>
             <Button type="submit" disabled={add.isPending}>{t("plates.addEntry")}</Button>
             {add.isError && <p role="alert" className="w-full text-sm text-destructive">{add.error.message}</p>}
           </form>
@@ -126,6 +131,7 @@ function Entries({ list, canManage, timeZone }: { list: q.Watchlist; canManage: 
                 <th scope="col" className="py-1 pr-3 font-medium">{t("plates.plate")}</th>
                 <th scope="col" className="py-1 pr-3 font-medium">{t("plates.entryLabel")}</th>
                 <th scope="col" className="py-1 pr-3 font-medium">{t("plates.addedAt")}</th>
+                <th scope="col" className="py-1 pr-3 font-medium">{t("plates.expires")}</th>
                 {canManage && <th scope="col" className="py-1 font-medium"><span className="sr-only">{t("plates.remove")}</span></th>}
               </tr>
             </thead>
@@ -139,6 +145,10 @@ function Entries({ list, canManage, timeZone }: { list: q.Watchlist; canManage: 
                   </td>
                   <td className="py-1 pr-3">{entry.label || "—"}</td>
                   <td className="py-1 pr-3 tabular-nums">{formatDateTime(entry.created_at, timeZone, i18n.language)}</td>
+                  <td className="py-1 pr-3 tabular-nums">
+                    {!entry.expires_at ? t("plates.never")
+                      : `${formatDateTime(entry.expires_at, timeZone, i18n.language)}${Date.parse(entry.expires_at) < Date.now() ? ` (${t("plates.expired")})` : ""}`}
+                  </td>
                   {canManage && (
                     <td className="py-1 text-right">
                       <Button variant="ghost" size="sm" onClick={() => remove.mutate(entry.id)} disabled={remove.isPending}

@@ -58,6 +58,9 @@ export const ptBR = {
   addEntry: "Adicionar placa",
   noEntries: "Nenhuma placa nesta lista.",
   addedAt: "Adicionada em",
+  expires: "Expira em",
+  never: "nunca",
+  expired: "expirada",
   remove: "Remover",
   removeEntry: "Remover {{plate}}",
 };
@@ -121,6 +124,9 @@ export const en: typeof ptBR = {
   addEntry: "Add plate",
   noEntries: "No plate on this list.",
   addedAt: "Added at",
+  expires: "Expires",
+  never: "never",
+  expired: "expired",
   remove: "Remove",
   removeEntry: "Remove {{plate}}",
 };
