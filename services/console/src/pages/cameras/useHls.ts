@@ -38,6 +38,7 @@ export function useHls(video: RefObject<HTMLVideoElement | null>, camera: string
       setRetryAt(null);
       const { default: Hls } = await import("hls.js");
       if (stopped) return;
+      if (!Hls.isSupported()) return setState("failed"); // no Media Source Extensions: frames instead
       const hls = new Hls({
         lowLatencyMode: true,
         liveSyncDurationCount: 2,
