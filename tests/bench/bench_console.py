@@ -112,8 +112,16 @@ async function fcp(page) {
 
 
 def build(out: Path) -> None:
-    subprocess.run([str(BIN / "vite"), "build", "--outDir", str(out), "--emptyOutDir", "--logLevel", "warn"],
-                   cwd=CONSOLE, check=True, timeout=600)
+    """``vite build``; Vite refuses to run beside another build of the project: wait for it."""
+    for _ in range(60):
+        done = subprocess.run([str(BIN / "vite"), "build", "--outDir", str(out), "--emptyOutDir", "--logLevel", "warn"],
+                              cwd=CONSOLE, capture_output=True, text=True, timeout=600)
+        if done.returncode == 0:
+            return
+        if "Found another Vite build process" not in done.stdout + done.stderr:
+            raise SystemExit(f"vite build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        time.sleep(10)
+    raise SystemExit("another vite build of the console kept running for 10 minutes")
 
 
 def initial_js(dist: Path) -> dict[str, Any]:
