@@ -95,7 +95,6 @@ export function SignalChart({ rows, anomalies, metric, timeZone, forecast }: {
       plot.current = null;
     };
     // A new metric, zone or band is a new chart; new rows only new data (below).
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [metric, timeZone, withBand, t, i18n.language]);
 
   useEffect(() => {
