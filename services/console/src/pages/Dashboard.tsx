@@ -47,6 +47,12 @@ function Kpi({ id, title, query, value, detail }: {
   );
 }
 
+/** The feed in a component of its own: a message redraws the feed, not the whole dashboard. */
+function Feed({ onMessage, timeZone }: { onMessage: (message: FeedMessage) => void; timeZone: string }) {
+  const feed = useLiveFeed(session, onMessage);
+  return <LiveFeed messages={feed.messages} connection={feed.connection} timeZone={timeZone} />;
+}
+
 export function DashboardPage() {
   const { t, i18n } = useTranslation();
   const { hours } = dashboardRoute.useSearch();
@@ -64,7 +70,6 @@ export function DashboardPage() {
   }), [queryClient]);
   useEffect(() => () => stale.cancel(), [stale]);
   const onMessage = useCallback((message: FeedMessage) => stale.add(message.type), [stale]);
-  const feed = useLiveFeed(session, onMessage);
   const counts = summary.data;
   const number = (value: number) => value.toLocaleString(locale);
 
@@ -107,7 +112,7 @@ export function DashboardPage() {
             .map((s) => `${severities[s] ?? 0} ${t(`dashboard.severity.${s}`)}`).join(" · ")} />
       </section>
 
-      <LiveFeed messages={feed.messages} connection={feed.connection} timeZone={timeZone} />
+      <Feed onMessage={onMessage} timeZone={timeZone} />
       <p className="text-xs text-muted-foreground" data-testid="time-zone">{t("dashboard.timeZone", { zone: timeZone })}</p>
     </main>
   );
