@@ -133,6 +133,7 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   await page.getByRole("button", { name: "Implantar" }).click();
   await expect(diff).toContainText("Comparando o rascunho com a versão 2.");
   await expect(diff).toContainText("Nó alterado: dashboard-1 (config.title)");
+  await expect(diff).toContainText('dashboard-1.config.title: "Pessoa na portaria" → "Pessoa na portaria!"');
   await diff.getByRole("button", { name: "Cancelar" }).click();
 
   // Test a node on a captured input: the condition's output for the last detection it received.

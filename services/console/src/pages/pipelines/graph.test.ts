@@ -104,7 +104,10 @@ describe("diffGraphs", () => {
     const diff = diffGraphs(graph, after);
     expect(diff.addedNodes.map((n) => n.id)).toEqual(["new"]);
     expect(diff.removedNodes.map((n) => n.id)).toEqual(["if", "mail", "match"]);
-    expect(diff.changedNodes).toEqual([{ id: "det", type: "object_detection", keys: ["config.confidence"] }]);
+    expect(diff.changedNodes).toEqual([{
+      id: "det", type: "object_detection", keys: ["config.confidence"],
+      changes: [{ key: "config.confidence", before: 0.5, after: 0.8 }],
+    }]);
     expect(diff.addedEdges).toHaveLength(1);
     expect(diff.removedEdges).toEqual(graph.edges);
     expect(isEmptyDiff(diffGraphs(graph, { ...graph, nodes: graph.nodes.map((n) => ({ ...n, position: { x: 1, y: 2 } })) }))).toBe(true);

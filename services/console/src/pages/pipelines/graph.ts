@@ -200,8 +200,8 @@ export function newNodeId(graph: Graph, type: string): string {
 export interface GraphDiff {
   addedNodes: GraphNode[];
   removedNodes: GraphNode[];
-  /** Nodes whose type or config changed: the keys that differ. */
-  changedNodes: { id: string; type: string; keys: string[] }[];
+  /** Nodes whose type, config or label changed: the keys that differ, with their values before and after. */
+  changedNodes: { id: string; type: string; keys: string[]; changes: { key: string; before: unknown; after: unknown }[] }[];
   addedEdges: GraphEdge[];
   removedEdges: GraphEdge[];
 }
@@ -228,13 +228,16 @@ export function diffGraphs(before: Graph, after: Graph): GraphDiff {
   for (const node of after.nodes) {
     const was = old.get(node.id);
     if (!was) continue;
-    const keys = was.type !== node.type ? ["type"] : [];
+    const changes: { key: string; before: unknown; after: unknown }[] = [];
+    if (was.type !== node.type) changes.push({ key: "type", before: was.type, after: node.type });
     const names = new Set([...Object.keys(was.config ?? {}), ...Object.keys(node.config ?? {})]);
     for (const key of [...names].sort()) {
-      if (stable(was.config?.[key]) !== stable(node.config?.[key])) keys.push(`config.${key}`);
+      const before = was.config?.[key];
+      const after = node.config?.[key];
+      if (stable(before) !== stable(after)) changes.push({ key: `config.${key}`, before, after });
     }
-    if ((was.label ?? "") !== (node.label ?? "")) keys.push("label");
-    if (keys.length) changedNodes.push({ id: node.id, type: node.type, keys });
+    if ((was.label ?? "") !== (node.label ?? "")) changes.push({ key: "label", before: was.label, after: node.label });
+    if (changes.length) changedNodes.push({ id: node.id, type: node.type, keys: changes.map((c) => c.key), changes });
   }
   const oldEdges = new Set(before.edges.map(edgeKey));
   const newEdges = new Set(after.edges.map(edgeKey));

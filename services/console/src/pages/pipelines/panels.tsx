@@ -55,6 +55,8 @@ export function Palette({ types, readOnly, onAdd }: {
   );
 }
 
+const show = (value: unknown): string => (value === undefined ? "—" : JSON.stringify(value).slice(0, 120));
+
 /** The diff between the deployed version and the draft, and the confirmation to deploy it. */
 export function DeployPanel({ diff, deployed, busy, onConfirm, onCancel }: {
   diff: GraphDiff;
@@ -67,11 +69,14 @@ export function DeployPanel({ diff, deployed, busy, onConfirm, onCancel }: {
   const lines = [
     ...diff.addedNodes.map((n) => ["added", t("pipelines.diff.addedNode", { node: `${n.id} (${n.type})` })]),
     ...diff.removedNodes.map((n) => ["removed", t("pipelines.diff.removedNode", { node: `${n.id} (${n.type})` })]),
-    ...diff.changedNodes.map((n) => ["changed", t("pipelines.diff.changedNode", { node: n.id, keys: n.keys.join(", ") })]),
+    ...diff.changedNodes.flatMap((n) => [
+      ["changed", t("pipelines.diff.changedNode", { node: n.id, keys: n.keys.join(", ") })],
+      ...n.changes.map((c) => ["detail", `${n.id}.${c.key}: ${show(c.before)} → ${show(c.after)}`]),
+    ]),
     ...diff.addedEdges.map((e) => ["added", t("pipelines.diff.addedEdge", { edge: edgeKey(e) })]),
     ...diff.removedEdges.map((e) => ["removed", t("pipelines.diff.removedEdge", { edge: edgeKey(e) })]),
   ] as [string, string][];
-  const mark: Record<string, string> = { added: "+", removed: "−", changed: "~" };
+  const mark: Record<string, string> = { added: "+", removed: "−", changed: "~", detail: " " };
   return (
     <section aria-labelledby="deploy-title" className="rounded-md border bg-card p-3" data-testid="deploy-diff">
       <h2 id="deploy-title" className="text-sm font-semibold">{t("pipelines.diff.title")}</h2>
@@ -81,7 +86,9 @@ export function DeployPanel({ diff, deployed, busy, onConfirm, onCancel }: {
       {isEmptyDiff(diff) ? <p className="mt-2 text-sm">{t("pipelines.diff.none")}</p> : (
         <ul className="mt-2 flex flex-col gap-0.5 font-mono text-xs">
           {lines.map(([kind, text]) => (
-            <li key={text} data-change={kind}><span aria-hidden className="mr-1 font-bold">{mark[kind]}</span>{text}</li>
+            <li key={text} data-change={kind} className={kind === "detail" ? "pl-4 text-muted-foreground" : undefined}>
+              <span aria-hidden className="mr-1 font-bold">{mark[kind]}</span>{text}
+            </li>
           ))}
         </ul>
       )}
