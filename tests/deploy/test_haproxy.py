@@ -296,6 +296,13 @@ async def test_operator_websocket_reaches_live_through_tls(edge: Edge) -> None:
     assert await _close_code(url, edge.ssl_context()) == 4401
 
 
+async def test_camera_frames_websocket_reaches_live_through_tls(edge: Edge) -> None:
+    # The console's tiles: /api/v1/cameras/<id>/frames is live's, the rest of /api/v1/cameras/ control's.
+    camera = "4f8e6a2c-0000-4000-8000-000000000001"
+    url = edge.https.replace("https://", "wss://") + f"/api/v1/cameras/{camera}/frames?token=x"
+    assert await _close_code(url, edge.ssl_context()) == 4401
+
+
 async def test_sensor_websocket_reaches_ingest_sensors_through_tls(edge: Edge) -> None:
     # /api/v1/sensors/ws exists only in ingest-sensors; an unknown device token closes with 4401.
     url = edge.https.replace("https://", "wss://") + "/api/v1/sensors/ws?token=unknown-device-token"

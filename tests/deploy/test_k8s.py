@@ -397,7 +397,7 @@ def test_services_and_ingress_reach_real_pods(overlay: str) -> None:
             assert port["targetPort"] in container_ports, f"{name}: {port}"
         service_ports[name] = {p["name"] for p in svc["spec"]["ports"]}
     ingresses = objects(overlay, "Ingress")
-    assert set(ingresses) == {"vigia", "vigia-stream"}
+    assert set(ingresses) == {"vigia", "vigia-stream", "vigia-live-frames"}
     routed = {}
     for ingress in ingresses.values():
         assert {h for rule in ingress["spec"]["rules"] for h in [rule["host"]]} == \
@@ -409,7 +409,11 @@ def test_services_and_ingress_reach_real_pods(overlay: str) -> None:
                 routed[path["path"]] = backend["name"], backend["port"]["name"]
     assert routed == {"/api/v1/frames": ("ingest-frames", "http"), "/api/v1/sensors": ("ingest-sensors", "http"),
                       "/api/v1/sensors:batch": ("ingest-sensors", "http"), "/api/v1/ws": ("live", "http"),
-                      "/": ("control", "http"), "/stream(/|$)(.*)": ("mediamtx", "hls")}
+                      "/": ("control", "http"), "/stream(/|$)(.*)": ("mediamtx", "hls"),
+                      "/api/v1/cameras/[^/]+/frames$": ("live", "http")}
+    frames = re.compile(ingresses["vigia-live-frames"]["spec"]["rules"][0]["http"]["paths"][0]["path"])
+    assert frames.match("/api/v1/cameras/4f8e/frames") and not frames.match("/api/v1/cameras/4f8e/")
+    assert "nginx.ingress.kubernetes.io/rewrite-target" not in ingresses["vigia-live-frames"]["metadata"]["annotations"]
     # ingress-nginx rewrites /stream/<camera>/index.m3u8 to MediaMTX's /<camera>/index.m3u8 (the
     # second group), and only on the stream Ingress: the API paths keep theirs.
     stream = ingresses["vigia-stream"]["metadata"]["annotations"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -156,7 +157,15 @@ def check_declarative(doc: Any) -> list[str]:
             unique("route", route.get("name"), rwhere)
             if not route.get("paths"):
                 errors.append(f"{rwhere}: needs paths")
-            errors += [f"{rwhere}: path {p!r} must start with /" for p in route.get("paths", []) if p[:1] != "/"]
+            # Kong 3: a plain path is a prefix starting with /, a regex one starts with ~/.
+            errors += [f"{rwhere}: path {p!r} must start with / (or ~/ for a regex)"
+                       for p in route.get("paths", []) if p[:1] != "/" and p[:2] != "~/"]
+            for p in route.get("paths", []):
+                if p[:2] == "~/":
+                    try:
+                        re.compile(p[1:])
+                    except re.error as exc:
+                        errors.append(f"{rwhere}: path {p!r} is no regex: {exc}")
             errors += [f"{rwhere}: protocol {p!r}" for p in route.get("protocols", []) if p not in PROTOCOLS]
             errors += [f"{rwhere}: method {m!r}" for m in route.get("methods", []) if m not in METHODS]
             for k, plugin in enumerate(route.get("plugins", [])):
@@ -252,7 +261,7 @@ def test_global_plugins_are_the_issue_s(kong: dict[str, Any]) -> None:
 def test_jwt_guards_the_operator_api_and_live_with_control_s_issuer(kong: dict[str, Any]) -> None:
     guarded = {route["name"] for _, route in routes(kong) if effective_plugin(kong, route, "jwt")}
     # Device-token gateways and the login/JWKS endpoints cannot carry a user's JWT.
-    assert guarded == {"control-api", "live-ws"}
+    assert guarded == {"control-api", "live-ws", "live-frames"}
     live_ws = next(r for _, r in routes(kong) if r["name"] == "live-ws")
     assert "token" in plugin(live_ws, "jwt")["config"]["uri_param_names"]  # type: ignore[index]
     for _, route in routes(kong):
@@ -413,17 +422,28 @@ def test_every_route_path_names_paths_its_service_declares(kong: dict[str, Any],
         for prefix in route["paths"]:
             if prefix in NOT_IN_OPENAPI:
                 continue
-            matched = {p for p in upstreams.paths[service["name"]] if p.startswith(prefix)}
+            declared = upstreams.paths[service["name"]]
+            matched = {p for p in declared if matches(prefix, p.replace("{", "x").replace("}", ""))}
             assert matched, f"route {route['name']} path {prefix} matches nothing {service['name']} declares"
 
 
+def matches(route_path: str, path: str) -> bool:
+    """Whether a route path (a prefix, or a regex after ``~``, anchored at the start) takes ``path``."""
+    return bool(re.match(route_path[1:], path)) if route_path.startswith("~") else path.startswith(route_path)
+
+
 def winner(kong: dict[str, Any], path: str) -> str | None:
-    """The service of the route Kong picks for ``path`` (plain prefix paths: the longest match wins)."""
+    """The service of the route Kong picks for ``path``: a regex path first (the traditional
+    router tries them before prefixes), else the longest prefix."""
     best: tuple[int, str] | None = None
     for service, route in routes(kong):
-        for prefix in route["paths"]:
-            if path.startswith(prefix) and (best is None or len(prefix) > best[0]):
-                best = (len(prefix), service["name"])
+        for route_path in route["paths"]:
+            if not matches(route_path, path):
+                continue
+            if route_path.startswith("~"):
+                return str(service["name"])
+            if best is None or len(route_path) > best[0]:
+                best = (len(route_path), service["name"])
     return best[1] if best else None
 
 
@@ -460,8 +480,11 @@ async def test_every_upstream_answers_as_its_service_through_each_route_path(kon
             assert httpx.URL(service["url"]).port == {"control": 8000, "ingest-frames": 8001,
                                                       "ingest-sensors": 8002, "live": 8003}[service["name"]]
             for prefix in route["paths"]:
-                if prefix == "/api/v1/ws":  # live's operator socket: its own 4401 for a bad token
-                    async with websockets.connect(base.replace("http", "ws") + "/api/v1/ws?token=bad") as ws:
+                sockets = {"/api/v1/ws": "/api/v1/ws",
+                           "~/api/v1/cameras/[^/]+/frames$": f"/api/v1/cameras/{uuid.uuid4()}/frames"}
+                if prefix in sockets:  # live's sockets: its own 4401 for a bad token
+                    assert winner(kong, sockets[prefix]) == "live"
+                    async with websockets.connect(base.replace("http", "ws") + sockets[prefix] + "?token=bad") as ws:
                         with pytest.raises(websockets.ConnectionClosed) as closed:
                             await asyncio.wait_for(ws.recv(), 15)
                     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
