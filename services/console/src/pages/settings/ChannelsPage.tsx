@@ -22,10 +22,13 @@ import { channelsRoute } from "./route";
 
 const SHARED = new Set(["locale", "template", "rate_per_s", "burst", "recipients"]);
 
-function ConfigInput({ field, value, onChange, secretStored }: {
+function ConfigInput({ field: described, value, onChange, secretStored }: {
   field: ConfigField; value: string | boolean; onChange: (value: string | boolean) => void; secretStored: boolean;
 }) {
   const { t } = useTranslation();
+  // The operator's words for the fields every kind has; the schema's title for any other.
+  const title = t(`settings.channels.fields.${described.name}`, { defaultValue: described.title });
+  const field = { ...described, title };
   const id = `config-${field.name}`;
   const hint = [field.description, field.kind === "list" ? t("settings.channels.listHint") : "",
     field.kind === "mapping" ? t("settings.channels.mappingHint") : ""].filter(Boolean).join(" ");
