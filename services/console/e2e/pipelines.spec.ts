@@ -49,7 +49,7 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   await expect(page.getByTestId("palette")).toBeVisible();
 
   // The palette by category; a node dragged onto the canvas (desktop) or added with the keyboard.
-  await page.getByTestId("palette-camera_rtsp").dragTo(page.getByTestId("canvas"), { targetPosition: { x: 120, y: 120 } });
+  await page.getByTestId("palette-camera_rtsp").dragTo(page.getByTestId("canvas"), { targetPosition: { x: 80, y: 320 } });
   await expect(page.getByTestId("node-camera_rtsp-1")).toBeVisible();
   await page.getByTestId("palette-object_detection").focus();
   await page.keyboard.press("Enter");
@@ -58,13 +58,17 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
     await expect(page.getByTestId(`node-${type}-1`)).toBeAttached();
   }
 
-  // Detections into a plates input: refused, with the reason the server would give.
-  await connect(page, "camera_rtsp-1", "plate_match-1 · plates (plates)");
+  // Detections into a plates input, dragged from port to port: refused, with the reason the server would give.
+  await page.getByTestId("handle-camera_rtsp-1-out-detections")
+    .dragTo(page.getByTestId("handle-plate_match-1-in-plates"));
   await expect(notice).toContainText(
     "Conexão recusada: node 'plate_match-1': input 'plates' takes plates, but node 'camera_rtsp-1' output 'detections' gives detections");
-  await expect(page.getByTestId("inspector-edges")).toHaveCount(0);
+  await expect(page.locator(".react-flow__edge")).toHaveCount(0);
   await checkA11y(page, "builder with a refused connection");
   await keep(page, "pipeline-refused-connection", testInfo);
+
+  await connect(page, "camera_rtsp-1", "plate_match-1 · plates (plates)"); // the same from the keyboard
+  await expect(page.getByTestId("inspector-edges")).toHaveCount(0);
 
   // The stray node deleted from the keyboard.
   await select(page, "plate_match-1");

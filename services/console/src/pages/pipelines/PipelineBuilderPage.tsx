@@ -256,7 +256,9 @@ function Builder() {
 
   const onConnect = useCallback((c: Connection) => {
     if (!c.sourceHandle || !c.targetHandle) return;
-    connect({ source: c.source, source_port: c.sourceHandle.slice(4), target: c.target, target_port: c.targetHandle.slice(4) });
+    // Handles are named out:<port> and in:<port> (parts.tsx).
+    connect({ source: c.source, source_port: c.sourceHandle.slice("out:".length), target: c.target,
+      target_port: c.targetHandle.slice("in:".length) });
   }, [connect]);
 
   const addNode = useCallback((type: string, position?: { x: number; y: number }) => {
