@@ -1,12 +1,14 @@
-"""An event's evidence bundle through the API, and the signed local URLs that download its files:
-a tampered or expired signature is refused (403), a malformed URL is a 400, another org's event a
-404, and a bundle without its manifest is not ready yet."""
+"""An event's evidence bundle through the API, and control's signed URLs that download its files,
+with the file store and with S3 (a moto server on loopback) alike: a tampered or expired signature
+is refused (403), a malformed URL is a 400, another org's event a 404, and a bundle without its
+manifest is not ready yet."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,9 @@ from urllib.parse import urlsplit
 
 import orjson
 import pytest
+from moto.server import ThreadedMotoServer
 
-from vigia.common.storage import FileStore
+from vigia.common.storage import FileStore, ObjectStore, S3Store
 from vigia.common.storage.filesystem import sign_url
 from vigia.control.config import get_settings
 from vigia.control.observations import evidence
@@ -28,26 +31,42 @@ FILES = {"video.mp4": (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, "video/mp4"),
          "sensors.csv": (b"time,device_id,seq\n2026-01-01T00:00:00+00:00,d,1\n", "text/csv; charset=utf-8")}
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[FileStore]:
-    """The control plane's object store pointed at a directory of this test's own."""
-    saved = os.environ.get("VIGIA_OBJECT_STORE")
-    os.environ["VIGIA_OBJECT_STORE"] = f"file://{tmp_path}"
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(params=["file", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    """The control plane's object store: a directory of this test's own, or buckets of its own on S3."""
+    env = {"VIGIA_OBJECT_STORE": f"file://{tmp_path}"}
+    if request.param == "s3":
+        env = {"VIGIA_OBJECT_STORE": f"s3://t{uuid.uuid4().hex[:10]}",
+               "VIGIA_S3_ENDPOINT": request.getfixturevalue("s3_endpoint"), "VIGIA_S3_ACCESS_KEY": "testing",
+               "VIGIA_S3_SECRET_KEY": "testing", "VIGIA_S3_REGION": "us-east-1", "VIGIA_S3_SECURE": "false"}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     get_settings.cache_clear()
     evidence._store.cache_clear()
     opened = evidence.object_store()
-    assert isinstance(opened, FileStore)
+    assert isinstance(opened, FileStore if request.param == "file" else S3Store)
+    opened.ensure_bucket("evidence")
     yield opened
-    if saved is None:
-        os.environ.pop("VIGIA_OBJECT_STORE", None)
-    else:
-        os.environ["VIGIA_OBJECT_STORE"] = saved
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     get_settings.cache_clear()
     evidence._store.cache_clear()
 
 
 @pytest.fixture
-def bundle(store: FileStore) -> Callable[..., None]:
+def bundle(store: ObjectStore) -> Callable[..., None]:
     def write(event: Event, *, manifest: bool = True) -> None:
         prefix = f"{event.org_id}/{event.pk}/"
         for name, (data, content_type) in FILES.items():

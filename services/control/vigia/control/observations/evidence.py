@@ -3,10 +3,13 @@
 The correlator writes each event's bundle under ``evidence/<org>/<event id>/`` (video.mp4,
 audio.wav, sensors.csv, metadata.json, manifest.json last; :func:`vigia.common.privacy.evidence_prefix`,
 the layout the retention janitor lists too). :func:`evidence_files` lists it with
-URLs an operator's browser can fetch directly: S3 presigned URLs, or, with the embedded file store,
-local ``/objects/<bucket>/<key>?expires=&sig=`` URLs signed with ``VIGIA_OBJECT_URL_SECRET`` that
-:func:`signed_object` serves after checking the signature and the expiry (403 otherwise). The
-signature is the authorization: those URLs carry no JWT, exactly like S3's.
+URLs an operator's browser can fetch directly: control's own ``/objects/<bucket>/<key>?expires=&sig=``
+URLs signed with ``VIGIA_OBJECT_URL_SECRET`` (:func:`browser_url`), which :func:`signed_object`
+serves from whichever store is configured after checking the signature and the expiry (403
+otherwise). The signature is the authorization: those URLs carry no JWT, exactly like S3's
+presigned ones. They are never S3's own: the S3 endpoint (``minio:9000`` in compose) is on the
+services' network, not one a browser reaches, and the console's Content-Security-Policy allows
+its own origin only.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from django.views.decorators.http import require_GET
 
 from vigia.common.privacy import evidence_prefix
 from vigia.common.storage import (
-    FileStore,
     InvalidKey,
     ObjectNotFound,
     ObjectStore,
@@ -35,8 +37,8 @@ from vigia.common.storage import (
     open_store,
     verify_signed_url,
 )
-from vigia.common.storage.base import check_bucket, check_key
-from vigia.common.storage.filesystem import URL_MOUNT
+from vigia.common.storage.base import check_bucket, check_expiry, check_key
+from vigia.common.storage.filesystem import URL_MOUNT, sign_url
 from vigia.control.config import get_settings
 from vigia.control.core.errors import error_response
 
@@ -53,6 +55,13 @@ def object_store() -> ObjectStore:
     """The configured object store (opened once per configuration)."""
     settings = get_settings()
     return _store(settings.object_store, settings.object_url_secret.get_secret_value())
+
+
+def browser_url(bucket: str, key: str, expires: timedelta) -> str:
+    """The path of control's signed URL of ``bucket``/``key``, valid for ``expires`` (whatever the store)."""
+    check_expiry(expires, "GET")
+    expires_at = int(time.time() + expires.total_seconds())
+    return sign_url(get_settings().object_url_secret.get_secret_value(), bucket, key, expires_at)
 
 
 def evidence_files(org: uuid.UUID, event: uuid.UUID, expires: timedelta,
@@ -75,8 +84,8 @@ def evidence_files(org: uuid.UUID, event: uuid.UUID, expires: timedelta,
     files = []
     for info in objects:
         name = info.key[len(prefix):]
-        url = store.presigned_url(EVIDENCE_BUCKET, info.key, expires=expires)
-        if absolute is not None and url.startswith("/"):
+        url = browser_url(EVIDENCE_BUCKET, info.key, expires)
+        if absolute is not None:
             url = absolute(url)
         entry = checksums.get(name, {})
         files.append({"name": name, "size": info.size,
@@ -92,11 +101,9 @@ def _bad_request(field: str, message: str) -> JsonResponse:
 @require_GET
 def signed_object(request: HttpRequest) -> HttpResponseBase:
     """``GET /objects/<bucket>/<key>?expires=<unix s>&sig=<hmac>``: the object, streamed, when the
-    signature matches and has not expired (403 otherwise); 400 when the URL is malformed; 404 when
-    the object is gone or the store is not the file store (S3 serves its own URLs)."""
+    signature matches and has not expired (403 otherwise), streamed from the file store or S3;
+    400 when the URL is malformed; 404 when the object is gone; 503 when the store does not answer."""
     store = object_store()
-    if not isinstance(store, FileStore):
-        return error_response(404, "not_found", "objects are served by the S3 store itself")
     bucket, _, key = request.path[len(URL_MOUNT):].partition("/")
     query = parse_qs(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
     for name in ("expires", "sig"):
