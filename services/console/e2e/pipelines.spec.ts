@@ -75,7 +75,9 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   await page.locator('.react-flow__node[data-id="plate_match-1"]').press("Delete");
   await expect(page.getByTestId("node-plate_match-1")).toHaveCount(0);
 
-  await connect(page, "camera_rtsp-1", "object_detection-1 · detections (detections)");
+  await page.getByTestId("handle-camera_rtsp-1-out-detections")
+    .dragTo(page.getByTestId("handle-object_detection-1-in-detections"));
+  await expect(page.locator(".react-flow__edge")).toHaveCount(1);
   await connect(page, "object_detection-1", "conditional-1 · in (any)");
   await connect(page, "conditional-1", "dashboard-1 · data (any)", "true");
   await expect(page.getByTestId("inspector-edges").getByRole("listitem")).toHaveCount(2);
