@@ -6,16 +6,10 @@
 import { useSyncExternalStore } from "react";
 
 import { session } from "@/app";
-import type { components } from "@/api/schema";
 
-export type Role = components["schemas"]["RoleEnum"];
+import { allows, type Role } from "./rank";
 
-const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
-
-/** Whether ``role`` is at least ``needed`` (admin > operator > viewer). */
-export function allows(role: Role | undefined, needed: Role): boolean {
-  return role !== undefined && RANK[role] >= RANK[needed];
-}
+export { allows, type Role };
 
 /** The signed-in user's role, or undefined when signed out; re-renders when the session changes. */
 export function useRole(): Role | undefined {

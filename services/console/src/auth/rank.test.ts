@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { allows } from "./roles";
+import { allows } from "./rank";
 
 describe("allows", () => {
   it("ranks admin over operator over viewer", () => {
