@@ -17,7 +17,7 @@ function expectRefused(problems: string[], status: number): void {
   problems.splice(0, problems.length, ...problems.filter((problem) => !refused.includes(problem)));
 }
 
-test("an admin invites a user, changes a role and meets the last-admin guard", async ({ page, problems }, testInfo) => {
+test("an admin invites a user, changes a role and meets the last-admin guard; the invitee accepts", async ({ page, problems, browser }, testInfo) => {
   const who = `convidado-${testInfo.project.name}@demo.vigia.local`;
   await signIn(page, undefined, undefined, "/settings");
   await expect(page).toHaveURL(/\/settings\/users$/);
@@ -32,6 +32,8 @@ test("an admin invites a user, changes a role and meets the last-admin guard", a
   const invitation = page.getByTestId("invitation");
   await expect(invitation).toContainText(`Convite criado para ${who}`);
   expect((await page.getByTestId("invitation-token").inputValue()).length).toBeGreaterThan(20);
+  const link = await page.getByTestId("invitation-link").inputValue();
+  expect(link).toMatch(/\/accept-invite#token=/);
   const row = page.locator(`[data-testid=user-row][data-email="${who}"]`);
   await expect(row).toContainText("Convite pendente");
   await expect(row.getByLabel(`Papel de ${who}`)).toHaveValue("operator");
@@ -66,6 +68,25 @@ test("an admin invites a user, changes a role and meets the last-admin guard", a
   await expect(row).toContainText("Desativado");
   await row.getByRole("button", { name: "Reativar" }).click();
   await expect(page.getByTestId("users-outcome")).toHaveText(`${who} foi reativado.`);
+
+  // The invitee opens the link in a browser of their own, chooses a password and is signed in,
+  // with the role the admin left them (a viewer: no Settings).
+  const own = await browser.newContext({ locale: "pt-BR", timezoneId: "UTC" });
+  const invitee = await own.newPage();
+  invitee.on("console", (message) => {
+    if (message.type() === "error") problems.push(`invitee console error: ${message.text()}`);
+  });
+  await invitee.goto(link);
+  await expect(invitee.getByRole("heading", { name: "Aceitar convite" })).toBeVisible();
+  await expect(invitee.getByLabel("Código do convite")).not.toHaveValue("");
+  await checkA11y(invitee, "accept invitation");
+  await invitee.getByLabel("Nova senha").fill("convite-aceito-senha-42");
+  await invitee.getByRole("button", { name: "Definir senha e entrar" }).click();
+  await expect(invitee.getByRole("heading", { name: "Painel" })).toBeVisible();
+  await expect(invitee.getByRole("navigation").getByRole("link", { name: "Configurações" })).toHaveCount(0);
+  await own.close();
+  await page.reload();
+  await expect(row).not.toContainText("Convite pendente");
 });
 
 test("an admin creates a webhook channel, sends a test and sees it delivered", async ({ page }, testInfo) => {

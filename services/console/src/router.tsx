@@ -1,4 +1,4 @@
-/** The route tree: sign-in, and every area of the console under the signed-in frame. */
+/** The route tree: sign-in, accepting an invitation, and every area of the console under the signed-in frame. */
 import { createRoute, createRouter } from "@tanstack/react-router";
 
 import { camerasRoutes } from "@/pages/cameras/route";
@@ -7,6 +7,7 @@ import { eventsRoutes } from "@/pages/events/route";
 import { fleetRoutes } from "@/pages/fleet/route";
 import { pipelinesRoutes } from "@/pages/pipelines/route";
 import { platesRoutes } from "@/pages/plates/route";
+import { acceptInviteRoute } from "@/pages/settings/AcceptInvitePage";
 import { settingsRoutes } from "@/pages/settings/route";
 import { rootRoute, signedInRoute, signInRoute } from "@/routes/base";
 
@@ -25,6 +26,7 @@ export const dashboardRoute = createRoute({
 export const router = createRouter({
   routeTree: rootRoute.addChildren([
     signInRoute,
+    acceptInviteRoute,
     signedInRoute.addChildren([
       dashboardRoute,
       ...camerasRoutes,

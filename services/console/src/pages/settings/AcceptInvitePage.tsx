@@ -73,7 +73,7 @@ export function AcceptInvitePage() {
   );
 }
 
-/** For src/router.tsx: ``rootRoute.addChildren([signInRoute, acceptInviteRoute, ...])``. */
+/** Mounted by src/router.tsx beside sign-in, outside the signed-in frame. */
 export const acceptInviteRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/accept-invite",
