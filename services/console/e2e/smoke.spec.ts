@@ -24,6 +24,11 @@ test("an operator signs in, sees the dashboard and the live feed, and signs out"
   await expect(page.getByTestId("kpi-passages-today-value")).toHaveText("0");
   await expect(page.getByTestId("kpi-events-value")).toHaveText("0");
   await expect(page.getByTestId("time-zone")).toHaveText(`Horários em ${env("VIGIA_CONSOLE_TIME_ZONE")}`);
+  // The charts come in their own chunk, drawn on a canvas, each with its text alternative.
+  await expect(page.getByTestId("chart-detections")).toHaveAttribute("aria-label", "Nenhuma detecção no período.");
+  await expect(page.getByTestId("chart-severity")).toHaveAttribute("aria-label",
+    "Eventos no período por severidade: 0 críticos, 0 altos, 0 médios, 0 baixos.");
+  await expect(page.getByTestId("chart-detections").locator("canvas")).toHaveCount(1);
 
   // The test publishes a device status change every half second once live is up.
   await expect(page.getByTestId("feed-connection")).toHaveAttribute("data-state", "open");

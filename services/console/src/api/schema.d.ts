@@ -1539,6 +1539,29 @@ export interface components {
             /** @default  */
             note: string;
         };
+        /** @description ``GET /api/v1/dashboard/analytics``: the dashboard's numbers over the last ``hours`` whole UTC hours. */
+        Analytics: {
+            hours: number;
+            /** @description The window's first hour, UTC (ISO 8601, Z). */
+            since: string;
+            /** @description The window's end (exclusive), UTC (ISO 8601, Z). */
+            until: string;
+            detections_total: number;
+            /** @description Every hour of the window, zeros included. */
+            detections_per_hour: components["schemas"]["HourCount"][];
+            /** @description The 100 busiest cameras, busiest first. */
+            detections_per_camera: components["schemas"]["CameraCount"][];
+            events_total: number;
+            /** @description Every severity, zeros included. */
+            events_by_severity: {
+                [key: string]: number;
+            };
+            devices_total: number;
+            /** @description Every device status, zeros included (now, not the window). */
+            devices_by_status: {
+                [key: string]: number;
+            };
+        };
         Anomaly: {
             /** Format: uuid */
             readonly id: string;
@@ -1689,6 +1712,13 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
+        };
+        CameraCount: {
+            /** Format: uuid */
+            camera: string;
+            /** @description null when the camera is gone. */
+            name: string | null;
+            count: number;
         };
         CameraCounts: {
             total: number;
@@ -2316,6 +2346,11 @@ export interface components {
             url: string;
             /** @description Unix time after which the URL is refused. */
             expires_at: number;
+        };
+        HourCount: {
+            /** @description The hour's start, UTC (ISO 8601, Z). */
+            hour: string;
+            count: number;
         };
         /**
          * @description * `exact` - exact
@@ -5323,9 +5358,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Analytics"];
                 };
             };
             /** @description Invalid input: `error.fields` names each offending field (body, query parameter or filter). */

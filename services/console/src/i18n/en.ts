@@ -43,6 +43,16 @@ export const en: Messages = {
     },
     severity: { critical: "critical", high: "high", medium: "medium", low: "low" },
     loadError: "Could not load",
+    charts: {
+      title: "Charts",
+      detectionsPerHour: "Detections per hour",
+      eventsBySeverity: "Events by severity",
+      detections: "Detections",
+      events: "Events",
+      detectionsNone: "No detections in the range.",
+      detectionsSummary: "{{total}} detections in the range; the busiest hour was {{hour}}, with {{count}}.",
+      eventsSummary: "Events in the range by severity: {{list}}.",
+    },
     timeZone: "Times in {{zone}}",
   },
   feed: {

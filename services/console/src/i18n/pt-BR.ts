@@ -42,6 +42,16 @@ export const ptBR = {
     },
     severity: { critical: "críticos", high: "altos", medium: "médios", low: "baixos" },
     loadError: "Não foi possível carregar",
+    charts: {
+      title: "Gráficos",
+      detectionsPerHour: "Detecções por hora",
+      eventsBySeverity: "Eventos por severidade",
+      detections: "Detecções",
+      events: "Eventos",
+      detectionsNone: "Nenhuma detecção no período.",
+      detectionsSummary: "{{total}} detecções no período; o pico foi às {{hour}}, com {{count}}.",
+      eventsSummary: "Eventos no período por severidade: {{list}}.",
+    },
     timeZone: "Horários em {{zone}}",
   },
   feed: {

@@ -1,12 +1,12 @@
 /**
  * Dashboard: the KPIs (cameras online, devices online/warning/off, open events, passages today:
- * exact counts from /api/v1/dashboard/summary; detections and events in the chosen range) and the
- * live feed, which keeps them current. The range is in the URL (``?hours=24|168``); times are in
+ * exact counts from /api/v1/dashboard/summary; detections and events in the chosen range), the
+ * charts of detections per hour and events by severity, and the live feed, which keeps them current. The range is in the URL (``?hours=24|168``); times are in
  * the organization's time zone.
  */
 import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { useCallback, useEffect, useMemo } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo } from "react";
 import { useTranslation } from "react-i18next";
 
 import { session } from "@/app";
@@ -19,6 +19,9 @@ import { LiveFeed } from "@/pages/LiveFeed";
 import { dashboardRoute, RANGES } from "@/router";
 
 import * as q from "./dashboard-queries";
+
+// ECharts is loaded after the KPIs, in a chunk of its own.
+const DashboardCharts = lazy(() => import("./DashboardCharts"));
 
 function Kpi({ id, title, query, value, detail }: {
   id: string;
@@ -111,6 +114,12 @@ export function DashboardPage() {
           detail={() => (["critical", "high", "medium", "low"] as const)
             .map((s) => `${severities[s] ?? 0} ${t(`dashboard.severity.${s}`)}`).join(" · ")} />
       </section>
+
+      {analytics.data && (
+        <Suspense fallback={<div className="h-72 animate-pulse rounded-lg bg-muted" aria-busy="true" />}>
+          <DashboardCharts analytics={analytics.data} timeZone={timeZone} />
+        </Suspense>
+      )}
 
       <Feed onMessage={onMessage} timeZone={timeZone} />
       <p className="text-xs text-muted-foreground" data-testid="time-zone">{t("dashboard.timeZone", { zone: timeZone })}</p>

@@ -67,3 +67,15 @@ def test_bad_hours_is_400_naming_it(api, viewer, hours):
     response = api(viewer).get(URL, {"hours": hours})
     assert response.status_code == 400
     assert "hours" in response.json()["error"]["fields"]
+
+
+def test_the_documented_answer_is_the_answer(api, viewer, make_detection):
+    """The OpenAPI document names exactly the fields the endpoint answers (the console's types come from it)."""
+    from vigia.control.observations.api.serializers import AnalyticsSerializer
+
+    make_detection(camera_id=uuid.uuid4())
+    body = api(viewer).get(URL, {"hours": 2}).json()
+    assert set(body) == set(AnalyticsSerializer().fields)
+    assert AnalyticsSerializer(data=body).is_valid(), AnalyticsSerializer(data=body).errors
+    assert set(body["detections_per_hour"][0]) == {"hour", "count"}
+    assert set(body["detections_per_camera"][0]) == {"camera", "name", "count"}

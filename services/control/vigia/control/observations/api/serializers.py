@@ -225,6 +225,34 @@ class AnalyticsQuerySerializer(QueryParamsSerializer):
     hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 31, default=24)
 
 
+class HourCountSerializer(serializers.Serializer):
+    hour = serializers.CharField(help_text="The hour's start, UTC (ISO 8601, Z).")
+    count = serializers.IntegerField()
+
+
+class CameraCountSerializer(serializers.Serializer):
+    camera = serializers.UUIDField()
+    name = serializers.CharField(allow_null=True, help_text="null when the camera is gone.")
+    count = serializers.IntegerField()
+
+
+class AnalyticsSerializer(serializers.Serializer):
+    """``GET /api/v1/dashboard/analytics``: the dashboard's numbers over the last ``hours`` whole UTC hours."""
+
+    hours = serializers.IntegerField()
+    since = serializers.CharField(help_text="The window's first hour, UTC (ISO 8601, Z).")
+    until = serializers.CharField(help_text="The window's end (exclusive), UTC (ISO 8601, Z).")
+    detections_total = serializers.IntegerField()
+    detections_per_hour = HourCountSerializer(many=True, help_text="Every hour of the window, zeros included.")
+    detections_per_camera = CameraCountSerializer(many=True, help_text="The 100 busiest cameras, busiest first.")
+    events_total = serializers.IntegerField()
+    events_by_severity = serializers.DictField(child=serializers.IntegerField(),
+                                               help_text="Every severity, zeros included.")
+    devices_total = serializers.IntegerField()
+    devices_by_status = serializers.DictField(child=serializers.IntegerField(),
+                                              help_text="Every device status, zeros included (now, not the window).")
+
+
 class EvidenceQuerySerializer(QueryParamsSerializer):
     expires_in = serializers.IntegerField(required=False, min_value=1, max_value=7 * 24 * 3600, default=3600,
                                           help_text="Lifetime of the file URLs in seconds (at most 7 days).")

@@ -425,7 +425,7 @@ class DeviceStatusHistoryView(AutocommitReadsMixin, OrgScopedMixin, ListAPIView)
 class AnalyticsView(AutocommitReadsMixin, APIView):
     """The dashboard's numbers for the last ``hours`` hours (default 24, at most 744)."""
 
-    @extend_schema(parameters=[s.AnalyticsQuerySerializer], responses={200: dict})
+    @extend_schema(parameters=[s.AnalyticsQuerySerializer], responses={200: s.AnalyticsSerializer})
     def get(self, request: Request) -> Response:
         params = s.AnalyticsQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
