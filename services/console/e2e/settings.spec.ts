@@ -233,13 +233,16 @@ test("an idle session is signed out with a clear message", async ({ page }, test
   await page.clock.fastForward("00:30");
   await expect(page.getByRole("heading", { name: "Configurações" })).toBeVisible();
   await page.clock.fastForward("00:40");
-  await expect(page).toHaveURL(/\/sign-in/);
+  await expect(page).toHaveURL(/\/sign-in\?redirect=%2Fsettings%2Forganization$/);
   await expect(page.getByText("Sua sessão foi encerrada por inatividade. Entre novamente.")).toBeVisible();
   await keep(page, "signed-out-idle", testInfo);
   await checkA11y(page, "sign-in after an idle time-out");
 
-  // Back to the default for whatever runs next.
-  await signIn(page, undefined, undefined, "/settings/organization");
+  // Signing in again comes back to the page the session ended on; then the default for what runs next.
+  await page.getByLabel("E-mail").fill(env("VIGIA_CONSOLE_EMAIL"));
+  await page.getByLabel("Senha").fill(env("VIGIA_CONSOLE_PASSWORD"));
+  await page.getByRole("button", { name: "Entrar" }).click();
+  await expect(page).toHaveURL(/\/settings\/organization$/);
   await page.locator("#org-idle").fill("");
   await page.getByRole("button", { name: "Salvar" }).click();
   await expect(page.getByTestId("organization-outcome")).toHaveText("Salvo.");

@@ -12,9 +12,13 @@ import { router } from "./router";
 
 async function start(): Promise<void> {
   await session.restore();
-  // A session that ends while a page is open (logout, refresh refused) leads back to sign-in.
+  // A session that ends while a page is open (logout, refresh refused, idle) leads back to sign-in;
+  // one that ended by itself comes back to the page it was on once the operator signs in again.
   session.subscribe((state) => {
-    if (state.status === "signed-out") void router.navigate({ to: "/sign-in", search: {} });
+    if (state.status !== "signed-out") return;
+    const here = router.state.location.href;
+    const back = state.reason !== "logged-out" && !here.startsWith("/sign-in") ? { redirect: here } : {};
+    void router.navigate({ to: "/sign-in", search: back });
   });
   createRoot(document.getElementById("root")!).render(
     <StrictMode>
