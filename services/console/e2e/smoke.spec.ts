@@ -50,6 +50,15 @@ test("an operator signs in, sees the dashboard and the live feed, and signs out"
   await page.reload();
   await expect(page.getByRole("heading", { name: "Painel" })).toBeVisible();
   expect(await page.evaluate(() => document.cookie)).not.toContain("vigia_refresh");
+  // Two tabs reloading at once share the one cookie: they take turns spending it (a Web Lock),
+  // so neither looks like a replay and both stay signed in.
+  const tab = await page.context().newPage();
+  await tab.goto("/");
+  await expect(tab.getByRole("heading", { name: "Painel" })).toBeVisible();
+  await Promise.all([page.reload(), tab.reload()]);
+  await expect(page.getByRole("heading", { name: "Painel" })).toBeVisible();
+  await expect(tab.getByRole("heading", { name: "Painel" })).toBeVisible();
+  await tab.close();
   await page.goto("/sign-in?redirect=%2F%2Fevil.example");
   // Signed in already: straight to the dashboard, on this site (another one is never a redirect target).
   await expect(page.getByRole("heading", { name: "Painel" })).toBeVisible();

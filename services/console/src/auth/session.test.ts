@@ -144,3 +144,65 @@ describe("Session", () => {
     expect(control.calls).toHaveLength(2);
   });
 });
+
+/** Control's refresh as it is: one cookie per browser, rotated on each spend; a spent one again revokes everything. */
+function rotatingControl() {
+  let cookie = "R0";
+  const spent = new Set<string>();
+  let revoked = false;
+  let n = 0;
+  const refreshFor = async () => {
+    const sent = cookie; // the browser attaches the jar's cookie when the request leaves
+    await new Promise((resolve) => setTimeout(resolve, 5)); // on the wire
+    if (revoked || spent.has(sent)) {
+      revoked = true;
+      return json({ error: { code: "token_reused" } }, 401);
+    }
+    spent.add(sent);
+    cookie = `R${++n}`;
+    return json(pair(`A${n}`));
+  };
+  const fetcher = (async (input: RequestInfo | URL) => {
+    if (String(input) !== "/api/v1/auth/refresh") throw new Error(`unexpected ${String(input)}`);
+    return refreshFor();
+  }) as unknown as typeof fetch;
+  return { fetcher, revoked: () => revoked };
+}
+
+/** One Web Lock manager for every "tab": callbacks of a name run one after another. */
+function sharedLocks() {
+  const tails = new Map<string, Promise<unknown>>();
+  return {
+    request<T>(name: string, callback: () => Promise<T>): Promise<T> {
+      const run = (tails.get(name) ?? Promise.resolve()).then(callback, callback);
+      tails.set(name, run.catch(() => undefined));
+      return run;
+    },
+  };
+}
+
+describe("Session across tabs", () => {
+  it("two tabs restoring at once both stay signed in: they take turns spending the cookie", async () => {
+    vi.useRealTimers();
+    const control = rotatingControl();
+    const hints = memoryHints();
+    hints.setItem("vigia.session", "cookie");
+    const locks = sharedLocks();
+    const [a, b] = [new Session(control.fetcher, hints, locks), new Session(control.fetcher, hints, locks)];
+    await Promise.all([a.restore(), b.restore()]);
+    expect([a.current.status, b.current.status]).toEqual(["signed-in", "signed-in"]);
+    expect(new Set([a.accessToken, b.accessToken])).toEqual(new Set(["A1", "A2"]));
+    expect(control.revoked()).toBe(false);
+  });
+
+  it("without the lock the second tab replays the cookie and the session ends (what the lock prevents)", async () => {
+    vi.useRealTimers();
+    const control = rotatingControl();
+    const hints = memoryHints();
+    hints.setItem("vigia.session", "cookie");
+    const [a, b] = [new Session(control.fetcher, hints, undefined), new Session(control.fetcher, hints, undefined)];
+    await Promise.all([a.restore(), b.restore()]);
+    expect([a.current.status, b.current.status].sort()).toEqual(["signed-in", "signed-out"]);
+    expect(control.revoked()).toBe(true);
+  });
+});

@@ -3,7 +3,10 @@
  * script could read later), the refresh token in control's httpOnly cookie (header
  * ``X-Vigia-Session: cookie``; see vigia.control.tenancy.refresh_cookie). A reload restores the
  * session by spending the cookie; the access token is renewed shortly before it expires, and on a
- * 401, with one refresh in flight however many callers ask.
+ * 401, with one refresh in flight however many callers ask — and however many tabs: the cookie is
+ * one per browser, and two tabs spending it at once (a browser restoring its tabs, two reloads)
+ * would look like a stolen token replayed and end the session, so tabs take turns through a Web
+ * Lock, each spending the cookie the previous one left.
  *
  * Page scripts cannot see the httpOnly cookie, so a non-secret hint in localStorage says whether
  * there is one to spend: a page opened signed out does not ask control for a refresh it would
@@ -39,6 +42,17 @@ export interface HintStore {
 }
 
 const HINT_KEY = "vigia.session";
+/** The Web Lock every tab of this origin takes to spend the refresh cookie. */
+export const REFRESH_LOCK = "vigia.refresh";
+
+/** The part of the Web Locks API the session uses (navigator.locks in the browser). */
+export interface Locks {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
+function browserLocks(): Locks | undefined {
+  return typeof navigator !== "undefined" && navigator.locks ? navigator.locks : undefined;
+}
 
 function browserStore(): HintStore {
   if (typeof localStorage !== "undefined") return localStorage;
@@ -60,6 +74,7 @@ export class Session {
   constructor(
     private readonly fetcher: typeof fetch = (...args) => fetch(...args),
     private readonly hints: HintStore = browserStore(),
+    private readonly locks: Locks | undefined = browserLocks(),
   ) {}
 
   get current(): SessionState {
@@ -99,12 +114,13 @@ export class Session {
   }
 
   /**
-   * Spend the refresh cookie for a new access token. Concurrent callers share one request (a
-   * second spend of the same token would look like a replay and end the session). Resolves false,
-   * and signs out, when the cookie no longer works.
+   * Spend the refresh cookie for a new access token. Concurrent callers share one request, and
+   * other tabs wait for it (a second spend of the same token would look like a replay and end the
+   * session). Resolves false, and signs out, when the cookie no longer works.
    */
   refresh(): Promise<boolean> {
-    this.refreshing ??= this.spendCookie().finally(() => {
+    const spend = () => this.spendCookie();
+    this.refreshing ??= (this.locks ? this.locks.request(REFRESH_LOCK, spend) : spend()).finally(() => {
       this.refreshing = null;
     });
     return this.refreshing;
