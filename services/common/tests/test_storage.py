@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
+from tests.support.servers import s3_server
 from vigia.common.settings import CommonSettings
 from vigia.common.storage import (
     BUCKETS,
@@ -36,11 +36,8 @@ SECRET = "test-object-url-secret-0123456789"
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"{host}:{port}"
-    server.stop()
+    with s3_server() as endpoint:
+        yield endpoint
 
 
 def _settings(object_store: str, s3_endpoint: str = "127.0.0.1:9") -> CommonSettings:

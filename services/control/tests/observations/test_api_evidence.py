@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import orjson
 import pytest
-from moto.server import ThreadedMotoServer
 
+from tests.support.servers import s3_server
 from vigia.common.storage import FileStore, ObjectStore, S3Store
 from vigia.common.storage.filesystem import sign_url
 from vigia.control.config import get_settings
@@ -33,11 +33,8 @@ FILES = {"video.mp4": (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, "video/mp4"),
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"{host}:{port}"
-    server.stop()
+    with s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(params=["file", "s3"])
