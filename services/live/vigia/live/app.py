@@ -25,9 +25,10 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 import psycopg
@@ -368,8 +369,8 @@ async def _watch(websocket: WebSocket, live: Live, feed: CameraFeed, rate: float
         await asyncio.wait_for(websocket.close(code, close_reason(reason)), settings.live_close_timeout_s)
 
 
-async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends until it disconnects."""
+async def _received(websocket: WebSocket) -> AsyncIterator[MutableMapping[str, Any]]:
+    """What the client sends, until it disconnects."""
     while True:
         try:
             message = await websocket.receive()
@@ -377,6 +378,13 @@ async def _drain(websocket: WebSocket) -> None:
             return
         if message["type"] == "websocket.disconnect":
             return
+        yield message
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends until it disconnects."""
+    async for _ in _received(websocket):
+        pass
 
 
 async def _write(websocket: WebSocket, client: Client) -> None:
@@ -388,13 +396,7 @@ async def _write(websocket: WebSocket, client: Client) -> None:
 
 async def _read(websocket: WebSocket, client: Client) -> None:
     """Answer the client's messages until it disconnects."""
-    while True:
-        try:
-            message = await websocket.receive()
-        except (WebSocketDisconnect, RuntimeError):
-            return
-        if message["type"] == "websocket.disconnect":
-            return
+    async for message in _received(websocket):
         text = message.get("text")
         kind = None
         if text is not None:
