@@ -1,6 +1,6 @@
 """Trains the plate-text recogniser on synthetic plates: seeded, CPU only (``make train-plates``).
 
-    python -m vigia.vision.plates.training.train [--seed 7] [--samples 40000] [--val 1500] [--epochs 16]
+    python -m vigia.vision.plates.training.train [--seed 7] [--samples 72000] [--val 1500] [--epochs 20]
 
 1. Draws ``--samples`` training and ``--val`` validation crops from :mod:`.synth` (sample indices
    ``0..samples-1`` and ``samples..samples+val-1`` of the seed, so the two never share a plate
@@ -178,9 +178,9 @@ def arguments() -> argparse.ArgumentParser:
     """The run's options; their defaults are the shipped weights' run (``crnn.json`` records it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--samples", type=int, default=40000, help="training crops to generate")
+    parser.add_argument("--samples", type=int, default=72000, help="training crops to generate")
     parser.add_argument("--val", type=int, default=1500, help="validation crops (training side)")
-    parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--out", default=DEFAULT_OUT)
