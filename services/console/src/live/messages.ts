@@ -13,7 +13,8 @@ export type FeedMessage =
   | (Base & { type: "new_event"; change: "created" | "updated"; event: { id: string; event_type?: string; severity?: string; status?: string; site?: string } })
   | (Base & { type: "device_status_update"; device_id: string; status: string; previous: string | null; reason: string })
   | (Base & { type: "camera_health"; camera_id: string; status: string; previous: string | null; detail: string })
-  | (Base & { type: "plate_read"; plate_read: { plate?: string; text?: string; camera?: string } })
+  // PlateRead (services/common/vigia/common/messages.py): one visit's voted plate.
+  | (Base & { type: "plate_read"; plate_read: { plate_text: string; camera: string; visit?: string; confidence?: number; final?: boolean } })
   | (Base & { type: "pipeline_status_update"; pipeline_id: string; status: string; node: string | null; error: string | null });
 
 export type FeedType = FeedMessage["type"];

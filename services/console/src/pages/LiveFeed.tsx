@@ -18,7 +18,8 @@ const SEVERITY_CLASS = {
 
 const short = (id: string | null | undefined) => (id ?? "").slice(0, 8);
 
-function describe(message: FeedMessage, t: TFunction): string {
+/** A feed message in words (the active language's ``feed.*`` texts). */
+export function describeFeedMessage(message: FeedMessage, t: TFunction): string {
   switch (message.type) {
     case "new_detection":
       return t("feed.new_detection", { label: message.detection.label ?? "?" });
@@ -29,7 +30,7 @@ function describe(message: FeedMessage, t: TFunction): string {
     case "camera_health":
       return t("feed.camera_health", { camera: short(message.camera_id), status: message.status });
     case "plate_read":
-      return t("feed.plate_read", { plate: message.plate_read.plate ?? message.plate_read.text ?? "?" });
+      return t("feed.plate_read", { plate: message.plate_read.plate_text });
     case "pipeline_status_update":
       return t("feed.pipeline_status_update", { pipeline: short(message.pipeline_id), status: message.status });
   }
@@ -44,7 +45,7 @@ const FeedLine = memo(function FeedLine({ message, timeZone, locale, t }: {
       <time className="tabular-nums text-muted-foreground" dateTime={message.time}>
         {formatTime(message.time, timeZone, locale)}
       </time>
-      <span>{describe(message, t)}</span>
+      <span>{describeFeedMessage(message, t)}</span>
     </li>
   );
 });

@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+
+import i18n from "@/i18n";
+import { parseFeedMessage } from "@/live/messages";
+
+import { describeFeedMessage } from "./LiveFeed";
+
+// What live sends for a plate.read envelope (services/live/vigia/live/wire.py: the PlateRead data as is).
+const PLATE_READ = JSON.stringify({
+  type: "plate_read", id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", time: "2026-12-07T00:42:52.000000001Z",
+  plate_read: {
+    camera: "01a24df3-f0a0-709c-a8f9-f07a2a5a5b47", visit: "v-17", plate_text: "ZVC1I00", confidence: 0.97,
+    votes: 4, first_seen: "2026-12-07T00:42:49Z", last_seen: "2026-12-07T00:42:52Z", snapshot_key: null,
+    label: "car", agreeing: 4, runner_ups: [], crop_key: null, final: true,
+  },
+});
+
+describe("the live feed's lines", () => {
+  it("names the plate a visit was read as", async () => {
+    const message = parseFeedMessage(PLATE_READ);
+    expect(message).not.toBeNull();
+    await i18n.changeLanguage("pt-BR");
+    expect(describeFeedMessage(message!, i18n.t)).toBe("Placa lida: ZVC1I00");
+    await i18n.changeLanguage("en");
+    expect(describeFeedMessage(message!, i18n.t)).toBe("Plate read: ZVC1I00");
+  });
+});
