@@ -2,7 +2,8 @@
  * The pipelines area: build a pipeline from the palette (camera → object detection → condition →
  * dashboard event), see a wrong connection refused with its reason, a config error from the API on
  * its field, the diff before deploy, deploy it, watch it fire on the detections the driving test
- * publishes (counters and last runs update without a reload), and dry-run a node — at desktop size.
+ * publishes (counters and last runs update without a reload), dry-run a node, take an older version
+ * back into the editor and delete the pipeline — at desktop size.
  * At phone size: the pipeline deployed through the API, its live badges, counters and runs, a node
  * selected from the keyboard and dry-run. Driven by tests/console/test_pipelines.py (control, live,
  * relay and the automation runtime).
@@ -155,6 +156,23 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
 
   await page.getByRole("button", { name: "Parar" }).click();
   await expect(page.getByTestId("pipeline-state")).toHaveAttribute("data-state", "stopped");
+
+  // An older version back into the editor (version 1: the empty graph it was created with), unsaved.
+  await expect(page.getByTestId("version-2").getByRole("button")).toHaveCount(0); // the newest is the editor's
+  await page.getByRole("button", { name: "Restaurar a versão 1 no editor" }).click();
+  await expect(notice).toContainText("Versão 1 no editor");
+  await expect(page.locator(".react-flow__node")).toHaveCount(0);
+  await expect(page.getByTestId("dirty")).toBeVisible();
+
+  // Deleted, after a confirmation: back on the list, without it.
+  const name = `Intrusão ${testInfo.project.name}`;
+  await page.getByRole("button", { name: "Excluir automação" }).click();
+  await checkA11y(page, "the delete confirmation");
+  await page.getByRole("button", { name: `Excluir ${name} de vez` }).click();
+  await expect(page).toHaveURL(/\/pipelines$/);
+  await expect(page.getByRole("heading", { name: "Automações" })).toBeVisible();
+  await expect(page.getByRole("link", { name, exact: true })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Portaria (API)" })).toBeVisible();
 });
 
 test("the deployed pipeline's live status, runs and a node's dry run at phone size", async ({ page }, testInfo) => {

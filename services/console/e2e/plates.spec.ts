@@ -1,7 +1,7 @@
 /**
  * Plates: the newest passages with their crops, a look-alike search (the letter O typed where the
  * plate has a zero) that still finds the plate, its history across cameras, a watch-list made here
- * with the plate added to it, and the CSV export of the search as a download. Passages were stored
+ * with the plate added to it, then deleted, and the CSV export of the search as a download. Passages were stored
  * by the recorder from plate.read messages (tests/console/test_plates_fleet.py).
  */
 import { readFile } from "node:fs/promises";
@@ -89,4 +89,11 @@ test("an operator finds a plate by a look-alike, opens its history, lists it and
   await expect(entries.locator("tr", { hasText: "XYZ9K88" })).toContainText("02/01/2030 08:00:00");
   await keep(page, "plates-watchlists", testInfo);
   await checkA11y(page, "plates: watch-lists");
+
+  // The list deleted, after a confirmation: gone from the lists.
+  await page.getByRole("button", { name: "Excluir lista" }).click();
+  await checkA11y(page, "plates: deleting a watch-list");
+  await page.getByRole("button", { name: `Excluir ${list} de vez` }).click();
+  await expect(page.getByRole("link", { name: new RegExp(list) })).toHaveCount(0);
+  await expect(page).toHaveURL(/\/plates\/watchlists$/);
 });

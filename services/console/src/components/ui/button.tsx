@@ -12,6 +12,8 @@ const buttonVariants = cva(
         default: "bg-primary text-primary-foreground shadow hover:bg-primary/90",
         outline: "border border-input bg-background shadow-sm hover:bg-accent hover:text-accent-foreground",
         ghost: "hover:bg-accent hover:text-accent-foreground",
+        // Not the theme's --destructive: white on it is below AA contrast in dark mode.
+        destructive: "bg-red-700 text-white shadow-sm hover:bg-red-800 dark:bg-red-300 dark:text-red-950 dark:hover:bg-red-200",
       },
       size: { default: "h-9 px-4 py-2", sm: "h-8 rounded-md px-3 text-xs" },
     },

@@ -34,7 +34,8 @@ import { autoLayout } from "./layout";
 import { CountersTable, DeployPanel, NODE_MIME, Palette, RunsPanel, VersionsPanel } from "./panels";
 import { type PipelineFlowNode, PipelineNodeCard, StateBadge } from "./parts";
 import {
-  ApiProblem, executePipeline, type NodeCounters, type Pipeline, pipelineQueries, savePipeline, stopPipeline,
+  ApiProblem, deletePipeline, executePipeline, type NodeCounters, type Pipeline, pipelineQueries, savePipeline,
+  stopPipeline,
 } from "./queries";
 import { pipelineRoute } from "./route";
 import { type LiveNodeStatus, nodeStatus, withLiveStatus } from "./status";
@@ -121,15 +122,17 @@ function Builder() {
   const canEdit = useCan("operator");
   const readOnly = !canEdit;
 
-  const pipeline = useQuery(pipelineQueries.one(id));
+  // Once it is being deleted its queries stop (counters and runs poll): asked again, they would 404.
+  const [removed, setRemoved] = useState(false);
+  const pipeline = useQuery({ ...pipelineQueries.one(id), enabled: !removed });
   const types = useQuery(pipelineQueries.nodeTypes);
-  const counters = useQuery(pipelineQueries.counters(id));
-  const runs = useQuery(pipelineQueries.runs(id));
+  const counters = useQuery({ ...pipelineQueries.counters(id), enabled: !removed });
+  const runs = useQuery({ ...pipelineQueries.runs(id), enabled: !removed });
   const zone = useQuery(organizationSettings);
   const timeZone = zone.data ?? DEFAULT_TIME_ZONE;
   const deployedNumber = pipeline.data?.deployed_version ?? null;
-  const deployed = useQuery(pipelineQueries.version(id, deployedNumber));
-  const versions = useQuery(pipelineQueries.versions(id));
+  const deployed = useQuery({ ...pipelineQueries.version(id, deployedNumber), enabled: !removed });
+  const versions = useQuery({ ...pipelineQueries.versions(id), enabled: !removed });
   const catalogue = useMemo(() => catalogueOf(types.data ?? []), [types.data]);
 
   const [saved, setSaved] = useState<Graph | null>(null);
@@ -139,6 +142,7 @@ function Builder() {
   const [problems, setProblems] = useState<PlacedProblem[]>([]);
   const [notice, setNotice] = useState<Notice>(null);
   const [deployOpen, setDeployOpen] = useState(false);
+  const [deleting, setDeleting] = useState(false);
   const [busy, setBusy] = useState(false);
   const [live, setLive] = useState<Record<string, LiveNodeStatus>>({});
   const now = useNow(5_000);
@@ -341,6 +345,37 @@ function Builder() {
     }
   }, [id, queryClient, t, showProblem, draft]);
 
+  /** An older saved version into the editor, as unsaved changes: saving it makes it the newest. */
+  const restore = useCallback(async (number: number) => {
+    try {
+      const version = await queryClient.fetchQuery(pipelineQueries.version(id, number));
+      if (!version) return;
+      edit(() => asGraph(version.graph));
+      setProblems([]);
+      setNotice({ kind: "ok", text: t("pipelines.versions.restored", { number }) });
+    } catch (error) {
+      setNotice({ kind: "error", text: String(error) });
+    }
+  }, [id, queryClient, edit, t]);
+
+  const remove = useCallback(async () => {
+    setBusy(true);
+    setRemoved(true);
+    try {
+      await deletePipeline(id);
+    } catch (error) {
+      setRemoved(false);
+      showProblem(error, draft);
+      setDeleting(false);
+      return;
+    } finally {
+      setBusy(false);
+    }
+    await navigate({ to: "/pipelines", search: {} });
+    queryClient.removeQueries({ queryKey: ["pipelines", id] });
+    void queryClient.invalidateQueries({ queryKey: ["pipelines"] });
+  }, [id, queryClient, navigate, showProblem, draft]);
+
   const flow = useReactFlow();
   const layout = useCallback(async () => {
     const laid = await autoLayout(draft);
@@ -393,6 +428,21 @@ function Builder() {
                   {t("pipelines.builder.stop")}
                 </Button>
               )}
+              {deleting ? (
+                <span className="flex flex-wrap items-center gap-2" role="group" aria-describedby="delete-hint">
+                  <Button type="button" variant="destructive" size="sm" onClick={() => void remove()} disabled={busy} autoFocus>
+                    {t("pipelines.builder.confirmDelete", { name: pipeline.data.name })}
+                  </Button>
+                  <Button type="button" variant="outline" size="sm" onClick={() => setDeleting(false)} disabled={busy}>
+                    {t("pipelines.builder.cancelDelete")}
+                  </Button>
+                  <span id="delete-hint" className="text-xs text-muted-foreground">{t("pipelines.builder.deleteHint")}</span>
+                </span>
+              ) : (
+                <Button type="button" variant="outline" size="sm" onClick={() => setDeleting(true)} disabled={busy}>
+                  {t("pipelines.builder.delete")}
+                </Button>
+              )}
             </>
           )}
         </div>
@@ -443,7 +493,8 @@ function Builder() {
         <RunsPanel runs={runs.data ?? []} timeZone={timeZone} />
         <div className="flex flex-col gap-3">
           <CountersTable counters={counters.data ?? []} timeZone={timeZone} />
-          <VersionsPanel versions={versions.data ?? []} deployed={deployedNumber} timeZone={timeZone} />
+          <VersionsPanel versions={versions.data ?? []} deployed={deployedNumber} timeZone={timeZone}
+            onRestore={canEdit ? (number) => void restore(number) : undefined} />
         </div>
       </div>
     </main>

@@ -38,6 +38,10 @@ export const ptBR = {
     failed: "Não foi possível carregar a automação.",
     live: "Ao vivo",
     readOnly: "Somente leitura: seu papel não altera automações.",
+    delete: "Excluir automação",
+    confirmDelete: "Excluir {{name}} de vez",
+    cancelDelete: "Cancelar",
+    deleteHint: "Uma automação em execução é parada antes; suas versões e execuções são apagadas.",
   },
   inspector: {
     title: "Nó selecionado",
@@ -96,6 +100,9 @@ export const ptBR = {
     deployed: "implantada",
     system: "sistema",
     size: "{{nodes}} nós, {{edges}} conexões",
+    restore: "Restaurar",
+    restoreVersion: "Restaurar a versão {{number}} no editor",
+    restored: "Versão {{number}} no editor: salve para mantê-la (como uma nova versão).",
   },
   counters: {
     title: "Contadores por nó",
@@ -146,6 +153,10 @@ export const en: typeof ptBR = {
     failed: "Could not load the pipeline.",
     live: "Live",
     readOnly: "Read only: your role does not change pipelines.",
+    delete: "Delete pipeline",
+    confirmDelete: "Delete {{name}} for good",
+    cancelDelete: "Cancel",
+    deleteHint: "A running pipeline is stopped first; its versions and runs are deleted.",
   },
   inspector: {
     title: "Selected node",
@@ -204,6 +215,9 @@ export const en: typeof ptBR = {
     deployed: "deployed",
     system: "system",
     size: "{{nodes}} nodes, {{edges}} connections",
+    restore: "Restore",
+    restoreVersion: "Restore version {{number}} into the editor",
+    restored: "Version {{number}} is in the editor: save to keep it (as a new version).",
   },
   counters: {
     title: "Counters per node",

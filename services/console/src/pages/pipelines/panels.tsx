@@ -177,11 +177,13 @@ export function CountersTable({ counters, timeZone }: { counters: readonly NodeC
   );
 }
 
-/** The saved versions of the graph, newest first: who saved each and when; the deployed one marked. */
-export function VersionsPanel({ versions, deployed, timeZone }: {
+/** The saved versions of the graph, newest first: who saved each and when; the deployed one marked;
+ * an older one can be taken back into the editor (``onRestore``; absent for a read-only role). */
+export function VersionsPanel({ versions, deployed, timeZone, onRestore }: {
   versions: readonly VersionSummary[];
   deployed: number | null;
   timeZone: string;
+  onRestore?: (number: number) => void;
 }) {
   const { t, i18n } = useTranslation();
   return (
@@ -195,6 +197,12 @@ export function VersionsPanel({ versions, deployed, timeZone }: {
             <time dateTime={v.saved_at} className="tabular-nums">{formatDateTime(v.saved_at, timeZone, i18n.language)}</time>
             <span className="text-muted-foreground">{v.saved_by || t("pipelines.versions.system")}</span>
             <span className="text-muted-foreground">{t("pipelines.versions.size", { nodes: v.nodes, edges: v.edges })}</span>
+            {onRestore && v.number !== versions[0]?.number && (
+              <button type="button" className="ml-auto underline underline-offset-2" onClick={() => onRestore(v.number)}
+                aria-label={t("pipelines.versions.restoreVersion", { number: v.number })}>
+                {t("pipelines.versions.restore")}
+              </button>
+            )}
           </li>
         ))}
       </ul>

@@ -6,7 +6,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
 import { Trash2 } from "lucide-react";
-import { type FormEvent } from "react";
+import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api } from "@/app";
@@ -89,6 +89,18 @@ function Entries({ list, canManage, timeZone }: { list: q.Watchlist; canManage: 
       params: { path: { watchlist_id: list.id, id } } })),
     onSuccess: changed,
   });
+  const navigate = useNavigate();
+  const [deleting, setDeleting] = useState(false);
+  const drop = useMutation({
+    mutationFn: () => write(api.DELETE("/api/v1/watchlists/{id}/", { params: { path: { id: list.id } } })),
+    onSuccess: async () => {
+      // Off the list's page first: its queries, still observed, would be asked again (a 404).
+      queryClient.setQueryData(q.watchlists.queryKey, (lists) => lists?.filter((each) => each.id !== list.id));
+      await navigate({ to: "/plates/watchlists", search: {} });
+      queryClient.removeQueries({ queryKey: ["watchlists", list.id] });
+      void queryClient.invalidateQueries({ queryKey: q.watchlists.queryKey, exact: true });
+    },
+  });
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = event.currentTarget;
@@ -102,6 +114,22 @@ function Entries({ list, canManage, timeZone }: { list: q.Watchlist; canManage: 
       <CardHeader>
         <h2 className="text-lg font-semibold">{list.name}</h2>
         <p className="text-sm text-muted-foreground">{t(`plates.kind.${list.kind}`)}{list.description && ` · ${list.description}`}</p>
+        {canManage && (deleting ? (
+          <div className="flex flex-wrap items-center gap-2" role="group" aria-describedby="delete-list-hint">
+            <Button variant="destructive" size="sm" onClick={() => drop.mutate()} disabled={drop.isPending} autoFocus>
+              {t("plates.confirmDeleteList", { name: list.name })}
+            </Button>
+            <Button variant="outline" size="sm" onClick={() => setDeleting(false)} disabled={drop.isPending}>
+              {t("plates.cancelDelete")}
+            </Button>
+            <span id="delete-list-hint" className="text-xs text-muted-foreground">{t("plates.deleteListHint")}</span>
+          </div>
+        ) : (
+          <Button variant="outline" size="sm" className="self-start" onClick={() => setDeleting(true)}>
+            {t("plates.deleteList")}
+          </Button>
+        ))}
+        {drop.isError && <p role="alert" className="text-sm text-destructive">{drop.error.message}</p>}
       </CardHeader>
       <CardContent className="flex flex-col gap-4">
         {canManage && (
