@@ -1,0 +1,97 @@
+/**
+ * The console on the platform as `make run` starts it (tests/console/test_platform.py): camsim's
+ * cameras through streamer and vision, phonesim's phones through ingest-sensors and fusion, the
+ * correlator and the recorder. Nothing is seeded: a plate camsim shows is announced on the
+ * dashboard's live feed, then found by the plate search with its crop, and its frame opens; an
+ * episode asked of phonesim and camsim now (their POST /inject) becomes an event that arrives on
+ * the events list without a reload; its evidence video plays; the operator acknowledges it with a
+ * note, then resolves it. What the page showed is written to VIGIA_CONSOLE_REPORT for the driving
+ * test to check against the simulators' ground truth.
+ */
+import { appendFile } from "node:fs/promises";
+
+import type { Page } from "@playwright/test";
+
+import { checkA11y, env, expect, keep, signIn, test } from "./support";
+
+// A plate read as the feed words it (pt-BR): the old format and Mercosul's.
+const PLATE_READ = /Placa lida: ([A-Z]{3}[0-9][A-Z0-9][0-9]{2})\b/;
+// Generous: vision reads camsim's plates on a 2-core CPU, and a visit ends only when its car leaves.
+const PLATE_TIMEOUT_MS = 150_000;
+const EVENT_TIMEOUT_MS = 90_000;
+
+const rowIds = (page: Page) => page.getByTestId("event-row")
+  .evaluateAll((rows) => rows.map((row) => row.getAttribute("data-event-id") ?? ""));
+
+test("a camsim plate and an injected episode, live, from the dashboard to a resolved event", async ({ page, request }, testInfo) => {
+  test.setTimeout(420_000);
+  await signIn(page);
+  await expect(page.getByTestId("feed-connection")).toHaveAttribute("data-state", "open");
+
+  // A plate camsim shows, read by vision, voted per visit and announced live.
+  const announced = page.getByTestId("feed").locator("li", { hasText: PLATE_READ }).first();
+  await expect(announced).toBeVisible({ timeout: PLATE_TIMEOUT_MS });
+  const plate = PLATE_READ.exec(await announced.innerText())![1];
+  await keep(page, "platform-dashboard", testInfo);
+
+  // The plate search finds its passage (the recorder stores it from the same message) with its crop.
+  const passage = page.getByRole("list", { name: "Passagens" }).locator(`[data-testid=passage][data-plate=${plate}]`).first();
+  await expect(async () => {
+    await page.goto(`/plates?q=${plate}`);
+    await expect(passage).toBeVisible({ timeout: 3_000 });
+  }).toPass({ timeout: 60_000 });
+  await expect(passage).toContainText("exata");
+  const crop = passage.getByTestId("passage-crop");
+  await expect.poll(() => crop.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+  await keep(page, "platform-plate-search", testInfo);
+  await checkA11y(page, "the plate search on the running platform");
+  // Its frame, the whole camera picture the crop came from, opens in a tab of its own.
+  const opened = page.waitForEvent("popup");
+  await passage.getByRole("link", { name: `Abrir o quadro da placa ${plate}` }).click();
+  const frame = await opened;
+  await frame.waitForLoadState();
+  await expect.poll(() => frame.locator("img").evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(1280);
+  await frame.close();
+
+  // An episode now: a correlated magnetic + audio anomaly on phone 1, a person crossing camera 1.
+  await page.goto("/events");
+  await expect(page.getByTestId("events-live")).toHaveAttribute("data-state", "open");
+  await expect(page.getByRole("heading", { name: "Eventos" })).toBeVisible();
+  const before = new Set(await rowIds(page));
+  const phone = await request.post(`${env("VIGIA_CONSOLE_PHONESIM")}/inject`, { data: { phone: 0, kind: "correlated" } });
+  expect(phone.status(), await phone.text()).toBe(202);
+  const camera = await request.post(`${env("VIGIA_CONSOLE_CAMSIM")}/inject`, { data: { camera: "cam1" } });
+  expect(camera.status(), await camera.text()).toBe(202);
+  // It arrives on the open list, without a reload.
+  let id = "";
+  await expect.poll(async () => (id = (await rowIds(page)).find((each) => !before.has(each)) ?? ""),
+    { timeout: EVENT_TIMEOUT_MS }).not.toBe("");
+  const row = page.locator(`[data-event-id="${id}"]`);
+  await expect(row).toHaveAttribute("data-status", "open");
+  await keep(page, "platform-event-arrived", testInfo);
+
+  // Its evidence: the site's camera video plays; the metadata names the phone's anomalies.
+  await row.getByRole("link").first().click();
+  await expect(page).toHaveURL(new RegExp(`/events/${id}$`));
+  await expect(page.getByTestId("evidence")).toHaveAttribute("data-ready", "true", { timeout: EVENT_TIMEOUT_MS });
+  const video = page.getByTestId("evidence-video").first();
+  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+  expect(await video.evaluate((v: HTMLVideoElement) => v.videoWidth)).toBeGreaterThan(0);
+  await video.evaluate(async (v: HTMLVideoElement) => { v.muted = true; await v.play(); });
+  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(0);
+  await expect(page.getByTestId("evidence-metadata")).toContainText("Anomalia magnética");
+  await keep(page, "platform-event-evidence", testInfo);
+  await checkA11y(page, "an injected event's evidence");
+
+  // Acknowledged with a note, then resolved: who and what, on the page.
+  const note = `Ronda foi ao local (${testInfo.project.name})`;
+  await page.getByLabel("Nota da ação").fill(note);
+  await page.getByRole("button", { name: "Reconhecer", exact: true }).click();
+  await expect(page.getByTestId("detail-status")).toContainText("Reconhecido");
+  await expect(page.getByText(note)).toBeVisible();
+  await page.getByRole("button", { name: "Resolver", exact: true }).click();
+  await expect(page.getByTestId("detail-status")).toContainText("Resolvido");
+  await keep(page, "platform-event-resolved", testInfo);
+
+  await appendFile(env("VIGIA_CONSOLE_REPORT"), `${JSON.stringify({ project: testInfo.project.name, plate, event: id, note })}\n`);
+});
