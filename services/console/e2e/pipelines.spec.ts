@@ -27,6 +27,17 @@ async function connect(page: Page, source: string, target: string, from?: string
   await inspector.getByRole("button", { name: "Conectar", exact: true }).click();
 }
 
+/** Drag from one port's handle to another's (the whole graph in view first): React Flow starts a
+ * connection on the press over a handle and ends it on the release over the other; a press that
+ * missed the handle pans the canvas instead, so the drag is tried again from a fitted view. */
+async function dragPort(page: Page, from: string, to: string, edges: number) {
+  await expect(async () => {
+    await page.getByRole("button", { name: "Fit View" }).click();
+    await page.getByTestId(from).dragTo(page.getByTestId(to));
+    await expect(page.locator(".react-flow__edge")).toHaveCount(edges, { timeout: 2_000 });
+  }).toPass({ timeout: 20_000 });
+}
+
 /** A console error the test expects (the browser logs a refused request's status), taken out of the page's problems. */
 function expectLogged(problems: string[], pattern: RegExp) {
   const index = problems.findIndex((problem) => pattern.test(problem));
@@ -60,8 +71,7 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   }
 
   // Detections into a plates input, dragged from port to port: refused, with the reason the server would give.
-  await page.getByTestId("handle-camera_rtsp-1-out-detections")
-    .dragTo(page.getByTestId("handle-plate_match-1-in-plates"));
+  await page.getByTestId("handle-camera_rtsp-1-out-detections").dragTo(page.getByTestId("handle-plate_match-1-in-plates"));
   await expect(notice).toContainText(
     "Conexão recusada: node 'plate_match-1': input 'plates' takes plates, but node 'camera_rtsp-1' output 'detections' gives detections");
   await expect(page.locator(".react-flow__edge")).toHaveCount(0);
@@ -76,9 +86,7 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   await page.locator('.react-flow__node[data-id="plate_match-1"]').press("Delete");
   await expect(page.getByTestId("node-plate_match-1")).toHaveCount(0);
 
-  await page.getByTestId("handle-camera_rtsp-1-out-detections")
-    .dragTo(page.getByTestId("handle-object_detection-1-in-detections"));
-  await expect(page.locator(".react-flow__edge")).toHaveCount(1);
+  await dragPort(page, "handle-camera_rtsp-1-out-detections", "handle-object_detection-1-in-detections", 1);
   await connect(page, "object_detection-1", "conditional-1 · in (any)");
   await connect(page, "conditional-1", "dashboard-1 · data (any)", "true");
   await expect(page.getByTestId("inspector-edges").getByRole("listitem")).toHaveCount(2);
