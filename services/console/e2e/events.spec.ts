@@ -3,7 +3,8 @@
  * events through the broker and builds one evidence bundle with the correlator's builder): the list
  * shows the seeded events; filters live in the URL and survive a reload; an operator acknowledges
  * two events at once with a note and sees who and when; an event published while the page is open
- * appears without a reload; the evidence plays (video), is drawn (waveform, sensor chart) and
+ * appears without a reload, and on the dashboard flashes the feed (the alert sound switched on and
+ * kept); the evidence plays (video), is drawn (waveform, sensor chart) and
  * downloads as one ZIP; a viewer sees the same without any action. axe on every state.
  */
 import { readFile } from "node:fs/promises";
@@ -106,6 +107,21 @@ test("an operator filters the events through the URL, acknowledges two with a no
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     await keep(page, "events-live", testInfo);
     await checkA11y(page, "the list with a live event");
+
+    // On the dashboard a new critical event flashes the feed; the sound is the operator's choice, kept.
+    await page.goto("/");
+    await expect(page.getByTestId("feed-connection")).toHaveAttribute("data-state", "open");
+    const sound = page.getByRole("button", { name: "Som para eventos críticos" });
+    await expect(sound).toHaveAttribute("aria-pressed", "false");
+    await sound.click();
+    await expect(sound).toHaveAttribute("aria-pressed", "true");
+    expect((await fetch(env("VIGIA_CONSOLE_LIVE_TRIGGER"), { method: "POST" })).ok).toBe(true);
+    await expect(page.getByTestId("feed-card")).toHaveAttribute("data-critical-cues", "1");
+    await expect(page.getByRole("status").filter({ hasText: "Evento crítico novo" })).toBeVisible();
+    await keep(page, "dashboard-critical", testInfo);
+    await checkA11y(page, "the dashboard with a critical event");
+    await page.reload();
+    await expect(page.getByRole("button", { name: "Som para eventos críticos" })).toHaveAttribute("aria-pressed", "true");
   });
 
 test("an operator opens an event's evidence: the video plays, the waveform and the chart are drawn, the bundle downloads",

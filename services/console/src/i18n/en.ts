@@ -61,6 +61,8 @@ export const en: Messages = {
     connecting: "connecting…",
     closed: "disconnected",
     empty: "No messages yet.",
+    sound: "Sound for critical events",
+    critical: "New critical event",
     new_detection: "Detection: {{label}}",
     new_event: "{{severity}} event: {{type}}",
     device_status_update: "Device {{device}}: {{previous}} → {{status}}",

@@ -60,6 +60,8 @@ export const ptBR = {
     connecting: "conectando…",
     closed: "desconectado",
     empty: "Nenhuma mensagem ainda.",
+    sound: "Som para eventos críticos",
+    critical: "Evento crítico novo",
     new_detection: "Detecção: {{label}}",
     new_event: "Evento {{severity}}: {{type}}",
     device_status_update: "Dispositivo {{device}}: {{previous}} → {{status}}",

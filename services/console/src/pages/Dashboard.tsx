@@ -6,13 +6,14 @@
  */
 import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { lazy, Suspense, useCallback, useEffect, useMemo } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { session } from "@/app";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { DEFAULT_TIME_ZONE } from "@/lib/format";
 import { cn } from "@/lib/utils";
+import { chooseSound, isCritical, playAlert, soundChosen, unlockSound } from "@/live/cue";
 import type { FeedMessage } from "@/live/messages";
 import { useLiveFeed } from "@/live/useLiveFeed";
 import { LiveFeed } from "@/pages/LiveFeed";
@@ -50,10 +51,37 @@ function Kpi({ id, title, query, value, detail }: {
   );
 }
 
-/** The feed in a component of its own: a message redraws the feed, not the whole dashboard. */
+const FLASH_MS = 6_000;
+
+/** The feed in a component of its own: a message redraws the feed, not the whole dashboard. A new
+ * critical event flashes it and, where the operator turned the sound on, sounds the alert. */
 function Feed({ onMessage, timeZone }: { onMessage: (message: FeedMessage) => void; timeZone: string }) {
-  const feed = useLiveFeed(session, onMessage);
-  return <LiveFeed messages={feed.messages} connection={feed.connection} timeZone={timeZone} />;
+  const [sound, setSound] = useState(soundChosen);
+  const [critical, setCritical] = useState({ count: 0, at: 0 });
+  const [now, setNow] = useState(0);
+  const soundRef = useRef(sound);
+  soundRef.current = sound;
+  const handle = useCallback((message: FeedMessage) => {
+    onMessage(message);
+    if (!isCritical(message)) return;
+    setCritical((c) => ({ count: c.count + 1, at: Date.now() }));
+    if (soundRef.current) playAlert();
+  }, [onMessage]);
+  const feed = useLiveFeed(session, handle);
+  // The flash ends FLASH_MS after the last critical event.
+  useEffect(() => {
+    if (!critical.at) return;
+    setNow(Date.now());
+    const timer = window.setTimeout(() => setNow(Date.now()), FLASH_MS);
+    return () => window.clearTimeout(timer);
+  }, [critical.at]);
+  const onSound = useCallback((on: boolean) => {
+    if (on) unlockSound();
+    chooseSound(on);
+    setSound(on);
+  }, []);
+  const cue = { count: critical.count, flashing: critical.at > 0 && now - critical.at < FLASH_MS, sound, onSound };
+  return <LiveFeed messages={feed.messages} connection={feed.connection} timeZone={timeZone} cue={cue} />;
 }
 
 export function DashboardPage() {

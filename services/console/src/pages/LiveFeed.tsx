@@ -1,5 +1,6 @@
 /** The live feed panel: newest first, each line with its time in the org's zone and a severity colour. */
 import type { TFunction } from "i18next";
+import { BellRing, Volume2, VolumeX } from "lucide-react";
 import { memo } from "react";
 import { useTranslation } from "react-i18next";
 
@@ -50,19 +51,46 @@ const FeedLine = memo(function FeedLine({ message, timeZone, locale, t }: {
   );
 });
 
-export function LiveFeed({ messages, connection, timeZone }: {
+/** The cue for critical events (src/live/cue.ts): how many arrived, whether the last one is fresh
+ * (the feed flashes), and the sound's switch. */
+export interface CriticalCue {
+  count: number;
+  flashing: boolean;
+  sound: boolean;
+  onSound: (on: boolean) => void;
+}
+
+export function LiveFeed({ messages, connection, timeZone, cue }: {
   messages: FeedMessage[];
   connection: FeedConnection;
   timeZone: string;
+  cue?: CriticalCue;
 }) {
   const { t, i18n } = useTranslation();
   return (
-    <Card>
-      <CardHeader className="flex-row items-center justify-between">
-        <CardTitle className="text-base text-foreground">{t("feed.title")}</CardTitle>
-        <span className="flex items-center gap-2 text-xs text-muted-foreground" data-testid="feed-connection" data-state={connection}>
-          <span className={cn("size-2 rounded-full", connection === "open" ? "bg-emerald-500" : "bg-muted-foreground")} />
-          {t(`feed.${connection}`)}
+    <Card className={cn(cue?.flashing && "ring-2 ring-red-600")} data-testid="feed-card"
+      data-critical-cues={cue?.count ?? 0}>
+      <CardHeader className="flex-row flex-wrap items-center justify-between gap-2">
+        <CardTitle className="flex items-center gap-2 text-base text-foreground">
+          {t("feed.title")}
+          {cue?.flashing && (
+            <span role="status" className="flex items-center gap-1 text-sm text-red-700 dark:text-red-300">
+              <BellRing aria-hidden className="size-4" />{t("feed.critical")}
+            </span>
+          )}
+        </CardTitle>
+        <span className="flex items-center gap-3 text-xs text-muted-foreground">
+          {cue && (
+            <button type="button" aria-pressed={cue.sound} onClick={() => cue.onSound(!cue.sound)}
+              className="flex items-center gap-1 rounded-md border px-2 py-1 hover:bg-accent">
+              {cue.sound ? <Volume2 aria-hidden className="size-4" /> : <VolumeX aria-hidden className="size-4" />}
+              {t("feed.sound")}
+            </button>
+          )}
+          <span className="flex items-center gap-2" data-testid="feed-connection" data-state={connection}>
+            <span className={cn("size-2 rounded-full", connection === "open" ? "bg-emerald-500" : "bg-muted-foreground")} />
+            {t(`feed.${connection}`)}
+          </span>
         </span>
       </CardHeader>
       <CardContent>
