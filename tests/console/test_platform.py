@@ -7,8 +7,8 @@ arrive live, plays its evidence video, acknowledges it with a note and resolves 
 Then this test checks what the page showed against the simulators and the API: each plate is one
 camsim's ground truth says was on screen; each event is a different one, made of phonesim-1's
 injected anomalies (magnetic and audio, as phonesim's truth logged them; the only anomalies it
-injected), at the simulators' site, acknowledged with the page's note and resolved by the demo
-admin.
+injected; the spec asks again, up to three times, when fusion missed an episode), at the
+simulators' site, acknowledged with the page's note and resolved by the demo admin.
 """
 
 from __future__ import annotations
@@ -61,11 +61,12 @@ def test_the_console_on_the_make_run_platform(tmp_path: Path, amqp_url: str, con
     on_screen = _camsim_plates(stack.files_dir / "camsim-truth.jsonl")
     assert {s["plate"] for s in shown} <= on_screen, (shown, sorted(on_screen))
     assert len(events) == len(shown), "both runs showed the same event"
-    # phonesim's only anomalies are the two episodes the runs asked for, each on phonesim-1.
+    # phonesim's only anomalies are the episodes the runs asked for (two, or more where fusion missed
+    # one and the spec asked again), each on phonesim-1.
     anomalies = [r for line in (stack.files_dir / "phonesim-truth.jsonl").read_text().splitlines()
                  if (r := json.loads(line))["kind"] != "phone"]
     assert {phones[r["device"]] for r in anomalies} == {"phonesim-1"}, anomalies
-    assert len({r["episode"] for r in anomalies}) == 2, anomalies
+    assert 2 <= len({r["episode"] for r in anomalies}) <= 6, anomalies
     for episode in {r["episode"] for r in anomalies}:
         kinds = {r["kind"] for r in anomalies if r["episode"] == episode}
         assert "magnetic" in kinds and kinds & {"infrasound", "ultrasound", "voice"}, anomalies

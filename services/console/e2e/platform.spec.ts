@@ -35,14 +35,16 @@ test("a camsim plate and an injected episode, live, from the dashboard to a reso
   await keep(page, "platform-dashboard", testInfo);
 
   // The plate search finds its passage (the recorder stores it from the same message) with its crop.
+  // (Its crop comes with a later message of the visit than the first vote: the search is asked again until then.)
   const passage = page.getByRole("list", { name: "Passagens" }).locator(`[data-testid=passage][data-plate=${plate}]`).first();
+  const crop = passage.getByTestId("passage-crop");
   await expect(async () => {
     await page.goto(`/plates?q=${plate}`);
-    await expect(passage).toBeVisible({ timeout: 3_000 });
-  }).toPass({ timeout: 60_000 });
+    await expect(crop).toBeVisible({ timeout: 3_000 });
+    await expect.poll(() => crop.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth),
+      { timeout: 3_000 }).toBeGreaterThan(0);
+  }).toPass({ timeout: 90_000 });
   await expect(passage).toContainText("exata");
-  const crop = passage.getByTestId("passage-crop");
-  await expect.poll(() => crop.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
   await keep(page, "platform-plate-search", testInfo);
   await checkA11y(page, "the plate search on the running platform");
   // Its frame, the whole camera picture the crop came from, opens in a tab of its own.
@@ -58,14 +60,21 @@ test("a camsim plate and an injected episode, live, from the dashboard to a reso
   await expect(page.getByTestId("events-live")).toHaveAttribute("data-state", "open");
   await expect(page.getByRole("heading", { name: "Eventos" })).toBeVisible();
   const before = new Set(await rowIds(page));
-  const phone = await request.post(`${env("VIGIA_CONSOLE_PHONESIM")}/inject`, { data: { phone: 0, kind: "correlated" } });
-  expect(phone.status(), await phone.text()).toBe(202);
-  const camera = await request.post(`${env("VIGIA_CONSOLE_CAMSIM")}/inject`, { data: { camera: "cam1" } });
-  expect(camera.status(), await camera.text()).toBe(202);
-  // It arrives on the open list, without a reload.
+  // It arrives on the open list, without a reload. fusion does not find every anomaly phonesim
+  // makes (its recall is measured in tests/e2e/test_sensor_platform.py): up to three episodes.
   let id = "";
-  await expect.poll(async () => (id = (await rowIds(page)).find((each) => !before.has(each)) ?? ""),
-    { timeout: EVENT_TIMEOUT_MS }).not.toBe("");
+  for (let attempt = 1; attempt <= 3 && !id; attempt++) {
+    const phone = await request.post(`${env("VIGIA_CONSOLE_PHONESIM")}/inject`, { data: { phone: 0, kind: "correlated" } });
+    expect(phone.status(), await phone.text()).toBe(202);
+    const camera = await request.post(`${env("VIGIA_CONSOLE_CAMSIM")}/inject`, { data: { camera: "cam1" } });
+    expect(camera.status(), await camera.text()).toBe(202);
+    const deadline = Date.now() + EVENT_TIMEOUT_MS / 3;
+    while (!id && Date.now() < deadline) {
+      id = (await rowIds(page)).find((each) => !before.has(each)) ?? "";
+      if (!id) await page.waitForTimeout(500);
+    }
+  }
+  expect(id, "no event arrived for three injected episodes").not.toBe("");
   const row = page.locator(`[data-event-id="${id}"]`);
   await expect(row).toHaveAttribute("data-status", "open");
   await keep(page, "platform-event-arrived", testInfo);
