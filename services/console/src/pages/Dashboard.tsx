@@ -75,6 +75,17 @@ function Feed({ onMessage, timeZone }: { onMessage: (message: FeedMessage) => vo
     const timer = window.setTimeout(() => setNow(Date.now()), FLASH_MS);
     return () => window.clearTimeout(timer);
   }, [critical.at]);
+  // A sound chosen before a reload: the browser lets audio start at the operator's next click or key.
+  useEffect(() => {
+    if (!sound) return;
+    const unlock = () => unlockSound();
+    window.addEventListener("pointerdown", unlock, { once: true });
+    window.addEventListener("keydown", unlock, { once: true });
+    return () => {
+      window.removeEventListener("pointerdown", unlock);
+      window.removeEventListener("keydown", unlock);
+    };
+  }, [sound]);
   const onSound = useCallback((on: boolean) => {
     if (on) unlockSound();
     chooseSound(on);
