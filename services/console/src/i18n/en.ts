@@ -64,7 +64,7 @@ export const en: Messages = {
     sound: "Sound for critical events",
     critical: "New critical event",
     new_detection: "Detection: {{label}}",
-    new_event: "{{severity}} event: {{type}}",
+    new_event: "Event {{type}} ({{severity}})",
     device_status_update: "Device {{device}}: {{previous}} → {{status}}",
     camera_health: "Camera {{camera}}: {{status}}",
     plate_read: "Plate read: {{plate}}",

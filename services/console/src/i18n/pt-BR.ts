@@ -63,7 +63,7 @@ export const ptBR = {
     sound: "Som para eventos críticos",
     critical: "Evento crítico novo",
     new_detection: "Detecção: {{label}}",
-    new_event: "Evento {{severity}}: {{type}}",
+    new_event: "Evento {{type}} ({{severity}})",
     device_status_update: "Dispositivo {{device}}: {{previous}} → {{status}}",
     camera_health: "Câmera {{camera}}: {{status}}",
     plate_read: "Placa lida: {{plate}}",

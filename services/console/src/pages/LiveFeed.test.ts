@@ -16,6 +16,17 @@ const PLATE_READ = JSON.stringify({
 });
 
 describe("the live feed's lines", () => {
+  it("names an event's type and its severity in words", async () => {
+    const message = parseFeedMessage(JSON.stringify({
+      type: "new_event", id: "m1", time: "2026-12-07T02:00:00Z", change: "created",
+      event: { id: "e1", event_type: "live_check", severity: "critical" },
+    }));
+    await i18n.changeLanguage("pt-BR");
+    expect(describeFeedMessage(message!, i18n.t)).toBe("Evento live_check (Crítica)");
+    await i18n.changeLanguage("en");
+    expect(describeFeedMessage(message!, i18n.t)).toBe("Event live_check (Critical)");
+  });
+
   it("names the plate a visit was read as", async () => {
     const message = parseFeedMessage(PLATE_READ);
     expect(message).not.toBeNull();

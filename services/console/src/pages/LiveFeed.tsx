@@ -18,6 +18,7 @@ const SEVERITY_CLASS = {
 } as const;
 
 const short = (id: string | null | undefined) => (id ?? "").slice(0, 8);
+const SEVERITIES = new Set(["critical", "high", "medium", "low"]);
 
 /** A feed message in words (the active language's ``feed.*`` texts). */
 export function describeFeedMessage(message: FeedMessage, t: TFunction): string {
@@ -25,7 +26,9 @@ export function describeFeedMessage(message: FeedMessage, t: TFunction): string 
     case "new_detection":
       return t("feed.new_detection", { label: message.detection.label ?? "?" });
     case "new_event":
-      return t("feed.new_event", { severity: message.event.severity ?? "", type: message.event.event_type ?? "" });
+      return t("feed.new_event", { type: message.event.event_type ?? "?",
+        severity: SEVERITIES.has(message.event.severity ?? "") ? t(`events.severities.${message.event.severity}`)
+          : message.event.severity ?? "?" });
     case "device_status_update":
       return t("feed.device_status_update", { device: short(message.device_id), previous: message.previous ?? "—", status: message.status });
     case "camera_health":
