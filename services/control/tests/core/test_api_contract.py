@@ -128,3 +128,25 @@ def test_plate_search_and_credentials_answer_the_documented_shapes(client: Clien
     assert credentials.status_code == 200 and isinstance(credentials.json(), list)
     documented = paths["/api/v1/devices/{id}/credentials/"]["get"]["responses"]["200"]["content"]["application/json"]
     assert documented["schema"]["type"] == "array"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("url", "body"), [("/api/v1/cameras/", {"name": "gate", "rtsp_url": "rtsp://cam/1"}),
+                                           ("/api/v1/devices/", {"name": "phone", "kind": "phone"})])
+def test_an_unexpected_error_is_a_500_in_the_error_shape_and_writes_nothing(
+        api: Any, operator: Any, monkeypatch: Any, url: str, body: dict[str, Any]) -> None:
+    from vigia.control.cameras.models import Camera
+    from vigia.control.devices.models import Device
+    from vigia.control.outbox import changes
+    from vigia.control.outbox.models import OutboxMessage
+
+    def broken(instance: Any, verb: str) -> None:
+        raise RuntimeError("after the row was saved")
+
+    monkeypatch.setattr(changes, "announce_change", broken)
+    client = api(operator)
+    client.raise_request_exception = False
+    response = client.post(url, body, format="json")
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": "server_error", "message": "internal error"}}
+    assert (Camera.objects.count(), Device.objects.count(), OutboxMessage.objects.count()) == (0, 0, 0)

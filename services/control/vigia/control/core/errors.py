@@ -68,6 +68,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                                    "choose another value"), status=status.HTTP_409_CONFLICT)
     response = drf_exception_handler(exc, context)
     if response is None:
+        set_rollback()  # answered, not raised: the request's transaction must not commit half a write
         log.exception("unhandled error in API view", exc_info=exc)
         return Response(error_body("server_error", "internal error"),
                         status=status.HTTP_500_INTERNAL_SERVER_ERROR)
