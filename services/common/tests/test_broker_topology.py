@@ -28,7 +28,8 @@ from vigia.common.broker import (
     routing_key,
     sensor_shard_queue,
 )
-from vigia.common.broker.topology import routed_types
+from vigia.common.broker.errors import UnroutableError
+from vigia.common.broker.topology import FEED_ONLY_TYPES, LIVE_BINDING_KEYS, routed_types
 from vigia.common.messages import MESSAGE_TYPES, make
 
 ORG = uuid.UUID("0190d5d2-0000-7000-8000-000000000001")
@@ -167,6 +168,10 @@ def test_every_message_type_has_an_exchange_and_a_routing_key() -> None:
     event = make("event.created", ORG, "test", {"event": uuid.uuid4(), "event_type": "intrusion",
                                                 "severity": "high", "score": 1, "started_at": 1})
     assert routing_key(event) == f"event.{ORG}.high"
+    triaged = make("event.triaged", ORG, "control", {
+        "event": uuid.uuid4(), "change": "acknowledged", "event_type": "intrusion", "severity": "critical",
+        "status": "acknowledged", "classification": "unclassified", "updated_at": 1})
+    assert (exchange_for(triaged.type), routing_key(triaged)) == ("vigia.events", f"triage.{ORG}.critical")
     status = make("device.status", ORG, "test", {"device": DEVICE, "status": "ON"})
     assert routing_key(status) == f"device.status.{ORG}.{DEVICE}"
     restart = make("camera.restart", ORG, "test", {"camera": CAMERA})
@@ -196,6 +201,45 @@ async def test_live_queue_is_exclusive_and_disappears_with_its_connection(
                 await (await other.channel()).declare_queue("live.node-a", passive=True)
     await asyncio.sleep(0.2)
     assert "live.node-a" not in {q["name"] for q in _get(amqp_management, "queues", amqp_vhost)}
+
+
+async def test_an_operators_triage_reaches_live_queues_only_and_is_unroutable_while_none_runs(
+        amqp_url: str) -> None:
+    """event.triaged passes the recorder, the correlator and the automation shards by (nothing there
+    would store it), reaches every live instance, and has no route at all without one."""
+    event = uuid.uuid4()
+    triaged = make("event.triaged", ORG, "control", {
+        "event": event, "change": "resolved", "event_type": "intrusion", "severity": "high", "status": "resolved",
+        "classification": "unclassified", "updated_at": 1})
+    created = make("event.created", ORG, "correlator", {"event": event, "event_type": "intrusion",
+                                                        "severity": "high", "score": 1, "started_at": 1})
+    assert "event.triaged" in FEED_ONLY_TYPES
+    settings = BrokerSettings(automation_shards=2)
+    async with AsyncPublisher(amqp_url, settings=settings, declare=True) as publisher:
+        with pytest.raises(UnroutableError):
+            await publisher.publish(triaged)
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            live = await declare_live_queue(channel, "node-t", LIVE_BINDING_KEYS)
+            await publisher.publish(triaged)
+            await publisher.publish(created)  # after it, on the same routes: it shows where triaged went
+            automation: list[str] = []
+            for shard in range(2):
+                queue = await channel.get_queue(f"automation.{shard}")
+
+                async def take(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+                    automation.append(message.type or "")
+                    await message.ack()
+
+                await queue.consume(take)
+            await _until(lambda: automation == ["event.created"])
+            live_types = [(await live.get(no_ack=True)).type for _ in range(2)]
+            recorder = await channel.get_queue("recorder.events")
+            first = await recorder.get(no_ack=True)
+            assert await recorder.get(no_ack=True, fail=False) is None
+    assert live_types == ["event.triaged", "event.created"]
+    assert first.type == "event.created"
 
 
 async def test_consistent_hash_sends_each_device_to_one_stable_shard(amqp_url: str) -> None:

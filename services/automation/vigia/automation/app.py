@@ -20,7 +20,7 @@ from vigia.automation.settings import DEFAULT_METRICS_PORT, AutomationSettings
 from vigia.automation.shard import ShardWorker
 from vigia.common.broker import AsyncPublisher, BatchPublishError, UnroutableError, connect, declare_topology
 from vigia.common.broker.management import vhost_of
-from vigia.common.broker.topology import automation_shard_queue
+from vigia.common.broker.topology import FEED_ONLY_TYPES, automation_shard_queue
 from vigia.common.messages import Envelope, make
 from vigia.common.observability import health, serve_metrics
 from vigia.common.shards import ShardedConsumers
@@ -57,11 +57,11 @@ async def run(settings: AutomationSettings, stopping: asyncio.Event | None = Non
 
     async def publish(envelopes: Iterable[Envelope]) -> None:
         """Emissions must be routed and confirmed; a ``pipeline.status`` nobody listens to (no live
-        instance bound) is dropped rather than failing the batch."""
+        instance bound: FEED_ONLY_TYPES) is dropped rather than failing the batch."""
         statuses: list[Envelope] = []
         others: list[Envelope] = []
         for envelope in envelopes:
-            (statuses if envelope.type == "pipeline.status" else others).append(envelope)
+            (statuses if envelope.type in FEED_ONLY_TYPES else others).append(envelope)
         await asyncio.gather(publisher.publish_many(others), _statuses(statuses))
 
     async def _statuses(envelopes: list[Envelope]) -> None:

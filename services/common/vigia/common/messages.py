@@ -276,6 +276,35 @@ class EventChanged(Strict):
                              "folded into this event while it was unresolved.")
 
 
+NOTE_MAX = 4000  # control's API refuses longer operator notes
+
+
+@message_type("event.triaged")
+class EventTriaged(Strict):
+    """An operator acknowledged, resolved or classified an event: its operator fields as control
+    wrote them, in the same transaction (outbox), once per event that changed. For the operators'
+    screens only (live forwards it as ``event_triaged``): the ``events`` row is already written and
+    nothing stores this message."""
+
+    event: uuid.UUID
+    change: Literal["acknowledged", "resolved", "classified"] = Field(
+        description="what the operator did (resolving an open event also acknowledges it: 'resolved')")
+    event_type: str = Field(min_length=1, max_length=64)
+    severity: Severity
+    status: Literal["open", "acknowledged", "resolved"]
+    classification: Literal["unclassified", "true_positive", "false_positive", "test"]
+    notes: str = Field("", max_length=NOTE_MAX, description="the classification's notes")
+    acknowledged_by: uuid.UUID | None = None
+    acknowledged_by_email: str | None = Field(None, max_length=254)
+    acknowledged_at: TimeNs | None = None
+    acknowledgement_note: str = Field("", max_length=NOTE_MAX)
+    resolved_by: uuid.UUID | None = None
+    resolved_by_email: str | None = Field(None, max_length=254)
+    resolved_at: TimeNs | None = None
+    resolution_note: str = Field("", max_length=NOTE_MAX)
+    updated_at: TimeNs = Field(description="the event row's updated_at after the change")
+
+
 @message_type("device.status")
 class DeviceStatusChanged(Strict):
     device: uuid.UUID

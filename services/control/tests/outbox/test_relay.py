@@ -12,8 +12,9 @@ from urllib.parse import quote
 import pika
 import pytest
 from django.db import transaction
+from prometheus_client import REGISTRY
 
-from vigia.common.broker.topology import CORRELATOR_CONTROL, STREAMER_CONTROL
+from vigia.common.broker.topology import CORRELATOR_CONTROL, EVENTS, LIVE_BINDING_KEYS, STREAMER_CONTROL
 from vigia.common.messages import CameraRestart, make
 from vigia.control.outbox.enqueue import OutsideTransactionError, enqueue
 from vigia.control.outbox.models import OutboxMessage
@@ -161,6 +162,45 @@ def test_an_unroutable_message_is_deferred_without_blocking_the_others(
     assert stuck.next_attempt_at is not None
     assert OutboxMessage.objects.get(type="camera.restart").published_at is not None
     assert [t for _, t in drain(amqp_url, STREAMER_CONTROL)] == ["camera.restart"]
+
+
+def test_a_triage_no_live_instance_hears_is_marked_published_not_retried_and_one_that_runs_gets_it(
+    org: Organization, amqp_url: str
+) -> None:
+    def triaged(change: str) -> Any:
+        return make("event.triaged", org.pk, "control", {
+            "event": str(org.pk), "change": change, "event_type": "intrusion", "severity": "high",
+            "status": change, "classification": "unclassified", "updated_at": time.time_ns()})
+
+    def unheard() -> float:
+        return REGISTRY.get_sample_value("vigia_outbox_unheard_total", {"type": "event.triaged"}) or 0.0
+
+    relay = OutboxRelay(amqp_url, backoff=Backoff(60, 60))
+    listener = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        assert relay.connect()  # declares the topology
+        before = unheard()
+        with transaction.atomic():
+            enqueue(triaged("acknowledged"))
+            enqueue(make("camera.restart", org.pk, "control", CameraRestart(camera=org.pk)))
+        assert (relay.run_once().published, relay.run_once().published) == (2, 0)  # nothing left to retry
+        assert unheard() == before + 1
+        assert OutboxMessage.objects.filter(published_at__isnull=True).count() == 0
+        assert OutboxMessage.objects.get(type="event.triaged").next_attempt_at is None
+
+        channel = listener.channel()  # a live instance's queue, as live declares it
+        channel.queue_declare("live.relay-test", exclusive=True, auto_delete=True)
+        for key in LIVE_BINDING_KEYS:
+            channel.queue_bind("live.relay-test", EVENTS, routing_key=key)
+        with transaction.atomic():
+            heard = enqueue(triaged("resolved"))
+        assert relay.run_once().published == 1
+        method, properties, _ = channel.basic_get("live.relay-test", auto_ack=True)
+        assert method is not None and (properties.message_id, properties.type) == (str(heard.id), "event.triaged")
+        assert unheard() == before + 1
+    finally:
+        relay.close()
+        listener.close()
 
 
 def test_relay_loop_survives_a_broker_outage_and_stops_on_request(

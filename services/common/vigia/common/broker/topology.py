@@ -16,6 +16,7 @@ Layout (see ARCHITECTURE.md "Broker topology")::
                                                                              -> recorder.events
                              detection.# anomaly.# plate.read.# camera.health.# -> correlator.in
                              (per-instance, exclusive)        -> live.<instance>
+                             pipeline.status.# triage.#       -> live.<instance> only (FEED_ONLY_TYPES)
     vigia.control (topic)    camera.# device.# pipeline.#    -> correlator.control
                              camera.#                         -> streamer.control
     vigia.actions (direct)   action.<kind>                    -> notifier.actions
@@ -69,6 +70,17 @@ Decisions:
   sits in a different word per area and is absent from control keys. It is not internal: the
   runtime publishes ``automation.probe`` messages straight to it to find which replica holds an
   organization (RabbitMQ's hash ring cannot be computed outside the broker).
+* An operator's triage of an event (``event.triaged``: acknowledged, resolved, classified; written
+  by control through its outbox) is routed ``triage.<org>.<severity>``, NOT under ``event.#``: it
+  is news for the operators' screens only. Under ``event.#`` it would reach ``recorder.events``
+  (which refuses types it does not store: it would end in ``recorder.events.dlq``, unless the
+  recorder got a deliberate blind spot in its binding-mistake check) and the automation shards
+  (per-organization, in-order queues, to be taken and dropped there), and a consumer of an older
+  release would dead-letter the unknown type. Only ``live.<instance>`` binds ``triage.#``.
+  So no durable queue holds it, and while no live instance runs it is unroutable: such types are
+  listed in :data:`FEED_ONLY_TYPES`, whose publishers (the outbox relay, the automation runtime
+  for ``pipeline.status``) drop an unroutable one instead of retrying it -- nobody is connected to
+  be told, and the database already holds the decision, which a screen reads when it opens.
 """
 
 from __future__ import annotations
@@ -107,7 +119,7 @@ AUTOMATION_EVENT_KEYS = ("detection.#", "plate.read.#", "anomaly.#", "event.#", 
 AUTOMATION_CONTROL_KEYS = ("pipeline.#", "camera.#", "watchlist.#")
 NOTIFIER_RETRY = "notifier.retry"  # the prefix of the notifier's delay queues notifier.retry.<ms>
 LIVE_BINDING_KEYS = ("detection.#", "event.#", "anomaly.#", "device.status.#", "camera.health.#",
-                     "plate.read.#")
+                     "plate.read.#", "triage.#")
 
 
 def sensor_shard_queue(shard: int) -> str:
@@ -307,6 +319,8 @@ _ROUTES: dict[str, tuple[str, RouteKey]] = {
     "anomaly.detected": (EVENTS, _org_key("anomaly", _attr("device"))),
     "event.created": (EVENTS, _org_key("event", _attr("severity"))),
     "event.updated": (EVENTS, _org_key("event", _attr("severity"))),
+    # Not event.#: only the live feed binds it (see the module's decisions and FEED_ONLY_TYPES).
+    "event.triaged": (EVENTS, _org_key("triage", _attr("severity"))),
     "device.status": (EVENTS, _org_key("device.status", _attr("device"))),
     "camera.health": (EVENTS, _org_key("camera.health", _attr("camera"))),
     "camera.restart": (CONTROL, lambda env: f"camera.restart.{_attr('camera')(env)}"),
@@ -325,6 +339,10 @@ _ROUTES: dict[str, tuple[str, RouteKey]] = {
 
 #: Types whose messages are perishable: published transient, never dead-lettered.
 PERISHABLE_TYPES = frozenset({"frame.captured"})
+#: Types only the operators' live feed binds (``live.<instance>``, exclusive, gone with its
+#: process): published mandatory like every message, but unroutable means no live instance runs,
+#: so no operator to tell; publishers drop such a message instead of retrying it.
+FEED_ONLY_TYPES = frozenset({"pipeline.status", "event.triaged"})
 
 
 def exchange_for(message_type: str) -> str:

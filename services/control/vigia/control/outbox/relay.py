@@ -13,7 +13,10 @@ twice concurrently. Failures:
   row records ``attempts`` and ``last_error``, the rest stay pending, and the relay sleeps with
   exponential back-off (capped) before reconnecting and re-declaring the topology;
 * unroutable (no queue bound): the row is deferred with its own back-off (``next_attempt_at``)
-  and the batch goes on, so one unroutable message never blocks the others.
+  and the batch goes on, so one unroutable message never blocks the others -- except a type of
+  :data:`~vigia.common.broker.topology.FEED_ONLY_TYPES` (``event.triaged``), which only live
+  instances bind: unroutable, it had nobody to tell, and is marked published (counted in
+  ``vigia_outbox_unheard_total``) rather than retried until a live instance comes.
 
 A crash after the broker confirmed but before the mark commits publishes that row again later:
 consumers dedupe by the message id (the envelope id, also the AMQP ``message_id``).
@@ -39,7 +42,7 @@ from vigia.common.broker.connection import redact
 from vigia.common.broker.errors import BrokerError, PublishError, UnroutableError
 from vigia.common.broker.settings import BrokerSettings
 from vigia.common.broker.sync import SyncPublisher
-from vigia.common.broker.topology import ORG_HEADER
+from vigia.common.broker.topology import FEED_ONLY_TYPES, ORG_HEADER
 from vigia.control.outbox.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,9 @@ log = logging.getLogger(__name__)
 OUTBOX_PENDING = Gauge("vigia_outbox_pending", "Outbox rows not yet published")
 OUTBOX_PUBLISHED = Counter("vigia_outbox_published_total", "Outbox rows published and confirmed")
 OUTBOX_FAILURES = Counter("vigia_outbox_publish_failures_total", "Failed outbox publishes", ["reason"])
+OUTBOX_UNHEARD = Counter("vigia_outbox_unheard_total",
+                         "Feed-only outbox rows no live instance was bound for: marked published, not retried",
+                         ["type"])
 
 MAX_ERROR_CHARS = 1000
 
@@ -157,6 +163,10 @@ class OutboxRelay:
                                           message_id=str(row.id), type=row.type,
                                           headers=_headers(row))
                 except UnroutableError as exc:
+                    if row.type in FEED_ONLY_TYPES:  # no live instance, no operator to tell: done
+                        OUTBOX_UNHEARD.labels(type=row.type).inc()
+                        published.append(row.id)
+                        continue
                     # No queue bound for it yet: retry this one later, keep publishing the others.
                     self._record_failure(row, str(exc), defer=True)
                     result.deferred += 1
