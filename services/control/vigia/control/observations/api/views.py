@@ -255,7 +255,7 @@ class EventViewSet(ObservationViewSet):
     """Incidents. Filters: severity, status, classification, site, event_type, camera, device, since,
     until.
     Operators acknowledge, classify and resolve them, one by one or in bulk (each change audited:
-    who, when, which event)."""
+    who, when, which event, and announced to the other operators' screens: ``event.triaged``)."""
 
     queryset = Event.objects.all()
     serializer_class = s.EventSerializer
@@ -326,9 +326,10 @@ class EventViewSet(ObservationViewSet):
         body = s.BulkActionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         ids = list(dict.fromkeys(body.validated_data["ids"]))
-        # Rows locked in id order, so two overlapping bulk requests cannot deadlock.
-        events = list(Event.objects.select_for_update().filter(org_id=caller_org_id(request), id__in=ids)
-                      .order_by("id"))
+        # Rows locked in id order, so two overlapping bulk requests cannot deadlock. The users come
+        # along (not locked) for the announcements: no query per event.
+        events = list(Event.objects.select_for_update(of=("self",)).select_related("acknowledged_by", "resolved_by")
+                      .filter(org_id=caller_org_id(request), id__in=ids).order_by("id"))
         found = {event.pk for event in events}
         missing = [str(ident) for ident in ids if ident not in found]
         if missing:
@@ -342,6 +343,7 @@ class EventViewSet(ObservationViewSet):
                 continue
             event.save(update_fields=[*fields, "updated_at"])
             audit_note(request, triage.AUDIT_ACTIONS[verb], target=("event", str(event.pk)))
+            triage.announce(event, triage.CHANGES[verb])
             changed.append(event.pk)
         order = {ident: n for n, ident in enumerate(ids)}
         return Response({"action": verb, "changed": sorted(changed, key=order.__getitem__),
@@ -355,6 +357,7 @@ class EventViewSet(ObservationViewSet):
         if fields:
             event.save(update_fields=[*fields, "updated_at"])
             audit_note(request, triage.AUDIT_ACTIONS[verb], target=("event", str(event.pk)))
+            triage.announce(event, triage.CHANGES[verb])
         return Response(s.EventSerializer(event).data)
 
     @extend_schema(request=s.ClassifySerializer, responses={200: s.EventSerializer})
@@ -365,8 +368,9 @@ class EventViewSet(ObservationViewSet):
         event = self._locked_event()  # first: another org's event is a 404 whatever the body
         body = s.ClassifySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        event.classification = body.validated_data["classification"]
-        event.notes = body.validated_data.get("notes", "")
+        verdict = (body.validated_data["classification"], body.validated_data.get("notes", ""))
+        changed = verdict != (event.classification, event.notes) or event.status == EventStatus.OPEN
+        event.classification, event.notes = verdict
         fields = ["classification", "notes", "updated_at"]
         if event.status == EventStatus.OPEN:
             event.status = EventStatus.ACKNOWLEDGED
@@ -374,12 +378,16 @@ class EventViewSet(ObservationViewSet):
             event.acknowledged_at = timezone.now()
             fields += ["status", "acknowledged_by", "acknowledged_at"]
         event.save(update_fields=fields)
+        if changed:  # the same verdict again is no news for the other screens
+            triage.announce(event, "classified")
         return Response(s.EventSerializer(event).data)
 
     def _locked_event(self) -> Event:
         # Row lock: a concurrent recorder update or second operator waits instead of clobbering.
+        # Its users come along (not locked): the answer and the announcement name them.
         event = self.get_object()
-        return Event.objects.select_for_update().get(pk=event.pk, org_id=event.org_id)
+        return (Event.objects.select_for_update(of=("self",)).select_related("acknowledged_by", "resolved_by")
+                .get(pk=event.pk, org_id=event.org_id))
 
 
 class AnomalyViewSet(ObservationViewSet):
