@@ -50,3 +50,22 @@ def test_types_filter_accepts_known_types_and_names_unknown_ones() -> None:
     with pytest.raises(ValueError, match=r"^types: unknown type\(s\) nope"):
         parse_types("new_detection,nope")
     assert "plate_read" in FEED_TYPES
+
+
+def test_a_triage_is_an_event_triaged_message_with_the_decision_and_who_made_it() -> None:
+    event, ana = uuid.uuid4(), uuid.uuid4()
+    env = make("event.triaged", ORG, "control", {
+        "event": str(event), "change": "acknowledged", "event_type": "intrusion", "severity": "high",
+        "status": "acknowledged", "classification": "unclassified", "acknowledged_by": str(ana),
+        "acknowledged_by_email": "ana@example.com", "acknowledged_at": 1_767_225_600_123_456_789,
+        "acknowledgement_note": "on my way", "updated_at": 1_767_225_600_123_456_789})
+    feed_type, text = feed_message(env) or ("", "")
+    assert feed_type == "event_triaged" and "event_triaged" in FEED_TYPES
+    assert orjson.loads(text) == {
+        "type": "event_triaged", "id": str(env.id), "time": env.model_dump(mode="json")["time"],
+        "change": "acknowledged",
+        "event": {"id": str(event), "event_type": "intrusion", "severity": "high", "status": "acknowledged",
+                  "classification": "unclassified", "notes": "", "acknowledged_by": str(ana),
+                  "acknowledged_by_email": "ana@example.com", "acknowledged_at": "2026-01-01T00:00:00.123456789Z",
+                  "acknowledgement_note": "on my way", "resolved_by": None, "resolved_by_email": None,
+                  "resolved_at": None, "resolution_note": "", "updated_at": "2026-01-01T00:00:00.123456789Z"}}

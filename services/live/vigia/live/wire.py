@@ -5,6 +5,9 @@ The message types follow seed 001 ("WebSocket Events") and extend it:
 ==========================  =====================================================================
 ``new_detection``           ``{"type", "id", "time", "detection": {...DetectionCreated, "id"}}``
 ``new_event``               ``{"type", "id", "time", "change": "created"|"updated", "event": {...}}``
+``event_triaged``           ``{"type", "id", "time", "change": "acknowledged"|"resolved"|"classified",
+                            "event": {...EventTriaged but "change", "id"}}``: an operator's decision
+                            on an event (status, classification, who and when, notes)
 ``device_status_update``    ``{"type", "id", "time", "device_id", "status", "previous",
                             "timestamp" (unix seconds, as in the seed), "last_seen", "reason"}``
 ``camera_health``           ``{"type", "id", "time", "camera_id", "status", "previous", "last_frame_at",
@@ -33,15 +36,17 @@ from vigia.common.messages import Envelope
 
 NEW_DETECTION = "new_detection"
 NEW_EVENT = "new_event"
+EVENT_TRIAGED = "event_triaged"
 DEVICE_STATUS_UPDATE = "device_status_update"
 CAMERA_HEALTH = "camera_health"
 PLATE_READ = "plate_read"
 PIPELINE_STATUS_UPDATE = "pipeline_status_update"
-FEED_TYPES = frozenset({NEW_DETECTION, NEW_EVENT, DEVICE_STATUS_UPDATE, CAMERA_HEALTH, PLATE_READ,
+FEED_TYPES = frozenset({NEW_DETECTION, NEW_EVENT, EVENT_TRIAGED, DEVICE_STATUS_UPDATE, CAMERA_HEALTH, PLATE_READ,
                         PIPELINE_STATUS_UPDATE})
 
-#: The routing keys live binds on vigia.events: everything the feed can translate.
-BINDING_KEYS = ("detection.#", "event.#", "device.status.#", "camera.health.#", "plate.read.#",
+#: The routing keys live binds on vigia.events: everything the feed can translate. ``triage.#``
+#: (event.triaged) and ``pipeline.status.#`` are bound by live alone (topology's FEED_ONLY_TYPES).
+BINDING_KEYS = ("detection.#", "event.#", "triage.#", "device.status.#", "camera.health.#", "plate.read.#",
                 "pipeline.status.#")
 #: Seed 001's pipeline status words for the automation runtime's states.
 PIPELINE_STATUS = {"started": "active", "fired": "active", "stopped": "inactive", "error": "error"}
@@ -54,6 +59,11 @@ def _detection(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
 def _event(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
     event = {"id": data["event"], **{k: v for k, v in data.items() if k != "event"}}
     return {"type": NEW_EVENT, "change": env.type.rsplit(".", 1)[1], "event": event}
+
+
+def _event_triaged(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
+    event = {"id": data["event"], **{k: v for k, v in data.items() if k not in ("event", "change")}}
+    return {"type": EVENT_TRIAGED, "change": data["change"], "event": event}
 
 
 def _device_status(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +92,7 @@ _TRANSLATORS: dict[str, Callable[[Envelope, dict[str, Any]], dict[str, Any]]] = 
     "detection.created": _detection,
     "event.created": _event,
     "event.updated": _event,
+    "event.triaged": _event_triaged,
     "device.status": _device_status,
     "camera.health": _camera_health,
     "plate.read": _plate_read,
