@@ -6,6 +6,8 @@
  */
 import { defineConfig, devices } from "@playwright/test";
 
+import { chromiumFlags } from "./e2e/chromium-flags";
+
 export default defineConfig({
   testDir: "e2e",
   timeout: 60_000,
@@ -22,7 +24,7 @@ export default defineConfig({
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: process.env.VIGIA_CHROMIUM ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--enable-unsafe-swiftshader"],
+      args: chromiumFlags(),
     },
   },
   projects: [

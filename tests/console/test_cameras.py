@@ -1,10 +1,12 @@
 """The console's cameras area in Debian's Chromium (e2e/cameras.spec.ts) against a real control +
 live with a migrated database and the demo organization: cameras made through the API, frames fed
 into each camera's recent-frame Redis stream exactly as vision writes them (JPEGs made by
-ffmpeg), and an HLS stream made by ffmpeg behind a loopback server that plays MediaMTX's part as
-the platform deploys it — ``/stream/<camera>/index.m3u8`` on the console's origin, every request
-allowed or refused by control's ``/internal/mediamtx/auth`` — with everything else passed to
-control, as HAProxy does."""
+ffmpeg), an HLS stream made by ffmpeg and a WebRTC stream (WHEP answered by aiortc, see
+``whep.py``) behind a loopback server that plays MediaMTX's part as the platform deploys it —
+``/stream/<camera>/index.m3u8`` and ``/webrtc/<camera>/whep`` on the console's origin, every
+request allowed or refused by control's ``/internal/mediamtx/auth`` — with everything else passed
+to control, as HAProxy does. The HLS camera's WHEP answers are broken SDP, so its tile tries
+WebRTC, gives up and falls back to HLS."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import redis
 
 from tests.console.node import playwright
 from tests.console.stack import PASSWORD, REDIS_URL, console_stack
+from tests.console.whep import WhepServer
 from tests.support.databases import throwaway_database
 from vigia.common.leases import camera_frames_key
 
@@ -70,11 +73,16 @@ def _feed(cameras: list[str], jpegs: list[bytes], stop: threading.Event) -> None
 
 
 class _Edge(BaseHTTPRequestHandler):
-    """HAProxy's part: /stream/ to "MediaMTX" (files of the ffmpeg HLS output, each request
-    authorised by control as MediaMTX's authMethod http asks it), anything else to control."""
+    """HAProxy's part: /stream/ and /webrtc/ to "MediaMTX" (files of the ffmpeg HLS output; WHEP
+    sessions of ``whep`` for ``webrtc_camera``, broken answers for ``hls_camera``; each request
+    authorised by control as MediaMTX's authMethod http asks it), anything else to control.
+    ``GET /__whep`` tells the test how many WHEP sessions were answered and are still open."""
 
     control_port: int
     hls_dir: Path
+    whep: WhepServer
+    webrtc_camera: str
+    hls_camera: str
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -94,20 +102,27 @@ class _Edge(BaseHTTPRequestHandler):
         conn.request(method, path, body=body, headers=headers)
         return conn.getresponse()
 
-    def _stream(self) -> None:
-        parts = self.path.split("?", 1)[0].split("/")  # "", "stream", camera, file
-        if len(parts) != 4:
-            return self._send(404, b"", {})
+    def _authorised(self, camera: str, protocol: str) -> bool:
+        """Whether control lets this request's token read ``camera`` (else the refusal is sent)."""
         password = ""
         authorization = self.headers.get("Authorization", "")
         if authorization.startswith("Basic "):
             password = base64.b64decode(authorization[6:]).decode().partition(":")[2]
         decision = self._control("POST", "/internal/mediamtx/auth", json.dumps({
-            "user": "jwt", "password": password, "token": "", "ip": "127.0.0.1", "action": "read", "path": parts[2],
-            "protocol": "hls", "id": None, "query": ""}).encode(), {"Content-Type": "application/json"})
+            "user": "jwt", "password": password, "token": "", "ip": "127.0.0.1", "action": "read", "path": camera,
+            "protocol": protocol, "id": None, "query": ""}).encode(), {"Content-Type": "application/json"})
         decision.read()
         if decision.status >= 300:
-            return self._send(decision.status, b"", {})
+            self._send(decision.status, b"", {})
+            return False
+        return True
+
+    def _stream(self) -> None:
+        parts = self.path.split("?", 1)[0].split("/")  # "", "stream", camera, file
+        if len(parts) != 4:
+            return self._send(404, b"", {})
+        if not self._authorised(parts[2], "hls"):
+            return None
         if parts[3] == "":  # MediaMTX's player page of the path
             return self._send(200, PLAYER_PAGE, {"Content-Type": "text/html"})
         file = self.hls_dir / parts[3]
@@ -131,9 +146,35 @@ class _Edge(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def _webrtc(self) -> None:
+        parts = self.path.split("?", 1)[0].split("/")  # "", "webrtc", camera, ["whep", [session]]
+        camera = parts[2] if len(parts) > 2 else ""
+        if camera not in (self.webrtc_camera, self.hls_camera):
+            return self._proxy()  # as if no stream server served WebRTC: control's page or 404
+        if not self._authorised(camera, "webrtc"):
+            return None
+        if self.command == "GET" and parts[3:] == [""]:  # MediaMTX's reader page of the path
+            return self._send(200, PLAYER_PAGE, {"Content-Type": "text/html"})
+        if self.command == "POST" and parts[3:] == ["whep"]:
+            offer = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            if camera == self.hls_camera:
+                return self._send(201, b"v=0\r\n", {"Content-Type": "application/sdp", "Location": self.path + "/0"})
+            answer, session = self.whep.answer(offer)
+            return self._send(201, answer.encode(), {"Content-Type": "application/sdp",
+                                                     "Location": f"/webrtc/{camera}/whep/{session}"})
+        if self.command == "DELETE" and len(parts) == 5 and parts[3] == "whep":
+            ended = camera == self.hls_camera or self.whep.hang_up(parts[4])
+            return self._send(200 if ended else 404, b"", {})
+        return self._send(405, b"", {})
+
     def _handle(self) -> None:
-        if self.path.startswith("/stream/"):
+        if self.path == "/__whep":
+            self._send(200, json.dumps({"answered": self.whep.answered, "open": len(self.whep.sessions)}).encode(),
+                       {"Content-Type": "application/json"})
+        elif self.path.startswith("/stream/"):
             self._stream()
+        elif self.path.startswith("/webrtc/"):
+            self._webrtc()
         else:
             self._proxy()
 
@@ -162,6 +203,7 @@ def cameras(tmp_path: Path, amqp_url: str, console_dist: Path) -> Iterator[Camer
         pytest.skip("ffmpeg is not installed (make bootstrap installs it)")
     jpegs = _jpegs(tmp_path / "jpegs")
     hls = _hls(tmp_path / "hls")
+    whep = WhepServer()
     stop = threading.Event()
     with throwaway_database("vigia_console_cameras") as database_url, \
             console_stack(tmp_path, database_url, amqp_url, console_dist) as stack:
@@ -188,6 +230,7 @@ def cameras(tmp_path: Path, amqp_url: str, console_dist: Path) -> Iterator[Camer
                     camera(f"Câmera {n + 1:02d}")
                 zones = {project: camera(f"Zonas {project}", fps=2) for project in ("desktop", "phone")}
                 hls_camera = camera("HLS portaria", fps=2)
+                webrtc_camera = camera("WebRTC doca", fps=2)
                 fed = camera("Portão principal", fps=2, location="entrada norte")
             feeder = threading.Thread(target=_feed, args=([fed, *zones.values()], jpegs, stop), daemon=True)
             feeder.start()
@@ -196,14 +239,16 @@ def cameras(tmp_path: Path, amqp_url: str, console_dist: Path) -> Iterator[Camer
                 if playlist.exists() and playlist.read_text().count("#EXTINF") >= 2:
                     break
                 time.sleep(0.2)
-            handler = type("Edge", (_Edge,), {"control_port": stack.port, "hls_dir": tmp_path / "hls"})
+            handler = type("Edge", (_Edge,), {"control_port": stack.port, "hls_dir": tmp_path / "hls", "whep": whep,
+                                              "webrtc_camera": webrtc_camera, "hls_camera": hls_camera})
             edge = ThreadingHTTPServer(("127.0.0.1", 0), handler)
             threading.Thread(target=edge.serve_forever, daemon=True).start()
             yield Cameras(stack.base, f"http://127.0.0.1:{edge.server_port}", {
                 "VIGIA_CONSOLE_FED_CAMERA": fed, "VIGIA_CONSOLE_HLS_CAMERA": hls_camera,
+                "VIGIA_CONSOLE_WEBRTC_CAMERA": webrtc_camera,
                 "VIGIA_CONSOLE_ZONES_CAMERA_DESKTOP": zones["desktop"],
                 "VIGIA_CONSOLE_ZONES_CAMERA_PHONE": zones["phone"],
-                "VIGIA_CONSOLE_CAMERAS": str(FILLERS + 4)})
+                "VIGIA_CONSOLE_CAMERAS": str(FILLERS + 5)})
         except BaseException:
             print(stack.tails())
             raise
@@ -214,6 +259,7 @@ def cameras(tmp_path: Path, amqp_url: str, console_dist: Path) -> Iterator[Camer
                 edge.server_close()
             hls.terminate()
             hls.wait(timeout=10)
+            whep.close()
 
 
 def test_cameras_grid_zones_form_and_hls_in_the_browser(cameras: Cameras, tmp_path: Path) -> None:

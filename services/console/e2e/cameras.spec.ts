@@ -2,8 +2,9 @@
  * The cameras area: the grid's tile shows the frames the test feeds into the camera's Redis
  * stream and stops streaming when scrolled off screen; zones and lines drawn on a camera's
  * picture are saved and come back after a reload (and from the API); an invalid address gets
- * control's field error; HLS from ffmpeg plays behind the platform's /stream/ path. Cameras and
- * URLs come from tests/console/test_cameras.py.
+ * control's field error; WebRTC (WHEP) plays behind the platform's /webrtc/ path and is hung up
+ * when the page is left; HLS from ffmpeg plays behind /stream/, for a camera whose WebRTC answers
+ * are broken (the tile falls back). Cameras and URLs come from tests/console/test_cameras.py.
  */
 import { type Page, type WebSocket } from "@playwright/test";
 
@@ -200,7 +201,8 @@ test("a camera with an HLS stream plays it", async ({ page }, testInfo) => {
   await signIn(page, undefined, undefined, `${base}/cameras/${env("VIGIA_CONSOLE_HLS_CAMERA")}`);
   await expect(page.getByRole("heading", { name: "HLS portaria" })).toBeVisible();
   const view = page.getByTestId("camera-view");
-  await expect(view).toHaveAttribute("data-kind", "hls");
+  // WebRTC is offered first; its broken answers make the tile give up on it after three tries.
+  await expect(view).toHaveAttribute("data-kind", "hls", { timeout: 20_000 });
   await expect(view).toHaveAttribute("data-state", "live", { timeout: 20_000 });
   const video = view.locator("video");
   const time = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
@@ -211,4 +213,31 @@ test("a camera with an HLS stream plays it", async ({ page }, testInfo) => {
   await expect(view.getByTestId("stream-delay")).toHaveText(/^Atraso /);
   await keep(page, "camera-hls", testInfo);
   await checkA11y(page, "camera playing HLS");
+});
+
+test("a camera with a WebRTC stream plays it and hangs up when left", async ({ page }, testInfo) => {
+  const base = env("VIGIA_CONSOLE_HLS_URL");
+  const sessions = async () => (await (await page.request.get(`${base}/__whep`)).json()) as { answered: number; open: number };
+  const before = await sessions();
+  await signIn(page, undefined, undefined, `${base}/cameras/${env("VIGIA_CONSOLE_WEBRTC_CAMERA")}`);
+  await expect(page.getByRole("heading", { name: "WebRTC doca" })).toBeVisible();
+  const view = page.getByTestId("camera-view");
+  await expect(view).toHaveAttribute("data-kind", "webrtc");
+  await expect(view).toHaveAttribute("data-state", "live", { timeout: 20_000 });
+  const video = view.locator("video");
+  const time = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
+  await expect.poll(time, { timeout: 20_000 }).toBeGreaterThan(0);
+  const started = await time();
+  await expect.poll(time, { timeout: 15_000 }).toBeGreaterThan(started + 1);
+  expect(await video.evaluate((v: HTMLVideoElement) => [v.videoWidth, v.videoHeight])).toEqual([320, 180]);
+  await expect(view.getByTestId("stream-kind")).toHaveText("WebRTC");
+  await expect(view.getByTestId("stream-delay")).toHaveText(/^Atraso \d/);
+  expect((await sessions()).answered).toBe(before.answered + 1);
+  await keep(page, "camera-webrtc", testInfo);
+  await checkA11y(page, "camera playing WebRTC");
+
+  // Leaving for a page without the picture (the grid would show the camera again) hangs up.
+  await page.getByRole("link", { name: "Editar" }).click();
+  await expect(page).toHaveURL(/\/edit$/);
+  await expect.poll(async () => (await sessions()).open).toBe(before.open);
 });

@@ -1,8 +1,9 @@
 /**
- * One camera's live picture: HLS when a stream server has the camera, else its latest frames;
- * the kind of stream and how far behind now it is, retry state and "jump to live". ``active``
- * false stops the stream (no socket, no requests) and keeps the last picture, marked paused.
- * ``children`` are drawn over the picture in its own coordinates (the zone editor).
+ * One camera's live picture: WebRTC when a stream server has the camera (sub-second), else HLS,
+ * else its latest frames; the kind of stream and how far behind now it is, retry state and "jump
+ * to live". A stream that keeps failing falls back to the next kind. ``active`` false stops the
+ * stream (no socket, no requests) and keeps the last picture, marked paused. ``children`` are
+ * drawn over the picture in its own coordinates (the zone editor).
  */
 import { Radio, RotateCw } from "lucide-react";
 import { type ReactNode, useCallback, useEffect, useRef, useState } from "react";
@@ -10,24 +11,38 @@ import { useTranslation } from "react-i18next";
 
 import { cn } from "@/lib/utils";
 
-import { hasHls } from "./hls";
+import { hasHls, hasWebrtc } from "./probe";
 import { BEHIND_MS, formatDelay } from "./stream";
 import { useFrames } from "./useFrames";
 import { useHls } from "./useHls";
+import { useWebrtc } from "./useWebrtc";
 
-export type StreamKind = "probing" | "hls" | "frames";
+export type StreamKind = "probing" | "webrtc" | "hls" | "frames";
 
-function useStreamKind(camera: string, enabled: boolean, active: boolean): [StreamKind, () => void] {
+/** The kind a tile plays: the first of WebRTC, HLS, frames that the camera has and has not failed. */
+function useStreamKind(camera: string, enabled: boolean, active: boolean): [StreamKind, (failed: StreamKind) => void] {
   const [kind, setKind] = useState<StreamKind>(enabled ? "probing" : "frames");
+  const [webrtcFailed, setWebrtcFailed] = useState(false);
   useEffect(() => {
     if (kind !== "probing" || !active) return;
     let current = true;
-    void hasHls(camera).then((found) => current && setKind(found ? "hls" : "frames"));
+    void (async () => {
+      const next = !webrtcFailed && await hasWebrtc(camera) ? "webrtc" : await hasHls(camera) ? "hls" : "frames";
+      if (current) setKind(next);
+    })();
     return () => {
       current = false;
     };
-  }, [camera, kind, active]);
-  return [kind, useCallback(() => setKind("frames"), [])];
+  }, [camera, kind, active, webrtcFailed]);
+  const fallBack = useCallback((failed: StreamKind) => {
+    if (failed === "webrtc") {
+      setWebrtcFailed(true);
+      setKind("probing");
+    } else {
+      setKind("frames");
+    }
+  }, []);
+  return [kind, fallBack];
 }
 
 /** Re-renders every second while ``on``. */
@@ -72,9 +87,13 @@ export function CameraView({ camera, name, enabled = true, active, fps, classNam
     element.dataset.captured = String(capturedMs);
   }, []);
   const frames = useFrames(camera, active && kind === "frames", onFrame, fps);
+  const webrtc = useWebrtc(video, camera, active && kind === "webrtc");
   const hls = useHls(video, camera, active && kind === "hls");
   useEffect(() => {
-    if (hls.state === "failed") fallBack();
+    if (webrtc.state === "failed") fallBack("webrtc");
+  }, [webrtc.state, fallBack]);
+  useEffect(() => {
+    if (hls.state === "failed") fallBack("hls");
   }, [hls.state, fallBack]);
   useEffect(() => () => urls.current.forEach((u) => URL.revokeObjectURL(u)), []);
 
@@ -99,21 +118,22 @@ export function CameraView({ camera, name, enabled = true, active, fps, classNam
   };
 
   const now = useTick(active);
-  const state = kind === "hls" ? hls.state : kind === "frames" ? frames.state : "connecting";
-  const retryAt = kind === "hls" ? hls.retryAt : frames.retryAt;
-  const delay = !active ? null : kind === "hls" ? hls.delayMs() : captured.current !== null ? now - captured.current : null;
+  const player = kind === "webrtc" ? webrtc : kind === "hls" ? hls : null;
+  const state = player ? player.state : kind === "frames" ? frames.state : "connecting";
+  const retryAt = player ? player.retryAt : frames.retryAt;
+  const delay = !active ? null : player ? player.delayMs() : captured.current !== null ? now - captured.current : null;
   const behind = delay !== null && delay > BEHIND_MS;
   const status = !active ? t("cameras.tile.paused")
     : state === "retrying" && retryAt ? t("cameras.tile.retrying", { seconds: Math.max(0, Math.ceil((retryAt - now) / 1000)) })
     : state === "notFound" ? t("cameras.tile.notFound")
     : state === "waiting" ? t("cameras.tile.waiting")
     : state === "connecting" ? t("cameras.tile.connecting") : null;
-  const jump = kind === "hls" ? hls.jumpToLive : frames.reconnect;
+  const jump = player ? player.jumpToLive : frames.reconnect;
 
   return (
     <div className={cn("relative overflow-hidden rounded-md bg-muted", className)} style={{ aspectRatio: aspect, maxWidth: maxHeight ? `calc(${maxHeight} * ${aspect})` : undefined }}
       data-testid="camera-view" data-camera={camera} data-kind={kind} data-state={active ? state : "paused"}>
-      {kind === "hls" ? (
+      {player ? (
         <video ref={video} className="absolute inset-0 h-full w-full object-fill" muted playsInline autoPlay
           aria-label={t("cameras.tile.picture", { name })} onLoadedMetadata={onVideoMetadata} />
       ) : (

@@ -13,7 +13,7 @@ export const ptBR = {
   disabled: "Desativada",
   tile: {
     open: "Abrir {{name}}",
-    kind: { hls: "HLS", frames: "Quadros", none: "Sem vídeo" },
+    kind: { webrtc: "WebRTC", hls: "HLS", frames: "Quadros", none: "Sem vídeo" },
     delay: "Atraso {{delay}}",
     paused: "Pausado fora da tela",
     connecting: "Conectando…",
@@ -109,7 +109,7 @@ export const en: typeof ptBR = {
   disabled: "Disabled",
   tile: {
     open: "Open {{name}}",
-    kind: { hls: "HLS", frames: "Frames", none: "No video" },
+    kind: { webrtc: "WebRTC", hls: "HLS", frames: "Frames", none: "No video" },
     delay: "Delay {{delay}}",
     paused: "Paused off screen",
     connecting: "Connecting…",

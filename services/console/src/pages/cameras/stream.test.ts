@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { backoffMs, formatDelay, framesUrl, hlsAuthorization, hlsUrl, isConsolePage, parseFrame } from "./stream";
+import { backoffMs, formatDelay, framesUrl, hlsUrl, isConsolePage, parseFrame, streamAuthorization, whepUrl } from "./stream";
 
 describe("framesUrl", () => {
   it("sits next to the feed's socket with the token and the asked rate", () => {
@@ -46,11 +46,17 @@ describe("formatDelay", () => {
 describe("HLS", () => {
   it("plays MediaMTX's playlist on this origin with the JWT as Basic password", () => {
     expect(hlsUrl("https://vigia.example", "c1")).toBe("https://vigia.example/stream/c1/index.m3u8");
-    expect(atob(hlsAuthorization("a.b.c").slice(6))).toBe("jwt:a.b.c");
+    expect(atob(streamAuthorization("a.b.c").slice(6))).toBe("jwt:a.b.c");
   });
 
   it("tells the console's own page (no stream server) from a stream server's", () => {
     expect(isConsolePage('<html><head><meta name="vigia-live-url" content="ws://x/api/v1/ws" />')).toBe(true);
     expect(isConsolePage("<!DOCTYPE html><html><body><video id=\"video\"></video>")).toBe(false);
+  });
+});
+
+describe("whepUrl", () => {
+  it("is MediaMTX's WHEP endpoint of the camera under /webrtc/ on this origin", () => {
+    expect(whepUrl("https://vigia.example", "c 1")).toBe("https://vigia.example/webrtc/c%201/whep");
   });
 });

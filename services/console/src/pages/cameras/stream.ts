@@ -1,9 +1,9 @@
 /**
  * Where a tile's picture comes from and how it is read: the live service's latest-frames socket
  * (``WS /api/v1/cameras/{id}/frames``, one binary message per frame: 8 bytes of capture time in
- * ns, big-endian, then the JPEG), or MediaMTX's HLS at ``/stream/<camera>/index.m3u8`` on the
- * console's own origin (HAProxy routes it there) when a stream server answers. Pure functions,
- * tested without a browser.
+ * ns, big-endian, then the JPEG), or, when a stream server answers, MediaMTX's WebRTC (WHEP at
+ * ``/webrtc/<camera>/whep``) or HLS (``/stream/<camera>/index.m3u8``) on the console's own origin
+ * (HAProxy routes both there). Pure functions, tested without a browser.
  */
 import { liveUrl } from "@/live/messages";
 
@@ -63,8 +63,13 @@ export function hlsUrl(origin: string, camera: string): string {
   return `${origin}/stream/${encodeURIComponent(camera)}/index.m3u8`;
 }
 
+/** MediaMTX's WHEP endpoint of ``camera`` on this origin (an SDP offer is POSTed to it). */
+export function whepUrl(origin: string, camera: string): string {
+  return `${origin}/webrtc/${encodeURIComponent(camera)}/whep`;
+}
+
 /** The credential MediaMTX forwards to control's stream_auth: the access JWT as Basic password. */
-export function hlsAuthorization(token: string): string {
+export function streamAuthorization(token: string): string {
   return `Basic ${btoa(`jwt:${token}`)}`;
 }
 

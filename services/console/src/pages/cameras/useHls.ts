@@ -10,7 +10,7 @@ import { type RefObject, useCallback, useEffect, useRef, useState } from "react"
 
 import { session } from "@/app";
 
-import { backoffMs, hlsAuthorization, hlsUrl } from "./stream";
+import { backoffMs, streamAuthorization, hlsUrl } from "./stream";
 
 export type HlsState = "idle" | "connecting" | "live" | "retrying" | "failed";
 
@@ -44,7 +44,7 @@ export function useHls(video: RefObject<HTMLVideoElement | null>, camera: string
         liveSyncDurationCount: 2,
         xhrSetup: (xhr) => {
           const token = session.accessToken;
-          if (token) xhr.setRequestHeader("Authorization", hlsAuthorization(token));
+          if (token) xhr.setRequestHeader("Authorization", streamAuthorization(token));
         },
       });
       player.current = hls;
