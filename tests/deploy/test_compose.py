@@ -53,6 +53,11 @@ INFRA_VARIABLES = {
     "PROMETHEUS_PORT": ("9090", "Loopback host port of Prometheus."),
     "GRAFANA_PORT": ("3000", "Loopback host port of Grafana."),
     "MEDIAMTX_RTSP_PORT": ("8554", "Host port of MediaMTX's RTSP server."),
+    "MEDIAMTX_WEBRTC_UDP_PORT": ("8189", "Host UDP port of MediaMTX's WebRTC media (the console's "
+                                 "sub-second live view)."),
+    "MEDIAMTX_WEBRTC_HOSTS": ("localhost", "Names or addresses (comma-separated) operators' browsers reach "
+                              "this host by, announced by MediaMTX for WebRTC; where none is reachable over UDP "
+                              "the console plays HLS."),
 }
 # VIGIA_* variables read with os.environ rather than through a settings model.
 EXTRA_VIGIA_VARIABLES = {

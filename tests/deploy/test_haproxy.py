@@ -1,7 +1,7 @@
 """haproxy/haproxy.cfg: `haproxy -c` accepts it, and HAProxy run on loopback with a throwaway
 certificate in front of the real live and ingest-sensors services (started as processes, as in
 deploy/local/Procfile) redirects HTTP to HTTPS, sets HSTS, hides the Server header, routes /api to
-Kong, /stream to MediaMTX, the operator console's files and deep links to control, the operator and
+Kong, /stream and /webrtc to MediaMTX, the operator console's files and deep links to control, the operator and
 sensor WebSockets through TLS to their gateways, and answers 429 past the rate limit.
 
 Kong and MediaMTX cannot run here (neither is packaged for this machine): a small HTTP server that
@@ -91,7 +91,7 @@ class Echo(ThreadingHTTPServer):
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = _answer
+            do_GET = do_POST = do_DELETE = _answer
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -157,6 +157,7 @@ class Edge:
     cafile: str
     kong: Echo
     mediamtx: Echo
+    mediamtx_webrtc: Echo
     control: Echo
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -169,6 +170,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory, database_url: str, amqp_modul
     cert = self_signed(tmp)
     jwks = Echo("jwks")  # live needs a JWKS URL; a bad token is refused before any key is fetched
     kong, mediamtx, control = Echo("kong"), Echo("mediamtx"), Echo("control")
+    mediamtx_webrtc = Echo("mediamtx-webrtc")
     live_port, sensors_port = free_port(), free_port()
     http_port, https_port, stats_port = free_port(), free_port(), free_port()
     base = {**os.environ, "VIGIA_AMQP_URL": amqp_module_url, "VIGIA_LOG_JSON": "true"}
@@ -197,14 +199,14 @@ def edge(tmp_path_factory: pytest.TempPathFactory, database_url: str, amqp_modul
             "HAPROXY_MAXCONN": "500",
             "KONG_ADDR": kong.addr, "LIVE_ADDR": f"127.0.0.1:{live_port}",
             "INGEST_SENSORS_ADDR": f"127.0.0.1:{sensors_port}", "MEDIAMTX_HLS_ADDR": mediamtx.addr,
-            "CONTROL_ADDR": control.addr})
+            "MEDIAMTX_WEBRTC_ADDR": mediamtx_webrtc.addr, "CONTROL_ADDR": control.addr})
         wait_ready(f"http://admin:secret@127.0.0.1:{stats_port}/stats", haproxy, "haproxy")
         yield Edge(f"http://127.0.0.1:{http_port}", f"https://127.0.0.1:{https_port}",
-                   f"http://127.0.0.1:{stats_port}", str(cert), kong, mediamtx, control)
+                   f"http://127.0.0.1:{stats_port}", str(cert), kong, mediamtx, mediamtx_webrtc, control)
     finally:
         for proc in reversed(procs):
             stop(proc)
-        for server in (jwks, kong, mediamtx, control):
+        for server in (jwks, kong, mediamtx, mediamtx_webrtc, control):
             server.shutdown()
             server.server_close()
 
@@ -271,6 +273,17 @@ def test_stream_goes_to_mediamtx_hls_without_the_prefix(edge: Edge) -> None:
     assert response.json()["upstream"] == "mediamtx"
     assert response.json()["path"] == "/cam-1/index.m3u8"
     assert "server" not in response.headers
+
+
+def test_webrtc_signalling_goes_to_mediamtx_webrtc_without_the_prefix(edge: Edge) -> None:
+    with httpx.Client(verify=edge.ssl_context()) as client:
+        offer = client.post(f"{edge.https}/webrtc/cam-1/whep", content=b"v=0\r\n",
+                            headers={"Content-Type": "application/sdp"})
+        hang_up = client.delete(f"{edge.https}/webrtc/cam-1/whep/3f1a")
+    assert offer.json()["upstream"] == hang_up.json()["upstream"] == "mediamtx-webrtc"
+    assert (offer.json()["method"], offer.json()["path"]) == ("POST", "/cam-1/whep")
+    assert (hang_up.json()["method"], hang_up.json()["path"]) == ("DELETE", "/cam-1/whep/3f1a")
+    assert "server" not in offer.headers
 
 
 def test_gateway_errors_carry_hsts_and_no_server_header(edge: Edge) -> None:

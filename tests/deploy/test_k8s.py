@@ -383,6 +383,10 @@ def test_gateways_have_hpas_and_no_fixed_replica_count(overlay: str) -> None:
         assert all(h["spec"]["minReplicas"] >= 2 for h in hpas.values()), "one node lost must not take a route"
 
 
+#: Services beside a workload's own (named as it): MediaMTX's WebRTC media, UDP from outside the cluster.
+SECOND_SERVICES = {"mediamtx-webrtc": "mediamtx"}
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_services_and_ingress_reach_real_pods(overlay: str) -> None:
     workloads = {**objects(overlay, "Deployment"), **objects(overlay, "StatefulSet")}
@@ -391,8 +395,10 @@ def test_services_and_ingress_reach_real_pods(overlay: str) -> None:
     for name, svc in services.items():
         selector = svc["spec"]["selector"]
         selected = [w for w, obj in workloads.items() if matches(selector, pod_template(obj)["metadata"]["labels"])]
-        assert selected == [name], f"Service {name} selects {selected}"
-        container_ports = {p["name"] for c in pod_template(workloads[name])["spec"]["containers"] for p in c["ports"]}
+        workload = SECOND_SERVICES.get(name, name)
+        assert selected == [workload], f"Service {name} selects {selected}"
+        containers = pod_template(workloads[workload])["spec"]["containers"]
+        container_ports = {p["name"] for c in containers for p in c["ports"]}
         for port in svc["spec"]["ports"]:
             assert port["targetPort"] in container_ports, f"{name}: {port}"
         service_ports[name] = {p["name"] for p in svc["spec"]["ports"]}
@@ -410,6 +416,7 @@ def test_services_and_ingress_reach_real_pods(overlay: str) -> None:
     assert routed == {"/api/v1/frames": ("ingest-frames", "http"), "/api/v1/sensors": ("ingest-sensors", "http"),
                       "/api/v1/sensors:batch": ("ingest-sensors", "http"), "/api/v1/ws": ("live", "http"),
                       "/": ("control", "http"), "/stream(/|$)(.*)": ("mediamtx", "hls"),
+                      "/webrtc(/|$)(.*)": ("mediamtx", "webrtc"),
                       "/api/v1/cameras/[^/]+/frames$": ("live", "http")}
     frames = re.compile(ingresses["vigia-live-frames"]["spec"]["rules"][0]["http"]["paths"][0]["path"])
     assert frames.match("/api/v1/cameras/4f8e/frames") and not frames.match("/api/v1/cameras/4f8e/")
@@ -418,9 +425,11 @@ def test_services_and_ingress_reach_real_pods(overlay: str) -> None:
     # second group), and only on the stream Ingress: the API paths keep theirs.
     stream = ingresses["vigia-stream"]["metadata"]["annotations"]
     assert stream["nginx.ingress.kubernetes.io/use-regex"] == "true"
-    path = re.compile(ingresses["vigia-stream"]["spec"]["rules"][0]["http"]["paths"][0]["path"])
-    match = path.match("/stream/4f8e/index.m3u8")
-    assert match and stream["nginx.ingress.kubernetes.io/rewrite-target"].replace("$2", match[2]) == "/4f8e/index.m3u8"
+    asked = {"/stream/4f8e/index.m3u8": "/4f8e/index.m3u8", "/webrtc/4f8e/whep": "/4f8e/whep"}
+    for path, (asked_for, upstream) in zip(ingresses["vigia-stream"]["spec"]["rules"][0]["http"]["paths"],
+                                           asked.items(), strict=True):
+        match = re.compile(path["path"]).match(asked_for)
+        assert match and stream["nginx.ingress.kubernetes.io/rewrite-target"].replace("$2", match[2]) == upstream
     assert "nginx.ingress.kubernetes.io/rewrite-target" not in ingresses["vigia"]["metadata"]["annotations"]
 
 
@@ -532,7 +541,8 @@ def test_mediamtx_serves_the_repositorys_config_and_mediamtx_sync_reaches_its_ap
     mediamtx_yml = yaml.safe_load((ROOT / "mediamtx/mediamtx.yml").read_text())
     # Every listener of mediamtx.yml is a named container port (and nothing else is).
     assert ports == {name: int(mediamtx_yml[key].rpartition(":")[2]) for name, key in (
-        ("rtsp", "rtspAddress"), ("hls", "hlsAddress"), ("api", "apiAddress"), ("metrics", "metricsAddress"))}
+        ("rtsp", "rtspAddress"), ("hls", "hlsAddress"), ("webrtc", "webrtcAddress"),
+        ("webrtc-udp", "webrtcLocalUDPAddress"), ("api", "apiAddress"), ("metrics", "metricsAddress"))}
     # The config file passed on the command line is the repository's mediamtx.yml, byte for byte.
     (config_arg,) = container["args"]
     mount = next(m for m in container["volumeMounts"] if config_arg.startswith(m["mountPath"] + "/"))
