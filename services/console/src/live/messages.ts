@@ -11,6 +11,8 @@ interface Base {
 export type FeedMessage =
   | (Base & { type: "new_detection"; detection: { id: string; camera?: string; label?: string; confidence?: number } })
   | (Base & { type: "new_event"; change: "created" | "updated"; event: { id: string; event_type?: string; severity?: string; status?: string; site?: string } })
+  // EventTriaged: an operator's decision on an event (the whole ``event`` in pages/events/live.ts).
+  | (Base & { type: "event_triaged"; change: "acknowledged" | "resolved" | "classified"; event: { id: string; event_type?: string; status: string; classification?: string; acknowledged_by_email?: string | null; resolved_by_email?: string | null } })
   | (Base & { type: "device_status_update"; device_id: string; status: string; previous: string | null; reason: string })
   | (Base & { type: "camera_health"; camera_id: string; status: string; previous: string | null; detail: string })
   // PlateRead (services/common/vigia/common/messages.py): one visit's voted plate.
@@ -20,7 +22,8 @@ export type FeedMessage =
 export type FeedType = FeedMessage["type"];
 
 const FEED_TYPES: ReadonlySet<string> = new Set<FeedType>([
-  "new_detection", "new_event", "device_status_update", "camera_health", "plate_read", "pipeline_status_update",
+  "new_detection", "new_event", "event_triaged", "device_status_update", "camera_health", "plate_read",
+  "pipeline_status_update",
 ]);
 
 /** Close codes of the live service (vigia/live/app.py). */

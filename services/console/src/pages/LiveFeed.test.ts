@@ -27,6 +27,27 @@ describe("the live feed's lines", () => {
     expect(describeFeedMessage(message!, i18n.t)).toBe("Event live_check (Critical)");
   });
 
+  it("says who acknowledged or resolved an event, and a new verdict, in words", async () => {
+    // What live sends for control's event.triaged (services/live/vigia/live/wire.py).
+    const triaged = (change: string, fields: Record<string, unknown>) => parseFeedMessage(JSON.stringify({
+      type: "event_triaged", id: `m-${change}`, time: "2026-12-07T02:01:00Z", change,
+      event: { id: "e1", event_type: "door_forced", severity: "high", status: "acknowledged", classification: "unclassified",
+        acknowledged_by_email: "bia@demo.vigia.local", resolved_by_email: null, ...fields },
+    }))!;
+    const acknowledged = triaged("acknowledged", {});
+    const resolved = triaged("resolved", { status: "resolved", resolved_by_email: "caio@demo.vigia.local" });
+    const classified = triaged("classified", { classification: "false_positive" });
+    const gone = triaged("acknowledged", { acknowledged_by_email: null });
+    await i18n.changeLanguage("pt-BR");
+    expect([acknowledged, resolved, classified, gone].map((m) => describeFeedMessage(m, i18n.t))).toEqual([
+      "Evento door_forced reconhecido por bia@demo.vigia.local", "Evento door_forced resolvido por caio@demo.vigia.local",
+      "Evento door_forced classificado: Alarme falso", "Evento door_forced reconhecido por usuário removido"]);
+    await i18n.changeLanguage("en");
+    expect([acknowledged, resolved, classified, gone].map((m) => describeFeedMessage(m, i18n.t))).toEqual([
+      "Event door_forced acknowledged by bia@demo.vigia.local", "Event door_forced resolved by caio@demo.vigia.local",
+      "Event door_forced classified: False alarm", "Event door_forced acknowledged by deleted user"]);
+  });
+
   it("names the plate a visit was read as", async () => {
     const message = parseFeedMessage(PLATE_READ);
     expect(message).not.toBeNull();

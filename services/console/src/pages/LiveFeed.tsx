@@ -29,6 +29,13 @@ export function describeFeedMessage(message: FeedMessage, t: TFunction): string 
       return t("feed.new_event", { type: message.event.event_type ?? "?",
         severity: SEVERITIES.has(message.event.severity ?? "") ? t(`events.severities.${message.event.severity}`)
           : message.event.severity ?? "?" });
+    case "event_triaged":
+      return message.change === "classified"
+        ? t("feed.event_triaged_classified", { type: message.event.event_type ?? "?",
+          classification: t(`events.classifications.${message.event.classification ?? "unclassified"}`) })
+        : t(`feed.event_triaged_${message.change}`, { type: message.event.event_type ?? "?",
+          who: (message.change === "resolved" ? message.event.resolved_by_email : message.event.acknowledged_by_email)
+            ?? t("events.someone") });
     case "device_status_update":
       return t("feed.device_status_update", { device: short(message.device_id), previous: message.previous ?? "—", status: message.status });
     case "camera_health":

@@ -36,6 +36,7 @@ export function analytics(hours: number) {
 /** The queries a live message makes stale (the feed keeps the dashboard's numbers current). */
 export const STALE_BY_FEED_TYPE: Record<string, readonly (readonly string[])[]> = {
   new_event: [["events"], ["dashboard"]],
+  event_triaged: [["events"], ["dashboard", "summary"]],
   new_detection: [["dashboard", "analytics"]],
   device_status_update: [["devices"], ["dashboard", "summary"]],
   camera_health: [["cameras"], ["dashboard", "summary"]],

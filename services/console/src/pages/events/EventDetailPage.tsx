@@ -2,6 +2,7 @@
  * One event: what happened (times in the organization's zone, severity, score, sources by name),
  * who acknowledged and resolved it with their notes, the operator's actions (acknowledge or
  * resolve with a note, classify as a true or false alarm), and its evidence (EvidenceViewer).
+ * Other operators' decisions and the correlator's updates arrive live (useLiveEvents).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
@@ -16,7 +17,7 @@ import { DEFAULT_TIME_ZONE, formatDateTime } from "@/lib/format";
 import { organizationSettings } from "@/pages/dashboard-queries";
 
 import { EvidenceViewer } from "./evidence/EvidenceViewer";
-import { SeverityBadge, StatusCell } from "./parts";
+import { LiveState, SeverityBadge, StatusCell } from "./parts";
 import { classify, decide, eventDetail, refreshAfterAction, sourceNames } from "./queries";
 import { eventRoute } from "./route";
 import { type EventRow, sourcesOf } from "./search";
@@ -83,7 +84,7 @@ export function EventDetailPage() {
   const timeZone = zone.data ?? DEFAULT_TIME_ZONE;
   const event = useQuery(eventDetail(id));
   const names = useQuery(sourceNames);
-  useLiveEvents();
+  const feed = useLiveEvents();
   const locale = i18n.language;
   const when = (iso: string | null) => (iso ? formatDateTime(iso, timeZone, locale) : null);
 
@@ -92,7 +93,10 @@ export function EventDetailPage() {
 
   return (
     <main className="mx-auto flex max-w-7xl flex-col gap-4 p-4">
-      <Link to="/events" className="text-sm text-muted-foreground underline-offset-2 hover:underline">← {t("events.detail.back")}</Link>
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <Link to="/events" className="text-sm text-muted-foreground underline-offset-2 hover:underline">← {t("events.detail.back")}</Link>
+        <LiveState connection={feed.connection} />
+      </div>
       {event.isError ? (
         <p className="text-sm text-destructive" role="alert">{t("events.detail.notFound")}</p>
       ) : !event.data ? (

@@ -18,6 +18,7 @@ import { organizationSettings } from "@/pages/dashboard-queries";
 
 import { EventsTable, type Names } from "./EventsTable";
 import { Filters } from "./Filters";
+import { LiveState } from "./parts";
 import { bulkAction, eventList, refreshAfterAction, sourceNames } from "./queries";
 import { eventsRoute } from "./route";
 import { type EventRow, parseEventSearch } from "./search";
@@ -101,10 +102,7 @@ export function EventsPage() {
     <main className="mx-auto flex max-w-7xl flex-col gap-4 p-4">
       <div className="flex flex-wrap items-center justify-between gap-3">
         <h1 className="text-2xl font-semibold">{t("events.title")}</h1>
-        <span className="flex items-center gap-2 text-xs text-muted-foreground" data-testid="events-live" data-state={feed.connection}>
-          <span className={cn("size-2 rounded-full", feed.connection === "open" ? "bg-emerald-500" : "bg-muted-foreground")} />
-          {t(`events.liveState.${feed.connection}`)}
-        </span>
+        <LiveState connection={feed.connection} />
       </div>
       <Filters search={search} timeZone={timeZone} />
       {canAct && <BulkBar ids={selected} onDone={() => setSelection({})} />}

@@ -3,11 +3,13 @@
  * ``event.created`` / ``event.updated``, before or after the recorder stored it) becomes a row of
  * every loaded list it belongs in, or updates the row already there, so the list changes without a
  * reload and without asking control again. Operator fields (status, who acknowledged...) never
- * come from the feed: a row keeps its own, a new one starts open.
+ * come from ``new_event``: a row keeps its own, a new one starts open. They come from
+ * ``event_triaged`` (an operator's decision, as control saved it): the row takes them, or leaves a
+ * list whose filters no longer select it, as a refetch would.
  */
 import type { components } from "@/api/schema";
 
-import { type EventRow, type EventSearch, matches } from "./search";
+import { type EventRow, type EventSearch, matches, SEVERITIES } from "./search";
 
 export type EventPage = components["schemas"]["PaginatedEventList"];
 export interface EventPages {
@@ -95,4 +97,88 @@ export function applyLiveEvent(data: EventPages | undefined, live: LiveEvent, se
     return { ...data, pages };
   }
   return data;
+}
+
+/**
+ * The ``event`` of an ``event_triaged`` feed message: an operator acknowledged, resolved or
+ * classified it (EventTriaged's fields, ``id`` for ``event``; times RFC 3339).
+ */
+export interface TriagedEvent {
+  id: string;
+  event_type?: string;
+  severity?: string;
+  status: EventRow["status"];
+  classification?: EventRow["classification"];
+  notes?: string;
+  acknowledged_by?: string | null;
+  acknowledged_by_email?: string | null;
+  acknowledged_at?: string | null;
+  acknowledgement_note?: string;
+  resolved_by?: string | null;
+  resolved_by_email?: string | null;
+  resolved_at?: string | null;
+  resolution_note?: string;
+  updated_at?: string;
+}
+
+/** A status only moves forward: open, then acknowledged, then resolved. */
+const STATUS_RANK: Record<EventRow["status"], number> = { open: 0, acknowledged: 1, resolved: 2 };
+const OPERATOR_FIELDS = ["status", "classification", "notes", "acknowledged_by", "acknowledged_by_email",
+  "acknowledged_at", "acknowledgement_note", "resolved_by", "resolved_by_email", "resolved_at", "resolution_note",
+  "updated_at"] as const satisfies readonly (keyof TriagedEvent & keyof EventRow)[];
+
+/**
+ * ``row`` with the decision ``triaged`` describes, or ``row`` itself when that changes nothing or
+ * the message is older than what the row shows (a status never goes back: a late "acknowledged"
+ * does not undo "resolved").
+ */
+export function triagedRow(row: EventRow, triaged: TriagedEvent): EventRow {
+  if (!(triaged.status in STATUS_RANK) || STATUS_RANK[triaged.status] < STATUS_RANK[row.status]) return row;
+  const fields: Partial<Record<keyof EventRow, unknown>> = {};
+  for (const field of OPERATOR_FIELDS) {
+    const value = triaged[field];
+    if (value !== undefined && value !== row[field]) fields[field] = value;
+  }
+  return Object.keys(fields).length === 0 ? row : { ...row, ...(fields as Partial<EventRow>) };
+}
+
+/** Whether a list's loaded pages hold the event. */
+export function holds(data: EventPages | undefined, id: string): boolean {
+  return Boolean(data?.pages.some((page) => page.results.some((row) => row.id === id)));
+}
+
+/**
+ * ``data`` (a list's loaded pages) with ``triaged`` applied to the event's row: updated in place,
+ * or taken out when ``search`` no longer selects it (an "open" list drops an event just
+ * acknowledged). Unchanged data, or a list without the event, is returned as is.
+ */
+export function applyTriage(data: EventPages | undefined, triaged: TriagedEvent, search: EventSearch,
+  now: Date): EventPages | undefined {
+  if (!data) return data;
+  for (let p = 0; p < data.pages.length; p++) {
+    const page = data.pages[p]!;
+    const index = page.results.findIndex((row) => row.id === triaged.id);
+    if (index < 0) continue;
+    const updated = triagedRow(page.results[index]!, triaged);
+    if (updated === page.results[index]) return data;
+    const results = [...page.results];
+    if (matches(search, updated, now)) results[index] = updated;
+    else results.splice(index, 1);
+    const pages = [...data.pages];
+    pages[p] = { ...page, results };
+    return { ...data, pages };
+  }
+  return data;
+}
+
+/**
+ * Whether a list that does not hold the event may now have to: only a status filter can take in
+ * an event because of a decision, when it selects the new status (and the event's severity and
+ * type, which the message names; its time and sources it does not). Such a list asks control again.
+ */
+export function mayNowBelong(search: EventSearch, triaged: TriagedEvent): boolean {
+  if (!search.status?.includes(triaged.status)) return false;
+  const severity = SEVERITIES.find((s) => s === triaged.severity);
+  if (search.severity && severity && !search.severity.includes(severity)) return false;
+  return !(search.type && triaged.event_type && search.type !== triaged.event_type);
 }

@@ -1,8 +1,10 @@
-/** Small pieces both the list and an event's page show: severity badges, status with who and when. */
+/** Small pieces both the list and an event's page show: severity badges, status with who and when,
+ * whether the page is updating live. */
 import { useTranslation } from "react-i18next";
 
 import { formatDateTime } from "@/lib/format";
 import { cn } from "@/lib/utils";
+import type { FeedConnection } from "@/live/useLiveFeed";
 
 import type { EventRow, Severity } from "./search";
 
@@ -39,6 +41,17 @@ export function StatusCell({ event, timeZone }: { event: EventRow; timeZone: str
           })}
         </span>
       )}
+    </span>
+  );
+}
+
+/** Whether the page follows the live feed (new events, other operators' decisions) right now. */
+export function LiveState({ connection }: { connection: FeedConnection }) {
+  const { t } = useTranslation();
+  return (
+    <span className="flex items-center gap-2 text-xs text-muted-foreground" data-testid="events-live" data-state={connection}>
+      <span className={cn("size-2 rounded-full", connection === "open" ? "bg-emerald-500" : "bg-muted-foreground")} />
+      {t(`events.liveState.${connection}`)}
     </span>
   );
 }
