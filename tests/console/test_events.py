@@ -1,8 +1,10 @@
 """The console's events area (services/console/src/pages/events) in a real browser: e2e/events.spec.ts
-against control + live + the recorder, with a migrated database of its own.
+against control + live + the recorder + the outbox relay, with a migrated database of its own.
 
 Events reach the database the way the platform writes them: ``event.created`` messages published
-to the broker, stored by the recorder (operators' acknowledgements go through control's API). The
+to the broker, stored by the recorder (operators' acknowledgements go through control's API, and
+reach the other operators' screens as ``event.triaged`` through the outbox relay and live; the spec
+signs a second operator in to the API to act while the page is open). The
 evidence bundle of one event is built by the correlator's own :class:`EvidenceBuilder` from what the
 data plane leaves behind: JPEG frames in the camera's Redis frame stream, PCM chunks in the phone's
 audio stream and telemetry rows in PostgreSQL, written into the object store control serves. A small
@@ -45,6 +47,7 @@ pytestmark = pytest.mark.slow
 
 DEMO_EMAIL = "admin@demo.vigia.local"
 VIEWER_EMAIL = "viewer@demo.vigia.local"
+OPERATOR_EMAIL = "operadora@demo.vigia.local"
 ORG_TIME_ZONE = "America/Sao_Paulo"
 S = 1_000_000_000
 AUDIO_RATE = 16_000
@@ -166,6 +169,8 @@ def _seed(http: httpx.Client, amqp_url: str, database_url: str, objects: Path) -
     assert http.patch("/api/v1/organization/settings", json={"time_zone": ORG_TIME_ZONE}).status_code == 200
     viewer = http.post("/api/v1/users/", json={"email": VIEWER_EMAIL, "password": PASSWORD, "role": "viewer"})
     assert viewer.status_code == 201, viewer.text
+    operator = http.post("/api/v1/users/", json={"email": OPERATOR_EMAIL, "password": PASSWORD, "role": "operator"})
+    assert operator.status_code == 201, operator.text
     camera = http.post("/api/v1/cameras/", json={"name": "Portaria", "rtsp_url": "rtsp://127.0.0.1:8554/portaria",
                                                  "fps": 4, "site": "portaria"})
     assert camera.status_code == 201, camera.text
@@ -217,10 +222,10 @@ def _seed(http: httpx.Client, amqp_url: str, database_url: str, objects: Path) -
 
 @pytest.fixture
 def events_stack(tmp_path: Path, amqp_url: str, console_dist: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """control, live and the recorder with the seeded events; yields the console's URL and what the
-    spec should expect."""
+    """control, live, the recorder and the outbox relay with the seeded events; yields the console's
+    URL and what the spec should expect."""
     with throwaway_database("vigia_console_events") as database_url, \
-            console_stack(tmp_path, database_url, amqp_url, console_dist, extra=("recorder",)) as stack:
+            console_stack(tmp_path, database_url, amqp_url, console_dist, extra=("recorder", "relay")) as stack:
         try:
             with httpx.Client(base_url=stack.base, timeout=30) as http:
                 seeded = _seed(http, amqp_url, database_url, tmp_path / "objects")
@@ -235,6 +240,7 @@ def events_stack(tmp_path: Path, amqp_url: str, console_dist: Path) -> Iterator[
                     "VIGIA_CONSOLE_DEVICE": seeded.device,
                     "VIGIA_CONSOLE_LIVE_TRIGGER": trigger.url,
                     "VIGIA_CONSOLE_VIEWER_EMAIL": VIEWER_EMAIL,
+                    "VIGIA_CONSOLE_OPERATOR_EMAIL": OPERATOR_EMAIL,
                 }
             finally:
                 trigger.shutdown()

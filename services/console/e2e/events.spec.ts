@@ -3,17 +3,32 @@
  * events through the broker and builds one evidence bundle with the correlator's builder): the list
  * shows the seeded events; filters live in the URL and survive a reload; an operator acknowledges
  * two events at once with a note and sees who and when; an event published while the page is open
- * appears without a reload, and on the dashboard flashes the feed (the alert sound switched on and
- * kept); the evidence plays (video), is drawn (waveform, sensor chart) and
- * downloads as one ZIP; a viewer sees the same without any action. axe on every state.
+ * appears without a reload; another operator acknowledges it (the list says who, without a reload)
+ * and resolves it while its page is open (the page follows); on the dashboard a new one flashes
+ * the feed (the alert sound switched on and kept); the evidence plays (video), is drawn
+ * (waveform, sensor chart) and downloads as one ZIP; a viewer sees the same without any action.
+ * axe on every state.
  */
 import { readFile } from "node:fs/promises";
 
-import type { Locator, Page } from "@playwright/test";
+import type { APIRequestContext, Locator, Page } from "@playwright/test";
 
 import { checkA11y, env, expect, isPhone, keep, signIn, test } from "./support";
 
 const rows = (page: Page) => page.getByTestId("event-row");
+
+/** Another operator, acting through control's API (signed in there, not in this browser). */
+async function anotherOperator(request: APIRequestContext) {
+  const login = await request.post("/api/v1/auth/login", {
+    data: { email: env("VIGIA_CONSOLE_OPERATOR_EMAIL"), password: env("VIGIA_CONSOLE_PASSWORD") },
+  });
+  expect(login.ok()).toBe(true);
+  const headers = { Authorization: `Bearer ${((await login.json()) as { access: string }).access}` };
+  return async (id: string, action: "acknowledge" | "resolve", note: string) => {
+    const answer = await request.post(`/api/v1/events/${id}/${action}/`, { headers, data: { note } });
+    expect(answer.ok()).toBe(true);
+  };
+}
 
 /** Whether a canvas has any non-transparent pixel (it was drawn on). */
 async function drawn(canvas: Locator): Promise<boolean> {
@@ -26,7 +41,7 @@ async function drawn(canvas: Locator): Promise<boolean> {
 }
 
 test("an operator filters the events through the URL, acknowledges two with a note and sees a live one arrive",
-  async ({ page }, testInfo) => {
+  async ({ page, request }, testInfo) => {
     await signIn(page, undefined, undefined, "/events");
     await expect(page).toHaveURL(/\/events$/);
     await expect(page.getByRole("heading", { name: "Eventos" })).toBeVisible();
@@ -107,6 +122,23 @@ test("an operator filters the events through the URL, acknowledges two with a no
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     await keep(page, "events-live", testInfo);
     await checkA11y(page, "the list with a live event");
+
+    // Another operator acknowledges it: the row says so, and who, without a reload.
+    const decide = await anotherOperator(request);
+    await decide(live.id, "acknowledge", "Indo verificar");
+    await expect(arrived).toHaveAttribute("data-status", "acknowledged");
+    await expect(arrived.getByTestId("event-decided-by")).toContainText(`por ${env("VIGIA_CONSOLE_OPERATOR_EMAIL")} em`);
+    // They resolve it while its page is open here: the status, who and the note follow.
+    await arrived.getByRole("link", { name: "live_check" }).click();
+    await expect(page).toHaveURL(new RegExp(`/events/${live.id}$`));
+    await expect(page.getByTestId("detail-status")).toContainText("Reconhecido");
+    await expect(page.getByTestId("events-live")).toHaveAttribute("data-state", "open");
+    await decide(live.id, "resolve", "Portão fechado");
+    await expect(page.getByTestId("detail-status")).toContainText("Resolvido");
+    await expect(page.getByTestId("detail-status")).toContainText(`por ${env("VIGIA_CONSOLE_OPERATOR_EMAIL")} em`);
+    await expect(page.getByText("Portão fechado")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Resolver" })).toBeDisabled();
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
 
     // On the dashboard a new critical event flashes the feed; the sound is the operator's choice, kept.
     await page.goto("/");
