@@ -438,7 +438,7 @@ export interface paths {
          * @description Incidents. Filters: severity, status, classification, site, event_type, camera, device, since,
          *     until.
          *     Operators acknowledge, classify and resolve them, one by one or in bulk (each change audited:
-         *     who, when, which event).
+         *     who, when, which event, and announced to the other operators' screens: ``event.triaged``).
          */
         get: operations["dashboard_events_list"];
         put?: never;
@@ -696,7 +696,7 @@ export interface paths {
          * @description Incidents. Filters: severity, status, classification, site, event_type, camera, device, since,
          *     until.
          *     Operators acknowledge, classify and resolve them, one by one or in bulk (each change audited:
-         *     who, when, which event).
+         *     who, when, which event, and announced to the other operators' screens: ``event.triaged``).
          */
         get: operations["events_list"];
         put?: never;
@@ -735,7 +735,7 @@ export interface paths {
          * @description Incidents. Filters: severity, status, classification, site, event_type, camera, device, since,
          *     until.
          *     Operators acknowledge, classify and resolve them, one by one or in bulk (each change audited:
-         *     who, when, which event).
+         *     who, when, which event, and announced to the other operators' screens: ``event.triaged``).
          */
         get: operations["events_retrieve"];
         put?: never;
