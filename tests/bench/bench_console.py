@@ -97,10 +97,13 @@ async function fcp(page) {
     new PerformanceObserver((list) => {
       if (!window.__bench.recording) return;
       for (const entry of list.getEntries()) {
-        window.__bench.long.push({ ms: Math.round(entry.duration), render_ms: Math.round(entry.startTime
-          + entry.duration - entry.renderStart), scripts: entry.scripts.map((script) => ({
-          ms: Math.round(script.duration), invoker: script.invoker, layout_ms: Math.round(script.forcedStyleAndLayoutDuration),
-          source: `${script.sourceFunctionName || "?"}@${(script.sourceURL || "").split("/").pop()}:${script.sourceCharPosition}` })) });
+        const scripts = entry.scripts.map((script) => ({
+          ms: Math.round(script.duration), invoker: script.invoker,
+          layout_ms: Math.round(script.forcedStyleAndLayoutDuration),
+          source: `${script.sourceFunctionName || "?"}@${(script.sourceURL || "").split("/").pop()}`
+            + `:${script.sourceCharPosition}` }));
+        const render = Math.round(entry.startTime + entry.duration - entry.renderStart);
+        window.__bench.long.push({ ms: Math.round(entry.duration), render_ms: render, scripts });
       }
     }).observe({ type: "long-animation-frame" });
     new MutationObserver((records) => {
