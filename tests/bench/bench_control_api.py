@@ -287,26 +287,32 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], workers: int, timeou
     raise RuntimeError("gunicorn did not become ready")
 
 
+def _explain(sql: str, params: list[Any], threshold: float | None = None) -> str:
+    from django.db import connection, transaction
+
+    from vigia.control.observations.queries import set_similarity_threshold
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if threshold is not None:
+            set_similarity_threshold(threshold)
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 def plate_plan(org_id: uuid.UUID, query: str) -> str:
     """EXPLAIN of the plate search's detections query, as the view runs it."""
-    from django.db import transaction
-
     from vigia.control.observations.plates import plate_search_settings
-    from vigia.control.observations.queries import PlateQuery, plate_matches, set_similarity_threshold
+    from vigia.control.observations.queries import PlateQuery, plate_matches_sql
 
     threshold = plate_search_settings().plate_similarity_threshold
-    with transaction.atomic():
-        set_similarity_threshold(threshold)
-        return str(plate_matches(org_id, PlateQuery(query, threshold)).order_by("-similarity", "-time").explain())
+    return _explain(*plate_matches_sql(org_id, PlateQuery(query, threshold), 50), threshold=threshold)
 
 
 def passage_plan(org_id: uuid.UUID, query: str) -> str:
     """EXPLAIN of the tolerant passage search's plate query, as the view runs it."""
-    from vigia.control.observations.passages import PassageWindow, ranked_plates, tolerant_matches
+    from vigia.control.observations.passages import PassageWindow, ranked_plates_sql
 
-    matches = tolerant_matches(org_id, query, PassageWindow())
-    ranked_plates(matches, 50)  # it runs
-    return str(matches.values("plate_text").explain())
+    return _explain(*ranked_plates_sql(org_id, query, PassageWindow(), 50))
 
 
 # --- the open-loop load (this script re-run with --generate) ----------------------------------

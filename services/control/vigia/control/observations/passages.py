@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import BooleanField, Count, IntegerField, Max, Min, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, JSONField, Max, Min, Q, QuerySet
 
 from vigia.common.plates import Likeness, edit_neighbours, look_alike_key
+from vigia.control.core.rows import fetch_dicts, select_list
 from vigia.control.core.serializers import iso_datetime
 from vigia.control.observations.models import Passage
 
@@ -53,24 +53,6 @@ class PassageWindow:
         return queryset
 
 
-def tolerant_matches(org_id: uuid.UUID, plate: str, window: PassageWindow) -> QuerySet[Passage]:
-    """The organization's passages whose plate is at most one edit from ``plate`` (a key) once
-    look-alikes are folded, annotated with ``likeness`` (0 exact, 1 look-alike, 2 one edit)."""
-    folded = look_alike_key(plate)
-    # One array parameter, not an IN list of ~400: composing and sending that list cost more than
-    # the index probes themselves; and written as an array literal, since psycopg's dumping of a
-    # Python list (element by element, in Python) cost more than the rest of the request.
-    near = RawSQL('"passages"."plate_folded" = ANY(%s::varchar[])', (_text_array(edit_neighbours(folded)),),
-                  output_field=BooleanField())
-    queryset = window.apply(Passage.objects.filter(near, org_id=org_id))
-    # Written out: Django's Case/When, resolved, hashed and compiled once per query, cost more CPU
-    # than the search's index probes.
-    return queryset.annotate(likeness=RawSQL(
-        'CASE WHEN "passages"."plate_text" = %s THEN %s WHEN "passages"."plate_folded" = %s THEN %s ELSE %s END',
-        (plate, int(Likeness.EXACT), folded, int(Likeness.LOOK_ALIKE), int(Likeness.EDIT)),
-        output_field=IntegerField()))
-
-
 def _text_array(keys: frozenset[str]) -> str:
     """PostgreSQL's literal of a text array of look-alike keys (letters and digits only: no
     escaping), every element quoted (an unquoted ``NULL`` would be a null)."""
@@ -81,21 +63,66 @@ def _text_array(keys: frozenset[str]) -> str:
     return '{"' + joined + '"}'
 
 
-def ranked_plates(matches: QuerySet[Passage], limit: int) -> list[dict[str, Any]]:
-    """Distinct matching plates, nearest first, then most sighted, then latest: likeness, sightings
-    (passages), cameras, first and last seen."""
-    rows = (matches.values("plate_text", "likeness")  # type: ignore[misc]  # the likeness annotation
-            .annotate(sightings=Count("id"), cameras=Count("camera_id", distinct=True),
-                      first_seen=Min("first_seen"), last_seen=Max("last_seen"))
-            .order_by("likeness", "-sightings", "-last_seen", "plate_text")[:limit])
-    return [{**row, "likeness": LIKENESS_NAMES[Likeness(row["likeness"])]} for row in rows]
+def tolerant_filter(org_id: uuid.UUID, plate: str, window: PassageWindow) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) selecting the organization's passages whose plate is
+    at most one edit from ``plate`` (a key) once look-alikes are folded."""
+    # One array parameter, not an IN list of ~400: composing and sending that list cost more than
+    # the index probes themselves; and written as an array literal, since psycopg's dumping of a
+    # Python list (element by element, in Python) cost more than the rest of the request.
+    where = ['"passages"."plate_folded" = ANY(%s::varchar[])', '"passages"."org_id" = %s']
+    params: list[Any] = [_text_array(edit_neighbours(look_alike_key(plate))), org_id]
+    for condition, value in (('"passages"."camera_id" = %s', window.camera), ('"passages"."site" = %s', window.site),
+                             ('"passages"."last_seen" >= %s', window.since),
+                             ('"passages"."first_seen" < %s', window.until)):
+        if value is not None:
+            where.append(condition)
+            params.append(value)
+    return " AND ".join(where), params
 
 
-def ranked_passages(matches: QuerySet[Passage], limit: int) -> list[dict[str, Any]]:
-    """The matching passages themselves, nearest plate first, then newest."""
-    rows = (matches.order_by("likeness", "-first_seen", "-id")  # type: ignore[misc]
-            .values(*PASSAGE_COLUMNS, "likeness")[:limit])
-    return [{**row, "likeness": LIKENESS_NAMES[Likeness(row["likeness"])]} for row in rows]
+def _likeness(plate: str) -> tuple[str, list[Any]]:
+    """The SQL of a passage's :class:`Likeness` to ``plate`` (0 exact, 1 look-alike, 2 one edit)."""
+    return ('CASE WHEN "passages"."plate_text" = %s THEN %s WHEN "passages"."plate_folded" = %s THEN %s ELSE %s END',
+            [plate, int(Likeness.EXACT), look_alike_key(plate), int(Likeness.LOOK_ALIKE), int(Likeness.EDIT)])
+
+
+def ranked_plates_sql(org_id: uuid.UUID, plate: str, window: PassageWindow, limit: int) -> tuple[str, list[Any]]:
+    """Distinct matching plates, nearest first, then most sighted, then latest: likeness,
+    sightings (passages), cameras, first and last seen. Written out, not built with the ORM: see
+    :mod:`vigia.control.core.rows`."""
+    where, params = tolerant_filter(org_id, plate, window)
+    likeness, likeness_params = _likeness(plate)
+    # Table and column names are the model's; every value is a parameter.
+    return (f'SELECT "passages"."plate_text", ({likeness}) AS "likeness", COUNT("passages"."id") AS "sightings", '  # noqa: S608
+            'COUNT(DISTINCT "passages"."camera_id") AS "cameras", MIN("passages"."first_seen") AS "first_seen", '
+            f'MAX("passages"."last_seen") AS "last_seen" FROM "passages" WHERE {where} '
+            'GROUP BY 1, 2 ORDER BY 2 ASC, 3 DESC, 6 DESC, 1 ASC LIMIT %s', [*likeness_params, *params, limit])
+
+
+def ranked_plates(org_id: uuid.UUID, plate: str, window: PassageWindow, limit: int) -> list[dict[str, Any]]:
+    """Rows of :func:`ranked_plates_sql`, ``likeness`` by name."""
+    rows = fetch_dicts(*ranked_plates_sql(org_id, plate, window, limit))
+    for row in rows:
+        row["likeness"] = LIKENESS_NAMES[Likeness(row["likeness"])]
+    return rows
+
+
+_PASSAGE_SELECT = select_list(Passage, PASSAGE_COLUMNS)
+_PASSAGE_JSON = tuple(c for c in PASSAGE_COLUMNS if isinstance(Passage._meta.get_field(c), JSONField))
+
+
+def ranked_passages(org_id: uuid.UUID, plate: str, window: PassageWindow, limit: int) -> list[dict[str, Any]]:
+    """The matching passages themselves (:data:`PASSAGE_COLUMNS` and ``likeness`` by name), nearest
+    plate first, then newest; read as ``values()`` reads them."""
+    where, params = tolerant_filter(org_id, plate, window)
+    likeness, likeness_params = _likeness(plate)
+    rows = fetch_dicts(
+        f'SELECT {_PASSAGE_SELECT}, ({likeness}) AS "likeness" FROM "passages" WHERE {where} '  # noqa: S608
+        'ORDER BY "likeness" ASC, "passages"."first_seen" DESC, "passages"."id" DESC LIMIT %s',
+        [*likeness_params, *params, limit], json_columns=_PASSAGE_JSON)
+    for row in rows:
+        row["likeness"] = LIKENESS_NAMES[Likeness(row["likeness"])]
+    return rows
 
 
 def history_by_camera(org_id: uuid.UUID, passages: QuerySet[Passage]) -> list[dict[str, Any]]:

@@ -8,15 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.postgres.search import TrigramSimilarity
 from django.db import connection
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count
 from django.db.models.functions import TruncHour
 
+from vigia.control.core.rows import fetch_dicts, select_list
 from vigia.control.devices.models import Device, DeviceStatus
 from vigia.control.observations.models import Detection, Event, Severity
-
-PlateMatches = QuerySet[Detection]
 
 # --- plate search -----------------------------------------------------------------------------------
 
@@ -40,26 +38,49 @@ def set_similarity_threshold(threshold: float) -> None:
         cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(threshold)])
 
 
-def plate_matches(org_id: uuid.UUID, query: PlateQuery) -> PlateMatches:
-    """Detections of the org whose plate is trigram-similar to ``query.plate`` (normalised),
-    best match first, then newest. Call :func:`set_similarity_threshold` in the same transaction."""
-    queryset = Detection.objects.filter(org_id=org_id, plate_text__trigram_similar=query.plate)
-    if query.camera is not None:
-        queryset = queryset.filter(camera_id=query.camera)
-    if query.since is not None:
-        queryset = queryset.filter(time__gte=query.since)
-    if query.until is not None:
-        queryset = queryset.filter(time__lt=query.until)
-    return queryset.annotate(similarity=TrigramSimilarity("plate_text", query.plate))
+# What a detection's representation reads, by column (attribute) name.
+DETECTION_COLUMNS = ("id", "camera_id", "frame_id", "time", "label", "confidence", "box", "plate_text",
+                     "plate_confidence", "track", "snapshot_key", "crop_key", "received_at")
+_DETECTION_SELECT = select_list(Detection, DETECTION_COLUMNS)
 
 
-def plate_candidates(matches: PlateMatches, limit: int) -> list[dict[str, Any]]:
-    """Distinct matching plates: similarity, number of sightings and last sighting."""
-    # django-stubs cannot see the `similarity` annotation added by plate_matches.
-    rows = (matches.values("plate_text", "similarity")  # type: ignore[misc]
-            .annotate(detections=Count("id"), last_seen=Max("time"))
-            .order_by("-similarity", "-last_seen")[:limit])
-    return list(rows)
+def plate_filter(org_id: uuid.UUID, query: PlateQuery) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) selecting the org's detections whose plate is
+    trigram-similar to ``query.plate``: ``%`` against ``pg_trgm.similarity_threshold``, which the
+    GIN trigram index answers. Call :func:`set_similarity_threshold` in the same transaction."""
+    where, params = ['"detections"."org_id" = %s', '"detections"."plate_text" %% %s'], [org_id, query.plate]
+    for condition, value in (('"detections"."camera_id" = %s', query.camera),
+                             ('"detections"."time" >= %s', query.since), ('"detections"."time" < %s', query.until)):
+        if value is not None:
+            where.append(condition)
+            params.append(value)
+    return " AND ".join(where), params
+
+
+def plate_matches_sql(org_id: uuid.UUID, query: PlateQuery, limit: int) -> tuple[str, list[Any]]:
+    """The matching detections (:data:`DETECTION_COLUMNS` and ``similarity``), best match first,
+    then newest. Written out, not built with the ORM: see :mod:`vigia.control.core.rows`."""
+    where, params = plate_filter(org_id, query)
+    # Table and column names come from the model; every value is a parameter.
+    return (f'SELECT {_DETECTION_SELECT}, SIMILARITY("detections"."plate_text", %s) AS "similarity" '  # noqa: S608
+            f'FROM "detections" WHERE {where} ORDER BY "similarity" DESC, "detections"."time" DESC, '
+            f'"detections"."id" DESC LIMIT %s', [query.plate, *params, limit])
+
+
+def plate_matches(org_id: uuid.UUID, query: PlateQuery, limit: int) -> list[dict[str, Any]]:
+    """Rows of :func:`plate_matches_sql`, as ``values()`` reads them (``box`` decoded)."""
+    return fetch_dicts(*plate_matches_sql(org_id, query, limit), json_columns=("box",))
+
+
+def plate_candidates(org_id: uuid.UUID, query: PlateQuery, limit: int) -> list[dict[str, Any]]:
+    """Distinct matching plates: similarity, number of sightings and last sighting; most similar
+    first, then latest seen."""
+    where, params = plate_filter(org_id, query)
+    return fetch_dicts(
+        'SELECT "detections"."plate_text", SIMILARITY("detections"."plate_text", %s) AS "similarity", '  # noqa: S608
+        'COUNT("detections"."id") AS "detections", MAX("detections"."time") AS "last_seen" '
+        f'FROM "detections" WHERE {where} GROUP BY 1, 2 ORDER BY 2 DESC, 4 DESC LIMIT %s',
+        [query.plate, *params, limit])
 
 
 # --- analytics -----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ the data plane writes them through the recorder), and the bodies of the event ac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rest_framework import serializers
@@ -18,13 +19,17 @@ from vigia.control.observations.models import (
     Telemetry,
 )
 from vigia.control.observations.passages import PASSAGE_COLUMNS
+from vigia.control.observations.queries import DETECTION_COLUMNS
 
 _iso = iso_datetime  # DRF's DateTimeField rendering: ISO 8601, "Z" for UTC
 
 
-# What a detection's representation reads, by column (attribute) name.
-DETECTION_COLUMNS = ("id", "camera_id", "frame_id", "time", "label", "confidence", "box", "plate_text",
-                     "plate_confidence", "track", "snapshot_key", "crop_key", "received_at")
+def _cast(kind: Callable[[Any], Any], value: Any) -> Any:
+    """A value as DRF's CharField (str), IntegerField (int) or FloatField (float) renders it; None
+    stays None, as a serializer leaves it."""
+    return None if value is None else kind(value)
+
+
 
 
 class DetectionSerializer(serializers.ModelSerializer):
@@ -73,6 +78,11 @@ class PlateCandidateSerializer(serializers.Serializer):
     similarity = serializers.FloatField()
     detections = serializers.IntegerField()
     last_seen = serializers.DateTimeField()
+
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        # By hand, as the declared fields render it (a search answers up to 200 of these).
+        return {"plate_text": _cast(str, instance["plate_text"]), "similarity": _cast(float, instance["similarity"]),
+                "detections": _cast(int, instance["detections"]), "last_seen": _iso(instance["last_seen"])}
 
 
 class PlateSearchResultSerializer(serializers.Serializer):
@@ -349,6 +359,12 @@ class PlateSightingsSerializer(serializers.Serializer):
     cameras = serializers.IntegerField(help_text="Distinct cameras that saw it.")
     first_seen = serializers.DateTimeField()
     last_seen = serializers.DateTimeField()
+
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        # By hand, as the declared fields render it (likeness is already one of its choices).
+        return {"plate_text": _cast(str, instance["plate_text"]), "likeness": instance["likeness"],
+                "sightings": _cast(int, instance["sightings"]), "cameras": _cast(int, instance["cameras"]),
+                "first_seen": _iso(instance["first_seen"]), "last_seen": _iso(instance["last_seen"])}
 
 
 class PassageSearchQuerySerializer(QueryParamsSerializer):

@@ -62,7 +62,6 @@ from vigia.control.observations.passages import (
     history_by_camera,
     ranked_passages,
     ranked_plates,
-    tolerant_matches,
 )
 from vigia.control.observations.plates import normalise_plate, plate_search_settings
 from vigia.control.observations.queries import (
@@ -122,14 +121,11 @@ class PlateSearchView(AutocommitReadsMixin, APIView):
         audit_note(request, AuditAction.PLATE_SEARCHED, target=("plate", plate))
         threshold = data.get("threshold", plate_search_settings().plate_similarity_threshold)
         query = PlateQuery(plate, threshold, data.get("camera"), data.get("since"), data.get("until"))
+        org = caller_org_id(request)
         with transaction.atomic():
             set_similarity_threshold(threshold)
-            matches = plate_matches(caller_org_id(request), query)
-            # `similarity` is an annotation django-stubs cannot see. Plain rows, no model instance
-            # per detection (as the list).
-            detections = list(matches.order_by("-similarity", "-time", "-id")  # type: ignore[misc]
-                              .values(*s.DETECTION_COLUMNS, "similarity")[:data["limit"]])
-            candidates = plate_candidates(matches, data["limit"])
+            detections = plate_matches(org, query, data["limit"])  # plain rows, as the list's
+            candidates = plate_candidates(org, query, data["limit"])
         return Response({
             "query": plate,
             "threshold": threshold,
@@ -187,11 +183,11 @@ class PassageViewSet(ObservationViewSet):
         plate = _search_plate(data["plate"])
         audit_note(request, AuditAction.PLATE_SEARCHED, target=("plate", plate))
         window = PassageWindow(data.get("camera"), data.get("site"), data.get("since"), data.get("until"))
-        matches = tolerant_matches(caller_org_id(request), plate, window)
+        org = caller_org_id(request)
         return Response({
             "query": plate,
-            "plates": s.PlateSightingsSerializer(ranked_plates(matches, data["limit"]), many=True).data,
-            "results": s.PassageMatchSerializer(ranked_passages(matches, data["limit"]), many=True).data,
+            "plates": s.PlateSightingsSerializer(ranked_plates(org, plate, window, data["limit"]), many=True).data,
+            "results": s.PassageMatchSerializer(ranked_passages(org, plate, window, data["limit"]), many=True).data,
         })
 
     @extend_schema(parameters=[s.PassageExportQuerySerializer], filters=True, responses={
