@@ -18,9 +18,25 @@ import { SeverityBadge, StatusCell } from "./parts";
 import { type EventRow, sourcesOf } from "./search";
 
 const features = tableFeatures({ rowSelectionFeature });
-// Left out on a phone-sized screen (they stay on the event's page), so the rest fits without scrolling far.
+// Left out below a tablet's width (they stay on the event's page), so the rest fits without scrolling far.
 const WIDE_ONLY = new Set(["site", "classification", "score"]);
-const wideOnly = (column: string) => (WIDE_ONLY.has(column) ? "hidden md:table-cell" : "");
+/**
+ * On a phone each row is a card, no sideways scrolling: type and severity on top, then the time,
+ * who decided what, the sources; the checkbox beside them. The header row keeps only the
+ * select-all box in sight (the column names stay for screen readers).
+ */
+const PHONE_CELL: Record<string, string> = {
+  select: "max-sm:col-start-1 max-sm:row-span-4 max-sm:row-start-1 max-sm:pt-0.5",
+  event_type: "max-sm:col-start-2 max-sm:row-start-1",
+  severity: "max-sm:col-start-3 max-sm:row-start-1",
+  time: "max-sm:col-span-2 max-sm:col-start-2 max-sm:row-start-2 max-sm:text-muted-foreground",
+  status: "max-sm:col-span-2 max-sm:col-start-2 max-sm:row-start-3",
+  sources: "max-sm:col-span-2 max-sm:col-start-2 max-sm:row-start-4 max-sm:text-muted-foreground",
+};
+const cellClass = (column: string) => cn("px-3 py-2 align-top max-sm:p-0", PHONE_CELL[column],
+  WIDE_ONLY.has(column) && "hidden md:table-cell");
+const headerClass = (column: string) => cn("px-3 py-2 text-left font-medium text-muted-foreground",
+  column === "select" ? "max-sm:block max-sm:pb-2" : "max-sm:sr-only", WIDE_ONLY.has(column) && "hidden md:table-cell");
 const helper = createColumnHelper<typeof features, EventRow>();
 
 export interface Names {
@@ -127,37 +143,36 @@ export function EventsTable({ rows, names, timeZone, selectable, selection, onSe
   return (
     <div ref={scroller} className="max-h-[70vh] overflow-auto rounded-md border" data-testid="events-scroll"
       tabIndex={0} role="region" aria-label={t("events.title")}>
-      <table className="w-full min-w-[36rem] border-collapse text-sm md:min-w-[56rem]" data-testid="events-table">
-        <thead className="sticky top-0 z-10 bg-background">
+      <table className="w-full border-collapse text-sm max-sm:block sm:min-w-[36rem] md:min-w-[56rem]" data-testid="events-table">
+        <thead className="sticky top-0 z-10 bg-background max-sm:block">
           {table.getHeaderGroups().map((group) => (
-            <tr key={group.id} className="border-b">
+            <tr key={group.id} className="border-b max-sm:flex">
               {group.headers.map((header) => (
-                <th key={header.id} scope="col"
-                  className={cn("px-3 py-2 text-left font-medium text-muted-foreground", wideOnly(header.column.id))}>
+                <th key={header.id} scope="col" className={headerClass(header.column.id)}>
                   {header.isPlaceholder ? null : <table.FlexRender header={header} />}
                 </th>
               ))}
             </tr>
           ))}
         </thead>
-        <tbody>
-          {top > 0 && <tr aria-hidden="true"><td colSpan={width} style={{ height: top }} /></tr>}
+        <tbody className="max-sm:block">
+          {top > 0 && <tr aria-hidden="true" className="max-sm:block"><td colSpan={width} style={{ height: top }} className="max-sm:block" /></tr>}
           {items.map((item) => {
             const row = tableRows[item.index]!;
             return (
               <tr key={row.id} data-index={item.index} ref={virtualizer.measureElement} data-testid="event-row"
                 data-event-id={row.id} data-status={row.original.status}
-                className="border-b last:border-b-0 hover:bg-accent/50 data-[selected=true]:bg-accent"
+                className="border-b last:border-b-0 hover:bg-accent/50 data-[selected=true]:bg-accent max-sm:grid max-sm:grid-cols-[auto_1fr_auto] max-sm:gap-x-3 max-sm:gap-y-1 max-sm:px-3 max-sm:py-2.5"
                 data-selected={row.getIsSelected()}>
                 {row.getAllCells().map((cell) => (
-                  <td key={cell.id} className={cn("px-3 py-2 align-top", wideOnly(cell.column.id))}>
+                  <td key={cell.id} className={cellClass(cell.column.id)}>
                     <table.FlexRender cell={cell} />
                   </td>
                 ))}
               </tr>
             );
           })}
-          {bottom > 0 && <tr aria-hidden="true"><td colSpan={width} style={{ height: bottom }} /></tr>}
+          {bottom > 0 && <tr aria-hidden="true" className="max-sm:block"><td colSpan={width} style={{ height: bottom }} className="max-sm:block" /></tr>}
         </tbody>
       </table>
     </div>

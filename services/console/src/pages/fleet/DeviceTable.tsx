@@ -9,12 +9,25 @@ import { useMemo, useRef } from "react";
 import { useTranslation } from "react-i18next";
 
 import { formatDateTime } from "@/lib/format";
+import { cn } from "@/lib/utils";
 
 import type { Device } from "./queries";
 import { StatusBadge } from "./StatusBadge";
 
 const features = tableFeatures({});
 const ROW_HEIGHT = 41;
+/**
+ * On a phone each row is a card, no sideways scrolling: the name and its status on top, then kind,
+ * site and last seen; the header row stays for screen readers only. Rows are measured (a card is
+ * taller than a table row).
+ */
+const PHONE_CELL: Record<string, string> = {
+  name: "max-sm:col-start-1 max-sm:row-start-1",
+  status: "max-sm:col-start-3 max-sm:row-start-1 max-sm:justify-self-end",
+  kind: "max-sm:col-start-1 max-sm:row-start-2 max-sm:text-muted-foreground",
+  site: "max-sm:col-start-2 max-sm:row-start-2 max-sm:text-muted-foreground",
+  last_seen: "max-sm:col-span-3 max-sm:col-start-1 max-sm:row-start-3 max-sm:text-muted-foreground",
+};
 
 export function DeviceTable({ devices, timeZone }: { devices: Device[]; timeZone: string }) {
   const { t, i18n } = useTranslation();
@@ -51,8 +64,8 @@ export function DeviceTable({ devices, timeZone }: { devices: Device[]; timeZone
   return (
     <div ref={scroller} className="max-h-[28rem] overflow-auto rounded-lg border" tabIndex={0}
       role="region" aria-label={t("fleet.devices")}>
-      <table className="w-full min-w-[40rem] text-left text-sm" data-testid="device-table" aria-rowcount={rows.length + 1}>
-        <thead className="sticky top-0 z-10 bg-card text-muted-foreground">
+      <table className="w-full text-left text-sm max-sm:block sm:min-w-[40rem]" data-testid="device-table" aria-rowcount={rows.length + 1}>
+        <thead className="sticky top-0 z-10 bg-card text-muted-foreground max-sm:sr-only">
           {table.getHeaderGroups().map((group) => (
             <tr key={group.id}>
               {group.headers.map((header) => (
@@ -63,20 +76,23 @@ export function DeviceTable({ devices, timeZone }: { devices: Device[]; timeZone
             </tr>
           ))}
         </thead>
-        <tbody>
-          {top > 0 && <tr aria-hidden="true"><td style={{ height: top }} colSpan={columns.length} /></tr>}
+        <tbody className="max-sm:block">
+          {top > 0 && <tr aria-hidden="true" className="max-sm:block"><td style={{ height: top }} colSpan={columns.length} className="max-sm:block" /></tr>}
           {items.map((item) => {
             const row = rows[item.index]!;
             return (
-              <tr key={row.id} className="border-t" style={{ height: ROW_HEIGHT }} data-testid="device-row"
+              <tr key={row.id} data-index={item.index} ref={virtual.measureElement} data-testid="device-row"
+                className="h-[41px] border-t max-sm:grid max-sm:h-auto max-sm:grid-cols-[auto_1fr_auto] max-sm:gap-x-3 max-sm:gap-y-1 max-sm:px-3 max-sm:py-2.5"
                 aria-rowindex={item.index + 2}>
                 {row.getAllCells().map((cell) => (
-                  <td key={cell.id} className="px-3 py-2">{flexRender(cell.column.columnDef.cell, cell.getContext())}</td>
+                  <td key={cell.id} className={cn("px-3 py-2 max-sm:p-0", PHONE_CELL[cell.column.id])}>
+                    {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                  </td>
                 ))}
               </tr>
             );
           })}
-          {bottom > 0 && <tr aria-hidden="true"><td style={{ height: bottom }} colSpan={columns.length} /></tr>}
+          {bottom > 0 && <tr aria-hidden="true" className="max-sm:block"><td style={{ height: bottom }} colSpan={columns.length} className="max-sm:block" /></tr>}
         </tbody>
       </table>
     </div>
