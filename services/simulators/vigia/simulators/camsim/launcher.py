@@ -95,8 +95,11 @@ class CamsimServer:
         self.commands_port: int | None = None  # where POST /inject is taken (options.commands)
         self._shim: tempfile.TemporaryDirectory[str] | None = None
 
-    def start(self, timeout: float = 30.0) -> CamsimServer:
-        """Start the server and wait until it listens; raise :class:`CamsimError` if it cannot."""
+    def start(self, timeout: float = 120.0) -> CamsimServer:
+        """Start the server and wait until it listens; raise :class:`CamsimError` if it cannot.
+
+        It listens within seconds on its own, but a whole platform starting at once on two busy cores
+        (``make run``, the console's platform test) has kept it from doing so within 30 s."""
         if shutil.which(self.python) is None:
             raise CamsimError(f"{self.python} not found: camsim's server runs under Debian's python3 with "
                               "python3-gi and gir1.2-gst-rtsp-server-1.0 (deploy/local/bootstrap.sh installs them)")
