@@ -43,10 +43,11 @@ of every API worker over the measured window, sampling the thread that holds the
 CPU goes, not the waits on the database; ``pip install py-spy``).
 
 ``--in-process N`` measures instead the API's own CPU per request of EACH scenario, without a server
-nor a load generator: N requests of each scenario (drawn as the load draws them) through the same
-Django WSGI application in this process, three rounds, the thread's CPU time per request (median and
-least of the rounds) and the mix-weighted mean. On a shared, loaded machine this moves far less than
-the open-loop figures, so it is the figure to compare two versions of the API with.
+nor a load generator: N requests of each scenario (drawn as the load draws them) through the WSGI
+application a gunicorn worker serves (``vigia.control.wsgi``) loaded in this process, three rounds,
+the thread's CPU time per request (median and least of the rounds) and the mix-weighted mean. On a
+shared, loaded machine this moves far less than the open-loop figures, so it is the figure to compare
+two versions of the API with.
 """
 
 from __future__ import annotations
@@ -515,15 +516,13 @@ def measure(args: argparse.Namespace, port: int, server: subprocess.Popen[bytes]
 
 
 def in_process(token: str, plates: list[str], mix: dict[str, float], count: int, rounds: int = 3) -> dict[str, Any]:
-    """Thread CPU milliseconds per request of each scenario of ``mix``, through Django's WSGI
-    application in this process (middleware, routing, authentication, the queries, rendering:
+    """Thread CPU milliseconds per request of each scenario of ``mix``, through the WSGI application
+    a worker serves, in this process (middleware, routing, authentication, the queries, rendering:
     everything a worker does but HTTP parsing)."""
     import io
     import statistics
 
-    from django.core.handlers.wsgi import WSGIHandler
-
-    application = WSGIHandler()
+    from vigia.control.wsgi import application  # as a worker loads it (its heap frozen out of the collector)
 
     def call(path: str) -> None:
         route, _, query = path.partition("?")
