@@ -16,7 +16,7 @@ import { formatDateTime, zoneOffsetMs } from "@/lib/format";
 import {
   AUDIT_ACTIONS, AUDIT_METHODS, type AuditSearch, dayOf, dayStart, nextDay, previousDay, withFilter,
 } from "./audit-search";
-import { Field, Select, TD, TH, useTimeZone } from "./parts";
+import { Field, PHONE, Select, TD, TH, useTimeZone } from "./parts";
 import { audit, type AuditEntry, cursorOf } from "./queries";
 import { auditRoute } from "./route";
 
@@ -87,28 +87,33 @@ export function AuditPage() {
           <p className="text-sm text-muted-foreground" data-testid="audit-empty">{t("settings.audit.none")}</p>
         ) : (
           <div className="overflow-x-auto" tabIndex={0} role="region" aria-label={t("settings.audit.title")}>
-            <table className="w-full min-w-[44rem] text-sm" data-testid="audit">
-              <thead><tr>
+            {/* On a phone each entry is a card (when and status, who, what, from where); the column
+                names stay for screen readers. */}
+            <table className="w-full text-sm max-sm:block sm:min-w-[44rem]" data-testid="audit">
+              <thead className="max-sm:sr-only"><tr>
                 <th className={TH} scope="col">{t("settings.audit.time")}</th>
                 <th className={TH} scope="col">{t("settings.audit.who")}</th>
                 <th className={TH} scope="col">{t("settings.audit.what")}</th>
                 <th className={TH} scope="col">{t("settings.audit.status")}</th>
                 <th className={TH} scope="col">{t("settings.audit.from")}</th>
               </tr></thead>
-              <tbody>
+              <tbody className="max-sm:block">
                 {page.data.results.map((entry) => (
-                  <tr key={entry.id} className="border-t" data-testid="audit-row" data-action={entry.action} data-method={entry.method}>
-                    <td className={`${TD} whitespace-nowrap tabular-nums`}>{formatDateTime(entry.time, timeZone, i18n.language)}</td>
-                    <td className={`${TD} break-all`}>
+                  <tr key={entry.id} data-testid="audit-row" data-action={entry.action} data-method={entry.method}
+                    className="border-t max-sm:grid max-sm:grid-cols-[1fr_auto] max-sm:gap-x-3 max-sm:gap-y-1 max-sm:py-2.5">
+                    <td className={`${TD} ${PHONE} whitespace-nowrap tabular-nums max-sm:row-start-1 max-sm:text-muted-foreground`}>
+                      {formatDateTime(entry.time, timeZone, i18n.language)}
+                    </td>
+                    <td className={`${TD} ${PHONE} break-all max-sm:col-span-2 max-sm:row-start-2`}>
                       {entry.user ? (
                         <Link to="/settings/audit" search={{ ...search, user: entry.user }} className="underline-offset-4 hover:underline">
                           {entry.user_email ?? entry.user.slice(0, 8)}
                         </Link>
                       ) : "—"}
                     </td>
-                    <td className={TD}><What entry={entry} /></td>
-                    <td className={`${TD} tabular-nums`}>{entry.status_code}</td>
-                    <td className={`${TD} whitespace-nowrap text-muted-foreground`}>{entry.ip ?? ""}</td>
+                    <td className={`${TD} ${PHONE} max-sm:col-span-2 max-sm:row-start-3`}><What entry={entry} /></td>
+                    <td className={`${TD} ${PHONE} tabular-nums max-sm:col-start-2 max-sm:row-start-1`}>{entry.status_code}</td>
+                    <td className={`${TD} ${PHONE} whitespace-nowrap text-muted-foreground max-sm:col-span-2 max-sm:row-start-4`}>{entry.ip ?? ""}</td>
                   </tr>
                 ))}
               </tbody>

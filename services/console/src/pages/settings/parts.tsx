@@ -47,3 +47,5 @@ export function useTimeZone(): string {
 
 export const TH = "px-3 py-2 text-left font-medium text-muted-foreground";
 export const TD = "px-3 py-2 align-top";
+/** A cell of a table that is a card on a phone: the card's padding instead of the cell's. */
+export const PHONE = "max-sm:px-3 max-sm:py-0";
