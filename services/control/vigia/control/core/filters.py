@@ -10,6 +10,7 @@ import django_filters as filters
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import QueryDict
+from django_filters import utils
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 
@@ -92,6 +93,20 @@ class FilterBackend(DjangoFilterBackend):
                                            for name, widget in widgets):
                 return queryset
         return super().filter_queryset(request, queryset, view)
+
+    def validated_filterset(self, request: Any, queryset: QuerySet[Any], view: Any) -> filters.FilterSet | None:
+        """The view's FilterSet of this request, validated as :meth:`filter_queryset` validates it
+        (same 400), for a view that runs its own statement; None when the request names none of
+        its filters (they would filter nothing)."""
+        filterset_class = getattr(view, "filterset_class", None)
+        widgets = self._widgets(filterset_class) if filterset_class is not None else ()
+        if widgets is not None and all(widget.value_omitted_from_data(request.query_params, {}, name)
+                                       for name, widget in widgets):
+            return None
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is not None and not filterset.is_valid() and self.raise_exception:
+            raise utils.translate_validation(filterset.errors)
+        return filterset
 
     @classmethod
     def _widgets(cls, filterset_class: type[filters.FilterSet]) -> tuple[tuple[str, Any], ...] | None:

@@ -29,6 +29,7 @@ from vigia.control.audit.events import note as audit_note
 from vigia.control.core.api.transactions import AutocommitReadsMixin
 from vigia.control.core.api.views import OrgScopedMixin, OrgScopedReadOnlyViewSet
 from vigia.control.core.choices import Role
+from vigia.control.core.filters import FilterBackend
 from vigia.control.core.pagination import IdCursorPagination
 from vigia.control.core.permissions import caller_org_id, signed_in_user
 from vigia.control.core.renderers import FastJSONRenderer
@@ -37,6 +38,7 @@ from vigia.control.core.serializers import StrictSerializer
 from vigia.control.devices.models import Device
 from vigia.control.observations import triage
 from vigia.control.observations.api import serializers as s
+from vigia.control.observations.detection_pages import DetectionPageRows, UnwrittenFilter
 from vigia.control.observations.evidence import evidence_files
 from vigia.control.observations.filtersets import (
     AnomalyFilterSet,
@@ -101,6 +103,21 @@ class DetectionViewSet(ObservationViewSet):
         queryset = super().get_queryset()
         # The API's hottest list renders plain rows: no model instance per detection.
         return queryset.values(*s.DETECTION_COLUMNS) if self.action == "list" else queryset
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The list's statement is written out (see detection_pages); filters are validated and the
+        # cursor pages as before, by the filter set and DRF's CursorPagination.
+        user = request.user
+        org_id = getattr(user, "org_id", None) if getattr(user, "is_authenticated", False) else None
+        if org_id is None:
+            return super().list(request, *args, **kwargs)
+        filterset = FilterBackend().validated_filterset(request, Detection.objects.none(), self)
+        try:
+            rows = DetectionPageRows(org_id, filterset)
+        except UnwrittenFilter:
+            return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(rows)  # type: ignore[arg-type]
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class PlateSearchView(AutocommitReadsMixin, APIView):
