@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vigia.vision.plates.ctc import CLASSES, decode, decode_format, fold, greedy_text
+from vigia.vision.plates.ctc import CLASSES, decode, decode_format, decode_many, fold, greedy_text
 
 
 def path(steps: str, alternatives: dict[int, dict[str, float]] | None = None) -> np.ndarray:
@@ -66,3 +66,16 @@ def test_noise_is_not_a_plate() -> None:
     noise = rng.random((40, len(CLASSES)))
     assert decode(noise / noise.sum(axis=1, keepdims=True), min_confidence=0.2) is None
     assert decode(path("_A_B_")) is None  # too short for seven characters
+
+
+def test_a_batch_decodes_each_matrix_as_it_would_alone() -> None:
+    rng = np.random.default_rng(3)
+    batch = [path("_A_B_C_1_D_2_3_"), path("_Q_R_M_7_4_2_1_"), path("_A_B_")]
+    for steps in (24, 24, 31, 12):  # unequal lengths share the call, equal ones a Viterbi pass
+        raw = rng.random((steps, len(CLASSES))) ** 6
+        batch.append(raw / raw.sum(axis=1, keepdims=True))
+    priors = [None, {"mercosul": 0.9, "old": 0.1}, None, {"mercosul": 0.02, "old": 0.98}, None, None, None]
+    together = decode_many(batch, priors, min_confidence=0.0)
+    assert together == [decode(p, prior, min_confidence=0.0) for p, prior in zip(batch, priors, strict=True)]
+    assert together[0] is not None and together[0].text == "ABC1D23" and together[2] is None
+    assert decode_many([]) == []

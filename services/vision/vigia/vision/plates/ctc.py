@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,53 +86,77 @@ _MASKS = {fmt: _allowed(fmt) for fmt in FORMATS}
 def decode_format(probs: np.ndarray, fmt: PlateFormat) -> Decoded | None:
     """The most probable CTC path over folded ``probs`` that spells a plate of format ``fmt``
     (Viterbi over states "k characters emitted, now on blank / on character c")."""
-    steps, classes = probs.shape
-    if steps < 7:
-        return None
+    return decode_formats([(probs, fmt)])[0]
+
+
+def decode_formats(jobs: Sequence[tuple[np.ndarray, PlateFormat]]) -> list[Decoded | None]:
+    """:func:`decode_format` of each (probabilities, format) pair; pairs with the same number of
+    steps share one Viterbi pass, vectorised over them (one pass costs about what one pair did)."""
+    out: list[Decoded | None] = [None] * len(jobs)
+    by_steps: dict[int, list[int]] = {}
+    for i, (probs, _) in enumerate(jobs):
+        if probs.shape[0] >= 7:
+            by_steps.setdefault(probs.shape[0], []).append(i)
+    for group in by_steps.values():
+        found = _viterbi(np.stack([jobs[i][0] for i in group]), [jobs[i][1] for i in group])
+        for i, decoded in zip(group, found, strict=True):
+            out[i] = decoded
+    return out
+
+
+def _viterbi(probs: np.ndarray, fmts: Sequence[PlateFormat]) -> list[Decoded | None]:
+    """Best paths of ``probs`` (N x steps x classes), item i under format ``fmts[i]``."""
+    n, steps, classes = probs.shape
     logp = np.log(np.maximum(probs, 1e-12))
-    mask = _MASKS[fmt]
-    # blank[k]: best log-prob having emitted k chars and now on blank; char[k-1, c]: on c as k-th char.
-    blank = np.full(8, _NEG)
-    char = np.full((7, classes), _NEG)
-    blank[0] = logp[0, 0]
-    char[0] = logp[0] + mask[0]
+    mask = np.stack([_MASKS[fmt] for fmt in fmts])  # N, 7, classes
+    # blank[:, k]: best log-prob having emitted k chars and now on blank; char[:, k-1, c]: on c as k-th char.
+    blank = np.full((n, 8), _NEG)
+    char = np.full((n, 7, classes), _NEG)
+    blank[:, 0] = logp[:, 0, 0]
+    char[:, 0] = logp[:, 0] + mask[:, 0]
     # Back-pointers: for char states, where the state came from: -1 repeat, -2 from blank, else
     # the previous char class; for blank states, -1 from blank, else the char class it left.
-    back_char = np.zeros((steps, 7, classes), np.int16)
-    back_blank = np.zeros((steps, 8), np.int16)
-    back_char[0] = -2
+    back_char = np.zeros((n, steps, 7, classes), np.int16)
+    back_blank = np.zeros((n, steps, 8), np.int16)
+    back_char[:, 0] = -2
+    same_class = np.arange(classes)
     for t in range(1, steps):
-        new_blank = np.full(8, _NEG)
-        from_char = char.max(axis=1)
-        arg_char = char.argmax(axis=1)
-        new_blank[0] = blank[0] + logp[t, 0]
-        back_blank[t, 0] = -1
-        stay = blank[1:] >= from_char
-        new_blank[1:] = np.where(stay, blank[1:], from_char) + logp[t, 0]
-        back_blank[t, 1:] = np.where(stay, -1, arg_char)
+        new_blank = np.empty((n, 8))
+        from_char = char.max(axis=2)
+        arg_char = char.argmax(axis=2)
+        new_blank[:, 0] = blank[:, 0] + logp[:, t, 0]
+        back_blank[:, t, 0] = -1
+        stay = blank[:, 1:] >= from_char
+        new_blank[:, 1:] = np.where(stay, blank[:, 1:], from_char) + logp[:, t, :1]
+        back_blank[:, t, 1:] = np.where(stay, -1, arg_char)
         # Entering slot k from the previous slot: best of (blank after k chars) and (a different
         # char as the k-th): keep the top two of each row so "different" is cheap.
-        order = np.argsort(char, axis=1)
-        top1, top2 = order[:, -1], order[:, -2]
-        rows = np.arange(7)
-        best1, best2 = char[rows, top1], char[rows, top2]
-        enter = np.empty((7, classes))
-        enter_from = np.empty((7, classes), np.int16)
-        enter[0] = blank[0]  # slot 0 is entered from the leading blanks only
-        enter_from[0] = -2
-        for k in range(1, 7):
-            prev = np.full(classes, best1[k - 1])
-            prev_from = np.full(classes, top1[k - 1], np.int16)
-            same = np.arange(classes) == top1[k - 1]  # CTC: a repeated class needs a blank between
-            prev[same] = best2[k - 1]
-            prev_from[same] = top2[k - 1]
-            use_blank = blank[k] >= prev
-            enter[k] = np.where(use_blank, blank[k], prev)
-            enter_from[k] = np.where(use_blank, -2, prev_from)
-        repeat = char >= enter + mask
-        new_char = np.where(repeat, char, enter + mask) + logp[t]
-        back_char[t] = np.where(repeat, -1, enter_from)
+        order = np.argsort(char, axis=2)
+        top1, top2 = order[:, :, -1], order[:, :, -2]
+        best1 = np.take_along_axis(char, top1[:, :, None], 2)[:, :, 0]
+        best2 = np.take_along_axis(char, top2[:, :, None], 2)[:, :, 0]
+        enter = np.empty((n, 7, classes))
+        enter_from = np.empty((n, 7, classes), np.int16)
+        enter[:, 0] = blank[:, :1]  # slot 0 is entered from the leading blanks only
+        enter_from[:, 0] = -2
+        same = same_class == top1[:, :6, None]  # CTC: a repeated class needs a blank between
+        prev = np.where(same, best2[:, :6, None], best1[:, :6, None])
+        prev_from = np.where(same, top2[:, :6, None], top1[:, :6, None])
+        use_blank = blank[:, 1:7, None] >= prev
+        enter[:, 1:] = np.where(use_blank, blank[:, 1:7, None], prev)
+        enter_from[:, 1:] = np.where(use_blank, -2, prev_from)
+        entered = enter + mask
+        repeat = char >= entered
+        new_char = np.where(repeat, char, entered) + logp[:, t, None, :]
+        back_char[:, t] = np.where(repeat, -1, enter_from)
         blank, char = new_blank, new_char
+    return [_best_path(probs[i], fmts[i], blank[i], char[i], back_blank[i], back_char[i]) for i in range(n)]
+
+
+def _best_path(probs: np.ndarray, fmt: PlateFormat, blank: np.ndarray, char: np.ndarray,
+               back_blank: np.ndarray, back_char: np.ndarray) -> Decoded | None:
+    """One item's path walked back from the Viterbi's final states, as a :class:`Decoded`."""
+    steps = probs.shape[0]
     end_blank, end_char = blank[7], char[6].max()
     score = max(end_blank, end_char)
     if score <= _NEG / 2:
@@ -180,22 +204,30 @@ def decode(probs: np.ndarray, priors: Mapping[PlateFormat, float] | None = None,
     """The most likely valid plate in folded ``probs``: each format's best path, weighted by the
     format's prior probability (e.g. from the plate's colour), the better one wins. ``None`` when
     no path fits or its characters are too uncertain to be a plate."""
-    best: tuple[float, Decoded] | None = None
-    for fmt in FORMATS:
-        found = decode_format(probs, fmt)
-        if found is None:
+    return decode_many([probs], [priors], min_confidence)[0]
+
+
+def decode_many(probs: Sequence[np.ndarray], priors: Sequence[Mapping[PlateFormat, float] | None] | None = None,
+                min_confidence: float = 0.05) -> list[PlateReading | None]:
+    """:func:`decode` of each matrix of ``probs`` (with ``priors[i]``), in one batched Viterbi."""
+    found = decode_formats([(p, fmt) for p in probs for fmt in FORMATS])
+    out: list[PlateReading | None] = []
+    for i in range(len(probs)):
+        best: tuple[float, Decoded] | None = None
+        for decoded in found[i * len(FORMATS):(i + 1) * len(FORMATS)]:
+            if decoded is None:
+                continue
+            prior = ((priors[i] if priors else None) or {}).get(decoded.format, 0.5)
+            score = decoded.log_prob + math.log(max(prior, 1e-6))
+            if best is None or score > best[0]:
+                best = (score, decoded)
+        if best is None or best[1].confidence < min_confidence:
+            out.append(None)
             continue
-        prior = (priors or {}).get(found.format, 0.5)
-        score = found.log_prob + math.log(max(prior, 1e-6))
-        if best is None or score > best[0]:
-            best = (score, found)
-    if best is None:
-        return None
-    found = best[1]
-    confidence = found.confidence
-    if confidence < min_confidence:
-        return None
-    return PlateReading(canonical(found.key, found.format), confidence, found.format, 0, found.slots)
+        chosen = best[1]
+        out.append(PlateReading(canonical(chosen.key, chosen.format), chosen.confidence, chosen.format, 0,
+                                chosen.slots))
+    return out
 
 
 def greedy_text(probs: np.ndarray) -> str:
