@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vigia.vision.plates.ctc import CLASSES, decode, decode_format, decode_many, fold, greedy_text
+from vigia.vision.plates.brazil import PlateReading
+from vigia.vision.plates.ctc import CLASSES, agree, decode, decode_format, decode_many, fold, greedy_text
 
 
 def path(steps: str, alternatives: dict[int, dict[str, float]] | None = None) -> np.ndarray:
@@ -79,3 +80,35 @@ def test_a_batch_decodes_each_matrix_as_it_would_alone() -> None:
     assert together == [decode(p, prior, min_confidence=0.0) for p, prior in zip(batch, priors, strict=True)]
     assert together[0] is not None and together[0].text == "ABC1D23" and together[2] is None
     assert decode_many([]) == []
+
+
+def _view(text: str, confidence: float, q: float = 0.5) -> PlateReading:
+    """One view's Mercosul reading, each slot sure of its character; a fifth slot read as Q or O
+    holds both, Q at ``q``."""
+    slots = [{char: confidence} for char in text]
+    if text[4] in "QO":
+        slots[4] = {"Q": q, "O": 1 - q}
+    return PlateReading(text, confidence, "mercosul", 0, tuple(slots))
+
+
+def test_views_agree_on_the_plate_with_the_most_summed_confidence() -> None:
+    views = [_view("ABC1O23", 0.9, 0.2), _view("ABC1Q23", 0.7, 0.7), None, _view("ABC1Q23", 0.6, 0.6)]
+    reading = agree(views)
+    # One sure view reads O, two less sure ones Q: 1.3 against 0.9.
+    assert reading is not None and reading.text == "ABC1Q23"
+    # The mean over the four views: the O view and the one that read nothing count zero.
+    assert reading.confidence == pytest.approx(1.3 / 4)
+    assert reading.slots is not None and reading.slots[4] == pytest.approx({"Q": 1.3 / 4, "O": 0.7 / 4})
+    assert reading.slots[0] == pytest.approx({"A": 1.3 / 4})
+    every = agree([_view("ABC1Q23", 0.8), _view("ABC1Q23", 0.6)])
+    assert every is not None and every.confidence == pytest.approx(0.7)  # all views agree: their mean
+
+
+def test_one_view_is_taken_as_it_is() -> None:
+    only = _view("ABC1D23", 0.8)
+    assert agree([only]) is only and agree([None]) is None
+    alone = agree([None, only, None, None])
+    assert alone is not None and alone.text == "ABC1D23" and alone.confidence == pytest.approx(0.2)
+    assert agree([None, None]) is None and agree([]) is None
+    first, second = _view("ABC1D23", 0.5), _view("ABC1D28", 0.5)
+    assert agree([first, second]).text == "ABC1D23"  # type: ignore[union-attr]  # a tie: the first view's

@@ -230,6 +230,39 @@ def decode_many(probs: Sequence[np.ndarray], priors: Sequence[Mapping[PlateForma
     return out
 
 
+def agree(readings: Sequence[PlateReading | None]) -> PlateReading | None:
+    """One reading from several views of the same crop (test-time augmentation; the views
+    decoded with :func:`decode_many`): the plate whose readings' confidences add up to the most
+    wins, the first view's on a tie. Its confidence and slot probabilities are the views' mean,
+    a view that read another plate or none counting zero: views that disagree make a less
+    certain reading, so a floor and the per-visit vote weigh it as such. One view's reading is
+    returned as it is."""
+    if len(readings) == 1:
+        return readings[0]
+    valid = [r for r in readings if r is not None]
+    if not valid:
+        return None
+    totals: dict[str, float] = {}
+    for reading in valid:
+        totals[reading.text] = totals.get(reading.text, 0.0) + reading.confidence
+    text = max(totals, key=lambda t: totals[t])  # max keeps the first of equals: the first view's
+    same = [r for r in valid if r.text == text]
+    views = len(readings)
+    slots: tuple[Mapping[str, float], ...] | None = None
+    if all(r.slots is not None for r in same):
+        merged: list[dict[str, float]] = []
+        for k, char in enumerate(same[0].key):
+            mean: dict[str, float] = {}
+            for reading in same:
+                for option, p in reading.slots[k].items():  # type: ignore[index]
+                    mean[option] = mean.get(option, 0.0) + p / views
+            top = dict(sorted(mean.items(), key=lambda item: -item[1])[:ALTERNATIVES])
+            top.setdefault(char, mean[char])
+            merged.append(top)
+        slots = tuple(merged)
+    return PlateReading(text, totals[text] / views, same[0].format, 0, slots)
+
+
 def greedy_text(probs: np.ndarray) -> str:
     """Plain best-per-step CTC decoding of folded ``probs`` (for logs and diagnostics)."""
     best = probs.argmax(axis=1)

@@ -15,6 +15,12 @@ characters are less certain than that (geometric mean, :attr:`vigia.vision.plate
 is no reading. Recognisers are calibrated differently -- the CRNN gives non-plate candidates
 (grilles, signs) a valid-looking plate at 0.07-0.30 while its real reads sit well above -- so the
 floor belongs to the backend, not to the decoder.
+
+A backend may also read each crop as several views (test-time augmentation): a method
+``views(crop) -> list[np.ndarray]`` whose first view is the crop as it is. Then every view of every
+crop goes through one ``probabilities`` call and one batched decoding, and each crop's reading is
+the plate its views agree on (:func:`vigia.vision.plates.ctc.agree`: the most summed confidence);
+the floor applies to that reading.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 import numpy as np
 
 from vigia.vision.plates.brazil import PlateFormat, PlateReading
-from vigia.vision.plates.ctc import decode
+from vigia.vision.plates.ctc import agree, decode_many
 
 #: The confidence floor of a backend that does not set its own ``min_confidence``.
 DEFAULT_MIN_CONFIDENCE = 0.05
@@ -88,8 +94,18 @@ def build_backend(name: str, settings: VisionSettings) -> Backend:
 def read_plates(backend: Backend, crops: Sequence[np.ndarray],
                 priors: Sequence[Mapping[PlateFormat, float] | None] | None = None) -> list[PlateReading | None]:
     """The most likely valid Brazilian plate in each crop: the backend's probabilities decoded
-    under each format's slot rules; ``priors`` weigh the formats per crop. ``None`` for a crop whose
-    best reading is below the backend's ``min_confidence``."""
+    under each format's slot rules; ``priors`` weigh the formats per crop. With the backend's
+    ``views``, each crop's views are decoded and agree on one reading. ``None`` for a crop whose
+    reading is below the backend's ``min_confidence``."""
     floor = float(getattr(backend, "min_confidence", DEFAULT_MIN_CONFIDENCE))
-    probs = backend.probabilities(crops)
-    return [decode(p, priors[i] if priors else None, floor) for i, p in enumerate(probs)]
+    views = getattr(backend, "views", None)
+    groups = [views(crop) for crop in crops] if views is not None else [[crop] for crop in crops]
+    probs = backend.probabilities([view for group in groups for view in group])
+    decoded = decode_many(probs, [priors[i] if priors else None for i, group in enumerate(groups) for _ in group], 0.0)
+    readings: list[PlateReading | None] = []
+    start = 0
+    for group in groups:
+        reading = agree(decoded[start:start + len(group)])
+        start += len(group)
+        readings.append(reading if reading is not None and reading.confidence >= floor else None)
+    return readings
