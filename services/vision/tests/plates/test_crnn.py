@@ -36,6 +36,15 @@ def test_probabilities_are_folded_steps_over_blank_letters_and_digits(crnn: Crnn
     assert crnn.probabilities([]) == []
 
 
+def test_each_crop_is_read_as_itself_and_four_views_of_its_edges(crnn: CrnnBackend) -> None:
+    crop = np.random.default_rng(0).integers(0, 255, (30, 100, 3), dtype=np.uint8)
+    views = crnn.views(crop)
+    assert len(views) == 5 and all(v.ndim == 2 for v in views)
+    assert np.array_equal(views[0], cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY))  # the crop as it is first
+    assert [v.shape for v in views] == [(30, 100), (30, 96), (30, 96), (30, 100), (30, 100)]
+    assert np.array_equal(views[1], views[0][:, 4:]) and np.array_equal(views[2], views[0][:, :96])
+
+
 def test_shipped_weights_read_training_generator_crops(crnn: CrnnBackend) -> None:
     # Seed 101 is not the training seed: these exact images were never trained on. Clean crops of
     # plates at least 100 px wide; the shipped weights read 74 % of all clean validation crops
