@@ -6,7 +6,7 @@
  * when the page is left; HLS from ffmpeg plays behind /stream/, for a camera whose WebRTC answers
  * are broken (the tile falls back). Cameras and URLs come from tests/console/test_cameras.py.
  */
-import { type Page, type WebSocket } from "@playwright/test";
+import { type Locator, type Page, type WebSocket } from "@playwright/test";
 
 import { checkA11y, env, expect, keep, signIn, test } from "./support";
 
@@ -14,6 +14,16 @@ const FED = () => env("VIGIA_CONSOLE_FED_CAMERA");
 
 function tileOf(page: Page, camera: string) {
   return page.locator(`[data-testid="camera-tile"][data-camera="${camera}"]`);
+}
+
+/** The view's <video>, once it has played and then moved on by more than a second. */
+async function expectPlaying(view: Locator): Promise<Locator> {
+  const video = view.locator("video");
+  const time = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
+  await expect.poll(time, { timeout: 20_000 }).toBeGreaterThan(0);
+  const started = await time();
+  await expect.poll(time, { timeout: 15_000 }).toBeGreaterThan(started + 1);
+  return video;
 }
 
 async function accessToken(page: Page): Promise<string> {
@@ -204,11 +214,7 @@ test("a camera with an HLS stream plays it", async ({ page }, testInfo) => {
   // WebRTC is offered first; its broken answers make the tile give up on it after three tries.
   await expect(view).toHaveAttribute("data-kind", "hls", { timeout: 20_000 });
   await expect(view).toHaveAttribute("data-state", "live", { timeout: 20_000 });
-  const video = view.locator("video");
-  const time = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
-  await expect.poll(time, { timeout: 20_000 }).toBeGreaterThan(0);
-  const started = await time();
-  await expect.poll(time, { timeout: 15_000 }).toBeGreaterThan(started + 1);
+  await expectPlaying(view);
   await expect(view.getByTestId("stream-kind")).toHaveText("HLS");
   await expect(view.getByTestId("stream-delay")).toHaveText(/^Atraso /);
   await keep(page, "camera-hls", testInfo);
@@ -224,11 +230,7 @@ test("a camera with a WebRTC stream plays it and hangs up when left", async ({ p
   const view = page.getByTestId("camera-view");
   await expect(view).toHaveAttribute("data-kind", "webrtc");
   await expect(view).toHaveAttribute("data-state", "live", { timeout: 20_000 });
-  const video = view.locator("video");
-  const time = () => video.evaluate((v: HTMLVideoElement) => v.currentTime);
-  await expect.poll(time, { timeout: 20_000 }).toBeGreaterThan(0);
-  const started = await time();
-  await expect.poll(time, { timeout: 15_000 }).toBeGreaterThan(started + 1);
+  const video = await expectPlaying(view);
   expect(await video.evaluate((v: HTMLVideoElement) => [v.videoWidth, v.videoHeight])).toEqual([320, 180]);
   await expect(view.getByTestId("stream-kind")).toHaveText("WebRTC");
   await expect(view.getByTestId("stream-delay")).toHaveText(/^Atraso \d/);
