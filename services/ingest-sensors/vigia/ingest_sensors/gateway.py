@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 2.0
 SERVICE_RESTART = 1012
+CLOSE_TIMEOUT_S = 10.0
 
 
 class Interruptible(Protocol):
@@ -50,6 +51,7 @@ class Gateway:
     limits: SessionLimits
     sockets: set[Interruptible] = field(default_factory=set)
     draining: bool = False
+    _drain_deadline: float | None = None  # loop time by which the drain gives up, set by the first call
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _sockets_gone: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -100,18 +102,32 @@ class Gateway:
 
     async def drain(self, grace_s: float) -> None:
         """SIGTERM: every socket publishes what it holds, waits for the confirms, sends its last ack
-        and closes with 1012 (service restart); returns when all are closed or ``grace_s`` passed."""
+        and closes with 1012 (service restart); returns when all are closed or ``grace_s`` passed.
+
+        The grace is one budget for the whole shutdown: a second call (the lifespan's, after the
+        server's) waits only for what is left of the first call's, so a socket stuck in a send
+        cannot make the process outlive its orchestrator's stop timeout."""
         self.draining = True
+        loop = asyncio.get_running_loop()
+        if self._drain_deadline is None:
+            self._drain_deadline = loop.time() + grace_s
+            for socket in list(self.sockets):
+                socket.interrupt(SERVICE_RESTART)
+            if self.sockets:
+                log.info("draining sensor sockets", extra={"sockets": len(self.sockets)})
         if not self.sockets:
             return
-        log.info("draining sensor sockets", extra={"sockets": len(self.sockets)})
-        for socket in list(self.sockets):
-            socket.interrupt(SERVICE_RESTART)
         try:
-            async with asyncio.timeout(grace_s):
+            async with asyncio.timeout_at(self._drain_deadline):
                 await self._sockets_gone.wait()
         except TimeoutError:
             log.warning("sockets still open after the drain timeout", extra={"sockets": len(self.sockets)})
+
+    def drain_left(self) -> float:
+        """Seconds left of the drain's budget (the whole budget before a drain started)."""
+        if self._drain_deadline is None:
+            return self.settings.shutdown_grace_s
+        return max(0.0, self._drain_deadline - asyncio.get_running_loop().time())
 
     async def readiness(self) -> dict[str, bool]:
         """Whether the broker, Redis and the database answer now."""
@@ -140,7 +156,11 @@ class Gateway:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.last_seen.flush()
-        await self.publisher.close()
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self.last_seen.flush()
+                await self.publisher.close()
+        except TimeoutError:  # a broker or Redis that stopped answering must not hold the exit
+            log.warning("closing the broker connection timed out", extra={"seconds": CLOSE_TIMEOUT_S})
         await self.redis.aclose()
         self.engine.dispose()

@@ -4,12 +4,14 @@ Left to itself, uvicorn answers SIGTERM by closing every WebSocket with 1012 at 
 batches a socket holds would be published after their phone was gone, and never acked (the phone
 would resend them: nothing lost, but needless duplicates). :class:`DrainingServer` first stops
 listening, then lets every socket publish what it holds, wait for the confirms, send its last ack
-and close with 1012 itself; only then does uvicorn's own shutdown run.
+and close with 1012 itself; only then does uvicorn's own shutdown run, given only what is left of
+the drain's budget (``shutdown_grace_s`` bounds the whole shutdown, not each of its steps).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import socket
 from typing import Any
@@ -70,4 +72,6 @@ class DrainingServer(CleanExitOnSignal, uvicorn.Server):
         if gateway is not None:
             settings: IngestSensorsSettings = state.settings
             await gateway.drain(settings.shutdown_grace_s)
+            # uvicorn then waits for the connections left: only for what the drain's budget left
+            self.config.timeout_graceful_shutdown = math.ceil(gateway.drain_left()) + 1
         await super().shutdown(sockets)
