@@ -27,14 +27,15 @@ async function connect(page: Page, source: string, target: string, from?: string
   await inspector.getByRole("button", { name: "Conectar", exact: true }).click();
 }
 
-/** Drag from one port's handle to another's (the whole graph in view first): React Flow starts a
- * connection on the press over a handle and ends it on the release over the other; a press that
- * missed the handle pans the canvas instead, so the drag is tried again from a fitted view. */
-async function dragPort(page: Page, from: string, to: string, edges: number) {
+/** Drag from one port's handle to another's (the whole graph in view first) until ``landed`` holds:
+ * React Flow starts a connection on the press over a handle and ends it on the release over the
+ * other; a press that missed the handle (the view refits itself 100 ms after a node is added, so a
+ * handle can move under a drag) pans the canvas instead, so the drag is tried again from a fitted view. */
+async function dragPort(page: Page, from: string, to: string, landed: () => Promise<void>) {
   await expect(async () => {
     await page.getByRole("button", { name: "Fit View" }).click();
     await page.getByTestId(from).dragTo(page.getByTestId(to));
-    await expect(page.locator(".react-flow__edge")).toHaveCount(edges, { timeout: 2_000 });
+    await landed();
   }).toPass({ timeout: 20_000 });
 }
 
@@ -71,9 +72,9 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   }
 
   // Detections into a plates input, dragged from port to port: refused, with the reason the server would give.
-  await page.getByTestId("handle-camera_rtsp-1-out-detections").dragTo(page.getByTestId("handle-plate_match-1-in-plates"));
-  await expect(notice).toContainText(
-    "Conexão recusada: node 'plate_match-1': input 'plates' takes plates, but node 'camera_rtsp-1' output 'detections' gives detections");
+  await dragPort(page, "handle-camera_rtsp-1-out-detections", "handle-plate_match-1-in-plates", () => expect(notice).toContainText(
+    "Conexão recusada: node 'plate_match-1': input 'plates' takes plates, but node 'camera_rtsp-1' output 'detections' gives detections",
+    { timeout: 2_000 }));
   await expect(page.locator(".react-flow__edge")).toHaveCount(0);
   await checkA11y(page, "builder with a refused connection");
   await keep(page, "pipeline-refused-connection", testInfo);
@@ -86,7 +87,8 @@ test("an operator builds a pipeline, deploys it, sees it fire and dry-runs a nod
   await page.locator('.react-flow__node[data-id="plate_match-1"]').press("Delete");
   await expect(page.getByTestId("node-plate_match-1")).toHaveCount(0);
 
-  await dragPort(page, "handle-camera_rtsp-1-out-detections", "handle-object_detection-1-in-detections", 1);
+  await dragPort(page, "handle-camera_rtsp-1-out-detections", "handle-object_detection-1-in-detections",
+    () => expect(page.locator(".react-flow__edge")).toHaveCount(1, { timeout: 2_000 }));
   await connect(page, "object_detection-1", "conditional-1 · in (any)");
   await connect(page, "conditional-1", "dashboard-1 · data (any)", "true");
   await expect(page.getByTestId("inspector-edges").getByRole("listitem")).toHaveCount(2);
