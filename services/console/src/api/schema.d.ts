@@ -3915,6 +3915,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Redis, which keeps the lock-out counts, is unavailable: sign-in fails closed; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     auth_logout_create: {
@@ -7259,6 +7268,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Redis, which counts the node's rate limit, is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     organization_settings_retrieve: {
@@ -9585,6 +9603,15 @@ export interface operations {
             };
             /** @description The change conflicts with the current state or with existing data. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Redis, which keeps the lock-out counts, is unavailable; retry after Retry-After. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

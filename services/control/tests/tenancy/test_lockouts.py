@@ -7,6 +7,7 @@ vigia.common.client_address, and tests/security for the same against a running s
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -143,4 +144,29 @@ def test_only_an_admin_of_the_users_org_may_unlock(api, operator, viewer, outsid
     assert api(outsider).post(f"/api/v1/users/{viewer.id}/unlock/").status_code == 404
     assert api().post(f"/api/v1/users/{viewer.id}/unlock/").status_code == 401
     assert login(viewer.email, user_password).status_code == 429
+    assert not AuditEntry.objects.filter(action="user_unlocked").exists()
+
+
+@pytest.fixture
+def redis_down(settings: Any) -> Iterator[None]:
+    """Control's cache (the lock-out counts) pointed at a loopback port nobody listens on."""
+    with socket.socket() as probe:  # a port that was free a moment ago: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    yield
+
+
+def test_sign_in_fails_closed_with_a_503_while_redis_is_down(api, admin, operator, user_password, redis_down):
+    answer = login(operator.email, user_password)
+    assert answer.status_code == 503, answer.content
+    assert answer.json() == {"error": {"code": "unavailable", "message":
+                                       "a service the API depends on is unavailable; try again shortly"}}
+    assert answer["Retry-After"] == "5"
+    assert "access" not in answer.json() and "refresh" not in answer.cookies
+    operator.refresh_from_db()
+    assert operator.last_login is None  # nothing of the sign-in was written
+    assert not AuditEntry.objects.filter(action="sign_in").exists()
+    unlock = api(admin).post(f"/api/v1/users/{operator.id}/unlock/")
+    assert unlock.status_code == 503 and unlock.json()["error"]["code"] == "unavailable"
     assert not AuditEntry.objects.filter(action="user_unlocked").exists()

@@ -88,6 +88,8 @@ CACHES = {
         "LOCATION": _cfg.redis_url,
         "KEY_PREFIX": "vigia:control",
         "TIMEOUT": 300,
+        # A Redis that stops answering is a 503 after these, not a request that hangs (core/errors.py).
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
 

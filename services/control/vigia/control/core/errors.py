@@ -14,12 +14,27 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError
 from django.http import Http404, JsonResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 log = logging.getLogger(__name__)
+
+#: Seconds a client is asked to wait when a service control depends on does not answer.
+UNAVAILABLE_RETRY_S = 5
+
+
+class DependencyUnavailable(exceptions.APIException):
+    """503: Redis (sign-in lock-outs, webhook limits) did not answer. Sign-in fails closed: without
+    the lock-out counts a password guesser would be unthrottled."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+    default_detail = "a service the API depends on is unavailable; try again shortly"
+    wait = UNAVAILABLE_RETRY_S  # DRF's handler sends it as Retry-After
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
@@ -60,6 +75,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        log.error("Redis unavailable: answered 503", extra={"error": str(exc)})
+        exc = DependencyUnavailable()
     if isinstance(exc, IntegrityError):
         # A uniqueness race that the serializer's check could not see (two identical creates at once).
         set_rollback()

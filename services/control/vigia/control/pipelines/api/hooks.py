@@ -72,6 +72,8 @@ class PipelineHookView(APIView):
             413: error_response("The body exceeds 64 KiB."),
             429: OpenApiResponse(description="Over the node's rate limit; retry after Retry-After seconds.",
                                  response=error_response("").response),
+            503: error_response("Redis, which counts the node's rate limit, is unavailable; retry after "
+                                "Retry-After."),
         },
     )
     def post(self, request: Request, pipeline: str, node: str) -> Response:

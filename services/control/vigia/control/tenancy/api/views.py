@@ -88,7 +88,9 @@ class LoginView(PublicAPIView):
     @extend_schema(request=LoginSerializer, parameters=[SESSION_HEADER], responses={
         200: TokenPairSerializer, 401: error_response("Wrong e-mail or password (or an inactive account)."),
         403: error_response("Right password, but the account's organization is disabled."),
-        429: error_response("Too many failed sign-ins; retry after the delay in Retry-After.")})
+        429: error_response("Too many failed sign-ins; retry after the delay in Retry-After."),
+        503: error_response("Redis, which keeps the lock-out counts, is unavailable: sign-in fails closed; "
+                            "retry after Retry-After.")})
     def post(self, request: Request) -> Response:
         body = LoginSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -263,7 +265,8 @@ class UserViewSet(OrgScopedMixin, viewsets.ModelViewSet):
         tokens.revoke_user_tokens(user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, 503: error_response(
+        "Redis, which keeps the lock-out counts, is unavailable; retry after Retry-After.")})
     @action(detail=True, methods=["post"])
     def unlock(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Clear the user's sign-in lock-outs and failure counts, from every address (audited)."""
