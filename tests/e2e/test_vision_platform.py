@@ -1,7 +1,7 @@
 """Issue #3's acceptance test, end to end with real RTSP, broker, database, Redis and object store.
 
 camsim serves one 1280x720 camera; control (API, outbox relay, recorder), streamer, vision (CPU,
-OpenCV detector, EasyOCR), watchdog and live run as real processes (tests/e2e/vision_stack.py). An
+OpenCV detector, the CRNN plate reader), watchdog and live run as real processes (tests/e2e/vision_stack.py). An
 operator signs in, opens the live WebSocket and adds a camera pointing at camsim through the API;
 within 30 s of that the plate search returns a detection whose plate is exactly one camsim's
 ground-truth log says was on screen, the operator's WebSocket received that same detection, and

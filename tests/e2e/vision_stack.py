@@ -2,9 +2,9 @@
 
 :func:`vision_stack` starts, on a database, a broker vhost, a Redis database and an object-store
 directory of its own: camsim (real RTSP, with its ground-truth log), the control API with its
-outbox relay and recorder, and any of streamer, vision (CPU, OpenCV detector, EasyOCR), live and
+outbox relay and recorder, and any of streamer, vision (CPU, OpenCV detector, the CRNN plate reader), live and
 watchdog, each as ``python -m vigia.<service>`` the way deploy/local/Procfile starts it. The slow
-starters (vision loads torch and EasyOCR; camsim; the migrations) run side by side, and the
+starters (vision loads torch and the plate reader; camsim; the migrations) run side by side, and the
 function returns only once every process answers its readiness check, so a caller's clock can
 start at the camera's creation. Logs go to files (a pipe nobody reads would block a chatty
 process); :meth:`VisionStack.tail` shows them in failure messages. The automation runtime and the
