@@ -16,7 +16,7 @@ The closing line names the default backend (``VIGIA_PLATE_OCR_BACKEND``'s defaul
 rates. Targets (issue #12): exact >= 0.95 clean, >= 0.85 degraded; finder recall >= 0.98.
 
 Run: .venv/bin/python tests/bench/bench_plates.py [--frames 1000] [--backends easyocr,crnn]
-     [--splits clean,degraded] [--formats mercosul,old] [--seed 0]
+     [--splits clean,degraded] [--formats mercosul,old] [--seed 0] [--crnn-weights PATH]
 The held-out fonts are Debian packages (``make bootstrap`` installs them); without them the bench
 says which are missing and exits 0 without figures.
 """
@@ -153,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--splits", default=",".join(SPLITS))
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--crnn-weights", default=None,
+                        help="read with these crnn weights instead of the shipped ones (a make train-plates --out)")
     args = parser.parse_args(argv)
     missing = missing_fonts()
     if missing:
@@ -164,7 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     backends: dict[str, Backend] = {}
     for name in args.backends.split(","):
         try:
-            backends[name] = build_backend(name, settings)
+            if name == "crnn" and args.crnn_weights:
+                from vigia.vision.plates.backends.crnn import CrnnBackend
+
+                backends[name] = CrnnBackend(weights=args.crnn_weights)
+            else:
+                backends[name] = build_backend(name, settings)
         except Exception as exc:  # e.g. weights not shipped yet: measure the others, say why
             print(json.dumps({"bench": "plates", "backend": name, "skipped": f"{type(exc).__name__}: {exc}"}))
     exact: dict[str, dict[str, list[int]]] = {name: {} for name in backends}
@@ -172,7 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for fmt in args.formats.split(","):
             tallies = run(backends, split, fmt, args.frames, args.seed)  # type: ignore[arg-type]
             for name, tally in tallies.items():
-                print(json.dumps(tally.line(name, split, fmt, args.seed)), flush=True)
+                record = tally.line(name, split, fmt, args.seed)
+                if name == "crnn" and args.crnn_weights:
+                    record["weights"] = args.crnn_weights
+                print(json.dumps(record), flush=True)
                 got = exact[name].setdefault(split, [0, 0])
                 got[0] += tally.exact
                 got[1] += tally.frames
