@@ -37,8 +37,9 @@ class CrnnBackend:
     per frame, one view -> five: clean 0.947 -> 0.969 Mercosul, 0.950 -> 0.961 old; degraded
     0.905 -> 0.914, 0.906 -> 0.923. The views were chosen on the training generator's validation
     crops (exact 0.767 -> 0.794) and the held-out dev seeds 98 and 99 (clean 0.957 -> 0.968 and
-    0.949 -> 0.965), seed 0 only confirmed them. CPU about 21 ms a crop on the 2-core machine with
-    little else running (17 ms with one view; EasyOCR 51-54 ms). camsim per visit (seeds 1-5,
+    0.949 -> 0.965), seed 0 only confirmed them. CPU 11-13 ms a crop on the idle 2-core machine
+    (EasyOCR 29-35 ms on the same frames; about 21 ms and 51-54 ms with other work running, 17 ms
+    with one view). camsim per visit (seeds 1-5,
     120 s): 101 of 101, one wrong read (two with one view).
 
     A missing, damaged or foreign weights file is refused when the backend is built, with a
