@@ -40,22 +40,38 @@ test("a camsim plate and an injected episode, live, from the dashboard to a reso
   await signIn(page);
   await expect(page.getByTestId("feed-connection")).toHaveAttribute("data-state", "open");
 
-  // A plate camsim shows, read by vision, voted per visit and announced live.
+  // A plate camsim shows, read by vision, voted per visit and announced live; the plate search then
+  // finds its passage (the recorder stores it from the same messages) with its crop. A later vote of
+  // the visit may still change the passage's plate, and not every passage gets a crop (session 12's
+  // stop note): up to four visits are tried, each on a plate announced after a fresh load.
   const announced = page.getByTestId("feed").locator("li", { hasText: PLATE_READ }).first();
-  await expect(announced).toBeVisible({ timeout: PLATE_TIMEOUT_MS });
-  const plate = PLATE_READ.exec(await announced.innerText())![1];
-  await keep(page, "platform-dashboard", testInfo);
-
-  // The plate search finds its passage (the recorder stores it from the same message) with its crop.
-  // (Its crop comes with a later message of the visit than the first vote: the search is asked again until then.)
+  let plate = "";
+  const tried: string[] = [];
+  for (let visit = 1; visit <= 4 && !plate; visit++) {
+    if (visit > 1) {
+      await page.goto("/");
+      await expect(page.getByTestId("feed-connection")).toHaveAttribute("data-state", "open");
+    }
+    await expect(announced).toBeVisible({ timeout: PLATE_TIMEOUT_MS });
+    const candidate = PLATE_READ.exec(await announced.innerText())![1]!;
+    if (tried.includes(candidate)) continue;
+    tried.push(candidate);
+    if (visit === 1) await keep(page, "platform-dashboard", testInfo);
+    const crop = page.getByRole("list", { name: "Passagens" })
+      .locator(`[data-testid=passage][data-plate=${candidate}]`).first().getByTestId("passage-crop");
+    const deadline = Date.now() + 30_000;
+    while (!plate && Date.now() < deadline) {
+      await page.goto(`/plates?q=${candidate}`);
+      const shown = await crop.waitFor({ state: "visible", timeout: 3_000 }).then(() => true, () => false);
+      if (shown && await crop.evaluate((img: HTMLImageElement) => new Promise<number>((done) => {
+        if (img.complete) done(img.naturalWidth);
+        else { img.onload = () => done(img.naturalWidth); img.onerror = () => done(0); }
+      })) > 0) plate = candidate;
+      else await page.waitForTimeout(2_000);
+    }
+  }
+  expect(plate, `no passage with a crop among the visits announced: ${tried.join(", ")}`).not.toBe("");
   const passage = page.getByRole("list", { name: "Passagens" }).locator(`[data-testid=passage][data-plate=${plate}]`).first();
-  const crop = passage.getByTestId("passage-crop");
-  await expect(async () => {
-    await page.goto(`/plates?q=${plate}`);
-    await expect(crop).toBeVisible({ timeout: 3_000 });
-    await expect.poll(() => crop.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth),
-      { timeout: 3_000 }).toBeGreaterThan(0);
-  }).toPass({ timeout: 90_000 });
   await expect(passage).toContainText("exata");
   await keep(page, "platform-plate-search", testInfo);
   await checkA11y(page, "the plate search on the running platform");
