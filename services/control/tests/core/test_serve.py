@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import free_port
+from tests.support.processes import answers, free_port
 
 ROOT = Path(__file__).resolve().parents[4]
 EVERY = 5
@@ -29,15 +29,7 @@ def served() -> Iterator[int]:
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                probe.request("GET", "/healthz")
-                if probe.getresponse().status == 200:
-                    probe.close()
-                    break
-            except OSError:
-                pass
+        while not answers(f"http://127.0.0.1:{port}/healthz"):
             assert server.poll() is None and time.monotonic() < deadline, "control did not start"
             time.sleep(0.2)
         yield port
