@@ -286,3 +286,28 @@ async def test_a_redelivered_frame_publishes_its_detections_under_the_same_ids(a
     assert [e.id for e in again if e.type == "detection.created"] == [e.id for e in people]
     assert len({e.id for e in people}) == len(people)
     assert all(e.id.version == 7 and uuid7_time_ms(e.id) == envelope.time // 1_000_000 for e in people)
+
+
+@pytest.mark.parametrize("ended_by", ["later frames", "the idle sweep"])
+async def test_a_visit_decided_only_at_its_end_is_published_with_its_latest_plate_crop(
+        amqp_url, store, plate_ocr, render_plate, ended_by) -> None:
+    """One read of the plate (two must agree to decide): the visit's plate is published only when
+    the visit ends, from a frame that no longer shows it, and still carries the crop and snapshot
+    of the last frame that did (the console's passage shows that crop)."""
+    camera = uuid.uuid4()
+    plate = render_plate("BRA2E19", 220)
+    image = np.full((720, 1280, 3), 80, np.uint8)
+    image[400:400 + plate.shape[0], 300:300 + plate.shape[1]] = plate
+    empty = np.full((720, 1280, 3), 80, np.uint8)
+    base = time.time_ns() - 4_000_000_000
+    shown = [image] + ([empty] * 3 if ended_by == "later frames" else [])
+    frames = [(make("frame.captured", ORG, "test", FrameCaptured(camera=camera, width=1280, height=720, seq=i),
+                    time_ns=base + i * 500_000_000), jpeg(frame)) for i, frame in enumerate(shown)]
+    events = await run_worker(amqp_url, store, plate_ocr, frames, expect=2)
+    [detection] = [e for e in events if e.type == "detection.created"]
+    [read] = [e for e in events if e.type == "plate.read"]
+    assert read.data.final and read.data.votes == 1 and read.data.plate_text == "BRA2E19"
+    assert read.data.visit == detection.data.track
+    assert read.data.crop_key == detection.data.crop_key is not None
+    assert read.data.snapshot_key == detection.data.snapshot_key
+    assert store.get("snapshots", read.data.crop_key)[:2] == b"\xff\xd8"

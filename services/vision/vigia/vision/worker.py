@@ -19,7 +19,9 @@ Per frame: skipped if stale (older than the frame TTL) or not a decodable image 
 acked, since retrying cannot help; else detections, snapshot (the JPEG as received, not re-encoded)
 and crops stored, detection.created published (with the frame's trace; ids derived from the frame
 id and the detection's index, so a frame redelivered after a crash is stored once), plate.read
-published for visits decided, then ``handle`` returns and the consumer acks.
+published for visits decided, then ``handle`` returns and the consumer acks. A plate.read carries
+the snapshot and plate crop of its visit's latest stored frame that showed the plate, also when the
+visit is decided only at its end (by a later frame, or by the idle sweep once the camera went quiet).
 
 Failures: frames are perishable and their queues have no DLQ. A frame whose processing raises fails
 alone (a failing detector batch is retried frame by frame; finishing runs frame by frame); its
@@ -41,6 +43,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -86,6 +89,8 @@ FRAME_AGE = Histogram("vigia_vision_frame_age_seconds", "Age of a frame (since c
 DETECTION_LATENCY = Histogram("vigia_vision_detection_latency_seconds", "From a frame's capture to its results "
                               "published (processed frames): end-to-end detection latency",
                               buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 30))
+VISIT_IMAGES = 10_000  # visits whose latest stored frame and plate crop are remembered
+
 PLATES = Counter("vigia_vision_plate_reads_published_total", "plate.read published (one or more per visit)")
 
 Publish = Callable[[list[Envelope]], Awaitable[None]]
@@ -135,6 +140,10 @@ class VisionWorker:
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vision-io")
         self._tasks: list[asyncio.Task[None]] = []
         self._orgs: dict[str, uuid.UUID] = {}
+        # Each open visit's latest stored frame and plate crop, for its plate published later: a
+        # visit decided only when it ends (by a later frame or the idle sweep) is no longer in the
+        # frame that publishes it. Visits ended without a plate leave by age (least recent first).
+        self._visit_images: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     # --- lifecycle ---
 
@@ -304,7 +313,7 @@ class VisionWorker:
             try:
                 plates = await loop.run_in_executor(self._finisher, self.pipeline.end_idle)
                 if plates:
-                    await self.publish([self._plate_envelope(p, None, None) for p in plates])
+                    await self.publish([self._plate_envelope(p, *self._images_of(p)) for p in plates])
             except Exception:
                 log.warning("idle sweep failed", exc_info=True)
 
@@ -333,11 +342,22 @@ class VisionWorker:
                 track=obj.track, snapshot_key=snapshot_key, crop_key=crop_key), trace=envelope.trace)
             out.append(detection.model_copy(update={"id": detection_id(envelope, index)}))
             DETECTIONS.labels(str(data.camera), obj.detection.label).inc()
-        plate_crops = {obj.track: key for obj, key in zip(result.objects, crop_keys, strict=True)
-                       if obj.plate_box is not None}
-        out += [self._plate_envelope(p, snapshot_key, plate_crops.get(p.visit)) for p in result.plates]
+        if snapshot_key is not None:
+            for obj, crop_key in zip(result.objects, crop_keys, strict=True):
+                if obj.plate_box is not None and crop_key is not None:
+                    self._visit_images[obj.track] = (snapshot_key, crop_key)
+                    self._visit_images.move_to_end(obj.track)
+            while len(self._visit_images) > VISIT_IMAGES:
+                self._visit_images.popitem(last=False)
+        out += [self._plate_envelope(p, *self._images_of(p)) for p in result.plates]
         if out:
             await self.publish(out)
+
+    def _images_of(self, plate: VisitPlate) -> tuple[str | None, str | None]:
+        """The snapshot and plate crop a visit's plate is published with: those of the visit's latest
+        stored frame that showed its plate (a final plate's visit is forgotten)."""
+        images = self._visit_images.pop(plate.visit, None) if plate.final else self._visit_images.get(plate.visit)
+        return images if images is not None else (None, None)
 
     async def _keep_recent(self, camera: uuid.UUID, time_ns: int, body: bytes) -> None:
         """Append the frame to the camera's short Redis stream for evidence videos; a Redis outage
