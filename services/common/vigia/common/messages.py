@@ -238,12 +238,19 @@ class PlateRead(Strict):
     final: bool = Field(False, description="the visit ended: no later message will change its plate")
 
 
+#: What found an anomaly: fusion's detectors, or the forecast service (``forecast``: a metric's
+#: resampled value outside the band its forecast gave for that step; ``details`` then hold
+#: ``metric``, ``expected``, ``lower``, ``upper`` and ``model``).
+AnomalyKind = Literal["magnetic", "imu", "audio_infrasound", "audio_ultrasound", "audio_voice", "humanoid",
+                      "forecast"]
+
+
 @message_type("anomaly.detected")
 class AnomalyDetected(Strict):
     """A per-device signal left its normal range."""
 
     device: uuid.UUID
-    kind: Literal["magnetic", "imu", "audio_infrasound", "audio_ultrasound", "audio_voice", "humanoid"]
+    kind: AnomalyKind
     severity: Severity
     score: float = Field(description="z-score or detector-specific strength")
     observed_at: TimeNs
@@ -351,6 +358,35 @@ class CameraHealth(Strict):
 _LEGACY_CAMERA_HEALTH = {"ok": "online", "stale": "offline", "down": "offline", "restarting": "offline"}
 
 
+class ForecastAnomaly(Strict):
+    """One step of a forecast-kind anomaly, as the feed shows it beside the chart."""
+
+    id: uuid.UUID = Field(description="id of its anomaly.detected message")
+    observed_at: TimeNs = Field(description="the step's start")
+    value: float = Field(description="the step's resampled value")
+    lower: float
+    upper: float
+    severity: Severity
+
+
+@message_type("forecast.updated")
+class ForecastUpdated(Strict):
+    """The forecast service stored a new forecast of one device metric (table ``forecasts``): for
+    the operators' screens only (live forwards it as ``forecast_updated``), which read the points at
+    ``GET /api/v1/devices/{id}/forecast``. ``anomalies``: the steps the refresh that made it found
+    outside the previous forecast's band (published as ``anomaly.detected``, kind ``forecast``)."""
+
+    device: uuid.UUID
+    metric: str = Field(min_length=1, max_length=64)
+    model: str = Field(min_length=1, max_length=64)
+    fallback: str | None = Field(None, max_length=500, description="why another model than configured made it")
+    made_at: TimeNs
+    start: TimeNs = Field(description="time of the first forecast step")
+    step_s: int = Field(gt=0, le=86_400)
+    horizon: int = Field(gt=0, le=10_000)
+    anomalies: list[ForecastAnomaly] = Field(default_factory=list, max_length=1000)
+
+
 # --- control plane changes (outbox) -----------------------------------------------------------
 
 
@@ -442,6 +478,16 @@ class PipelineHook(Strict):
     pipeline: uuid.UUID
     node: str = Field(min_length=1, max_length=64)
     body: dict[str, Any]
+
+
+@message_type("forecast.requested")
+class ForecastRequested(Strict):
+    """Someone asked for a device's forecasts now (``POST /api/v1/devices/{id}/forecast/refresh``):
+    the forecast service refreshes that device's metrics (only ``metric`` when given) at once
+    instead of at its next scheduled round."""
+
+    device: uuid.UUID
+    metric: str | None = Field(None, min_length=1, max_length=64, description="one metric; None: all")
 
 
 @message_type("watchlist.created", "watchlist.updated")

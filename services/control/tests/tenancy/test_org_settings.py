@@ -17,7 +17,7 @@ SETTINGS = "/api/v1/organization/settings"
 NO_SEVERITY = {"medium": None, "high": None, "critical": None, "critical_sensors": None}
 DEFAULTS = {"time_zone": "America/Sao_Paulo", "correlation": {
     "window_ms": None, "threshold": None, "person_min_confidence": None,
-    "weights": {"magnetic": None, "audio": None, "humanoid": None, "imu": None},
+    "weights": {"magnetic": None, "audio": None, "humanoid": None, "imu": None, "forecast": None},
     "severity": NO_SEVERITY, "fold_window_s": None}, "escalation_delay_s": 300,
     "retention": {"passages_days": None, "snapshots_days": None, "notifications_days": None,
                   "evidence_days": None}, "session_idle_minutes": 30}
@@ -43,7 +43,7 @@ def test_admin_changes_time_zone_and_correlation_in_the_shape_the_correlator_rea
     assert response.status_code == 200, response.content
     assert response.json() == {"time_zone": "America/Manaus", "correlation": {
         "window_ms": 1500, "threshold": 0.8, "person_min_confidence": None,
-        "weights": {"magnetic": None, "audio": 0.3, "humanoid": None, "imu": 0.1},
+        "weights": {"magnetic": None, "audio": 0.3, "humanoid": None, "imu": 0.1, "forecast": None},
         "severity": NO_SEVERITY, "fold_window_s": None}, "escalation_delay_s": 300,
         "retention": {"passages_days": None, "snapshots_days": None, "notifications_days": None,
                   "evidence_days": None}, "session_idle_minutes": 30}
@@ -58,7 +58,7 @@ def test_admin_changes_time_zone_and_correlation_in_the_shape_the_correlator_rea
     assert _state(org) == ("America/Manaus", {"retention_days": 30, "correlation": {
         "window_ms": 1500, "weights": {"imu": 0.1, "magnetic": 0.5}}})
     assert api(admin).get(SETTINGS).json()["correlation"]["weights"] == {
-        "magnetic": 0.5, "audio": None, "humanoid": None, "imu": 0.1}
+        "magnetic": 0.5, "audio": None, "humanoid": None, "imu": 0.1, "forecast": None}
 
 
 def test_admin_tunes_severity_folding_and_escalation_in_the_shape_the_correlator_reads(api, admin, org):

@@ -28,6 +28,9 @@ class CorrelatorSettings(BrokerSettings):
                                                "humanoid flag or a camera's person detection.")
     correlation_weight_imu: float = Field(0.0, ge=0, le=1, description="Weight of an IMU anomaly (sudden "
                                           "motion of the phone) in the correlation score.")
+    correlation_weight_forecast: float = Field(0.2, ge=0, le=1, description="Weight of a forecast anomaly "
+                                               "(a device metric outside its forecast band, from the forecast "
+                                               "service) in the correlation score.")
     correlation_person_min_confidence: float = Field(0.5, ge=0, le=1, description="Person detections "
                                                      "below this confidence are not a signal.")
     correlation_severity_medium: float = Field(0.8, ge=0, le=10, description="Score from which an event "

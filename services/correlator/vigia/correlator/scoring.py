@@ -32,6 +32,7 @@ ANOMALY_SIGNAL_KINDS: dict[str, str] = {
     "audio_voice": "audio",
     "humanoid": "humanoid",
     "imu": "imu",
+    "forecast": "forecast",
 }
 PERSON_LABEL = "person"
 SEVERITY_ORDER = (Severity.low, Severity.medium, Severity.high, Severity.critical)
@@ -92,7 +93,7 @@ class CorrelationConfig(BaseModel):
     window_ms: int = Field(1000, ge=10, le=600_000)
     threshold: float = Field(0.6, ge=0, le=10)
     weights: dict[str, float] = Field(default_factory=lambda: {
-        "magnetic": 0.4, "audio": 0.4, "humanoid": 0.2, "imu": 0.0})
+        "magnetic": 0.4, "audio": 0.4, "humanoid": 0.2, "imu": 0.0, "forecast": 0.2})
     person_min_confidence: float = Field(0.5, ge=0, le=1)
     severity: SeverityGrades = Field(default_factory=SeverityGrades)
     fold_window_s: float = Field(600.0, ge=0, le=86_400, description=(

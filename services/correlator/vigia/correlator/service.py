@@ -49,7 +49,8 @@ def default_config(settings: CorrelatorSettings) -> CorrelationConfig:
     return CorrelationConfig(
         window_ms=settings.correlation_window_ms, threshold=settings.correlation_threshold,
         weights={"magnetic": settings.correlation_weight_magnetic, "audio": settings.correlation_weight_audio,
-                 "humanoid": settings.correlation_weight_humanoid, "imu": settings.correlation_weight_imu},
+                 "humanoid": settings.correlation_weight_humanoid, "imu": settings.correlation_weight_imu,
+                 "forecast": settings.correlation_weight_forecast},
         person_min_confidence=settings.correlation_person_min_confidence,
         severity=SeverityGrades(medium=settings.correlation_severity_medium, high=settings.correlation_severity_high,
                                 critical=settings.correlation_severity_critical,

@@ -18,6 +18,10 @@ The message types follow seed 001 ("WebSocket Events") and extend it:
                             time it fires, ``inactive`` when stopped, ``error``), ``state`` the
                             runtime's (started, stopped, error, fired), ``node`` the node that
                             failed or fired, ``at`` when (ns)
+``forecast_updated``        ``{"type", "id", "time", "forecast": {...ForecastUpdated}}``: a device
+                            metric's new forecast is stored (read it at
+                            ``GET /api/v1/devices/{id}/forecast``), with the steps its refresh
+                            found outside the previous band (``anomalies``)
 ==========================  =====================================================================
 
 ``id`` is the envelope id (UUIDv7: clients dedupe and order by it), ``time`` the envelope time
@@ -41,13 +45,15 @@ DEVICE_STATUS_UPDATE = "device_status_update"
 CAMERA_HEALTH = "camera_health"
 PLATE_READ = "plate_read"
 PIPELINE_STATUS_UPDATE = "pipeline_status_update"
+FORECAST_UPDATED = "forecast_updated"
 FEED_TYPES = frozenset({NEW_DETECTION, NEW_EVENT, EVENT_TRIAGED, DEVICE_STATUS_UPDATE, CAMERA_HEALTH, PLATE_READ,
-                        PIPELINE_STATUS_UPDATE})
+                        PIPELINE_STATUS_UPDATE, FORECAST_UPDATED})
 
 #: The routing keys live binds on vigia.events: everything the feed can translate. ``triage.#``
-#: (event.triaged) and ``pipeline.status.#`` are bound by live alone (topology's FEED_ONLY_TYPES).
+#: (event.triaged), ``pipeline.status.#`` and ``forecast.#`` are bound by live alone (topology's
+#: FEED_ONLY_TYPES).
 BINDING_KEYS = ("detection.#", "event.#", "triage.#", "device.status.#", "camera.health.#", "plate.read.#",
-                "pipeline.status.#")
+                "pipeline.status.#", "forecast.#")
 #: Seed 001's pipeline status words for the automation runtime's states.
 PIPELINE_STATUS = {"started": "active", "fired": "active", "stopped": "inactive", "error": "error"}
 
@@ -88,6 +94,10 @@ def _pipeline_status(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
             "error": data.get("error"), "at": data["time"]}
 
 
+def _forecast(env: Envelope, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": FORECAST_UPDATED, "forecast": data}
+
+
 _TRANSLATORS: dict[str, Callable[[Envelope, dict[str, Any]], dict[str, Any]]] = {
     "detection.created": _detection,
     "event.created": _event,
@@ -97,6 +107,7 @@ _TRANSLATORS: dict[str, Callable[[Envelope, dict[str, Any]], dict[str, Any]]] = 
     "camera.health": _camera_health,
     "plate.read": _plate_read,
     "pipeline.status": _pipeline_status,
+    "forecast.updated": _forecast,
 }
 
 

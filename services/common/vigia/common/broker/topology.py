@@ -16,9 +16,10 @@ Layout (see ARCHITECTURE.md "Broker topology")::
                                                                              -> recorder.events
                              detection.# anomaly.# plate.read.# camera.health.# -> correlator.in
                              (per-instance, exclusive)        -> live.<instance>
-                             pipeline.status.# triage.#       -> live.<instance> only (FEED_ONLY_TYPES)
+                             pipeline.status.# triage.# forecast.# -> live.<instance> only (FEED_ONLY_TYPES)
     vigia.control (topic)    camera.# device.# pipeline.#    -> correlator.control
                              camera.#                         -> streamer.control
+                             forecast.requested.#             -> forecast.control
     vigia.actions (direct)   action.<kind>                    -> notifier.actions
                              notifier.retry.<ms>              -> notifier.retry.<ms> (TTL <ms>, then
                                                                  dead-lettered to notifier.actions)
@@ -81,6 +82,11 @@ Decisions:
   listed in :data:`FEED_ONLY_TYPES`, whose publishers (the outbox relay, the automation runtime
   for ``pipeline.status``) drop an unroutable one instead of retrying it -- nobody is connected to
   be told, and the database already holds the decision, which a screen reads when it opens.
+* ``forecast.updated`` (the forecast service stored a forecast) is feed-only in the same way,
+  routed ``forecast.<org>.<device>``: the ``forecasts`` table holds it, screens reread it.
+  ``forecast.requested`` (an operator asked for a device's forecasts now; control's outbox) goes
+  to ``vigia.control`` as ``forecast.requested.<org>.<device>`` and only ``forecast.control``
+  binds it: one forecast replica takes each request.
 """
 
 from __future__ import annotations
@@ -110,6 +116,7 @@ CORRELATOR_IN = "correlator.in"
 CORRELATOR_CONTROL = "correlator.control"
 STREAMER_CONTROL = "streamer.control"
 NOTIFIER_ACTIONS = "notifier.actions"
+FORECAST_CONTROL = "forecast.control"
 AUTOMATION_SHARDS = "vigia.automation.shards"
 AUTOMATION = "automation"  # the prefix of the automation shard queues automation.<k>
 #: AMQP header carrying the envelope's organization; vigia.automation.shards hashes it.
@@ -119,7 +126,7 @@ AUTOMATION_EVENT_KEYS = ("detection.#", "plate.read.#", "anomaly.#", "event.#", 
 AUTOMATION_CONTROL_KEYS = ("pipeline.#", "camera.#", "watchlist.#")
 NOTIFIER_RETRY = "notifier.retry"  # the prefix of the notifier's delay queues notifier.retry.<ms>
 LIVE_BINDING_KEYS = ("detection.#", "event.#", "anomaly.#", "device.status.#", "camera.health.#",
-                     "plate.read.#", "triage.#")
+                     "plate.read.#", "triage.#", "forecast.#")
 
 
 def sensor_shard_queue(shard: int) -> str:
@@ -261,6 +268,7 @@ def build_topology(settings: BrokerSettings | None = None) -> Topology:
     durable(CORRELATOR_IN, EVENTS, ["detection.#", "anomaly.#", "plate.read.#", "camera.health.#"])
     durable(CORRELATOR_CONTROL, CONTROL, ["camera.#", "device.#", "pipeline.#"])
     durable(STREAMER_CONTROL, CONTROL, ["camera.#"])
+    durable(FORECAST_CONTROL, CONTROL, ["forecast.requested.#"])
     durable(NOTIFIER_ACTIONS, ACTIONS, [f"action.{kind}" for kind in ACTION_KINDS])
     for delay_ms in s.notifier_retry_delays():
         queues.append(QueueSpec(notifier_retry_queue(delay_ms), arguments={
@@ -323,6 +331,9 @@ _ROUTES: dict[str, tuple[str, RouteKey]] = {
     "event.triaged": (EVENTS, _org_key("triage", _attr("severity"))),
     "device.status": (EVENTS, _org_key("device.status", _attr("device"))),
     "camera.health": (EVENTS, _org_key("camera.health", _attr("camera"))),
+    # Not anomaly.# nor event.#: only the live feed binds it (FEED_ONLY_TYPES).
+    "forecast.updated": (EVENTS, _org_key("forecast", _attr("device"))),
+    "forecast.requested": (CONTROL, _org_key("forecast.requested", _attr("device"))),
     "camera.restart": (CONTROL, lambda env: f"camera.restart.{_attr('camera')(env)}"),
     **{t: (CONTROL, _type_key) for t in ("camera.created", "camera.updated", "camera.deleted",
                                          "device.created", "device.updated", "device.deleted",
@@ -342,7 +353,7 @@ PERISHABLE_TYPES = frozenset({"frame.captured"})
 #: Types only the operators' live feed binds (``live.<instance>``, exclusive, gone with its
 #: process): published mandatory like every message, but unroutable means no live instance runs,
 #: so no operator to tell; publishers drop such a message instead of retrying it.
-FEED_ONLY_TYPES = frozenset({"pipeline.status", "event.triaged"})
+FEED_ONLY_TYPES = frozenset({"pipeline.status", "event.triaged", "forecast.updated"})
 
 
 def exchange_for(message_type: str) -> str:

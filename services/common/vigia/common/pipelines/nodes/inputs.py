@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from vigia.common.messages import AnomalyKind
 from vigia.common.pipelines.registry import Category, Environment, Node, NodeConfig, Outputs, PortType, node_type
 from vigia.common.pipelines.values import SEVERITY_RANK, epoch_seconds
 
@@ -65,8 +66,7 @@ class SensorDataConfig(NodeConfig):
     device: uuid.UUID | None = Field(None, description="One device; must belong to the organization.")
     devices: list[uuid.UUID] = Field(default_factory=list, max_length=500)
     streams: list[Stream] = Field(default_factory=lambda: _anomalies(), min_length=1)
-    anomaly_kinds: list[Literal["magnetic", "imu", "audio_infrasound", "audio_ultrasound", "audio_voice",
-                                "humanoid"]] = Field(default_factory=list, description="Anomaly kinds; empty: all.")
+    anomaly_kinds: list[AnomalyKind] = Field(default_factory=list, description="Anomaly kinds; empty: all.")
     min_severity: Severity = "low"
 
 

@@ -19,7 +19,7 @@ from vigia.control.tenancy.organizations import is_time_zone
 SLUG_RULE = RegexValidator(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", (
     "lowercase letters, digits and inner hyphens, 1 to 64 characters (e.g. acme-security)"))
 #: Signal kinds the correlator weighs (vigia.correlator.scoring.ANOMALY_SIGNAL_KINDS' values).
-SIGNAL_KINDS = ("magnetic", "audio", "humanoid", "imu")
+SIGNAL_KINDS = ("magnetic", "audio", "humanoid", "imu", "forecast")
 #: Bounds the correlator itself accepts (vigia.correlator.scoring.CorrelationConfig).
 WINDOW_MS_MIN, WINDOW_MS_MAX = 10, 600_000
 THRESHOLD_MAX = 10.0
@@ -102,6 +102,7 @@ class CorrelationWeightsSerializer(StrictSerializer):
     audio = _weight()
     humanoid = _weight()
     imu = _weight()
+    forecast = _weight()
 
 
 def _score() -> serializers.FloatField:
