@@ -7,6 +7,8 @@ plane checks that they match what the migrations create. Change both together.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -218,6 +221,11 @@ plate_watchlist_entries = Table(
     Column("updated_at", _tz(), nullable=False),
 )
 
+_TELEMETRY_READINGS = ("mag_x", "mag_y", "mag_z", "mag_magnitude", "acc_x", "acc_y", "acc_z",
+                       "gyro_x", "gyro_y", "gyro_z", "roll", "pitch", "yaw", "audio_peak")
+#: The telemetry columns that hold a number a device measured (what a forecast may follow).
+TELEMETRY_METRICS = (*_TELEMETRY_READINGS, "bluetooth_devices")
+
 telemetry = Table(
     "telemetry", metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
@@ -225,11 +233,43 @@ telemetry = Table(
     Column("device_id", Uuid, nullable=False),
     Column("time", _tz(), nullable=False),
     Column("seq", BigInteger, nullable=False),
-    *(Column(name, Double) for name in (
-        "mag_x", "mag_y", "mag_z", "mag_magnitude", "acc_x", "acc_y", "acc_z",
-        "gyro_x", "gyro_y", "gyro_z", "roll", "pitch", "yaw", "audio_peak")),
+    *(Column(name, Double) for name in _TELEMETRY_READINGS),
     Column("humanoid", Boolean, nullable=False),
     Column("bluetooth_devices", Integer),
+)
+
+#: Resampled series cut their steps at whole multiples of the step from this instant, so every
+#: reader (the forecast service, control's forecast API) cuts the same steps.
+STEP_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def telemetry_steps_sql(metric: str) -> str:
+    """A device metric's mean per step, oldest first, as rows ``(bucket, value)``: SQL with
+    pyformat parameters ``step`` (s), ``origin`` (:data:`STEP_ORIGIN`), ``org``, ``device``,
+    ``since`` and ``until`` (steps with no reading are absent). For psycopg directly, SQLAlchemy's
+    ``exec_driver_sql`` or a Django cursor."""
+    if metric not in TELEMETRY_METRICS:  # the column name is written into the statement: only known ones
+        raise ValueError(f"unknown metric {metric!r}")
+    return (f"SELECT date_bin(make_interval(secs => %(step)s), time, %(origin)s) AS bucket, "  # noqa: S608
+            f"avg({metric})::float8 AS value FROM telemetry WHERE org_id = %(org)s AND device_id = %(device)s "
+            f"AND time >= %(since)s AND time < %(until)s AND {metric} IS NOT NULL GROUP BY bucket ORDER BY bucket")
+
+# The forecast service writes forecasts and reads them back (residuals); control serves them.
+forecasts = Table(
+    "forecasts", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("device_id", Uuid, nullable=False),
+    Column("metric", String(64), nullable=False),
+    Column("model", String(64), nullable=False),
+    Column("fallback", Text),
+    Column("made_at", _tz(), nullable=False),
+    Column("step_s", Integer, nullable=False),
+    Column("start", _tz(), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("mean", ARRAY(Double), nullable=False),
+    Column("lower", ARRAY(Double), nullable=False),
+    Column("upper", ARRAY(Double), nullable=False),
 )
 
 outbox = Table(

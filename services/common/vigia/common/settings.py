@@ -166,6 +166,8 @@ class RetentionSettings(BaseSettings):
     retention_events_days: int = Field(365, ge=1, description="Days events are kept.")
     retention_anomalies_days: int = Field(90, ge=1, description="Days anomalies are kept.")
     retention_telemetry_days: int = Field(30, ge=1, description="Days telemetry readings are kept.")
+    retention_forecasts_days: int = Field(7, ge=1, description="Days stored forecasts (one per device "
+                                          "metric per refresh) are kept.")
     retention_device_status_days: int = Field(365, ge=1, description="Days device status history "
                                               "is kept.")
     retention_passages_days: int = Field(90, ge=1, le=3650, description="Days vehicle passages are kept "

@@ -46,8 +46,12 @@ def test_timescale_sql_makes_hypertables_keyed_by_id_and_time_with_policies():
     events = timescale_statements(by_name["events"], settings, "events_pkey")
     assert events[-1].startswith("SELECT add_retention_policy('events', INTERVAL '365 days'")
     assert not any("compress" in s for s in events)  # operators still update events
+    forecasts = timescale_statements(by_name["forecasts"], settings, "forecasts_pkey")
+    assert forecasts[1] == 'ALTER TABLE "forecasts" ADD PRIMARY KEY (id, "made_at")'
+    assert "create_hypertable('forecasts', 'made_at'" in forecasts[2]
+    assert forecasts[-1].startswith("SELECT add_retention_policy('forecasts', INTERVAL '7 days'")
     assert {t.name for t in TABLES} == {"detections", "events", "anomalies", "telemetry",
-                                        "device_status_changes"}
+                                        "device_status_changes", "forecasts"}
 
 
 def test_primary_key_names_the_timescale_path_drops_exist():

@@ -44,6 +44,7 @@ def retained_tables(settings: WatchdogSettings) -> list[RetainedTable]:
             RetainedTable("anomalies", timedelta(days=settings.retention_anomalies_days)),
             RetainedTable("telemetry", timedelta(days=settings.retention_telemetry_days)),
             RetainedTable("device_status_changes", timedelta(days=settings.retention_device_status_days)),
+            RetainedTable("forecasts", timedelta(days=settings.retention_forecasts_days), time_column="made_at"),
             RetainedTable("outbox", settings.outbox_retention, time_column="published_at")]
 
 

@@ -198,6 +198,39 @@ class Telemetry(models.Model):
         ]
 
 
+class Forecast(models.Model):
+    """What one device metric is expected to do next: the forecast service's ``horizon`` steps of
+    ``step_s`` seconds from ``start``, each with its mean and the band (``level`` % prediction
+    interval) a reading is expected in; a reading outside the band is a ``forecast`` anomaly. A row
+    per refresh (every few minutes): the latest per (device, metric) is the one in force and the
+    one the device page shows. ``fallback`` says why another model than configured made it (a
+    series with less history than the model needs gets the statistical model)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    org = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
+    device_id = models.UUIDField()
+    metric = models.CharField(max_length=64, help_text="Telemetry column forecast, e.g. mag_magnitude.")
+    model = models.CharField(max_length=64, help_text="Model that made it (the forecast registry's name).")
+    fallback = models.TextField(null=True, blank=True, help_text="Why the statistical model stood in, if it did.")
+    made_at = models.DateTimeField(help_text="When the forecast was made.")
+    step_s = models.IntegerField(help_text="Seconds between steps (the metric's resampling step).")
+    start = models.DateTimeField(help_text="Time of the first forecast step.")
+    level = models.SmallIntegerField(help_text="The band: this % prediction interval.")
+    mean = ArrayField(models.FloatField(), help_text="Expected value of each step.")
+    lower = ArrayField(models.FloatField(), help_text="Lower edge of the band at each step.")
+    upper = ArrayField(models.FloatField(), help_text="Upper edge of the band at each step.")
+
+    class Meta:
+        db_table = "forecasts"
+        ordering = ("-made_at",)
+        indexes = [
+            # The latest forecast of a device metric: one index probe (LIMIT 1 on this order).
+            models.Index(fields=("org", "device_id", "metric", "-made_at"), name="forecasts_latest"),
+            BrinIndex(fields=("made_at",), name="forecasts_made_at_brin"),
+        ]
+
+
 class Passage(models.Model):
     """One vehicle's visit to one camera and the plate it was read as: when it was first and last
     seen, what carried the plate, the voted plate with its confidence and vote, the plates that

@@ -56,6 +56,10 @@ TABLES: tuple[TimeSeriesTable, ...] = (
     TimeSeriesTable("telemetry", "retention_telemetry_days", 1, "org_id, device_id"),
     TimeSeriesTable("device_status_changes", "retention_device_status_days", 30, "org_id, device_id",
                     compress=False),
+    # Compressed after VIGIA_COMPRESS_AFTER_DAYS like the rest; the latest row per metric is always
+    # in the newest, uncompressed chunk.
+    TimeSeriesTable("forecasts", "retention_forecasts_days", 1, "org_id, device_id, metric",
+                    time_column="made_at"),
 )
 
 
