@@ -651,6 +651,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices/{id}/forecast/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The device's forecasts (the forecast service's, refreshed every few minutes): per metric,
+         *     the one in force with its model (and why the statistical model stood in, if it did), its
+         *     points with the band, the readings resampled to its step and the forecast anomalies of that
+         *     window. New forecasts are announced on the live feed (``forecast_updated``).
+         */
+        get: operations["devices_forecast_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{id}/forecast/refresh/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Ask the forecast service to forecast the device's metrics (or one) now rather than at its
+         *     next round: a ``forecast.requested`` message through the outbox; the new forecasts follow
+         *     within seconds (``forecast_updated`` on the live feed).
+         */
+        post: operations["devices_forecast_refresh_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices/{id}/status/": {
         parameters: {
             query?: never;
@@ -1918,6 +1961,8 @@ export interface components {
             humanoid?: number | null;
             /** Format: double */
             imu?: number | null;
+            /** Format: double */
+            forecast?: number | null;
         };
         /** @description Weight of each signal kind in the correlation score, 0 to 1; null: the correlator's default. */
         CorrelationWeightsRequest: {
@@ -1929,6 +1974,8 @@ export interface components {
             humanoid?: number | null;
             /** Format: double */
             imu?: number | null;
+            /** Format: double */
+            forecast?: number | null;
         };
         /** @description A device credential without its secret. */
         Credential: {
@@ -2128,6 +2175,13 @@ export interface components {
             longitude?: number | null;
             /** @description A JSON object of at most 16384 bytes, pushed to the device. */
             config?: unknown;
+        };
+        /** @description ``GET /api/v1/devices/{id}/forecast``: the device's forecasts, one per metric. */
+        DeviceForecast: {
+            /** Format: uuid */
+            device: string;
+            /** @description By metric name; empty before the first forecast. */
+            forecasts: components["schemas"]["MetricForecast"][];
         };
         /**
          * @description * `phone` - Phone
@@ -2347,6 +2401,87 @@ export interface components {
             /** @description Unix time after which the URL is refused. */
             expires_at: number;
         };
+        ForecastAnomaly: {
+            /**
+             * Format: uuid
+             * @description The anomaly (GET /api/v1/anomalies).
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description The step's start.
+             */
+            t: string;
+            /** Format: double */
+            value: number | null;
+            severity: string;
+            /**
+             * Format: double
+             * @description Distance from the mean in half-widths of the band.
+             */
+            score: number;
+            /** Format: double */
+            expected: number | null;
+            /** Format: double */
+            lower: number | null;
+            /** Format: double */
+            upper: number | null;
+        };
+        ForecastPoint: {
+            /**
+             * Format: date-time
+             * @description The step's start.
+             */
+            t: string;
+            /**
+             * Format: double
+             * @description Expected value.
+             */
+            mean: number;
+            /**
+             * Format: double
+             * @description Lower edge of the band.
+             */
+            lower: number;
+            /**
+             * Format: double
+             * @description Upper edge of the band.
+             */
+            upper: number;
+        };
+        ForecastRefreshAccepted: {
+            /**
+             * Format: uuid
+             * @description Id of the forecast.requested message.
+             */
+            request: string;
+            /** Format: uuid */
+            device: string;
+            metric: string | null;
+        };
+        /** @description A plain serializer that refuses unknown fields. */
+        ForecastRefreshRequest: {
+            /**
+             * @description Only this metric; default: every metric the forecast service follows.
+             *
+             *     * `mag_x` - mag_x
+             *     * `mag_y` - mag_y
+             *     * `mag_z` - mag_z
+             *     * `mag_magnitude` - mag_magnitude
+             *     * `acc_x` - acc_x
+             *     * `acc_y` - acc_y
+             *     * `acc_z` - acc_z
+             *     * `gyro_x` - gyro_x
+             *     * `gyro_y` - gyro_y
+             *     * `gyro_z` - gyro_z
+             *     * `roll` - roll
+             *     * `pitch` - pitch
+             *     * `yaw` - yaw
+             *     * `audio_peak` - audio_peak
+             *     * `bluetooth_devices` - bluetooth_devices
+             */
+            metric?: (components["schemas"]["MetricEnum"] | components["schemas"]["NullEnum"]) | null;
+        };
         HourCount: {
             /** @description The hour's start, UTC (ISO 8601, Z). */
             hour: string;
@@ -2388,6 +2523,50 @@ export interface components {
             /** Format: email */
             email: string;
             password: string;
+        };
+        /**
+         * @description * `mag_x` - mag_x
+         *     * `mag_y` - mag_y
+         *     * `mag_z` - mag_z
+         *     * `mag_magnitude` - mag_magnitude
+         *     * `acc_x` - acc_x
+         *     * `acc_y` - acc_y
+         *     * `acc_z` - acc_z
+         *     * `gyro_x` - gyro_x
+         *     * `gyro_y` - gyro_y
+         *     * `gyro_z` - gyro_z
+         *     * `roll` - roll
+         *     * `pitch` - pitch
+         *     * `yaw` - yaw
+         *     * `audio_peak` - audio_peak
+         *     * `bluetooth_devices` - bluetooth_devices
+         * @enum {string}
+         */
+        MetricEnum: "mag_x" | "mag_y" | "mag_z" | "mag_magnitude" | "acc_x" | "acc_y" | "acc_z" | "gyro_x" | "gyro_y" | "gyro_z" | "roll" | "pitch" | "yaw" | "audio_peak" | "bluetooth_devices";
+        /** @description One metric's forecast in force, the readings around it and its anomalies. */
+        MetricForecast: {
+            metric: string;
+            /** @description The model that made it. */
+            model: string;
+            /** @description Why the statistical model stood in for the configured one (a short history); null when it did not. */
+            fallback: string | null;
+            /** Format: date-time */
+            made_at: string;
+            /** @description Seconds between steps. */
+            step_s: number;
+            /**
+             * Format: date-time
+             * @description The first forecast step.
+             */
+            start: string;
+            /** @description The band is this % prediction interval. */
+            level: number;
+            /** @description The forecast steps, oldest first. */
+            points: components["schemas"]["ForecastPoint"][];
+            /** @description Readings resampled to the step, from `history` steps before `start` until now; steps without readings are absent. */
+            history: components["schemas"]["ResampledReading"][];
+            /** @description Readings of that window found outside the band. */
+            anomalies: components["schemas"]["ForecastAnomaly"][];
         };
         /** @description A freshly issued credential: the only time ``token`` is ever returned. */
         NewCredential: {
@@ -2452,6 +2631,8 @@ export interface components {
             outputs: components["schemas"]["Port"][];
             config_schema: unknown;
         };
+        /** @enum {unknown} */
+        NullEnum: null;
         /** @description An organization as platform operators see it. */
         Organization: {
             /** Format: uuid */
@@ -3226,6 +3407,18 @@ export interface components {
         RefreshRequest: {
             /** @description The refresh token. Required unless the request carries `X-Vigia-Session: cookie` and the `vigia_refresh` cookie holds it. */
             refresh?: string;
+        };
+        ResampledReading: {
+            /**
+             * Format: date-time
+             * @description The step's start.
+             */
+            t: string;
+            /**
+             * Format: double
+             * @description Mean of the step's readings.
+             */
+            value: number;
         };
         /** @description POST /events/{id}/resolve: an optional note saying what was found or done. */
         ResolveRequest: {
@@ -6416,6 +6609,174 @@ export interface operations {
             };
             /** @description The change conflicts with the current state or with existing data. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    devices_forecast_retrieve: {
+        parameters: {
+            query?: {
+                /** @description Steps of readings before the forecast's start to include. */
+                history?: number;
+                /**
+                 * @description Only this metric (a telemetry column, e.g. mag_magnitude); default: every metric with a forecast.
+                 *
+                 *     * `mag_x` - mag_x
+                 *     * `mag_y` - mag_y
+                 *     * `mag_z` - mag_z
+                 *     * `mag_magnitude` - mag_magnitude
+                 *     * `acc_x` - acc_x
+                 *     * `acc_y` - acc_y
+                 *     * `acc_z` - acc_z
+                 *     * `gyro_x` - gyro_x
+                 *     * `gyro_y` - gyro_y
+                 *     * `gyro_z` - gyro_z
+                 *     * `roll` - roll
+                 *     * `pitch` - pitch
+                 *     * `yaw` - yaw
+                 *     * `audio_peak` - audio_peak
+                 *     * `bluetooth_devices` - bluetooth_devices
+                 */
+                metric?: "mag_x" | "mag_y" | "mag_z" | "mag_magnitude" | "acc_x" | "acc_y" | "acc_z" | "gyro_x" | "gyro_y" | "gyro_z" | "roll" | "pitch" | "yaw" | "audio_peak" | "bluetooth_devices";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceForecast"];
+                };
+            };
+            /** @description Invalid input: `error.fields` names each offending field (body, query parameter or filter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    devices_forecast_refresh_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ForecastRefreshRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastRefreshAccepted"];
+                };
+            };
+            /** @description Invalid input: `error.fields` names each offending field (body, query parameter or filter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The change conflicts with the current state or with existing data. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body exceeds VIGIA_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not JSON (Content-Type: application/json). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

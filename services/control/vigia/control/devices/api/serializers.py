@@ -7,7 +7,8 @@ from typing import Any
 import orjson
 from rest_framework import serializers
 
-from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer, iso_datetime
+from vigia.common.db import TELEMETRY_METRICS
+from vigia.control.core.serializers import QueryParamsSerializer, StrictModelSerializer, StrictSerializer, iso_datetime
 from vigia.control.devices.models import Device, DeviceCredential, DeviceStatus
 
 MAX_CONFIG_BYTES = 16 * 1024
@@ -108,3 +109,75 @@ class SummarySerializer(serializers.Serializer):
     online = serializers.IntegerField()
     offline = serializers.IntegerField()
     warning = serializers.IntegerField()
+
+
+# -- forecasts (the forecast service's, read from table forecasts) ------------------------------
+
+FORECAST_HISTORY_DEFAULT, FORECAST_HISTORY_MAX = 180, 2880
+
+
+class ForecastQuerySerializer(QueryParamsSerializer):
+    metric = serializers.ChoiceField(choices=TELEMETRY_METRICS, required=False, help_text=(
+        "Only this metric (a telemetry column, e.g. mag_magnitude); default: every metric with a forecast."))
+    history = serializers.IntegerField(required=False, min_value=0, max_value=FORECAST_HISTORY_MAX,
+                                       default=FORECAST_HISTORY_DEFAULT, help_text=(
+                                           "Steps of readings before the forecast's start to include."))
+
+
+class ForecastPointSerializer(serializers.Serializer):
+    t = serializers.DateTimeField(help_text="The step's start.")
+    mean = serializers.FloatField(help_text="Expected value.")
+    lower = serializers.FloatField(help_text="Lower edge of the band.")
+    upper = serializers.FloatField(help_text="Upper edge of the band.")
+
+
+class ResampledReadingSerializer(serializers.Serializer):
+    t = serializers.DateTimeField(help_text="The step's start.")
+    value = serializers.FloatField(help_text="Mean of the step's readings.")
+
+
+class ForecastAnomalySerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The anomaly (GET /api/v1/anomalies).")
+    t = serializers.DateTimeField(help_text="The step's start.")
+    value = serializers.FloatField(allow_null=True)
+    severity = serializers.CharField()
+    score = serializers.FloatField(help_text="Distance from the mean in half-widths of the band.")
+    expected = serializers.FloatField(allow_null=True)
+    lower = serializers.FloatField(allow_null=True)
+    upper = serializers.FloatField(allow_null=True)
+
+
+class MetricForecastSerializer(serializers.Serializer):
+    """One metric's forecast in force, the readings around it and its anomalies."""
+
+    metric = serializers.CharField()
+    model = serializers.CharField(help_text="The model that made it.")
+    fallback = serializers.CharField(allow_null=True, help_text=(
+        "Why the statistical model stood in for the configured one (a short history); null when it did not."))
+    made_at = serializers.DateTimeField()
+    step_s = serializers.IntegerField(help_text="Seconds between steps.")
+    start = serializers.DateTimeField(help_text="The first forecast step.")
+    level = serializers.IntegerField(help_text="The band is this % prediction interval.")
+    points = ForecastPointSerializer(many=True, help_text="The forecast steps, oldest first.")
+    history = ResampledReadingSerializer(many=True, help_text=(
+        "Readings resampled to the step, from `history` steps before `start` until now; steps without "
+        "readings are absent."))
+    anomalies = ForecastAnomalySerializer(many=True, help_text="Readings of that window found outside the band.")
+
+
+class DeviceForecastSerializer(serializers.Serializer):
+    """``GET /api/v1/devices/{id}/forecast``: the device's forecasts, one per metric."""
+
+    device = serializers.UUIDField()
+    forecasts = MetricForecastSerializer(many=True, help_text="By metric name; empty before the first forecast.")
+
+
+class ForecastRefreshSerializer(StrictSerializer):
+    metric = serializers.ChoiceField(choices=TELEMETRY_METRICS, required=False, allow_null=True, help_text=(
+        "Only this metric; default: every metric the forecast service follows."))
+
+
+class ForecastRefreshAcceptedSerializer(serializers.Serializer):
+    request = serializers.UUIDField(help_text="Id of the forecast.requested message.")
+    device = serializers.UUIDField()
+    metric = serializers.CharField(allow_null=True)

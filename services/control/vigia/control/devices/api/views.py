@@ -3,6 +3,7 @@ per-device credentials (issued once, listed without secrets, revoked)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Count, Q
@@ -14,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from vigia.common.messages import DeviceStatusChanged
+from vigia.common.messages import DeviceStatusChanged, ForecastRequested
 from vigia.control.core.api.transactions import AutocommitReadsMixin
 from vigia.control.core.api.views import UUID_PATTERN, OrgScopedViewSet
 from vigia.control.core.choices import Role
@@ -23,7 +24,11 @@ from vigia.control.devices.api.serializers import (
     DEVICE_COLUMNS,
     CredentialSerializer,
     DeviceCreatedSerializer,
+    DeviceForecastSerializer,
     DeviceSerializer,
+    ForecastQuerySerializer,
+    ForecastRefreshAcceptedSerializer,
+    ForecastRefreshSerializer,
     NewCredentialSerializer,
     StatusSerializer,
     SummarySerializer,
@@ -31,6 +36,7 @@ from vigia.control.devices.api.serializers import (
 from vigia.control.devices.credentials import issue_credential, revoke
 from vigia.control.devices.filtersets import DeviceFilterSet
 from vigia.control.devices.models import Device, DeviceStatus
+from vigia.control.observations.forecasts import chart, latest_forecasts
 from vigia.control.outbox.changes import ChangeEventsMixin
 from vigia.control.outbox.enqueue import announce
 
@@ -112,3 +118,32 @@ class DeviceViewSet(AutocommitReadsMixin, ChangeEventsMixin, OrgScopedViewSet):
         return Response(CredentialSerializer(credential).data)
 
 
+
+    @extend_schema(parameters=[ForecastQuerySerializer], responses={200: DeviceForecastSerializer})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def forecast(self, request: Request, pk: str | None = None) -> Response:
+        """The device's forecasts (the forecast service's, refreshed every few minutes): per metric,
+        the one in force with its model (and why the statistical model stood in, if it did), its
+        points with the band, the readings resampled to its step and the forecast anomalies of that
+        window. New forecasts are announced on the live feed (``forecast_updated``)."""
+        device = self.get_object()  # first: another org's device is a 404
+        params = ForecastQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        now = datetime.now(UTC)
+        charts = [chart(forecast, params.validated_data["history"], now) for forecast in
+                  latest_forecasts(device.org_id, device.id, params.validated_data.get("metric"))]
+        return Response(DeviceForecastSerializer({"device": device.id, "forecasts": charts}).data)
+
+    @extend_schema(request=ForecastRefreshSerializer, responses={202: ForecastRefreshAcceptedSerializer})
+    @action(detail=True, methods=["post"], url_path="forecast/refresh", filterset_class=None)
+    def refresh_forecast(self, request: Request, pk: str | None = None) -> Response:
+        """Ask the forecast service to forecast the device's metrics (or one) now rather than at its
+        next round: a ``forecast.requested`` message through the outbox; the new forecasts follow
+        within seconds (``forecast_updated`` on the live feed)."""
+        device = self.get_object()
+        body = ForecastRefreshSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        metric = body.validated_data.get("metric")
+        row = announce("forecast.requested", device.org_id, ForecastRequested(device=device.id, metric=metric))
+        return Response({"request": str(row.id), "device": str(device.id), "metric": metric},
+                        status=status.HTTP_202_ACCEPTED)
