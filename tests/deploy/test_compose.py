@@ -28,12 +28,12 @@ ENV_EXAMPLE = ROOT / ".env.example"
 
 VIGIA_SERVICES = {"control", "migrate", "topology", "kong-config", "outbox-relay", "recorder", "streamer",
                   "ingest-frames", "ingest-sensors", "vision", "fusion", "correlator", "watchdog", "live",
-                  "notifier", "automation"}
+                  "notifier", "automation", "forecast"}
 INFRA_SERVICES = {"postgres", "pgbouncer", "redis", "rabbitmq", "minio", "minio-init", "mediamtx", "haproxy", "kong",
                   "prometheus", "grafana", "loki", "alloy"}
 # Run several replicas (`--scale`): no container_name, no fixed host port.
 SCALABLE = {"mediamtx-sync", "vision", "vision-gpu", "fusion", "streamer", "ingest-frames", "ingest-sensors", "live",
-            "control", "correlator", "outbox-relay", "recorder", "watchdog", "notifier", "automation"}
+            "control", "correlator", "outbox-relay", "recorder", "watchdog", "notifier", "automation", "forecast"}
 ONE_SHOT = {"migrate", "topology", "kong-config", "minio-init"}
 
 # Compose-level variables (interpolation only) that .env.example documents next to the VIGIA_* ones.
@@ -383,6 +383,7 @@ SERVICE_MODELS = {
     "watchdog": "vigia.watchdog.config:WatchdogSettings",
     "notifier": "vigia.notifier.settings:NotifierSettings",
     "automation": "vigia.automation.settings:AutomationSettings",
+    "forecast": "vigia.forecast.settings:ForecastSettings",
 }
 
 

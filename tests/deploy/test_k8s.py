@@ -48,6 +48,7 @@ APPS = {
     "fusion": ("metrics", 9104),
     "correlator": ("metrics", 9105),
     "automation": ("metrics", 9106),
+    "forecast": ("metrics", 9107),
     "notifier": ("metrics", 9108),
     "outbox-relay": ("metrics", 9110),
     "recorder": ("metrics", 9111),
