@@ -88,6 +88,11 @@ def test_signal_of_takes_anomalies_and_confident_people_only() -> None:
                                                 "score": 3.2, "observed_at": T0})
     taken = signal_of(voice, CONFIG)
     assert taken is not None and taken.kind == "audio" and taken.detail == "audio_voice"
+    off_forecast = make("anomaly.detected", ORG, "forecast", {
+        "device": uuid.uuid4(), "kind": "forecast", "severity": "high", "score": 2.5, "observed_at": T0,
+        "details": {"metric": "mag_magnitude", "expected": 50.0, "lower": 49.0, "upper": 51.0, "model": "auto_ets"}})
+    taken = signal_of(off_forecast, CONFIG)
+    assert taken is not None and taken.kind == "forecast" and CONFIG.weight("forecast") == 0.2
 
 
 def test_magnetic_audio_and_person_within_a_second_raise_one_event() -> None:

@@ -69,3 +69,18 @@ def test_a_triage_is_an_event_triaged_message_with_the_decision_and_who_made_it(
                   "acknowledged_by_email": "ana@example.com", "acknowledged_at": "2026-01-01T00:00:00.123456789Z",
                   "acknowledgement_note": "on my way", "resolved_by": None, "resolved_by_email": None,
                   "resolved_at": None, "resolution_note": "", "updated_at": "2026-01-01T00:00:00.123456789Z"}}
+
+
+def test_a_stored_forecast_is_a_forecast_updated_message_with_its_anomalies() -> None:
+    device, anomaly = uuid.uuid4(), uuid.uuid4()
+    t = 1_767_225_600_000_000_000
+    env = make("forecast.updated", ORG, "forecast", {
+        "device": str(device), "metric": "mag_magnitude", "model": "auto_ets", "made_at": t, "start": t,
+        "step_s": 60, "horizon": 96, "anomalies": [{"id": str(anomaly), "observed_at": t - 60 * 10**9,
+                                                     "value": 80.0, "lower": 49.0, "upper": 51.0,
+                                                     "severity": "critical"}]})
+    feed_type, text = feed_message(env) or ("", "")
+    body = orjson.loads(text)
+    assert feed_type == "forecast_updated" and "forecast_updated" in FEED_TYPES
+    assert body["forecast"]["device"] == str(device) and body["forecast"]["fallback"] is None
+    assert body["forecast"]["anomalies"][0]["id"] == str(anomaly)
