@@ -25,7 +25,7 @@ from sqlalchemy import Engine, delete, func, insert, select
 
 from tests.support.processes import free_port
 from vigia.common.broker.management import management_client, vhost_of
-from vigia.common.db import detections, events, outbox, telemetry
+from vigia.common.db import detections, events, forecasts, outbox, telemetry
 from vigia.common.storage import FileStore
 from vigia.watchdog.janitor import (
     REPLICAS_KEY,
@@ -140,6 +140,26 @@ def test_retention_prunes_published_outbox_rows_and_keeps_young_and_unpublished_
     assert _outbox_ids(engine) == {outbox_rows["young"], outbox_rows["pending"]}
     assert _sample("watchdog_retention_deleted_rows_total", {"table": "outbox"}) == before + 4
     assert janitor.run_sync() == {"outbox": 0}
+
+
+def test_retention_prunes_forecasts_made_before_their_retention(engine: Engine, org: uuid.UUID) -> None:
+    from vigia.watchdog.__main__ import retained_tables
+    from vigia.watchdog.config import WatchdogSettings
+
+    [table] = [t for t in retained_tables(WatchdogSettings(retention_forecasts_days=7)) if t.name == "forecasts"]
+    assert (table.time_column, table.keep) == ("made_at", timedelta(days=7))
+    device, now = uuid.uuid4(), datetime.now(UTC)
+    rows = [{"id": uuid.uuid4(), "org_id": org, "device_id": device, "metric": "mag_magnitude", "model": "auto_ets",
+             "fallback": None, "made_at": made, "step_s": 60, "start": made, "level": 95, "mean": [1.0],
+             "lower": [0.0], "upper": [2.0]} for made in (now - timedelta(days=8), now - timedelta(days=1))]
+    with engine.begin() as conn:
+        conn.execute(insert(forecasts), rows)
+
+    Retention(engine, [table], interval=60, batch_size=100).run_sync()
+
+    with engine.connect() as conn:
+        kept = set(conn.execute(select(forecasts.c.id).where(forecasts.c.device_id == device)).scalars())
+    assert kept == {rows[1]["id"]}
 
 
 # --- the object store lifecycle ------------------------------------------------------------------------
