@@ -34,9 +34,13 @@ _BUILDERS: dict[str, Callable[..., Forecaster]] = {
     "ttm": _ttm,
 }
 
-#: tests/bench/bench_forecast.py, rolling origin, horizon 96 (sunspots 22), the bench's own TTM trained
-#: on other phonesim seeds and synthetic series: mean MASE auto_ets 0.000, seasonal_naive 0.000,
-#: ttm 0.000 over phonesim, co2, elnino and sunspots.
+#: The backtest's winner (tests/bench/bench_forecast.py: 5 rolling origins, horizon 96, sunspots 22;
+#: its TTM trained on other phonesim seeds and synthetic series). Mean over phonesim, co2, elnino
+#: and sunspots of the mean MASE: auto_ets 1.968, seasonal_naive 2.350, ttm 2.396. AutoETS wins by
+#: a quarter of seasonal naive's error on co2 (0.47 vs 1.84; TTM 2.00); TTM is first only on
+#: phonesim (4.83 vs AutoETS 4.92, naive 5.38); seasonal naive on elnino and sunspots. Per core,
+#: 512 steps in: AutoETS ~30 forecasts/s (TTM ~900, seasonal naive ~1900); given 2880 steps with a
+#: 1440-step season (STL first) AutoETS makes 0.44/s.
 DEFAULT = "auto_ets"
 
 
