@@ -79,6 +79,7 @@ async def test_a_device_with_history_gets_its_forecast_stored_and_announced(
     [row] = stored(engine, device)
     assert (row["org_id"], row["metric"], row["model"], row["fallback"]) == (org, "mag_magnitude", "naive_test", None)
     assert row["start"] == T0 + timedelta(minutes=600) and row["step_s"] == 60 and row["level"] == 95
+    assert row["history_steps"] == 512  # the context: the last 512 of the 600 steps
     assert len(row["mean"]) == len(row["lower"]) == len(row["upper"]) == HORIZON  # type: ignore[arg-type]
     [news] = await drain(tap)
     assert news.type == "forecast.updated" and news.org == org
@@ -138,6 +139,23 @@ async def test_a_reading_outside_the_band_is_published_once_as_a_forecast_anomal
     await service.refresh_device(org, device)
     again = [e for e in await drain(tap) if e.type == "anomaly.detected"]
     assert [a.id for a in again] == [anomalies[0].id]
+
+
+async def test_a_forecast_from_too_short_a_history_judges_no_reading(
+        engine: Engine, org: uuid.UUID, device: uuid.UUID, write_readings: Callable[..., None],
+        naive: NaiveForecaster, broker: tuple[AsyncPublisher, aio_pika.abc.AbstractQueue]) -> None:
+    publisher, tap = broker
+    write_readings(minutes(T0, np.full(30, 50.0)))
+    clock = Clock(T0 + timedelta(minutes=30))
+    service = ForecastService(engine, naive, [MAG], publisher.publish, clock=clock, min_history=60)
+    await service.refresh_device(org, device)
+    write_readings(minutes(T0 + timedelta(minutes=30), [90.0]))
+    clock.at = T0 + timedelta(minutes=31)
+
+    await service.refresh_device(org, device)
+
+    assert [e.type for e in await drain(tap)] == ["forecast.updated", "forecast.updated"]
+    assert [row["history_steps"] for row in stored(engine, device)] == [30, 31]
 
 
 async def test_a_refresh_asked_for_through_the_control_exchange_forecasts_that_device(

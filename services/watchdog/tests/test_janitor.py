@@ -149,9 +149,10 @@ def test_retention_prunes_forecasts_made_before_their_retention(engine: Engine, 
     [table] = [t for t in retained_tables(WatchdogSettings(retention_forecasts_days=7)) if t.name == "forecasts"]
     assert (table.time_column, table.keep) == ("made_at", timedelta(days=7))
     device, now = uuid.uuid4(), datetime.now(UTC)
-    rows = [{"id": uuid.uuid4(), "org_id": org, "device_id": device, "metric": "mag_magnitude", "model": "auto_ets",
-             "fallback": None, "made_at": made, "step_s": 60, "start": made, "level": 95, "mean": [1.0],
-             "lower": [0.0], "upper": [2.0]} for made in (now - timedelta(days=8), now - timedelta(days=1))]
+    rows = [{"id": uuid.uuid4(), "org_id": org, "device_id": device, "metric": "mag_magnitude",
+             "model": "auto_ets", "fallback": None, "made_at": made, "step_s": 60, "history_steps": 512,
+             "start": made, "level": 95, "mean": [1.0], "lower": [0.0], "upper": [2.0]}
+            for made in (now - timedelta(days=8), now - timedelta(days=1))]
     with engine.begin() as conn:
         conn.execute(insert(forecasts), rows)
 

@@ -265,6 +265,7 @@ forecasts = Table(
     Column("fallback", Text),
     Column("made_at", _tz(), nullable=False),
     Column("step_s", Integer, nullable=False),
+    Column("history_steps", Integer, nullable=False),
     Column("start", _tz(), nullable=False),
     Column("level", SmallInteger, nullable=False),
     Column("mean", ARRAY(Double), nullable=False),

@@ -2554,6 +2554,8 @@ export interface components {
             made_at: string;
             /** @description Seconds between steps. */
             step_s: number;
+            /** @description Steps of history it was made from (at most 512). */
+            history_steps: number;
             /**
              * Format: date-time
              * @description The first forecast step.

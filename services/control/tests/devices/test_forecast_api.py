@@ -17,8 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 def forecast(device: Any, metric: str, made_at: datetime, start: datetime, **extra: Any) -> Forecast:
-    values = {"model": "ttm", "fallback": None, "step_s": 60, "level": 95, "mean": [50.0, 51.0, 52.0],
-              "lower": [49.0, 50.0, 51.0], "upper": [51.0, 52.0, 53.0], **extra}
+    values = {"model": "ttm", "fallback": None, "step_s": 60, "history_steps": 512, "level": 95,
+              "mean": [50.0, 51.0, 52.0], "lower": [49.0, 50.0, 51.0], "upper": [51.0, 52.0, 53.0], **extra}
     return Forecast.objects.create(org=device.org, device_id=device.id, metric=metric, made_at=made_at,
                                    start=start, **values)
 
@@ -46,7 +46,7 @@ def test_the_forecast_in_force_comes_with_its_readings_and_anomalies(api: Any, v
     assert [(f["metric"], f["model"], f["fallback"]) for f in body["forecasts"]] == [
         ("audio_peak", "seasonal_naive", "only 40 steps of history"), ("mag_magnitude", "ttm", None)]
     mag = body["forecasts"][1]
-    assert (mag["step_s"], mag["level"], len(mag["points"])) == (60, 95, 3)
+    assert (mag["step_s"], mag["history_steps"], mag["level"], len(mag["points"])) == (60, 512, 95, 3)
     assert mag["points"][1] == {"t": _iso(start + timedelta(minutes=1)), "mean": 51.0, "lower": 50.0, "upper": 52.0}
     assert mag["history"] == [{"t": _iso(start - timedelta(minutes=2)), "value": 41.0},
                               {"t": _iso(start), "value": 80.0}]

@@ -44,6 +44,7 @@ async def run(settings: ForecastSettings, stopping: asyncio.Event | None = None)
 
     service = ForecastService(engine, model, metrics, publisher.publish,
                               threshold=settings.forecast_residual_threshold,
+                              min_history=settings.forecast_min_history_steps,
                               source=settings.service_name if settings.service_name != "vigia" else "forecast")
 
     async def setup(channel: object) -> None:

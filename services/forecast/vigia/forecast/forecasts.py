@@ -25,6 +25,7 @@ class StoredForecast:
     fallback: str | None
     made_at: datetime
     step_s: int
+    history_steps: int
     start: datetime
     level: int
     mean: np.ndarray
@@ -52,7 +53,8 @@ def latest_forecast(conn: Connection, org: uuid.UUID, device: uuid.UUID, metric:
     if row is None:
         return None
     return StoredForecast(org=row.org_id, device=row.device_id, metric=row.metric, model=row.model,
-                          fallback=row.fallback, made_at=row.made_at, step_s=row.step_s, start=row.start,
+                          fallback=row.fallback, made_at=row.made_at, step_s=row.step_s,
+                          history_steps=row.history_steps, start=row.start,
                           level=row.level, mean=np.asarray(row.mean, dtype=np.float64),
                           lower=np.asarray(row.lower, dtype=np.float64),
                           upper=np.asarray(row.upper, dtype=np.float64), id=row.id)
@@ -63,7 +65,8 @@ def store_forecast(conn: Connection, forecast: StoredForecast) -> uuid.UUID:
     row_id = forecast.id or uuid7()
     conn.execute(insert(db.forecasts).values(
         id=row_id, org_id=forecast.org, device_id=forecast.device, metric=forecast.metric, model=forecast.model,
-        fallback=forecast.fallback, made_at=forecast.made_at, step_s=forecast.step_s, start=forecast.start,
+        fallback=forecast.fallback, made_at=forecast.made_at, step_s=forecast.step_s,
+        history_steps=forecast.history_steps, start=forecast.start,
         level=forecast.level, mean=[float(v) for v in forecast.mean], lower=[float(v) for v in forecast.lower],
         upper=[float(v) for v in forecast.upper]))
     return row_id

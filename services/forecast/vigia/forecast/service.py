@@ -90,10 +90,15 @@ class Residual:
     score: float
 
 
-def outside_band(series: Series, forecast: StoredForecast, threshold: float) -> list[Residual]:
+def outside_band(series: Series, forecast: StoredForecast, threshold: float, min_history: int = 0) -> list[Residual]:
     """The observed steps of ``series`` that ``forecast`` covers and that lie farther from its mean
-    than ``threshold`` times the band's half-width on their side."""
+    than ``threshold`` times the band's half-width on their side. A forecast made from fewer than
+    ``min_history`` steps judges nothing, nor does a step whose band has no width: a few steps, or a
+    flat history, give no spread to measure a reading against (a new device would flag its every
+    change)."""
     found: list[Residual] = []
+    if forecast.history_steps < min_history:
+        return found
     for i in np.flatnonzero(series.observed):
         moment = series.time_of(int(i))
         k = forecast.index_of(moment)
@@ -102,10 +107,11 @@ def outside_band(series: Series, forecast: StoredForecast, threshold: float) -> 
         value, mean = float(series.values[i]), float(forecast.mean[k])
         lower, upper = float(forecast.lower[k]), float(forecast.upper[k])
         half = (upper - mean) if value >= mean else (mean - lower)
-        distance = abs(value - mean)
-        score = distance / half if half > 0 else (float("inf") if distance > 0 else 0.0)
+        if half <= 0:
+            continue
+        score = abs(value - mean) / half
         if score > threshold:
-            found.append(Residual(moment, value, mean, lower, upper, min(score, 1e6)))
+            found.append(Residual(moment, value, mean, lower, upper, score))
     return found
 
 
@@ -124,13 +130,14 @@ class ForecastService:
     (``engine``), the model and the publisher."""
 
     def __init__(self, engine: Engine, model: Forecaster, metrics: list[MetricSpec], publish: Publish, *,
-                 threshold: float = 1.0, source: str = "forecast",
+                 threshold: float = 1.0, min_history: int = 0, source: str = "forecast",
                  clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self.model = model
         self.metrics = {spec.name: spec for spec in metrics}
         self.publish = publish
         self.threshold = threshold
+        self.min_history = min_history
         self.source = source
         self.clock = clock
 
@@ -185,7 +192,8 @@ class ForecastService:
             made = await asyncio.to_thread(models.forecast_with_fallback, self.model, series.values, HORIZON,
                                            spec.season)
             stored = StoredForecast(org=org, device=device, metric=spec.name, model=made.model,
-                                    fallback=made.fallback, made_at=now, step_s=spec.step_s, start=series.end,
+                                    fallback=made.fallback, made_at=now, step_s=spec.step_s,
+                                    history_steps=len(series), start=series.end,
                                     level=made.level, mean=made.mean, lower=made.lower, upper=made.upper)
             stored = replace(stored, id=await asyncio.to_thread(self._store, stored))
             await self._announce(stored, anomalies, trace)
@@ -203,7 +211,7 @@ class ForecastService:
     def _anomalies(self, org: uuid.UUID, device: uuid.UUID, spec: MetricSpec, series: Series,
                    forecast: StoredForecast, trace: str | None) -> list[Envelope]:
         found = []
-        for r in outside_band(series, forecast, self.threshold):
+        for r in outside_band(series, forecast, self.threshold, self.min_history):
             data = AnomalyDetected(
                 device=device, kind="forecast", severity=severity_of(r.score), score=round(r.score, 4),
                 observed_at=int(r.time.timestamp()) * 1_000_000_000, value=r.value,

@@ -41,6 +41,9 @@ class ForecastSettings(BrokerSettings):
                                                "forecast anomaly when it lies farther from the forecast mean "
                                                "than this many times the band's half-width on its side (1: "
                                                "anywhere outside the band).")
+    forecast_min_history_steps: int = Field(60, ge=0, le=100_000, description="A forecast made from fewer "
+                                            "steps of history is stored and shown, but readings are not "
+                                            "judged against its band (a few steps give no honest band).")
     forecast_lease_s: float = Field(30.0, gt=0, le=3600, description="Lifetime of the forecast:leader lease "
                                     "in Redis: one replica runs the scheduled rounds; a dead leader is "
                                     "replaced within this time (s).")

@@ -46,6 +46,7 @@ def chart(forecast: Forecast, history_steps: int, now: datetime) -> dict[str, An
         "fallback": forecast.fallback,
         "made_at": forecast.made_at,
         "step_s": forecast.step_s,
+        "history_steps": forecast.history_steps,
         "start": forecast.start,
         "level": forecast.level,
         "points": [{"t": forecast.start + i * step, "mean": mean, "lower": lower, "upper": upper}

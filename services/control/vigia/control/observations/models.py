@@ -215,6 +215,7 @@ class Forecast(models.Model):
     fallback = models.TextField(null=True, blank=True, help_text="Why the statistical model stood in, if it did.")
     made_at = models.DateTimeField(help_text="When the forecast was made.")
     step_s = models.IntegerField(help_text="Seconds between steps (the metric's resampling step).")
+    history_steps = models.IntegerField(help_text="Steps of history it was made from.")
     start = models.DateTimeField(help_text="Time of the first forecast step.")
     level = models.SmallIntegerField(help_text="The band: this % prediction interval.")
     mean = ArrayField(models.FloatField(), help_text="Expected value of each step.")

@@ -156,6 +156,7 @@ class MetricForecastSerializer(serializers.Serializer):
         "Why the statistical model stood in for the configured one (a short history); null when it did not."))
     made_at = serializers.DateTimeField()
     step_s = serializers.IntegerField(help_text="Seconds between steps.")
+    history_steps = serializers.IntegerField(help_text="Steps of history it was made from (at most 512).")
     start = serializers.DateTimeField(help_text="The first forecast step.")
     level = serializers.IntegerField(help_text="The band is this % prediction interval.")
     points = ForecastPointSerializer(many=True, help_text="The forecast steps, oldest first.")
