@@ -22,7 +22,7 @@ from typing import Any
 from gunicorn.workers.gthread import ThreadWorker
 
 
-class GatedThreadWorker(ThreadWorker):
+class GatedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no type hints
     """A gthread worker that accepts connections only while fewer than ``threads`` requests are in
     its thread pool."""
 
