@@ -4,8 +4,7 @@ Requests are CPU-bound Python with short database waits, so the default is a few
 processes per core, each with few threads: processes use every core (threads of one process
 share the GIL), the spare ones cover the database waits, and gthread keeps client connections
 alive. A worker accepts only while it has a thread free (:mod:`vigia.control.gunicorn_worker`), so
-connections go to workers that can answer them now. ``tests/bench/bench_control_api.py`` starts
-gunicorn with the same :func:`gunicorn_argv`.
+connections go to workers that can answer them now. ``tests/bench/bench_control_api.py`` starts gunicorn with the same :func:`gunicorn_argv`.
 """
 
 from __future__ import annotations
