@@ -3,8 +3,7 @@
 Requests are CPU-bound Python with short database waits, so the default is a few worker
 processes per core, each with few threads: processes use every core (threads of one process
 share the GIL), the spare ones cover the database waits, and gthread keeps client connections
-alive. A worker accepts only while it has a thread free (:mod:`vigia.control.gunicorn_worker`), so
-connections go to workers that can answer them now. ``tests/bench/bench_control_api.py`` starts gunicorn with the same :func:`gunicorn_argv`.
+alive. ``tests/bench/bench_control_api.py`` starts gunicorn with the same :func:`gunicorn_argv`.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ def gunicorn_argv(bind: str, workers: int, threads: int, access_log: bool = True
     argv = [
         sys.executable, "-m", "gunicorn", "vigia.control.wsgi:application",
         "--bind", bind, "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "vigia.control.gunicorn_worker.GatedThreadWorker", "--keep-alive", "30", "--backlog", "256",
+        "--worker-class", "gthread", "--keep-alive", "30", "--backlog", "256",
         "--graceful-timeout", "20", "--timeout", "60",
         "--config", "python:vigia.control.gunicorn_conf",  # hooks: the "control ready" line
     ]
