@@ -1,7 +1,8 @@
 /**
  * A device's signal over its recent telemetry (uPlot, loaded only on the device page): the chosen
  * metric, anomalies as vertical marks in their severity's colour, times on the organization's
- * clock. Forecasts have no API yet (issue #10 adds them): the band is drawn when one is given.
+ * clock. The band is drawn when a forecast is given; the device page does not read the forecast API
+ * (``GET /api/v1/devices/{id}/forecast``) yet (issue #14).
  */
 import "uplot/dist/uPlot.min.css";
 
