@@ -32,6 +32,7 @@ class ConsoleStack(ServiceProcesses):
         "notifier": ["-m", "vigia.notifier"],
         "fusion": ["-m", "vigia.fusion"],
         "automation": ["-m", "vigia.automation"],
+        "forecast": ["-m", "vigia.forecast"],
     }
     env: dict[str, dict[str, str]]
     logs: Path
@@ -95,7 +96,7 @@ def console_stack(tmp: Path, database_url: str, amqp_url: str, console_dir: Path
     }
     if "notifier" in env:  # 0 means its fixed default port to the notifier: give it a free one
         env["notifier"] = {**common, "VIGIA_METRICS_PORT": str(free_port())}
-    for fixed in ("automation", "fusion"):  # their metrics port 0 means a fixed default: a free one instead
+    for fixed in ("automation", "fusion", "forecast"):  # their metrics port 0 means a fixed default: a free one instead
         if fixed in env:
             env[fixed] = {**common, "VIGIA_METRICS_PORT": str(free_port())}
     _manage(common, "declare_topology", "bootstrap_demo")

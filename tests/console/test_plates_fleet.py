@@ -124,13 +124,24 @@ def _seed(http: httpx.Client, auth: dict[str, str], org: str, amqp_url: str, obj
     _until("the recorder's passages", lambda: count("/api/v1/passages/") == len(reads))
     _until("fusion's telemetry", lambda: count("/api/v1/telemetry/", device=phone["id"], limit=500) >= 80)
     _until("the recorder's anomaly", lambda: count("/api/v1/anomalies/", device=phone["id"]) >= 1)
+
+    # The phone's forecast, asked for now (the on-demand path: outbox, relay, forecast.control).
+    assert http.post(f"/api/v1/devices/{phone['id']}/forecast/refresh/", json={"metric": "mag_magnitude"},
+                     headers=auth).status_code == 202
+
+    def forecast_points() -> int:
+        answer = http.get(f"/api/v1/devices/{phone['id']}/forecast/", params={"metric": "mag_magnitude"}, headers=auth)
+        forecasts = answer.json()["forecasts"] if answer.status_code == 200 else []
+        return len(forecasts[0]["points"]) if forecasts else 0
+
+    _until("the forecast service's forecast", lambda: forecast_points() > 0, timeout=90)
     return {"VIGIA_CONSOLE_PLATE": PLATE, "VIGIA_CONSOLE_LOOK_ALIKE": LOOK_ALIKE,
             "VIGIA_CONSOLE_CAMERA": gate["id"], "VIGIA_CONSOLE_DEVICE": phone["id"],
             "VIGIA_CONSOLE_DEVICES": "4", "VIGIA_CONSOLE_ON_MAP": "4"}
 
 
 def test_plates_and_fleet_in_the_browser(tmp_path: Path, amqp_url: str, console_dist: Path) -> None:
-    services = ("relay", "recorder", "fusion")
+    services = ("relay", "recorder", "fusion", "forecast")
     with throwaway_database("vigia_console_pf") as database_url, \
             console_stack(tmp_path, database_url, amqp_url, console_dist, extra=services) as stack:
         try:

@@ -54,6 +54,9 @@ test("an operator filters the fleet, sees the map offline, a device's signal and
   await expect(chart.locator("canvas")).toBeVisible();
   await expect.poll(async () => Number(await chart.getAttribute("data-points"))).toBeGreaterThanOrEqual(80);
   await expect.poll(async () => Number(await chart.getAttribute("data-marks"))).toBeGreaterThanOrEqual(1);
+  // The forecast service's forecast of the metric: the readings resampled, then the band ahead.
+  await expect(chart).toHaveAttribute("data-forecast", "true");
+  await expect(page.getByTestId("forecast-summary")).toContainText("faixa de 95 %");
   await expect(page.getByTestId("status-history").locator("li").first()).toContainText("Online");
   await keep(page, "fleet-device", testInfo);
   await checkA11y(page, "fleet: device");

@@ -72,6 +72,7 @@ export const en: Messages = {
     camera_health: "Camera {{camera}}: {{status}}",
     plate_read: "Plate read: {{plate}}",
     pipeline_status_update: "Pipeline {{pipeline}}: {{status}}",
+    forecast_updated: "Forecast of device {{device}} ({{metric}}) updated, {{count}} reading(s) outside the previous band",
   },
   nav: { dashboard: "Dashboard", cameras: "Cameras", plates: "Plates", events: "Events", fleet: "Fleet", pipelines: "Pipelines", settings: "Settings", menu: "Menu", theme: "Theme", light: "Light", dark: "Dark", darkTheme: "Dark theme" },
   cameras: cameras.en,

@@ -71,6 +71,7 @@ export const ptBR = {
     camera_health: "Câmera {{camera}}: {{status}}",
     plate_read: "Placa lida: {{plate}}",
     pipeline_status_update: "Pipeline {{pipeline}}: {{status}}",
+    forecast_updated: "Previsão do dispositivo {{device}} ({{metric}}) atualizada, {{count}} leitura(s) fora da faixa anterior",
   },
   nav: { dashboard: "Painel", cameras: "Câmeras", plates: "Placas", events: "Eventos", fleet: "Frota", pipelines: "Automações", settings: "Configurações", menu: "Menu", theme: "Tema", light: "Claro", dark: "Escuro", darkTheme: "Tema escuro" },
   cameras: cameras.ptBR,

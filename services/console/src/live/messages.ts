@@ -17,13 +17,15 @@ export type FeedMessage =
   | (Base & { type: "camera_health"; camera_id: string; status: string; previous: string | null; detail: string })
   // PlateRead (services/common/vigia/common/messages.py): one visit's voted plate.
   | (Base & { type: "plate_read"; plate_read: { plate_text: string; camera: string; visit?: string; confidence?: number; final?: boolean } })
-  | (Base & { type: "pipeline_status_update"; pipeline_id: string; status: string; node: string | null; error: string | null });
+  | (Base & { type: "pipeline_status_update"; pipeline_id: string; status: string; node: string | null; error: string | null })
+  // ForecastUpdated: a device metric's new forecast is stored (its points: GET /api/v1/devices/{id}/forecast).
+  | (Base & { type: "forecast_updated"; forecast: { device: string; metric: string; model: string; fallback?: string | null; anomalies?: unknown[] } });
 
 export type FeedType = FeedMessage["type"];
 
 const FEED_TYPES: ReadonlySet<string> = new Set<FeedType>([
   "new_detection", "new_event", "event_triaged", "device_status_update", "camera_health", "plate_read",
-  "pipeline_status_update",
+  "pipeline_status_update", "forecast_updated",
 ]);
 
 /** Close codes of the live service (vigia/live/app.py). */

@@ -44,6 +44,9 @@ export function describeFeedMessage(message: FeedMessage, t: TFunction): string 
       return t("feed.plate_read", { plate: message.plate_read.plate_text });
     case "pipeline_status_update":
       return t("feed.pipeline_status_update", { pipeline: short(message.pipeline_id), status: message.status });
+    case "forecast_updated":
+      return t("feed.forecast_updated", { device: short(message.forecast.device), metric: message.forecast.metric,
+        count: message.forecast.anomalies?.length ?? 0 });
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * One device (``/fleet/<id>?metric=mag_magnitude``): what it is and where, its signal chart (recent
- * telemetry, refreshed every few seconds, anomalies marked), its status history and its tokens.
- * Status changes on the live feed update the page at once.
+ * telemetry, refreshed every few seconds, or the metric's forecast with its band when the forecast
+ * service made one; anomalies marked), its status history and its tokens. Status changes and new
+ * forecasts on the live feed update the page at once.
  */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
@@ -34,13 +35,15 @@ function Fact({ term, children }: { term: string; children: React.ReactNode }) {
 }
 
 function Signal({ device, metric, timeZone }: { device: string; metric: Metric | undefined; timeZone: string }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const navigate = useNavigate();
   const telemetry = useQuery(q.telemetry(device));
   const anomalies = useQuery(q.anomalies(device));
+  const forecasts = useQuery(q.forecast(device));
   const rows = telemetry.data ?? [];
   const present = metricsPresent(rows);
   const shown = metric ?? present[0] ?? "mag_magnitude";
+  const forecast = forecasts.data?.find((f) => f.metric === shown && f.points.length > 0);
   return (
     <Card>
       <CardHeader className="flex-row flex-wrap items-end justify-between gap-2">
@@ -60,11 +63,17 @@ function Signal({ device, metric, timeZone }: { device: string; metric: Metric |
           <p className="text-sm text-muted-foreground">{t("fleet.noTelemetry")}</p>
         ) : (
           <Suspense fallback={<div className="h-[260px] animate-pulse rounded bg-muted" aria-busy="true" />}>
-            {telemetry.isSuccess && <SignalChart rows={rows} anomalies={anomalies.data ?? []} metric={shown} timeZone={timeZone} />}
+            {telemetry.isSuccess && <SignalChart rows={rows} anomalies={anomalies.data ?? []} metric={shown} timeZone={timeZone}
+              forecast={forecast} />}
           </Suspense>
         )}
         <p className="text-xs text-muted-foreground">
-          {t("fleet.anomalyCount", { count: anomalies.data?.length ?? 0 })} · {t("fleet.noForecast")}
+          {t("fleet.anomalyCount", { count: anomalies.data?.length ?? 0 })} ·{" "}
+          <span data-testid="forecast-summary">
+            {forecast ? t("fleet.forecastBy", { model: forecast.model, level: forecast.level,
+              made: formatDateTime(forecast.made_at, timeZone, i18n.language) }) : t("fleet.noForecast")}
+            {forecast?.fallback && <> · {t("fleet.forecastFallback", { why: forecast.fallback })}</>}
+          </span>
         </p>
       </CardContent>
     </Card>
@@ -108,6 +117,9 @@ export function DeviceDetailPage() {
   const onMessage = useCallback((message: FeedMessage) => {
     if (message.type === "device_status_update" && message.device_id === id) {
       void queryClient.invalidateQueries({ queryKey: ["devices", "one", id] });
+    }
+    if (message.type === "forecast_updated" && message.forecast.device === id) {
+      void queryClient.invalidateQueries({ queryKey: ["devices", "one", id, "forecast"] });
     }
   }, [queryClient, id]);
   useLiveFeed(session, onMessage);

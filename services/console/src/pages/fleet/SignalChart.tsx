@@ -1,8 +1,8 @@
 /**
- * A device's signal over its recent telemetry (uPlot, loaded only on the device page): the chosen
- * metric, anomalies as vertical marks in their severity's colour, times on the organization's
- * clock. The band is drawn when a forecast is given; the device page does not read the forecast API
- * (``GET /api/v1/devices/{id}/forecast``) yet (issue #14).
+ * A device's signal (uPlot, loaded only on the device page): the chosen metric's recent telemetry,
+ * or, when the forecast service has a forecast of it, seed 002's chart — the readings resampled to
+ * the forecast's step, then the forecast's mean and 95 % band ahead of them; anomalies as vertical
+ * marks in their severity's colour, times on the organization's clock.
  */
 import "uplot/dist/uPlot.min.css";
 
@@ -12,15 +12,9 @@ import uPlot from "uplot";
 
 import { formatDateTime, formatTime } from "@/lib/format";
 
-import { marksWithin, type Metric, type Row, toSeries } from "./series";
+import { forecastColumns, marksWithin, type Metric, type MetricForecast, type Row, toSeries } from "./series";
 
 const SEVERITY_COLOUR: Record<string, string> = { critical: "#dc2626", high: "#ea580c", medium: "#d97706", low: "#0284c7" };
-
-export interface Forecast {
-  times: number[];
-  low: (number | null)[];
-  high: (number | null)[];
-}
 
 function marksPlugin(marks: () => { x: number; severity: string }[]): uPlot.Plugin {
   return {
@@ -48,23 +42,21 @@ export function SignalChart({ rows, anomalies, metric, timeZone, forecast }: {
   anomalies: readonly { time: string; kind: string; severity: string }[];
   metric: Metric;
   timeZone: string;
-  forecast?: Forecast;
+  forecast?: MetricForecast;
 }) {
   const { t, i18n } = useTranslation();
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const [times, values] = useMemo(() => toSeries(rows, metric), [rows, metric]);
-  const marks = useMemo(() => marksWithin(anomalies, times), [anomalies, times]);
+  const data = useMemo<uPlot.AlignedData>(
+    () => (forecast ? forecastColumns(forecast) : toSeries(rows, metric)), [rows, metric, forecast]);
+  const times = data[0] as number[];
+  const withBand = data.length === 5;
+  const marks = useMemo(() => marksWithin(
+    [...anomalies, ...(forecast?.anomalies ?? []).map((a) => ({ time: a.t, kind: "forecast", severity: a.severity }))],
+    times), [anomalies, forecast, times]);
   const marksRef = useRef(marks);
   marksRef.current = marks;
 
-  const data = useMemo<uPlot.AlignedData>(() => {
-    if (!forecast) return [times, values];
-    const low = new Map(forecast.times.map((x, i) => [x, forecast.low[i] ?? null]));
-    const high = new Map(forecast.times.map((x, i) => [x, forecast.high[i] ?? null]));
-    return [times, values, times.map((x) => low.get(x) ?? null), times.map((x) => high.get(x) ?? null)];
-  }, [times, values, forecast]);
-  const withBand = data.length === 4;
 
   useEffect(() => {
     const element = container.current!;
@@ -74,12 +66,13 @@ export function SignalChart({ rows, anomalies, metric, timeZone, forecast }: {
       value: (_u, x) => (x == null ? "—" : formatDateTime(x * 1000, timeZone, locale)),
     }, { label: t(`fleet.metrics.${metric}`), stroke: "#2563eb", width: 2, spanGaps: false }];
     if (withBand) {
-      series.push({ label: t("fleet.forecastLow"), stroke: "#94a3b8", dash: [4, 4] },
+      series.push({ label: t("fleet.forecastMean"), stroke: "#7c3aed", width: 2, dash: [6, 4] },
+        { label: t("fleet.forecastLow"), stroke: "#94a3b8", dash: [4, 4] },
         { label: t("fleet.forecastHigh"), stroke: "#94a3b8", dash: [4, 4] });
     }
     const instance = new uPlot({
       width: Math.max(element.clientWidth, 280), height: 260, series,
-      bands: withBand ? [{ series: [3, 2], fill: "rgba(148, 163, 184, 0.25)" }] : [],
+      bands: withBand ? [{ series: [4, 3], fill: "rgba(148, 163, 184, 0.25)" }] : [],
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), timeZone),
       // Ticks on the organization's 24-hour clock, whatever the browser's zone and locale.
       axes: [{ stroke: "currentColor", values: (_u, ticks) => ticks.map((x) => formatTime(x * 1000, timeZone, locale)) },
@@ -102,7 +95,8 @@ export function SignalChart({ rows, anomalies, metric, timeZone, forecast }: {
     plot.current?.setData(data);
     container.current!.dataset.points = String(times.length);
     container.current!.dataset.marks = String(marks.length);
-  }, [data, times.length, marks.length]);
+    container.current!.dataset.forecast = String(withBand);
+  }, [data, times.length, marks.length, withBand]);
 
   return <div ref={container} data-testid="signal-chart" className="w-full text-foreground"
     role="img" aria-label={t("fleet.chartLabel", { metric: t(`fleet.metrics.${metric}`), count: times.length, marks: marks.length })} />;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { statusesOf, toggle, validateFleetSearch } from "./filters";
 import { boundsOf, fleetFeatures, offlineStyle } from "./mapData";
-import { marksWithin, metricsPresent, toSeries } from "./series";
+import { forecastColumns, marksWithin, metricsPresent, toSeries } from "./series";
 
 describe("fleet filters in the URL", () => {
   it("keep known statuses and kinds in their order, from a list or a comma-separated value", () => {
@@ -64,5 +64,25 @@ describe("the signal chart's data", () => {
       { time: "2026-12-06T09:00:00Z", kind: "magnetic", severity: "low" },
     ], times);
     expect(marks).toEqual([{ x: times[1], label: "magnetic", severity: "high" }]);
+  });
+});
+
+describe("the forecast chart's data", () => {
+  it("puts the resampled readings, then the forecast's mean and band, on one ascending time axis", () => {
+    const t0 = Date.parse("2026-12-06T10:00:00Z") / 1000;
+    const columns = forecastColumns({
+      history: [{ t: "2026-12-06T10:01:00Z", value: 51 }, { t: "2026-12-06T10:00:00Z", value: 50 },
+        { t: "2026-12-06T10:02:00Z", value: null }],
+      points: [{ t: "2026-12-06T10:03:00Z", mean: 52, lower: 49, upper: 55 },
+        { t: "2026-12-06T10:02:00Z", mean: 51.5, lower: 49.5, upper: 53.5 }],
+      anomalies: [],
+    });
+    expect(columns).toEqual([
+      [t0, t0 + 60, t0 + 120, t0 + 180],
+      [50, 51, null, null],
+      [null, null, 51.5, 52],
+      [null, null, 49.5, 49],
+      [null, null, 53.5, 55],
+    ]);
   });
 });

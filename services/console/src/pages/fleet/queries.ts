@@ -83,6 +83,15 @@ export function anomalies(id: string) {
   });
 }
 
+/** The device's forecasts (one per metric the forecast service follows; none before its first round). */
+export function forecast(id: string) {
+  return queryOptions({
+    queryKey: ["devices", "one", id, "forecast"],
+    queryFn: async () => (await unwrap(api.GET("/api/v1/devices/{id}/forecast/", { params: { path: { id } } }))).forecasts,
+    refetchInterval: 60_000, // forecast_updated on the feed refreshes it at once
+  });
+}
+
 export function credentials(id: string) {
   return queryOptions({
     queryKey: ["devices", "one", id, "credentials"],

@@ -40,3 +40,37 @@ export function marksWithin(anomalies: readonly { time: string; kind: string; se
 export function metricsPresent(rows: readonly Row[]): Metric[] {
   return METRICS.filter((metric) => rows.some((row) => typeof row[metric] === "number"));
 }
+
+/** One metric's forecast as the API gives it (``GET /api/v1/devices/{id}/forecast``), the parts drawn. */
+export interface MetricForecast {
+  points: readonly { t: string; mean: number; lower: number; upper: number }[];
+  history: readonly { t: string; value: number | null }[];
+  anomalies: readonly { t: string; severity: string }[];
+}
+
+/**
+ * A forecast as uPlot columns, seed 002's chart: the readings resampled to the forecast's step, then
+ * the forecast's mean and band ahead of them, on one time axis (seconds, ascending); each column is
+ * null where it has no value.
+ */
+export function forecastColumns(forecast: MetricForecast): [number[], (number | null)[], (number | null)[],
+  (number | null)[], (number | null)[]] {
+  const rows = new Map<number, { value: number | null; mean: number | null; lower: number | null; upper: number | null }>();
+  const at = (iso: string) => {
+    const x = Date.parse(iso) / 1000;
+    if (!Number.isFinite(x)) return null;
+    if (!rows.has(x)) rows.set(x, { value: null, mean: null, lower: null, upper: null });
+    return rows.get(x)!;
+  };
+  for (const reading of forecast.history) {
+    const row = at(reading.t);
+    if (row && typeof reading.value === "number" && Number.isFinite(reading.value)) row.value = reading.value;
+  }
+  for (const point of forecast.points) {
+    const row = at(point.t);
+    if (row) Object.assign(row, { mean: point.mean, lower: point.lower, upper: point.upper });
+  }
+  const times = [...rows.keys()].sort((a, b) => a - b);
+  const column = (key: "value" | "mean" | "lower" | "upper") => times.map((x) => rows.get(x)![key]);
+  return [times, column("value"), column("mean"), column("lower"), column("upper")];
+}
