@@ -66,7 +66,8 @@ async def test_topology_declares_every_exchange_queue_and_binding(
 
     queues = {q["name"]: q for q in _get(amqp_management, "queues", amqp_vhost)}
     durable = ["fusion.sensors.0", "fusion.sensors.1", "fusion.sensors.2", "recorder.events",
-               "correlator.in", "correlator.control", "streamer.control", "forecast.control", "notifier.actions",
+               "correlator.in", "correlator.control", "streamer.control", "forecast.control", "trainer.control",
+               "notifier.actions",
                "automation.0", "automation.1"]
     assert set(queues) == {"vision.frames.0", "vision.frames.1", *durable, *(dlq_name(q) for q in durable),
                            "notifier.retry.100", "notifier.retry.2000"}

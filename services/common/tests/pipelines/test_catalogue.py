@@ -16,7 +16,7 @@ ISSUE_11 = {
     Category.INPUT: {"camera_rtsp", "sensor_data", "api_webhook", "plate", "event", "status"},
     Category.PROCESSING: {"object_detection", "zone_analysis", "loitering", "data_transform", "analytics",
                           "line_crossing", "counting", "plate_match"},
-    Category.LOGIC: {"conditional", "timer", "loop", "data_storage", "debounce", "cooldown"},
+    Category.LOGIC: {"conditional", "timer", "loop", "data_storage", "debounce", "cooldown", "suppressed"},
     Category.OUTPUT: {"whatsapp", "telegram", "email", "plc_control", "http_post", "dashboard"},
 }
 

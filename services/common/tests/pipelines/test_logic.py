@@ -20,6 +20,7 @@ from services.common.tests.pipelines.support import (
     sink,
     tick,
 )
+from vigia.common.pipelines import GraphError, validate_graph
 from vigia.common.pipelines.clock import LATE_S
 
 
@@ -227,3 +228,32 @@ def test_analytics_aggregates_a_field_per_window() -> None:
 def test_camera_input_reads_only_its_cameras() -> None:
     runner = Runner(chain(node("cam", "camera_rtsp", camera=CAMERA), sink()))
     assert runner.feed(detection(1, 1), detection(1, 1, camera="0190a8c2-0000-7000-8000-00000000ca02")) == ["out"]
+
+
+def scored(event_id: str, **fields: Any) -> Any:
+    data = {"event": event_id, "event_type": "correlated_anomaly", "severity": "high", "score": 0.9,
+            "started_at": NIGHT.isoformat(), "site": "hq", **fields}
+    return item("event", data, NIGHT)
+
+
+def test_suppressed_holds_events_the_correlator_marked_likely_false_alarms() -> None:
+    graph = {"nodes": [node("e", "event"), node("s", "suppressed"), node("held", "dashboard", title="t"),
+                       node("notify", "dashboard", title="t")],
+             "edges": [{"source": "e", "target": "s"}, {"source": "s", "source_port": "true", "target": "held"},
+                       {"source": "s", "source_port": "false", "target": "notify"}]}
+    runner = Runner(graph)
+    assert runner.feed(scored("e1", false_alarm_score=0.93, likely_false_alarm=True)) == ["held"]
+    assert runner.feed(scored("e2", false_alarm_score=0.93, likely_false_alarm=False)) == ["notify"]
+    assert runner.feed(scored("e3")) == ["notify"]  # unscored: never held
+
+
+def test_suppressed_with_min_score_holds_high_scores_whatever_the_policy() -> None:
+    runner = through(node("s", "suppressed", min_score=0.8), ports={"s": "true"})
+    assert runner.feed(post({"false_alarm_score": 0.85}), post({"false_alarm_score": 0.5}),
+                       post({"false_alarm_score": True}), post({"likely_false_alarm": True})) == ["out", "out"]
+
+
+def test_suppressed_refuses_a_min_score_outside_0_1() -> None:
+    with pytest.raises(GraphError) as caught:
+        validate_graph(chain(node("e", "event"), node("s", "suppressed", min_score=1.5), sink(), ports={"s": "true"}))
+    assert any(field.endswith("config.min_score") for field in caught.value.problems), caught.value.problems

@@ -281,6 +281,13 @@ class EventChanged(Strict):
     description: str = Field("", max_length=2000)
     occurrences: int = Field(1, ge=1, description="1 + the repeats of the same cause at the same site "
                              "folded into this event while it was unresolved.")
+    false_alarm_score: float | None = Field(None, ge=0, le=1, description=(
+        "Probability that operators would call it a false alarm, by the organization's active "
+        "false-alarm classifier (None: no active model, or no evidence to score)."))
+    false_alarm_model: uuid.UUID | None = Field(None, description="the classifier version that scored it")
+    likely_false_alarm: bool = Field(False, description=(
+        "false_alarm_score reached the organization's correlation.false_alarm_threshold: pipelines' "
+        "suppressed condition holds its notifications; nothing is deleted."))
 
 
 NOTE_MAX = 4000  # control's API refuses longer operator notes
@@ -488,6 +495,25 @@ class ForecastRequested(Strict):
 
     device: uuid.UUID
     metric: str | None = Field(None, min_length=1, max_length=64, description="one metric; None: all")
+
+
+@message_type("training.requested")
+class TrainingRequested(Strict):
+    """Someone asked for the organization's false-alarm classifier to be trained again
+    (``POST /api/v1/models/train``): the trainer takes the ``training_runs`` row ``run`` (queued)
+    and trains on the events its operators classified."""
+
+    run: uuid.UUID
+
+
+@message_type("model.activated")
+class ModelActivated(Strict):
+    """An admin activated one of the organization's false-alarm classifier versions
+    (``POST /api/v1/models/{id}/activate``): the correlator scores its events with that one from
+    now on (it drops its cached model)."""
+
+    model: uuid.UUID
+    version: int = Field(ge=1)
 
 
 @message_type("watchlist.created", "watchlist.updated")

@@ -9,12 +9,12 @@ import pytest
 from vigia.control.pipelines.graph import GraphInvalid, runnable_problems, validate_graph
 from vigia.control.pipelines.nodes import NODE_TYPES, Category
 
-# Issue 11's catalogue: seed 004's node types that run on what the engine sees, and the new ones.
+# Issue 11's catalogue: seed 004's node types that run on what the engine sees, and the new ones (#14: suppressed).
 CATALOGUE = {
     "camera_rtsp", "sensor_data", "api_webhook", "plate", "event", "status",
     "object_detection", "zone_analysis", "loitering", "data_transform", "analytics", "line_crossing", "counting",
     "plate_match",
-    "conditional", "timer", "loop", "data_storage", "debounce", "cooldown",
+    "conditional", "timer", "loop", "data_storage", "debounce", "cooldown", "suppressed",
     "whatsapp", "telegram", "email", "plc_control", "http_post", "dashboard",
 }
 CHANNEL = "0190a8c2-7c6f-7d3e-9a1b-2c3d4e5f6a7b"

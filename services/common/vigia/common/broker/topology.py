@@ -17,9 +17,10 @@ Layout (see ARCHITECTURE.md "Broker topology")::
                              detection.# anomaly.# plate.read.# camera.health.# -> correlator.in
                              (per-instance, exclusive)        -> live.<instance>
                              pipeline.status.# triage.# forecast.# -> live.<instance> only (FEED_ONLY_TYPES)
-    vigia.control (topic)    camera.# device.# pipeline.#    -> correlator.control
+    vigia.control (topic)    camera.# device.# pipeline.# model.activated.# -> correlator.control
                              camera.#                         -> streamer.control
                              forecast.requested.#             -> forecast.control
+                             training.requested.#             -> trainer.control
     vigia.actions (direct)   action.<kind>                    -> notifier.actions
                              notifier.retry.<ms>              -> notifier.retry.<ms> (TTL <ms>, then
                                                                  dead-lettered to notifier.actions)
@@ -117,6 +118,7 @@ CORRELATOR_CONTROL = "correlator.control"
 STREAMER_CONTROL = "streamer.control"
 NOTIFIER_ACTIONS = "notifier.actions"
 FORECAST_CONTROL = "forecast.control"
+TRAINER_CONTROL = "trainer.control"
 AUTOMATION_SHARDS = "vigia.automation.shards"
 AUTOMATION = "automation"  # the prefix of the automation shard queues automation.<k>
 #: AMQP header carrying the envelope's organization; vigia.automation.shards hashes it.
@@ -266,9 +268,10 @@ def build_topology(settings: BrokerSettings | None = None) -> Topology:
     durable(RECORDER_EVENTS, EVENTS, ["detection.#", "plate.read.#", "event.#", "anomaly.#", "device.status.#",
                                       "camera.health.#"])
     durable(CORRELATOR_IN, EVENTS, ["detection.#", "anomaly.#", "plate.read.#", "camera.health.#"])
-    durable(CORRELATOR_CONTROL, CONTROL, ["camera.#", "device.#", "pipeline.#"])
+    durable(CORRELATOR_CONTROL, CONTROL, ["camera.#", "device.#", "pipeline.#", "model.activated.#"])
     durable(STREAMER_CONTROL, CONTROL, ["camera.#"])
     durable(FORECAST_CONTROL, CONTROL, ["forecast.requested.#"])
+    durable(TRAINER_CONTROL, CONTROL, ["training.requested.#"])
     durable(NOTIFIER_ACTIONS, ACTIONS, [f"action.{kind}" for kind in ACTION_KINDS])
     for delay_ms in s.notifier_retry_delays():
         queues.append(QueueSpec(notifier_retry_queue(delay_ms), arguments={
@@ -334,6 +337,8 @@ _ROUTES: dict[str, tuple[str, RouteKey]] = {
     # Not anomaly.# nor event.#: only the live feed binds it (FEED_ONLY_TYPES).
     "forecast.updated": (EVENTS, _org_key("forecast", _attr("device"))),
     "forecast.requested": (CONTROL, _org_key("forecast.requested", _attr("device"))),
+    "training.requested": (CONTROL, _org_key("training.requested", _attr("run"))),
+    "model.activated": (CONTROL, _org_key("model.activated", _attr("model"))),
     "camera.restart": (CONTROL, lambda env: f"camera.restart.{_attr('camera')(env)}"),
     **{t: (CONTROL, _type_key) for t in ("camera.created", "camera.updated", "camera.deleted",
                                          "device.created", "device.updated", "device.deleted",

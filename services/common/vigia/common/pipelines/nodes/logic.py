@@ -362,3 +362,32 @@ class Cooldown(Node):
             if run.now_s - last >= self._seconds + LATE_S:
                 run.state.delete(self.id, key)
         return None
+
+
+class SuppressedConfig(NodeConfig):
+    """Holds likely false alarms: routes each event to ``true`` when the correlator marked it a
+    likely false alarm (its false-alarm score, by the organization's active classifier, reached the
+    organization's ``false_alarm_threshold``) and to ``false`` otherwise, so notifications wired
+    after ``false`` are held for them. With ``min_score`` an event scored at least that is held
+    too, whatever the organization's threshold. Unscored events always go to ``false``; nothing is
+    deleted."""
+
+    min_score: float | None = Field(None, ge=0, le=1, description="Also hold events whose false_alarm_score "
+                                    "is at least this; default: only those the organization's policy marked.")
+
+
+@node_type("suppressed", SuppressedConfig, category=Category.LOGIC, label="Suppressed (likely false alarm)",
+           inputs={"in": PortType.EVENTS}, outputs={"true": PortType.EVENTS, "false": PortType.EVENTS})
+class Suppressed(Node):
+    __slots__ = ("_min_score",)
+
+    def __init__(self, node_id: str, config: SuppressedConfig, env: Environment) -> None:
+        super().__init__(node_id, config, env)
+        self._min_score = config.min_score
+
+    def receive(self, port: str, value: Mapping[str, Any], run: Run) -> Outputs:
+        held = value.get("likely_false_alarm") is True
+        score = value.get("false_alarm_score")
+        if not held and self._min_score is not None and isinstance(score, int | float) and not isinstance(score, bool):
+            held = score >= self._min_score
+        return (("true" if held else "false", value),)
