@@ -186,9 +186,14 @@ class FrameCaptured(Strict):
 # --- data plane events ------------------------------------------------------------------------
 
 
+#: The label of a face's detection (its ``identity`` says whose it is).
+FACE_LABEL = "face"
+
+
 @message_type("detection.created")
 class DetectionCreated(Strict):
-    """One object found in one frame."""
+    """One object found in one frame; a face found in a person's box is one too (label ``face``,
+    ``identity`` and ``identity_distance``, see vigia.common.faces)."""
 
     camera: uuid.UUID
     frame: uuid.UUID = Field(description="id of the frame message it was found in")
@@ -203,6 +208,11 @@ class DetectionCreated(Strict):
     track: str | None = Field(None, max_length=64, description="tracker id of the object in this camera")
     snapshot_key: str | None = Field(None, max_length=512)
     crop_key: str | None = Field(None, max_length=512)
+    # Faces (label ``face``, cameras whose ``faces`` switch is on) came later: None for the rest.
+    identity: uuid.UUID | None = Field(None, description="a face: the organization's enrolled person it "
+                                       "matched; None: a face matching nobody, or not a face")
+    identity_distance: float | None = Field(None, ge=0, description="a face: distance of its embedding to the "
+                                            "nearest enrolled one (one person below 0.6)")
 
 
 class PlateRunnerUp(Strict):
@@ -426,6 +436,7 @@ class CameraChanged(Strict):
     zones: list[CameraZone] = Field(default_factory=list, description="the camera's zones (pipelines use them)")
     lines: list[CameraLine] = Field(default_factory=list, description="the camera's lines (pipelines use them)")
     version: int = Field(1, ge=1)
+    faces: bool = Field(False, description="vision recognises faces on the camera's person boxes")
 
     @model_validator(mode="before")
     @classmethod
