@@ -15,7 +15,7 @@ from vigia.common.pipelines.registry import Node
 ISSUE_11 = {
     Category.INPUT: {"camera_rtsp", "sensor_data", "api_webhook", "plate", "event", "status"},
     Category.PROCESSING: {"object_detection", "zone_analysis", "loitering", "data_transform", "analytics",
-                          "line_crossing", "counting", "plate_match"},
+                          "line_crossing", "counting", "plate_match", "face_recognition"},
     Category.LOGIC: {"conditional", "timer", "loop", "data_storage", "debounce", "cooldown", "suppressed"},
     Category.OUTPUT: {"whatsapp", "telegram", "email", "plc_control", "http_post", "dashboard"},
 }
@@ -45,14 +45,13 @@ def test_every_catalogue_type_has_behaviour_and_every_behaviour_is_catalogued() 
 
 
 def test_refused_types_are_not_in_the_catalogue_and_validation_says_why() -> None:
-    assert set(REFUSED) == {"webcam", "file_input", "computer_vision", "ai_model", "face_recognition"}
+    assert set(REFUSED) == {"webcam", "file_input", "computer_vision", "ai_model"}
     assert not set(REFUSED) & set(NODE_TYPES)
     with pytest.raises(GraphError) as excinfo:
-        validate_graph({"nodes": [node("w", "webcam"), node("f", "face_recognition")], "edges": []})
+        validate_graph({"nodes": [node("w", "webcam"), node("c", "computer_vision")], "edges": []})
     assert excinfo.value.problems == {
         "graph.nodes.0.type": [f"node 'w': node type 'webcam' {REFUSED['webcam']}"],
-        "graph.nodes.1.type": ["node 'f': node type 'face_recognition' is not available until Vigia recognises "
-                               "faces"],
+        "graph.nodes.1.type": [f"node 'c': node type 'computer_vision' {REFUSED['computer_vision']}"],
     }
 
 

@@ -9,11 +9,12 @@ import pytest
 from vigia.control.pipelines.graph import GraphInvalid, runnable_problems, validate_graph
 from vigia.control.pipelines.nodes import NODE_TYPES, Category
 
-# Issue 11's catalogue: seed 004's node types that run on what the engine sees, and the new ones (#14: suppressed).
+# Issue 11's catalogue: seed 004's node types that run on what the engine sees, and the new ones (#14:
+# suppressed, face_recognition).
 CATALOGUE = {
     "camera_rtsp", "sensor_data", "api_webhook", "plate", "event", "status",
     "object_detection", "zone_analysis", "loitering", "data_transform", "analytics", "line_crossing", "counting",
-    "plate_match",
+    "plate_match", "face_recognition",
     "conditional", "timer", "loop", "data_storage", "debounce", "cooldown", "suppressed",
     "whatsapp", "telegram", "email", "plc_control", "http_post", "dashboard",
 }
@@ -156,12 +157,22 @@ def test_unwired_inputs_keep_a_graph_from_running() -> None:
     }
 
 
-@pytest.mark.parametrize("kind", ["webcam", "file_input", "computer_vision", "ai_model", "face_recognition"])
-def test_node_types_needing_frames_or_faces_are_refused_with_the_reason(kind: str) -> None:
+@pytest.mark.parametrize("kind", ["webcam", "file_input", "computer_vision", "ai_model"])
+def test_node_types_needing_frames_are_refused_with_the_reason(kind: str) -> None:
     problems = problems_of({"nodes": [node("x", kind)], "edges": []})
     (message,) = problems["graph.nodes.0.type"]
     assert message.startswith(f"node 'x': node type {kind!r} ")
-    assert ("faces" if kind == "face_recognition" else "never sees") in message
+    assert "never sees" in message
+
+
+def test_face_recognition_runs_on_a_cameras_detections() -> None:
+    graph = validate_graph({"nodes": [node("cam", "camera_rtsp"), node("faces", "face_recognition", match="unknown"),
+                                      node("out", "dashboard", title="t")],
+                            "edges": [{"source": "cam", "target": "faces"}, {"source": "faces", "target": "out"}]})
+    assert runnable_problems(graph) == {}
+    problems = problems_of({"nodes": [node("f", "face_recognition", match="any",
+                                           people=["0190a8c2-0000-7000-8000-000000000001"])], "edges": []})
+    assert "people can only be chosen with match: known" in problems["graph.nodes.0.config"][0]
 
 
 def test_a_timer_runs_unwired_as_a_schedule() -> None:

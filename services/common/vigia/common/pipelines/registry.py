@@ -74,7 +74,6 @@ REFUSED: dict[str, str] = {
                        "frames, pipelines read their detections (camera_rtsp -> object_detection)",
     "ai_model": "needs raw frames, which the automation engine never sees; vision workers run the models, "
                 "pipelines read their detections (camera_rtsp -> object_detection)",
-    "face_recognition": "is not available until Vigia recognises faces",
 }
 
 Record = Mapping[str, Any]

@@ -1,6 +1,6 @@
 """Processing nodes: filters and behaviour rules over what the inputs hand on -- detections by
 label and size, zones (enter / exit / inside), loitering, line crossing, counting, aggregates, plate
-watch-lists, field transforms. None of them runs a model: the vision workers did that.
+watch-lists, recognised faces, field transforms. None of them runs a model: the vision workers did that.
 
 Objects are followed by the tracker id vision gives a detection (``track``); a detection without
 one stands for "the one object of that label on that camera". An object not seen for
@@ -15,11 +15,13 @@ ticks neither loses objects nor closes windows early.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
+from vigia.common.messages import FACE_LABEL
 from vigia.common.pipelines.clock import idle_s, key_clock
 from vigia.common.pipelines.geometry import CameraShapes, bottom_centre, camera_shapes, crossing, inside
 from vigia.common.pipelines.registry import Category, Environment, Node, NodeConfig, Outputs, PortType, node_type
@@ -561,3 +563,46 @@ class PlateMatch(Node):
         return [("plates", {**value, "watchlist": name, "watchlist_kind": kind, "listed_plate": plate,
                             "listed_label": label, "exact": plate == read})
                 for name, kind, plate, label, _ in seen.values()]
+
+
+class FaceRecognitionConfig(NodeConfig):
+    """Keeps the faces the vision workers recognised (detections labelled ``face`` from cameras whose
+    faces switch is on, with the enrolled person they matched in ``identity``): ``match: known``
+    faces of the chosen enrolled people (of anyone enrolled when none is chosen), ``unknown`` faces
+    matching nobody (published only where the organization keeps unknown faces), ``any`` both.
+    ``max_distance`` below 0.6 demands closer matches: a match farther than it counts as unknown."""
+
+    match: Literal["known", "unknown", "any"] = "known"
+    people: list[uuid.UUID] = Field(default_factory=list, max_length=500,
+                                    description="Enrolled people's ids (match known); empty: anyone enrolled.")
+    max_distance: float = Field(0.6, gt=0, le=2, description="Largest embedding distance taken as a match.")
+
+    @model_validator(mode="after")
+    def _people_only_when_known(self) -> FaceRecognitionConfig:
+        if self.people and self.match != "known":
+            raise ValueError("people can only be chosen with match: known")
+        return self
+
+
+@node_type("face_recognition", FaceRecognitionConfig, category=Category.PROCESSING, label="Face recognition",
+           inputs={"detections": PortType.DETECTIONS}, outputs={"faces": PortType.DETECTIONS})
+class FaceRecognition(Node):
+    __slots__ = ("_known", "_max", "_people", "_unknown")
+
+    def __init__(self, node_id: str, config: FaceRecognitionConfig, env: Environment) -> None:
+        super().__init__(node_id, config, env)
+        self._people = frozenset(str(p) for p in config.people) or None
+        self._known = config.match in ("known", "any")
+        self._unknown = config.match in ("unknown", "any")
+        self._max = config.max_distance
+
+    def receive(self, port: str, value: Mapping[str, Any], run: Run) -> Outputs:
+        if value.get("label") != FACE_LABEL:
+            return None
+        identity, distance = value.get("identity"), value.get("identity_distance")
+        known = identity is not None and (distance is None or distance <= self._max)
+        if known and self._known and (self._people is None or str(identity) in self._people):
+            return (("faces", value),)
+        if not known and self._unknown:
+            return (("faces", {**value, "identity": None}),)
+        return None
