@@ -22,6 +22,7 @@ from django.urls import get_resolver
 
 from vigia.control.audit.models import AuditEntry
 from vigia.control.cameras.models import Camera
+from vigia.control.classifiers.models import ClassifierModel, TrainingRun
 from vigia.control.core import console, crypto
 from vigia.control.devices.models import Device, DeviceCredential
 from vigia.control.notifications.models import NotificationChannel
@@ -103,6 +104,9 @@ def world(org: Organization, make_user: Callable[..., User]) -> dict[type[Model]
             org=org, kind="webhook", name="hook", config_encrypted=crypto.encrypt(orjson.dumps(
                 {"url": "https://hooks.example.com/x", "secret": "0123456789abcdef"}).decode())),
         PlateWatchlist: PlateWatchlist.objects.create(org=org, name="stolen", kind="deny"),
+        ClassifierModel: ClassifierModel.objects.create(org=org, version=1, created_at=now, artifact_key="k",
+                                                        dataset_hash="0" * 64, samples=8),
+        TrainingRun: TrainingRun.objects.create(org=org),
     }
     objects[PlateWatchlistEntry] = PlateWatchlistEntry.objects.create(org=org, watchlist=objects[PlateWatchlist],
                                                                       plate="ABC1D23")
@@ -111,7 +115,8 @@ def world(org: Organization, make_user: Callable[..., User]) -> dict[type[Model]
 
 def _snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
     models = (Camera, Device, DeviceCredential, Pipeline, Detection, Passage, Event, Anomaly, Telemetry,
-              DeviceStatusChange, User, AuditEntry, NotificationChannel, PlateWatchlist, PlateWatchlistEntry)
+              DeviceStatusChange, User, AuditEntry, NotificationChannel, PlateWatchlist, PlateWatchlistEntry,
+              ClassifierModel, TrainingRun)
     return {m.__name__: sorted((model_to_dict(o) for o in m.objects.filter(org=org)), key=str)
             for m in models}
 

@@ -156,6 +156,44 @@ events = Table(
     Column("occurrences", Integer, nullable=False, server_default=text("1")),
     Column("last_message_time", _tz()),
     Column("updated_at", _tz(), nullable=False),
+    Column("false_alarm_score", Double),
+    Column("false_alarm_model_id", Uuid),
+    Column("likely_false_alarm", Boolean, nullable=False, server_default=text("false")),
+)
+
+# The organization's false-alarm classifier versions (control's classifiers app; the trainer
+# inserts them, an admin activates one, the correlator scores events with the active one).
+classifier_models = Table(
+    "classifier_models", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", _tz(), nullable=False),
+    Column("artifact_key", String(256), nullable=False),
+    Column("dataset_hash", String(64), nullable=False),
+    Column("samples", Integer, nullable=False),
+    Column("metrics", _Json, nullable=False),
+    Column("parameters", _Json, nullable=False),
+    Column("training_run_id", Uuid),
+    Column("is_active", Boolean, nullable=False, server_default=text("false")),
+    Column("activated_at", _tz()),
+    Column("activated_by_id", Uuid),
+)
+
+# Training runs of the false-alarm classifier: queued by the API (or the trainer's CLI), then
+# running, succeeded (with the model it made) or failed (with why).
+training_runs = Table(
+    "training_runs", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_by_id", Uuid),
+    Column("created_at", _tz(), nullable=False),
+    Column("started_at", _tz()),
+    Column("finished_at", _tz()),
+    Column("error", Text, nullable=False, server_default=text("''")),
+    Column("model_id", Uuid),
+    Column("samples", Integer),
 )
 
 device_status_changes = Table(

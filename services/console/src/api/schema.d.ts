@@ -909,6 +909,127 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The organization's false-alarm classifier versions, newest first, with their held-out
+         *     metrics; ``is_active`` marks the one its events are scored with.
+         */
+        get: operations["models_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The organization's false-alarm classifier versions, newest first, with their held-out
+         *     metrics; ``is_active`` marks the one its events are scored with.
+         */
+        get: operations["models_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{id}/activate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Score the organization's events with this version from now on (the one active before is
+         *     no longer). Events already scored keep their score until they are updated.
+         */
+        post: operations["models_activate_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/train/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Train a new version on every event the organization's operators classified (true or
+         *     false positive) and their evidence bundles. Answers at once with the queued run; follow its
+         *     ``status`` at ``GET /api/v1/models/training-runs/{id}``.
+         */
+        post: operations["models_train_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/training-runs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Training runs of the organization's classifier, newest first: their status, the version a
+         *     finished run made or why it failed.
+         */
+        get: operations["models_training_runs_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/training-runs/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Training runs of the organization's classifier, newest first: their status, the version a
+         *     finished run made or why it failed.
+         */
+        get: operations["models_training_runs_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organization/settings": {
         parameters: {
             query?: never;
@@ -1895,6 +2016,27 @@ export interface components {
          * @enum {string}
          */
         ClassificationEnum: "unclassified" | "true_positive" | "false_positive" | "test";
+        /** @description A trained version of the organization's false-alarm classifier. */
+        ClassifierModel: {
+            /** Format: uuid */
+            readonly id: string;
+            /** @description 1, 2, ... per organization, in training order. */
+            readonly version: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** @description SHA-256 of the ordered training samples' event ids and labels. */
+            readonly dataset_hash: string;
+            /** @description Labelled events it learnt from and was tested on. */
+            readonly samples: number;
+            readonly metrics: components["schemas"]["ModelMetrics"];
+            /** Format: uuid */
+            readonly training_run: string | null;
+            readonly is_active: boolean;
+            /** Format: date-time */
+            readonly activated_at: string | null;
+            /** Format: uuid */
+            readonly activated_by: string | null;
+        };
         /** @description A plain serializer that refuses unknown fields. */
         ClassifyRequest: {
             classification: components["schemas"]["ClassificationEnum"];
@@ -1925,6 +2067,11 @@ export interface components {
              * @description A repeat of the same cause at the same site within this long reopens the unresolved event instead of raising another (s); 0: never fold; default 600.
              */
             fold_window_s?: number | null;
+            /**
+             * Format: double
+             * @description Events whose false-alarm score (the active classifier's, /api/v1/models) reaches this are marked likely_false_alarm, which pipelines' suppressed condition holds; null (the default): never marked.
+             */
+            false_alarm_threshold?: number | null;
         };
         /**
          * @description The organization's overrides of the correlator's defaults (VIGIA_CORRELATION_*); null (or
@@ -1950,6 +2097,11 @@ export interface components {
              * @description A repeat of the same cause at the same site within this long reopens the unresolved event instead of raising another (s); 0: never fold; default 600.
              */
             fold_window_s?: number | null;
+            /**
+             * Format: double
+             * @description Events whose false-alarm score (the active classifier's, /api/v1/models) reaches this are marked likely_false_alarm, which pipelines' suppressed condition holds; null (the default): never marked.
+             */
+            false_alarm_threshold?: number | null;
         };
         /** @description Weight of each signal kind in the correlation score, 0 to 1; null: the correlator's default. */
         CorrelationWeights: {
@@ -2374,6 +2526,18 @@ export interface components {
             readonly resolution_note: string;
             /** Format: date-time */
             readonly updated_at: string;
+            /**
+             * Format: double
+             * @description Probability of a false alarm by the organization's active classifier (null: not scored).
+             */
+            readonly false_alarm_score: number | null;
+            /**
+             * Format: uuid
+             * @description The classifier version that scored it (null: not scored).
+             */
+            readonly false_alarm_model: string | null;
+            /** @description The score reached the organization's false_alarm_threshold: pipelines may hold its notifications. */
+            readonly likely_false_alarm: boolean;
         };
         /**
          * @description * `open` - Open
@@ -2569,6 +2733,46 @@ export interface components {
             history: components["schemas"]["ResampledReading"][];
             /** @description Readings of that window found outside the band. */
             anomalies: components["schemas"]["ForecastAnomaly"][];
+        };
+        /**
+         * @description How the version did on the labelled events held out of its training (a false alarm is the
+         *     positive class); null where the held-out set could not tell (one class only).
+         */
+        ModelMetrics: {
+            /**
+             * Format: double
+             * @description Share of held-out events classified right at a score of 0.5.
+             */
+            accuracy: number | null;
+            /**
+             * Format: double
+             * @description Of the held-out events it called false alarms, the share operators did.
+             */
+            precision: number | null;
+            /**
+             * Format: double
+             * @description Of the held-out false alarms, the share it called.
+             */
+            recall: number | null;
+            /**
+             * Format: double
+             * @description Harmonic mean of precision and recall.
+             */
+            f1: number | null;
+            /**
+             * Format: double
+             * @description Area under the ROC curve of its score.
+             */
+            auc: number | null;
+            /**
+             * Format: double
+             * @description Mean binary cross-entropy on the held-out events.
+             */
+            loss: number | null;
+            /** @description Events it was trained on. */
+            train_samples: number;
+            /** @description Events held out to measure it. */
+            test_samples: number;
         };
         /** @description A freshly issued credential: the only time ``token`` is ever returned. */
         NewCredential: {
@@ -2768,6 +2972,19 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Channel"][];
         };
+        PaginatedClassifierModelList: {
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cD00ODY%3D"
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cj0xJnA9NDg3
+             */
+            previous?: string | null;
+            results: components["schemas"]["ClassifierModel"][];
+        };
         PaginatedDeliveryList: {
             /**
              * Format: uri
@@ -2910,6 +3127,19 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Telemetry"][];
+        };
+        PaginatedTrainingRunList: {
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cD00ODY%3D"
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cj0xJnA9NDg3
+             */
+            previous?: string | null;
+            results: components["schemas"]["TrainingRun"][];
         };
         PaginatedUserList: {
             /**
@@ -3584,6 +3814,35 @@ export interface components {
             refresh_expires_in: number;
             user: components["schemas"]["User"];
         };
+        /**
+         * @description A training run and how far it got: ``queued`` until the trainer takes it, ``running``,
+         *     then ``succeeded`` (``model`` is the version it made) or ``failed`` (``error`` says why).
+         */
+        TrainingRun: {
+            /** Format: uuid */
+            readonly id: string;
+            readonly status: components["schemas"]["TrainingRunStatusEnum"];
+            /** Format: uuid */
+            readonly requested_by: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly started_at: string | null;
+            /** Format: date-time */
+            readonly finished_at: string | null;
+            readonly error: string;
+            /** Format: uuid */
+            readonly model: string | null;
+            readonly samples: number | null;
+        };
+        /**
+         * @description * `queued` - Queued
+         *     * `running` - Running
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        TrainingRunStatusEnum: "queued" | "running" | "succeeded" | "failed";
         /**
          * @description A user as admins see it (and as everyone sees themselves); admins may change ``name``,
          *     ``role`` and ``is_active`` through it.
@@ -7633,6 +7892,325 @@ export interface operations {
             };
             /** @description Redis, which counts the node's rate limit, is unavailable; retry after Retry-After. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    models_list: {
+        parameters: {
+            query?: {
+                /** @description The pagination cursor value. */
+                cursor?: string;
+                /** @description Number of results to return per page. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedClassifierModelList"];
+                };
+            };
+            /** @description Invalid input: `error.fields` names each offending field (body, query parameter or filter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    models_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassifierModel"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    models_activate_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassifierModel"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The change conflicts with the current state or with existing data. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    models_train_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRun"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The change conflicts with the current state or with existing data. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    models_training_runs_list: {
+        parameters: {
+            query?: {
+                /** @description The pagination cursor value. */
+                cursor?: string;
+                /** @description Number of results to return per page. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedTrainingRunList"];
+                };
+            };
+            /** @description Invalid input: `error.fields` names each offending field (body, query parameter or filter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    models_training_runs_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRun"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -113,6 +113,19 @@ def test_event_update_keeps_what_operators_did(recorder, org, operator):
     assert event.acknowledged_by_id == operator.id
 
 
+def test_event_false_alarm_score_is_stored_and_kept_by_unscored_updates(recorder, org):
+    event_id, model = uuid.uuid4(), uuid.uuid4()
+    t0 = time.time_ns()
+    recorder.handle(event_message(org, event_id, t0))
+    assert Event.objects.get(pk=event_id).false_alarm_score is None
+    recorder.handle(event_message(org, event_id, t0 + SECOND, "event.updated", false_alarm_score=0.87,
+                                  false_alarm_model=model, likely_false_alarm=True))
+    recorder.handle(event_message(org, event_id, t0 + 2 * SECOND, "event.updated", score=0.95))
+    event = Event.objects.get(pk=event_id)
+    assert (event.score, event.false_alarm_score, event.false_alarm_model_id, event.likely_false_alarm) == (
+        0.95, 0.87, model, True)
+
+
 def test_event_update_from_another_org_is_refused(recorder, org, other_org):
     event_id = uuid.uuid4()
     t0 = time.time_ns()

@@ -18,7 +18,7 @@ NO_SEVERITY = {"medium": None, "high": None, "critical": None, "critical_sensors
 DEFAULTS = {"time_zone": "America/Sao_Paulo", "correlation": {
     "window_ms": None, "threshold": None, "person_min_confidence": None,
     "weights": {"magnetic": None, "audio": None, "humanoid": None, "imu": None, "forecast": None},
-    "severity": NO_SEVERITY, "fold_window_s": None}, "escalation_delay_s": 300,
+    "severity": NO_SEVERITY, "fold_window_s": None, "false_alarm_threshold": None}, "escalation_delay_s": 300,
     "retention": {"passages_days": None, "snapshots_days": None, "notifications_days": None,
                   "evidence_days": None}, "session_idle_minutes": 30}
 
@@ -44,7 +44,7 @@ def test_admin_changes_time_zone_and_correlation_in_the_shape_the_correlator_rea
     assert response.json() == {"time_zone": "America/Manaus", "correlation": {
         "window_ms": 1500, "threshold": 0.8, "person_min_confidence": None,
         "weights": {"magnetic": None, "audio": 0.3, "humanoid": None, "imu": 0.1, "forecast": None},
-        "severity": NO_SEVERITY, "fold_window_s": None}, "escalation_delay_s": 300,
+        "severity": NO_SEVERITY, "fold_window_s": None, "false_alarm_threshold": None}, "escalation_delay_s": 300,
         "retention": {"passages_days": None, "snapshots_days": None, "notifications_days": None,
                   "evidence_days": None}, "session_idle_minutes": 30}
     assert _state(org) == ("America/Manaus", {"retention_days": 30, "correlation": {
@@ -110,6 +110,7 @@ def test_a_change_is_audited(api, admin):
     ({"correlation": {"severity": {"urgent": 1}}}, "correlation.severity.urgent"),
     ({"correlation": {"fold_window_s": -1}}, "correlation.fold_window_s"),
     ({"correlation": {"fold_window_s": 86_401}}, "correlation.fold_window_s"),
+    ({"correlation": {"false_alarm_threshold": 1.5}}, "correlation.false_alarm_threshold"),
     ({"escalation_delay_s": 5}, "escalation_delay_s"),
     ({"retention": {"passages_days": 0}}, "retention.passages_days"),
     ({"retention": {"snapshots_days": 31}}, "retention.snapshots_days"),

@@ -54,11 +54,13 @@ INSTALLED_APPS = [
     "vigia.control.outbox",
     "vigia.control.audit",
     "vigia.control.cameras",
+    "vigia.control.faces",
     "vigia.control.devices",
     "vigia.control.pipelines",
     "vigia.control.watchlists",
     "vigia.control.observations",
     "vigia.control.notifications",
+    "vigia.control.classifiers",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("vigia.control.tenancy.api.urls")),
     path("api/v1/", include("vigia.control.cameras.api.urls")),
+    path("api/v1/", include("vigia.control.faces.api.urls")),
     path("api/v1/", include("vigia.control.devices.api.urls")),
     path("api/v1/", include("vigia.control.pipelines.api.urls")),
     path("api/v1/", include("vigia.control.watchlists.api.urls")),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("api/v1/passages/<uuid:pk>/images/", PassageImagesView.as_view(), name="passage-images"),
     path("api/v1/", include("vigia.control.audit.api.urls")),
     path("api/v1/", include("vigia.control.notifications.api.urls")),
+    path("api/v1/", include("vigia.control.classifiers.api.urls")),
     # MediaMTX's authMethod: http hook; internal network only (refused when it came through a proxy).
     path("internal/mediamtx/auth", mediamtx_auth, name="mediamtx-auth"),
     # The file store's signed object URLs (evidence downloads); the signature is the credential.

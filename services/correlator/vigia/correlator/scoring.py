@@ -96,6 +96,8 @@ class CorrelationConfig(BaseModel):
         "magnetic": 0.4, "audio": 0.4, "humanoid": 0.2, "imu": 0.0, "forecast": 0.2})
     person_min_confidence: float = Field(0.5, ge=0, le=1)
     severity: SeverityGrades = Field(default_factory=SeverityGrades)
+    false_alarm_threshold: float | None = Field(None, ge=0, le=1, description=(
+        "An event whose false-alarm score reaches this is marked likely_false_alarm; None: never."))
     fold_window_s: float = Field(600.0, ge=0, le=86_400, description=(
         "A new incident at the same site within this long of a previous one's last signal, whose "
         "signal kinds that one all saw and no more severe, reopens that event unless it was resolved "

@@ -127,6 +127,13 @@ class Event(models.Model):
     last_message_time = models.DateTimeField(
         null=True, blank=True, help_text="Time of the newest message applied (older updates are ignored).")
     updated_at = models.DateTimeField(auto_now=True)
+    false_alarm_score = models.FloatField(null=True, blank=True, help_text=(
+        "Probability of a false alarm by the organization's active classifier (null: not scored)."))
+    false_alarm_model = models.ForeignKey("classifiers.ClassifierModel", null=True, blank=True,
+                                          on_delete=models.SET_NULL, related_name="+", db_constraint=False,
+                                          help_text="The classifier version that scored it.")
+    likely_false_alarm = models.BooleanField(default=False, db_default=False, help_text=(
+        "The score reached the organization's false_alarm_threshold: pipelines may hold its notifications."))
 
     class Meta:
         db_table = "events"

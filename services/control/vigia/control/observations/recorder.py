@@ -200,6 +200,9 @@ class Recorder:
             "description": data.description, "occurrences": data.occurrences, "last_message_time": message_time,
             "updated_at": func.now(),
         }
+        if data.false_alarm_score is not None:  # an unscored update keeps the last score
+            changes.update(false_alarm_score=data.false_alarm_score, false_alarm_model_id=data.false_alarm_model,
+                           likely_false_alarm=data.likely_false_alarm)
         # Two attempts: a concurrent insert of the same event can win the race between our
         # SELECT and INSERT; the second pass then updates the row it created.
         for _ in range(2):

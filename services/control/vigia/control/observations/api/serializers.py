@@ -110,7 +110,8 @@ class PlateSearchQuerySerializer(QueryParamsSerializer):
 # What an event's representation reads, by column (attribute) name.
 EVENT_COLUMNS = ("id", "time", "ended_at", "event_type", "severity", "score", "site", "sources", "description",
                  "occurrences", "status", "classification", "notes", "acknowledged_by_id", "acknowledged_at",
-                 "acknowledgement_note", "resolved_by_id", "resolved_at", "resolution_note", "updated_at")
+                 "acknowledgement_note", "resolved_by_id", "resolved_at", "resolution_note", "updated_at",
+                 "false_alarm_score", "false_alarm_model_id", "likely_false_alarm")
 # The list's rows also read who acknowledged and resolved (one join each), so operators and viewers,
 # who cannot list users, see a name rather than an id.
 EVENT_LIST_COLUMNS = (*EVENT_COLUMNS, "acknowledged_by__email", "resolved_by__email")
@@ -129,13 +130,16 @@ class EventSerializer(serializers.ModelSerializer):
     resolved_by_email = serializers.EmailField(
         source="resolved_by.email", read_only=True, allow_null=True,
         help_text="E-mail of who resolved it (null while unresolved, or when that user was deleted).")
+    false_alarm_model = serializers.UUIDField(source="false_alarm_model_id", read_only=True, allow_null=True,
+                                              help_text="The classifier version that scored it (null: not scored).")
 
     class Meta:
         model = Event
         fields = ("id", "time", "ended_at", "event_type", "severity", "score", "site", "sources",
                   "description", "occurrences", "status", "classification", "notes", "acknowledged_by",
                   "acknowledged_by_email", "acknowledged_at", "acknowledgement_note", "resolved_by",
-                  "resolved_by_email", "resolved_at", "resolution_note", "updated_at")
+                  "resolved_by_email", "resolved_at", "resolution_note", "updated_at", "false_alarm_score",
+                  "false_alarm_model", "likely_false_alarm")
         read_only_fields = fields
 
     def to_representation(self, instance: Event | dict[str, Any]) -> dict[str, Any]:
@@ -153,6 +157,8 @@ class EventSerializer(serializers.ModelSerializer):
             "resolved_by": row["resolved_by_id"], "resolved_by_email": row["resolved_by__email"],
             "resolved_at": _iso(row["resolved_at"]), "resolution_note": row["resolution_note"],
             "updated_at": _iso(row["updated_at"]),
+            "false_alarm_score": None if row["false_alarm_score"] is None else float(row["false_alarm_score"]),
+            "false_alarm_model": row["false_alarm_model_id"], "likely_false_alarm": bool(row["likely_false_alarm"]),
         }
 
 

@@ -139,6 +139,11 @@ class CorrelationSettingsSerializer(StrictSerializer):
                                            help_text="A repeat of the same cause at the same site within this "
                                            "long reopens the unresolved event instead of raising another (s); "
                                            "0: never fold; default 600.")
+    false_alarm_threshold = serializers.FloatField(
+        min_value=0, max_value=1, required=False, allow_null=True, help_text=(
+            "Events whose false-alarm score (the active classifier's, /api/v1/models) reaches this are "
+            "marked likely_false_alarm, which pipelines' suppressed condition holds; null (the default): "
+            "never marked."))
 
     def validate_threshold(self, value: float | None) -> float | None:
         if value is not None and not (value > 0 and math.isfinite(value)):
@@ -206,6 +211,7 @@ class OrganizationSettingsSerializer(StrictSerializer):
                 "weights": {kind: weights.get(kind) for kind in SIGNAL_KINDS},
                 "severity": {name: grades.get(name) for name in SEVERITY_DEFAULTS},
                 "fold_window_s": overrides.get("fold_window_s"),
+                "false_alarm_threshold": overrides.get("false_alarm_threshold"),
             },
             "escalation_delay_s": escalation_delay_s(org.settings),
             "retention": {name: retention.get(name) for name in RETENTION_VALUES},

@@ -46,7 +46,7 @@ from vigia.control.tenancy.api.serializers import UserSerializer
 from vigia.control.tenancy.models import Organization
 from vigia.control.tenancy.organizations import create_organization, disable_organization, enable_organization
 
-CORRELATION_VALUES = ("window_ms", "threshold", "person_min_confidence", "fold_window_s")
+CORRELATION_VALUES = ("window_ms", "threshold", "person_min_confidence", "fold_window_s", "false_alarm_threshold")
 
 
 class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
