@@ -25,6 +25,7 @@ from vigia.control.cameras.models import Camera
 from vigia.control.classifiers.models import ClassifierModel, TrainingRun
 from vigia.control.core import console, crypto
 from vigia.control.devices.models import Device, DeviceCredential
+from vigia.control.faces.models import EnrolledPerson
 from vigia.control.notifications.models import NotificationChannel
 from vigia.control.observations.models import Anomaly, Detection, DeviceStatusChange, Event, Passage, Telemetry
 from vigia.control.pipelines.models import Pipeline
@@ -82,6 +83,7 @@ def world(org: Organization, make_user: Callable[..., User]) -> dict[type[Model]
     device = Device.objects.create(org=org, name="phone-a", kind="phone")
     objects: dict[type[Model], Model] = {
         Camera: Camera.objects.create(org=org, name="gate", rtsp_url_encrypted=crypto.encrypt("rtsp://u:p@h/s")),
+        EnrolledPerson: EnrolledPerson.objects.create(org=org, name="Ana", consent_note="signed 2026-12-01"),
         Device: device,
         DeviceCredential: DeviceCredential.objects.create(org=org, device=device, prefix="vdt_abc",
                                                           token_hash=uuid.uuid4().hex * 2),
@@ -118,7 +120,7 @@ def _snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
               DeviceStatusChange, User, AuditEntry, NotificationChannel, PlateWatchlist, PlateWatchlistEntry,
               ClassifierModel, TrainingRun)
     return {m.__name__: sorted((model_to_dict(o) for o in m.objects.filter(org=org)), key=str)
-            for m in models}
+            for m in (*models, EnrolledPerson)}
 
 
 def _ids(world: dict[type[Model], Model], model: type[Model] | None) -> dict[str, uuid.UUID | str]:

@@ -87,8 +87,24 @@ def test_camera_change_messages_in_the_outbox_never_carry_the_url(
         "zones": [],
         "lines": [],
         "version": 1,
+        "faces": False,
     }
     assert b"Sup3rS3cretPw" not in bytes(message.body)
+
+
+def test_only_an_admin_switches_face_recognition_and_the_switch_is_announced(
+    api: Any, operator: Any, admin: Any, org: Any
+) -> None:
+    camera = make_camera(org)
+    assert api(operator).get(f"/api/v1/cameras/{camera.pk}/").json()["faces"] is False
+    refused = api(operator).patch(f"/api/v1/cameras/{camera.pk}/", {"faces": True}, format="json")
+    assert refused.status_code == 403 and "admin" in refused.json()["error"]["message"]
+    assert api(admin).patch(f"/api/v1/cameras/{camera.pk}/", {"faces": True}, format="json").json()["faces"] is True
+    (message,) = OutboxMessage.objects.filter(type="camera.updated")
+    assert orjson.loads(bytes(message.body))["data"]["faces"] is True
+    # An operator's other changes leave the switch as it is.
+    assert api(operator).patch(f"/api/v1/cameras/{camera.pk}/", {"fps": 2, "faces": True},
+                               format="json").status_code == 200
 
 
 def test_every_update_bumps_the_version_and_announces_it(

@@ -40,6 +40,10 @@ class Camera(OrgScopedModel):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     enabled = models.BooleanField(default=True)
+    faces = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Vision recognises faces on this camera's person boxes against the organization's enrolled "
+                  "people (off by default; an admin switches it).")
     status = models.CharField(
         max_length=16, choices=CameraStatus.choices, default=CameraStatus.PROVISIONING, editable=False,
         help_text="Set by the watchdog: provisioning until the first frame, online while frames arrive, "
@@ -75,4 +79,5 @@ class Camera(OrgScopedModel):
         if verb == "deleted":
             return CameraDeleted(camera=self.id)
         return CameraChanged(camera=self.id, name=self.name, fps=self.fps, enabled=self.enabled,
-                             site=self.site or None, zones=self.zones, lines=self.lines, version=self.version)
+                             site=self.site or None, zones=self.zones, lines=self.lines, version=self.version,
+                             faces=self.faces)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
 from vigia.control.cameras import geometry, rtsp
 from vigia.control.cameras.models import Camera
 from vigia.control.core import crypto
+from vigia.control.core.choices import Role
 from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
 
 MAX_FPS = 30.0
@@ -88,8 +89,8 @@ class CameraSerializer(StrictModelSerializer):
     class Meta:
         model = Camera
         fields = ("id", "name", "rtsp_url", "rtsp_url_masked", "fps", "zones", "lines", "location", "site",
-                  "latitude", "longitude", "enabled", "status", "last_frame_at", "status_changed_at", "version",
-                  "created_at", "updated_at")
+                  "latitude", "longitude", "enabled", "faces", "status", "last_frame_at", "status_changed_at",
+                  "version", "created_at", "updated_at")
         read_only_fields = ("id", "status", "last_frame_at", "status_changed_at", "version", "created_at",
                             "updated_at")
 
@@ -120,6 +121,13 @@ class CameraSerializer(StrictModelSerializer):
 
     def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         _unique_names(value, "line")
+        return value
+
+    def validate_faces(self, value: bool) -> bool:
+        # Face recognition processes biometric data (LGPD art. 11): switching it is an admin's decision.
+        current = self.instance.faces if self.instance is not None else False
+        if value != current and self.context["request"].user.role != Role.ADMIN:
+            raise exceptions.PermissionDenied("only an admin may switch face recognition on a camera")
         return value
 
     def validate_name(self, value: str) -> str:

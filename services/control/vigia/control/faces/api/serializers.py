@@ -1,0 +1,93 @@
+"""Representations of enrolled people, their photos, sightings and the organization's face settings.
+Photos and embeddings never leave in a list or a detail: only the export returns a person's photos."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from vigia.common.faces import SIGHTINGS_DAYS_MAX
+from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
+from vigia.control.faces.models import EnrolledPerson, FacePhoto, FaceSighting
+
+
+class BoxSerializer(serializers.Serializer):
+    x1 = serializers.FloatField()
+    y1 = serializers.FloatField()
+    x2 = serializers.FloatField()
+    y2 = serializers.FloatField()
+
+
+class FacePhotoSerializer(serializers.ModelSerializer):
+    """An enrolment photo: where its face is, its size; never the photo or the embedding."""
+
+    face_box = BoxSerializer(help_text="The face in the stored photo's pixels.")
+
+    class Meta:
+        model = FacePhoto
+        fields: tuple[str, ...] = ("id", "person", "face_box", "width", "height", "created_at")
+        read_only_fields: tuple[str, ...] = fields
+
+
+class EnrolledPersonSerializer(StrictModelSerializer):
+    """A person the organization's cameras recognise, with the consent it rests on."""
+
+    name = serializers.CharField(max_length=200, help_text="How operators know them.")
+    consent_note = serializers.CharField(max_length=2000, help_text=(
+        "The consent (or other legal basis, LGPD art. 11) the enrolment rests on: who agreed, when, to what."))
+    photos = FacePhotoSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = EnrolledPerson
+        fields = ("id", "name", "consent_note", "photos", "created_at", "updated_at")
+        read_only_fields = ("id", "photos", "created_at", "updated_at")
+
+
+class PhotoUploadSerializer(StrictSerializer):
+    """One photo of the person alone (multipart/form-data): JPEG or PNG, one face in it."""
+
+    image = serializers.FileField(help_text="The photo: JPEG or PNG showing one face, frontal and lit.")
+
+
+class FaceSightingSerializer(serializers.ModelSerializer):
+    """A face a camera saw: whose (``person`` null: nobody enrolled), where, when, how close."""
+
+    person = serializers.UUIDField(source="person_id", allow_null=True)
+    person_name = serializers.CharField(allow_null=True, help_text="The person's name (null: unknown or erased).")
+    camera = serializers.UUIDField(source="camera_id")
+    box = BoxSerializer()
+
+    class Meta:
+        model = FaceSighting
+        fields = ("id", "person", "person_name", "camera", "time", "distance", "box", "track", "snapshot_key",
+                  "crop_key")
+        read_only_fields = fields
+
+
+class ExportedPhotoSerializer(FacePhotoSerializer):
+    jpeg_base64 = serializers.CharField(help_text="The stored photo, JPEG in base64.")
+
+    class Meta(FacePhotoSerializer.Meta):
+        fields = (*FacePhotoSerializer.Meta.fields, "jpeg_base64")
+        read_only_fields = fields
+
+
+class PersonExportSerializer(serializers.Serializer):
+    """Everything Vigia holds about an enrolled person (LGPD art. 18: the data subject's access)."""
+
+    person = EnrolledPersonSerializer()
+    photos = ExportedPhotoSerializer(many=True)
+    sightings = FaceSightingSerializer(many=True, help_text="Newest first, at most 10 000.")
+
+
+class FacesSettingsSerializer(StrictSerializer):
+    """The organization's face recognition policy. PATCH changes what it names."""
+
+    store_unknown = serializers.BooleanField(required=False, help_text=(
+        "Publish and keep faces matching nobody enrolled too (default false: only enrolled people's sightings)."))
+    sightings_days = serializers.IntegerField(min_value=1, max_value=SIGHTINGS_DAYS_MAX, required=False, help_text=(
+        "Days sightings are kept (default 30)."))
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return {"store_unknown": instance.store_unknown, "sightings_days": instance.sightings_days}
