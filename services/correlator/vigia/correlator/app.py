@@ -26,6 +26,7 @@ from vigia.common.observability import configure_logging, health, serve_metrics
 from vigia.common.storage import ensure_default_buckets, open_store
 from vigia.correlator.config import DEFAULT_METRICS_PORT, CorrelatorSettings
 from vigia.correlator.evidence import EvidenceBuilder, run_due_jobs
+from vigia.correlator.false_alarms import ActiveModels, FalseAlarmScorer
 from vigia.correlator.service import Correlator, default_config
 from vigia.correlator.sites import SiteDirectory
 from vigia.correlator.state import StateStore
@@ -49,12 +50,13 @@ async def run(settings: CorrelatorSettings, stopping: asyncio.Event | None = Non
     directory = SiteDirectory(engine, default_config(settings), settings.org_config_ttl_s)
     await asyncio.to_thread(directory.load)
     state = StateStore(redis, settings.correlator_redis_prefix)
-    correlator = Correlator(directory, state, publisher, settings, source=settings.service_name
-                            if settings.service_name != "vigia" else "correlator")
-    await correlator.restore()
     builder = EvidenceBuilder(store, redis, engine, margin_s=settings.evidence_margin_s,
                               max_frames=settings.evidence_max_frames, ffmpeg=settings.evidence_ffmpeg_path,
                               ffmpeg_timeout_s=settings.evidence_ffmpeg_timeout_s)
+    scorer = FalseAlarmScorer(ActiveModels(engine, store, settings.false_alarm_model_ttl_s), builder)
+    correlator = Correlator(directory, state, publisher, settings, source=settings.service_name
+                            if settings.service_name != "vigia" else "correlator", scorer=scorer)
+    await correlator.restore()
 
     async def setup(channel: object) -> None:
         await declare_topology(channel, settings)
@@ -79,7 +81,7 @@ async def run(settings: CorrelatorSettings, stopping: asyncio.Event | None = Non
             loop.add_signal_handler(sig, stopping.set)
     for consumer in consumers:
         await consumer.start()
-    evidence_task = asyncio.create_task(_evidence_loop(builder, state, settings, stopping))
+    evidence_task = asyncio.create_task(_evidence_loop(builder, state, settings, stopping, correlator))
     devices, cameras = len(directory.devices), len(directory.cameras)
     log.info("correlator ready: %d devices and %d cameras placed, metrics on :%d", devices, cameras, metrics_port,
              extra={"devices": devices, "cameras": cameras, "metrics_port": metrics_port})
@@ -106,11 +108,12 @@ async def run(settings: CorrelatorSettings, stopping: asyncio.Event | None = Non
 
 
 async def _evidence_loop(builder: EvidenceBuilder, state: StateStore, settings: CorrelatorSettings,
-                         stopping: asyncio.Event) -> None:
-    """Build due evidence bundles, one job at a time, off the signal path."""
+                         stopping: asyncio.Event, correlator: Correlator) -> None:
+    """Build due evidence bundles, one job at a time, off the signal path; score each event again
+    from its bundle."""
     while not stopping.is_set():
         try:
-            await run_due_jobs(builder, state, settings.evidence_retry_s)
+            await run_due_jobs(builder, state, settings.evidence_retry_s, after=correlator.score_evidence)
         except Exception:
             log.exception("evidence loop failed; retrying")
         with contextlib.suppress(TimeoutError):

@@ -71,6 +71,9 @@ class CorrelatorSettings(BrokerSettings):
     evidence_max_frames: int = Field(600, ge=1, le=100_000, description="Most camera frames one video "
                                      "holds.")
     evidence_ffmpeg_path: str = Field("ffmpeg", description="FFmpeg executable that encodes evidence video.")
+    false_alarm_model_ttl_s: float = Field(300.0, ge=0, le=86_400, description="How long the correlator keeps "
+                                           "an organization's active false-alarm classifier before asking the "
+                                           "database again (s); an activation (model.activated) drops it at once.")
     evidence_ffmpeg_timeout_s: float = Field(60.0, gt=0, le=3600, description="Longest an evidence video encode "
                                     "may take (s).")
 

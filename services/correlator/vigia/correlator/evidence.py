@@ -30,6 +30,7 @@ import tempfile
 import time
 import uuid
 import wave
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -40,6 +41,7 @@ from redis.asyncio import Redis
 from sqlalchemy import Engine, select
 
 from vigia.common import db
+from vigia.common.false_alarms import classifier_inputs
 from vigia.common.leases import camera_frames_key, device_audio_key
 from vigia.common.messages import format_time_ns, time_ns_to_datetime
 from vigia.common.privacy import evidence_prefix
@@ -264,6 +266,46 @@ class EvidenceBuilder:
         for bundle_file in files:  # the manifest is last: its presence means "complete"
             self.store.put(BUCKET, prefix + bundle_file.name, bundle_file.data, bundle_file.content_type)
 
+    async def sources(self, job: dict[str, Any]) -> tuple[list[bytes], tuple[int, np.ndarray] | None, bytes]:
+        """What the bundle of ``job`` would be made of, read now and left raw (no video encoding):
+        the first camera's JPEG frames (or the detections' snapshots), the first device's audio as
+        (rate, float samples) and the telemetry CSV. The false-alarm classifier scores these."""
+        margin = int(self.margin_s * 1e9)
+        start, end = job["started_at"] - margin, job["ended_at"] + margin
+        jpegs: list[bytes] = []
+        for camera in job.get("cameras", []):
+            jpegs = [f[b"jpeg"] for f in await self._stream(frames_key(camera), start, end) if b"jpeg" in f]
+            if jpegs:
+                break
+        if not jpegs:
+            jpegs = [jpeg for _, jpeg in sorted(await asyncio.to_thread(self._snapshots, job))]
+        audio = None
+        for device in job.get("devices", []):
+            chunks = []
+            for fields in await self._stream(audio_key(device), start, end):
+                try:
+                    chunks.append((int(fields[b"t"]), int(fields[b"rate"]), fields[b"pcm"]))
+                except (KeyError, ValueError):
+                    continue
+            assembled = assemble_audio(chunks)
+            if assembled is not None:
+                audio = (assembled[0], assembled[1].astype(np.float32) / 32768.0)
+                break
+        csv_bytes, _ = await asyncio.to_thread(sensors_csv, self.engine, job["org"], job.get("devices", []),
+                                               start, end)
+        return jpegs[-self.max_frames:], audio, csv_bytes
+
+    def bundle_files(self, org: str, event: str) -> dict[str, bytes] | None:
+        """The complete bundle's files the classifier reads (the first video and audio, sensors,
+        metadata), by name; None while it has no manifest (blocking)."""
+        prefix = evidence_prefix(org, event)
+        try:
+            manifest = orjson.loads(self.store.get(BUCKET, prefix + MANIFEST))
+        except ObjectNotFound:
+            return None
+        names = [str(entry.get("name", "")) for entry in manifest.get("files", [])]
+        return {name: self.store.get(BUCKET, prefix + name) for name in classifier_inputs(names)}
+
     async def _stream(self, key: str, start: int, end: int) -> list[dict[bytes, bytes]]:
         # Stream ids are the writer's wall-clock ms, a little after capture: read a wider id
         # range, then keep entries by their own capture time.
@@ -325,8 +367,11 @@ class EvidenceBuilder:
         return audios
 
 
-async def run_due_jobs(builder: EvidenceBuilder, state: StateStore, retry_after_s: float) -> int:
-    """Build every due evidence job once; returns how many were handled."""
+async def run_due_jobs(builder: EvidenceBuilder, state: StateStore, retry_after_s: float,
+                       after: Callable[[dict[str, Any]], Awaitable[None]] | None = None) -> int:
+    """Build every due evidence job once; returns how many were handled. ``after`` is called with
+    each job whose bundle is complete (the correlator scores the event from it); its failure is
+    logged and does not fail the job."""
     from vigia.correlator import metrics
 
     handled = 0
@@ -346,6 +391,11 @@ async def run_due_jobs(builder: EvidenceBuilder, state: StateStore, retry_after_
         metrics.EVIDENCE_SECONDS.observe(time.perf_counter() - started)
         metrics.EVIDENCE.labels("built" if built is not None else "skipped").inc()
         log.info("evidence bundle ready", extra={"event": job["event"], "files": built})
+        if after is not None:
+            try:
+                await after(job)
+            except Exception:
+                log.exception("scoring the event from its evidence failed", extra={"event": job.get("event")})
         await state.finish(member)
         handled += 1
     return handled

@@ -6,7 +6,7 @@ SIGNALS = Counter("correlator_signals_total", "Signals taken into a site's windo
 IGNORED = Counter("correlator_messages_ignored_total", "Messages on correlator.in that carry no signal "
                   "or name an unknown device/camera, by reason", ["reason"])
 EVENTS = Counter("correlator_events_total", "Event messages published, by change "
-                 "(created, updated, closed)", ["change"])
+                 "(created, updated, closed; scored: re-published with its evidence's false-alarm score)", ["change"])
 OPEN_INCIDENTS = Gauge("correlator_open_incidents", "Incidents open right now")
 DECISION_SECONDS = Histogram("correlator_decision_seconds", "From a signal's message time to its event "
                              "message being confirmed by the broker",

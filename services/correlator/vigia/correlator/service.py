@@ -31,9 +31,11 @@ from vigia.common.messages import (
     Envelope,
     EventChanged,
     EventSource,
+    ModelActivated,
 )
 from vigia.correlator import metrics
 from vigia.correlator.config import CorrelatorSettings
+from vigia.correlator.false_alarms import FalseAlarmScorer, Scoring
 from vigia.correlator.incidents import Change, Incident, Rules, SiteState, expire, observe
 from vigia.correlator.scoring import CorrelationConfig, SeverityGrades, Signal, signal_of
 from vigia.correlator.sites import Placement, SiteDirectory, site_key
@@ -66,9 +68,10 @@ def source_of(signal: Signal, config: CorrelationConfig) -> EventSource:
 
 
 def event_envelope(org: uuid.UUID, site: str | None, change: Change, config: CorrelationConfig,
-                   source: str, trace: str | None = None) -> Envelope:
-    """The event.created / event.updated message of a change. A created message's id derives
-    from the event id, so a replayed creation is the same message for every consumer."""
+                   source: str, trace: str | None = None, scoring: Scoring | None = None) -> Envelope:
+    """The event.created / event.updated message of a change, with its false-alarm ``scoring``
+    when the organization has an active classifier. A created message's id derives from the
+    event id, so a replayed creation is the same message for every consumer."""
     incident = change.incident
     kinds = sorted({source_of(s, config).kind for s in incident.sources})
     where = f"site {site}" if site else "an unassigned device or camera"
@@ -77,7 +80,8 @@ def event_envelope(org: uuid.UUID, site: str | None, change: Change, config: Cor
     data = EventChanged(event=uuid.UUID(incident.event), event_type=EVENT_TYPE, severity=incident.severity,
                         score=incident.score, started_at=incident.started_at, ended_at=incident.ended_at,
                         site=site, sources=[source_of(s, config) for s in incident.sources],
-                        description=description, occurrences=incident.occurrences)
+                        description=description, occurrences=incident.occurrences,
+                        **scoring_fields(scoring))
     created = change.kind == "created"
     values: dict[str, Any] = {
         "id": uuid.uuid5(uuid.UUID(incident.event), "created") if created else uuid7(),
@@ -87,11 +91,23 @@ def event_envelope(org: uuid.UUID, site: str | None, change: Change, config: Cor
     return Envelope(**values)
 
 
+def scoring_fields(scoring: Scoring | None) -> dict[str, Any]:
+    if scoring is None:
+        return {}
+    return {"false_alarm_score": scoring.score, "false_alarm_model": scoring.model,
+            "likely_false_alarm": scoring.likely_false_alarm}
+
+
 class Correlator:
-    """Joins the signals of each site into incidents; see the module docstring."""
+    """Joins the signals of each site into incidents; see the module docstring. With a
+    ``scorer``, each event change is scored by the organization's active false-alarm classifier
+    (:mod:`vigia.correlator.false_alarms`), and again once its evidence bundle is built
+    (:meth:`score_evidence`)."""
 
     def __init__(self, directory: SiteDirectory, state: StateStore, publisher: AsyncPublisher,
-                 settings: CorrelatorSettings, source: str = "correlator") -> None:
+                 settings: CorrelatorSettings, source: str = "correlator",
+                 scorer: FalseAlarmScorer | None = None) -> None:
+        self.scorer = scorer
         self.directory = directory
         self.state = state
         self.publisher = publisher
@@ -182,18 +198,57 @@ class Correlator:
         """Publish ``changes`` (confirmed), then write the state and any evidence jobs."""
         jobs = []
         for change in changes:
-            await self.publisher.publish(event_envelope(org, site, change, config, self.source, trace))
+            scoring = await self._score(org, key, site, change.incident, config)
+            envelope = event_envelope(org, site, change, config, self.source, trace, scoring)
+            await self.publisher.publish(envelope)
             metrics.EVENTS.labels(change.kind).inc()
             log.info("event %s", change.kind, extra={"event": change.incident.event, "site": site,
                                                       "score": change.incident.score})
             if change.kind == "closed":
-                jobs.append(self._evidence_job(org, key, site, change.incident))
+                job, due = self._evidence_job(org, key, site, change.incident)
+                # What was said last about the event: the evidence's scoring re-publishes it.
+                job["site_key"], job["message"] = key, envelope.data.model_dump(mode="json")
+                jobs.append((job, due))
         await self.state.save(key, state, jobs)
         if state.incident is not None:
             self._open[key] = (org, site, state.incident.last_activity)
         else:
             self._open.pop(key, None)
         metrics.OPEN_INCIDENTS.set(len(self._open))
+
+    async def _score(self, org: uuid.UUID, key: str, site: str | None, incident: Incident,
+                     config: CorrelationConfig) -> Scoring | None:
+        """The incident's false-alarm scoring from its live sources; None without a scorer or an
+        active classifier, or when scoring failed (it never holds an event back)."""
+        if self.scorer is None:
+            return None
+        try:
+            job, _ = self._evidence_job(org, key, site, incident)
+            return await self.scorer.score_sources(job, config.false_alarm_threshold)
+        except Exception:
+            log.exception("false-alarm scoring failed; the event goes unscored", extra={"event": incident.event})
+            return None
+
+    async def score_evidence(self, job: dict[str, Any]) -> None:
+        """Score a closed event again from its built evidence bundle and publish that as an
+        ``event.updated`` (what was last said of it, with the new score) — unless it was reopened
+        since (a folded repeat: its own updates carry their scores)."""
+        if self.scorer is None or "message" not in job:
+            return
+        org = uuid.UUID(job["org"])
+        state = await self.state.load(job["site_key"])
+        if state.incident is not None and state.incident.event == job["event"]:
+            return
+        config = await asyncio.to_thread(self.directory.org_config, org)
+        scoring = await self.scorer.score_bundle(org, job["event"], config.false_alarm_threshold)
+        if scoring is None:
+            return
+        data = EventChanged.model_validate({**job["message"], **scoring_fields(scoring)})
+        await self.publisher.publish(Envelope(id=uuid7(), type="event.updated", org=org, source=self.source,
+                                              data=data))
+        metrics.EVENTS.labels("scored").inc()
+        log.info("event scored from its evidence", extra={"event": job["event"], "false_alarm_score": scoring.score,
+                                                          "likely_false_alarm": scoring.likely_false_alarm})
 
     def _evidence_job(self, org: uuid.UUID, key: str, site: str | None, incident: Incident
                       ) -> tuple[dict[str, Any], float]:
@@ -214,6 +269,12 @@ class Correlator:
     # --- correlator.control -----------------------------------------------------------------
 
     async def handle_control(self, envelope: Envelope, meta: MessageMeta | None = None) -> None:
+        if isinstance(envelope.data, ModelActivated):
+            if self.scorer is not None:
+                self.scorer.models.invalidate(envelope.org)
+                log.info("false-alarm classifier activated", extra={"org": str(envelope.org),
+                                                                    "model": str(envelope.data.model)})
+            return
         if self.directory.apply(envelope):
             log.info("site assignment changed", extra={"type": envelope.type, "message_id": str(envelope.id)})
 
