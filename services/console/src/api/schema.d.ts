@@ -892,6 +892,127 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/faces/matches/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The face search: sightings of the caller's organization, newest first, filtered by person,
+         *     camera and time (operators and admins). Every search is audited with its query.
+         */
+        get: operations["faces_matches_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/faces/people/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Enrolled people of the caller's organization (admins only). */
+        get: operations["faces_people_list"];
+        put?: never;
+        /** @description Enrolled people of the caller's organization (admins only). */
+        post: operations["faces_people_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/faces/people/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Enrolled people of the caller's organization (admins only). */
+        get: operations["faces_people_retrieve"];
+        put?: never;
+        post?: never;
+        /** @description Enrolled people of the caller's organization (admins only). */
+        delete: operations["faces_people_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/faces/people/{id}/export/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Everything held about the person: the enrolment, each photo (JPEG, base64) and their
+         *     sightings, newest first (at most 10 000). Audited.
+         */
+        get: operations["faces_people_export_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/faces/people/{id}/photos/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Add a photo of the person (multipart/form-data, field ``image``): the face in it is found
+         *     and embedded here; the photo (at most 1024 px) and the embedding are stored encrypted. 400
+         *     on ``image`` when it is no image, shows no face or several.
+         */
+        post: operations["faces_people_photos_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/faces/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The organization's face recognition policy (admins): whether faces matching nobody enrolled
+         *     are published and kept, and how long sightings are kept.
+         */
+        get: operations["faces_settings_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * @description The organization's face recognition policy (admins): whether faces matching nobody enrolled
+         *     are published and kept, and how long sightings are kept.
+         */
+        patch: operations["faces_settings_partial_update"];
+        trace?: never;
+    };
     "/api/v1/hooks/{pipeline}/{node}/": {
         parameters: {
             query?: never;
@@ -1784,6 +1905,10 @@ export interface components {
              *     * `event_resolved` - an operator resolved an event
              *     * `plate_searched` - someone searched for a plate or read its history
              *     * `passages_exported` - someone exported passages (CSV)
+             *     * `face_enrolled` - an admin enrolled a person or a photo of them for face recognition
+             *     * `face_erased` - an admin deleted an enrolled person with their photos and sightings
+             *     * `faces_searched` - someone searched the face sightings
+             *     * `faces_exported` - someone exported what is held about an enrolled person
              */
             readonly action: components["schemas"]["AuditEntryActionEnum"] | components["schemas"]["BlankEnum"];
             /** @description The query string of an audited read (a plate search, an export). */
@@ -1803,11 +1928,35 @@ export interface components {
          *     * `event_resolved` - an operator resolved an event
          *     * `plate_searched` - someone searched for a plate or read its history
          *     * `passages_exported` - someone exported passages (CSV)
+         *     * `face_enrolled` - an admin enrolled a person or a photo of them for face recognition
+         *     * `face_erased` - an admin deleted an enrolled person with their photos and sightings
+         *     * `faces_searched` - someone searched the face sightings
+         *     * `faces_exported` - someone exported what is held about an enrolled person
          * @enum {string}
          */
-        AuditEntryActionEnum: "sign_in" | "sign_in_failed" | "sign_in_refused" | "account_locked_out" | "address_locked_out" | "user_unlocked" | "event_acknowledged" | "event_resolved" | "plate_searched" | "passages_exported";
+        AuditEntryActionEnum: "sign_in" | "sign_in_failed" | "sign_in_refused" | "account_locked_out" | "address_locked_out" | "user_unlocked" | "event_acknowledged" | "event_resolved" | "plate_searched" | "passages_exported" | "face_enrolled" | "face_erased" | "faces_searched" | "faces_exported";
         /** @enum {unknown} */
         BlankEnum: "";
+        Box: {
+            /** Format: double */
+            x1: number;
+            /** Format: double */
+            y1: number;
+            /** Format: double */
+            x2: number;
+            /** Format: double */
+            y2: number;
+        };
+        BoxRequest: {
+            /** Format: double */
+            x1: number;
+            /** Format: double */
+            y1: number;
+            /** Format: double */
+            x2: number;
+            /** Format: double */
+            y2: number;
+        };
         /**
          * @description * `acknowledge` - acknowledge
          *     * `resolve` - resolve
@@ -1851,6 +2000,8 @@ export interface components {
             /** Format: double */
             longitude?: number | null;
             enabled?: boolean;
+            /** @description Vision recognises faces on this camera's person boxes against the organization's enrolled people (off by default; an admin switches it). */
+            faces?: boolean;
             /**
              * @description Set by the watchdog: provisioning until the first frame, online while frames arrive, offline when they stopped, error while the streamer cannot reach the camera. A disabled camera keeps the status it had.
              *
@@ -1909,6 +2060,8 @@ export interface components {
             /** Format: double */
             longitude?: number | null;
             enabled?: boolean;
+            /** @description Vision recognises faces on this camera's person boxes against the organization's enrolled people (off by default; an admin switches it). */
+            faces?: boolean;
         };
         CameraRestartAccepted: {
             /** Format: uuid */
@@ -2462,6 +2615,27 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** @description A person the organization's cameras recognise, with the consent it rests on. */
+        EnrolledPerson: {
+            /** Format: uuid */
+            readonly id: string;
+            /** @description How operators know them. */
+            name: string;
+            /** @description The consent (or other legal basis, LGPD art. 11) the enrolment rests on: who agreed, when, to what. */
+            consent_note: string;
+            readonly photos: components["schemas"]["FacePhoto"][];
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /** @description A person the organization's cameras recognise, with the consent it rests on. */
+        EnrolledPersonRequest: {
+            /** @description How operators know them. */
+            name: string;
+            /** @description The consent (or other legal basis, LGPD art. 11) the enrolment rests on: who agreed, when, to what. */
+            consent_note: string;
+        };
         /** @description The one error body of every Vigia HTTP API. */
         Error: {
             error: components["schemas"]["ErrorDetail"];
@@ -2564,6 +2738,74 @@ export interface components {
             url: string;
             /** @description Unix time after which the URL is refused. */
             expires_at: number;
+        };
+        /** @description An enrolment photo: where its face is, its size; never the photo or the embedding. */
+        ExportedPhoto: {
+            /** Format: uuid */
+            readonly id: string;
+            /** Format: uuid */
+            readonly person: string;
+            /** @description The face in the stored photo's pixels. */
+            face_box: components["schemas"]["Box"];
+            readonly width: number;
+            readonly height: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** @description The stored photo, JPEG in base64. */
+            jpeg_base64: string;
+        };
+        /** @description An enrolment photo: where its face is, its size; never the photo or the embedding. */
+        FacePhoto: {
+            /** Format: uuid */
+            readonly id: string;
+            /** Format: uuid */
+            readonly person: string;
+            /** @description The face in the stored photo's pixels. */
+            face_box: components["schemas"]["Box"];
+            readonly width: number;
+            readonly height: number;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        /** @description An enrolment photo: where its face is, its size; never the photo or the embedding. */
+        FacePhotoRequest: {
+            /** @description The face in the stored photo's pixels. */
+            face_box: components["schemas"]["BoxRequest"];
+        };
+        /** @description A face a camera saw: whose (``person`` null: nobody enrolled), where, when, how close. */
+        FaceSighting: {
+            /**
+             * Format: uuid
+             * @description The detection's id.
+             */
+            readonly id: string;
+            /** Format: uuid */
+            person: string | null;
+            /** @description The person's name (null: unknown or erased). */
+            person_name: string | null;
+            /** Format: uuid */
+            camera: string;
+            /**
+             * Format: date-time
+             * @description When the frame was captured.
+             */
+            readonly time: string;
+            /**
+             * Format: double
+             * @description Embedding distance to the nearest enrolled face.
+             */
+            readonly distance: number | null;
+            box: components["schemas"]["Box"];
+            readonly track: string | null;
+            readonly snapshot_key: string | null;
+            readonly crop_key: string | null;
+        };
+        /** @description The organization's face recognition policy. PATCH changes what it names. */
+        FacesSettings: {
+            /** @description Publish and keep faces matching nobody enrolled too (default false: only enrolled people's sightings). */
+            store_unknown?: boolean;
+            /** @description Days sightings are kept (default 30). */
+            sightings_days?: number;
         };
         ForecastAnomaly: {
             /**
@@ -3037,6 +3279,19 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["DeviceStatusChange"][];
         };
+        PaginatedEnrolledPersonList: {
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cD00ODY%3D"
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cj0xJnA9NDg3
+             */
+            previous?: string | null;
+            results: components["schemas"]["EnrolledPerson"][];
+        };
         PaginatedEventList: {
             /**
              * Format: uri
@@ -3049,6 +3304,19 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Event"][];
+        };
+        PaginatedFaceSightingList: {
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cD00ODY%3D"
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cj0xJnA9NDg3
+             */
+            previous?: string | null;
+            results: components["schemas"]["FaceSighting"][];
         };
         PaginatedOrganizationList: {
             /**
@@ -3281,6 +3549,8 @@ export interface components {
             /** Format: double */
             longitude?: number | null;
             enabled?: boolean;
+            /** @description Vision recognises faces on this camera's person boxes against the organization's enrolled people (off by default; an admin switches it). */
+            faces?: boolean;
         };
         /** @description A channel as admins edit it and operators read it. */
         PatchedChannelRequest: {
@@ -3324,6 +3594,13 @@ export interface components {
             longitude?: number | null;
             /** @description A JSON object of at most 16384 bytes, pushed to the device. */
             config?: unknown;
+        };
+        /** @description The organization's face recognition policy. PATCH changes what it names. */
+        PatchedFacesSettingsRequest: {
+            /** @description Publish and keep faces matching nobody enrolled too (default false: only enrolled people's sightings). */
+            store_unknown?: boolean;
+            /** @description Days sightings are kept (default 30). */
+            sightings_days?: number;
         };
         /**
          * @description What an organization's admins tune. PATCH changes only what it names; a null correlation
@@ -3371,6 +3648,21 @@ export interface components {
             name?: string;
             role?: components["schemas"]["RoleEnum"];
             is_active?: boolean;
+        };
+        /** @description Everything Vigia holds about an enrolled person (LGPD art. 18: the data subject's access). */
+        PersonExport: {
+            person: components["schemas"]["EnrolledPerson"];
+            photos: components["schemas"]["ExportedPhoto"][];
+            /** @description Newest first, at most 10 000. */
+            sightings: components["schemas"]["FaceSighting"][];
+        };
+        /** @description One photo of the person alone (multipart/form-data): JPEG or PNG, one face in it. */
+        PhotoUploadRequest: {
+            /**
+             * Format: binary
+             * @description The photo: JPEG or PNG showing one face, frontal and lit.
+             */
+            image: string;
         };
         /** @description A pipeline: a named graph of typed nodes and its run state (changed by execute/stop). */
         Pipeline: {
@@ -4112,8 +4404,12 @@ export interface operations {
                  *     * `event_resolved` - an operator resolved an event
                  *     * `plate_searched` - someone searched for a plate or read its history
                  *     * `passages_exported` - someone exported passages (CSV)
+                 *     * `face_enrolled` - an admin enrolled a person or a photo of them for face recognition
+                 *     * `face_erased` - an admin deleted an enrolled person with their photos and sightings
+                 *     * `faces_searched` - someone searched the face sightings
+                 *     * `faces_exported` - someone exported what is held about an enrolled person
                  */
-                action?: "account_locked_out" | "address_locked_out" | "event_acknowledged" | "event_resolved" | "passages_exported" | "plate_searched" | "sign_in" | "sign_in_failed" | "sign_in_refused" | "user_unlocked";
+                action?: "account_locked_out" | "address_locked_out" | "event_acknowledged" | "event_resolved" | "face_enrolled" | "face_erased" | "faces_exported" | "faces_searched" | "passages_exported" | "plate_searched" | "sign_in" | "sign_in_failed" | "sign_in_refused" | "user_unlocked";
                 /** @description The pagination cursor value. */
                 cursor?: string;
                 /** @description Number of results to return per page. */
@@ -7770,6 +8066,558 @@ export interface operations {
             };
             /** @description The change conflicts with the current state or with existing data. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body exceeds VIGIA_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not JSON (Content-Type: application/json). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    faces_matches_list: {
+        parameters: {
+            query?: {
+                /** @description A camera's id. */
+                camera?: string;
+                /** @description The pagination cursor value. */
+                cursor?: string;
+                /** @description true: enrolled people only; false: unknown faces only. */
+                known?: string;
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description An enrolled person's id. */
+                person?: string;
+                /** @description Seen at or after (ISO 8601). */
+                since?: string;
+                /** @description Seen before (ISO 8601). */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedFaceSightingList"];
+                };
+            };
+            /** @description Invalid input: `error.fields` names each offending field (body, query parameter or filter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    faces_people_list: {
+        parameters: {
+            query?: {
+                /** @description The pagination cursor value. */
+                cursor?: string;
+                /** @description Number of results to return per page. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedEnrolledPersonList"];
+                };
+            };
+            /** @description Invalid input: `error.fields` names each offending field (body, query parameter or filter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    faces_people_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrolledPersonRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolledPerson"];
+                };
+            };
+            /** @description Invalid input: `error.fields` names each offending field (body, query parameter or filter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The change conflicts with the current state or with existing data. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body exceeds VIGIA_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not JSON (Content-Type: application/json). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    faces_people_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolledPerson"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    faces_people_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The change conflicts with the current state or with existing data. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    faces_people_export_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonExport"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    faces_people_photos_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["PhotoUploadRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FacePhoto"];
+                };
+            };
+            /** @description Invalid input: `error.fields` names each offending field (body, query parameter or filter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The change conflicts with the current state or with existing data. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body exceeds VIGIA_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not JSON (Content-Type: application/json). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    faces_settings_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FacesSettings"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    faces_settings_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedFacesSettingsRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FacesSettings"];
+                };
+            };
+            /** @description Invalid input: `error.fields` names each offending field (body, query parameter or filter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
