@@ -119,6 +119,22 @@ detections = Table(
     Column("received_at", _tz(), nullable=False),
 )
 
+#: Faces the cameras recognised (a ``face`` detection's copy with whose it is); control's faces app.
+face_sightings = Table(
+    "face_sightings", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, nullable=False),
+    Column("person_id", Uuid),
+    Column("camera_id", Uuid, nullable=False),
+    Column("time", _tz(), nullable=False),
+    Column("distance", Double),
+    Column("box", _Json, nullable=False),
+    Column("track", String(64)),
+    Column("snapshot_key", String(512)),
+    Column("crop_key", String(512)),
+    Column("received_at", _tz(), nullable=False),
+)
+
 anomalies = Table(
     "anomalies", metadata,
     Column("id", Uuid, primary_key=True),

@@ -65,6 +65,25 @@ def test_redelivered_detection_is_stored_once(recorder, org):
     assert Detection.objects.filter(pk=envelope.id).count() == 1
 
 
+def test_a_face_is_a_detection_and_a_sighting_of_whom_it_matched_stored_once(recorder, org):
+    from vigia.control.faces.models import FaceSighting
+
+    person = uuid.uuid4()
+    known = detection(org, label="face", plate_text=None, plate_confidence=None, track="7:face", identity=person,
+                      identity_distance=0.31, crop_key="acme/face.jpg")
+    unknown = detection(org, label="face", plate_text=None, plate_confidence=None, identity_distance=0.8)
+    assert recorder.handle(known) is True and recorder.handle(unknown) is True
+    assert recorder.handle(Envelope.from_json(known.to_json())) is False
+    assert Detection.objects.filter(label="face").count() == 2
+    row = FaceSighting.objects.get(pk=known.id)
+    assert (row.org_id, row.person_id, row.camera_id, row.distance, row.track, row.crop_key) == (
+        org.id, person, known.data.camera, 0.31, "7:face", "acme/face.jpg")
+    assert row.time == time_ns_to_datetime(known.data.captured_at)
+    assert FaceSighting.objects.get(pk=unknown.id).person_id is None
+    assert not FaceSighting.objects.exclude(pk__in=[known.id, unknown.id]).exists()  # a car is no sighting
+    assert FaceSighting.objects.count() == 2
+
+
 def test_anomaly_is_stored_once(recorder, org):
     device = uuid.uuid4()
     envelope = make("anomaly.detected", org.id, "fusion-test", AnomalyDetected(

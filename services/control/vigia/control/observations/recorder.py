@@ -3,7 +3,8 @@
 :class:`Recorder` is plain data-plane code over a SQLAlchemy :class:`~sqlalchemy.Engine` (no
 Django ORM), so it is tested without a broker and runs under any process. Per message type:
 
-* ``detection.created`` -> a ``detections`` row whose id is the envelope id;
+* ``detection.created`` -> a ``detections`` row whose id is the envelope id; a face's (label
+  ``face``) also a ``face_sightings`` row with whose it is (the face search reads those);
 * ``anomaly.detected`` -> an ``anomalies`` row whose id is the envelope id;
 * ``event.created`` / ``event.updated`` -> an ``events`` row whose id is ``data.event``, created
   or updated; an update whose envelope time is not newer than ``last_message_time`` is ignored,
@@ -43,6 +44,7 @@ from sqlalchemy.dialects.postgresql import insert
 from vigia.common import db
 from vigia.common.ids import uuid7_of
 from vigia.common.messages import (
+    FACE_LABEL,
     AnomalyDetected,
     CameraHealth,
     DetectionCreated,
@@ -132,6 +134,12 @@ class Recorder:
     def _store_detection(self, conn: Connection, envelope: Envelope) -> bool:
         data = envelope.data
         assert isinstance(data, DetectionCreated)
+        if data.label == FACE_LABEL:
+            conn.execute(insert(db.face_sightings).values(
+                id=envelope.id, org_id=envelope.org, person_id=data.identity, camera_id=data.camera,
+                time=time_ns_to_datetime(data.captured_at), distance=data.identity_distance,
+                box=data.box.model_dump(), track=data.track, snapshot_key=data.snapshot_key,
+                crop_key=data.crop_key, received_at=func.now()).on_conflict_do_nothing(index_elements=["id"]))
         return self._inserted(conn, insert(db.detections).values(
             id=envelope.id, org_id=envelope.org, camera_id=data.camera, frame_id=data.frame,
             time=time_ns_to_datetime(data.captured_at), label=data.label, confidence=data.confidence,
