@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
 # The image of each Vigia service that is one Python package over vigia-common and a /healthz port:
-# automation, correlator, forecast, fusion, live, notifier and watchdog (compose passes the build arguments).
+# automation, correlator, forecast, fusion, live, notifier, trainer and watchdog (compose passes the build arguments).
 # Build from the repository root, e.g.:
 #   docker build -f deploy/docker/python-service.Dockerfile \
 #     --build-arg SERVICE=fusion --build-arg PORT=9104 -t vigia/fusion .

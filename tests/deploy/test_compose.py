@@ -28,12 +28,13 @@ ENV_EXAMPLE = ROOT / ".env.example"
 
 VIGIA_SERVICES = {"control", "migrate", "topology", "kong-config", "outbox-relay", "recorder", "streamer",
                   "ingest-frames", "ingest-sensors", "vision", "fusion", "correlator", "watchdog", "live",
-                  "notifier", "automation", "forecast"}
+                  "notifier", "automation", "forecast", "trainer"}
 INFRA_SERVICES = {"postgres", "pgbouncer", "redis", "rabbitmq", "minio", "minio-init", "mediamtx", "haproxy", "kong",
                   "prometheus", "grafana", "loki", "alloy"}
 # Run several replicas (`--scale`): no container_name, no fixed host port.
 SCALABLE = {"mediamtx-sync", "vision", "vision-gpu", "fusion", "streamer", "ingest-frames", "ingest-sensors", "live",
-            "control", "correlator", "outbox-relay", "recorder", "watchdog", "notifier", "automation", "forecast"}
+            "control", "correlator", "outbox-relay", "recorder", "watchdog", "notifier", "automation", "forecast",
+            "trainer"}
 ONE_SHOT = {"migrate", "topology", "kong-config", "minio-init"}
 
 # Compose-level variables (interpolation only) that .env.example documents next to the VIGIA_* ones.
@@ -384,6 +385,7 @@ SERVICE_MODELS = {
     "notifier": "vigia.notifier.settings:NotifierSettings",
     "automation": "vigia.automation.settings:AutomationSettings",
     "forecast": "vigia.forecast.settings:ForecastSettings",
+    "trainer": "vigia.trainer.settings:TrainerSettings", "train": "vigia.trainer.settings:TrainerSettings",
 }
 
 
@@ -598,3 +600,11 @@ def test_make_certs_writes_a_concatenated_pem(tmp_path: Path) -> None:
 if __name__ == "__main__":
     ENV_EXAMPLE.write_text(render_env_example())
     print(f"wrote {ENV_EXAMPLE}")
+
+
+def test_the_train_profile_runs_one_training_run_with_the_trainers_image() -> None:
+    compose = load_compose()["services"]
+    train, trainer = compose["train"], compose["trainer"]
+    assert train["profiles"] == ["train"] and "profiles" not in trainer
+    assert train["image"] == trainer["image"] and train["command"][:2] == ["train", "--org"]
+    assert train["restart"] == "no" and trainer["build"]["args"]["SERVICE"] == "trainer"

@@ -49,6 +49,7 @@ APPS = {
     "correlator": ("metrics", 9105),
     "automation": ("metrics", 9106),
     "forecast": ("metrics", 9107),
+    "trainer": ("metrics", 9113),
     "notifier": ("metrics", 9108),
     "outbox-relay": ("metrics", 9110),
     "recorder": ("metrics", 9111),
