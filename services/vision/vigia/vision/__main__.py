@@ -1,8 +1,9 @@
 """``python -m vigia.vision``: the vision worker.
 
 Start-up, top-down: logging, settings, models (detector -- which one and why goes to the log and
-/readyz --, OCR, motion gate), object store, broker (topology, publisher), the cameras' zones for
-motion gating (read now and every ``VIGIA_VISION_ZONES_REFRESH_S``), metrics, then the frame
+/readyz --, OCR, motion gate, faces), object store, broker (topology, publisher), the cameras' zones
+for motion gating (read now and every ``VIGIA_VISION_ZONES_REFRESH_S``) and their faces switches
+with the enrolled faces (every ``VIGIA_VISION_FACES_REFRESH_S``), metrics, then the frame
 shards: vision replicas share the vision.frames.<k> queues through Redis leases, each consuming its
 fair share into the one micro-batching worker (all of a camera's frames reach one replica, which
 keeps the camera's tracker and plate votes). SIGTERM: stop consuming, finish the frames in flight,
@@ -28,6 +29,7 @@ from vigia.common.observability import configure_logging, health, serve_metrics
 from vigia.common.shards import ShardedConsumers
 from vigia.common.storage import ensure_default_buckets, open_store
 from vigia.vision.detectors import build_detector
+from vigia.vision.faces import CameraFaces, keep_faces
 from vigia.vision.motion import MotionGate, zones_of_camera
 from vigia.vision.pipeline import PipelineConfig, VisionPipeline
 from vigia.vision.plates.backends import build_backend
@@ -39,11 +41,13 @@ log = logging.getLogger("vigia.vision")
 
 
 def build_pipeline(settings: VisionSettings) -> VisionPipeline:
-    """Detector (auto: YOLO when its weights exist, else OpenCV), OCR backend and tracker from settings."""
+    """Detector (auto: YOLO when its weights exist, else OpenCV), OCR backend, tracker and faces
+    (their model loads when a camera first needs it) from settings."""
     config = settings.detector_config()
     detector = build_detector(config)
     ocr = build_backend(settings.plate_ocr_backend, settings) if settings.vision_ocr else None
-    return VisionPipeline(detector, ocr, PipelineConfig(
+    faces = CameraFaces(threshold=settings.vision_face_match_distance) if settings.vision_faces else None
+    return VisionPipeline(detector, ocr, faces=faces, config=PipelineConfig(
         max_reads=settings.vision_ocr_max_reads, agree=settings.vision_plate_agree,
         min_plate_width=settings.vision_min_plate_width, ocr=settings.vision_ocr,
         tracker=TrackerConfig(max_missed=settings.vision_track_max_missed,
@@ -98,6 +102,9 @@ async def main() -> None:
                               recent_frames=settings.vision_recent_frames)
         worker.start()
         zones = asyncio.create_task(keep_zones(pipeline.motion, settings)) if pipeline.motion is not None else None
+        faces = asyncio.create_task(keep_faces(
+            pipeline.faces, settings.database_url, settings.fernet_keys.get_secret_value(),
+            settings.vision_faces_refresh_s)) if pipeline.faces is not None else None
         channel = await connection.channel()
         await declare_topology(channel, settings)
         await channel.close()
@@ -128,8 +135,9 @@ async def main() -> None:
             # Until SIGTERM/SIGINT; each shard's in-flight frames are finished before it is handed over.
             await sharded.run(stopping)
         finally:
-            if zones is not None:
-                zones.cancel()
+            for task in (zones, faces):
+                if task is not None:
+                    task.cancel()
             await worker.stop()
             await connection.close()
             await redis.aclose()

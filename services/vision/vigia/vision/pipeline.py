@@ -12,6 +12,10 @@ prior from the plate's colours (:mod:`vigia.vision.plates.ctc`), and the reading
 slot (:mod:`vigia.vision.plates.voting`); a :class:`VisitPlate` is emitted when a visit's vote is
 decided, when it changes after that, and when the visit ends with a plate not yet emitted.
 
+Faces (:mod:`vigia.vision.faces`, cameras whose ``faces`` switch is on): on a detected frame, each
+person's box is searched for a face, which is embedded and matched against the organization's
+enrolled people; a held frame repeats no face (its pixels did not change).
+
 Motion gating (:mod:`vigia.vision.motion`, optional): :meth:`VisionPipeline.gate` decides per
 frame whether it goes to the detector. A frame without motion is *held*: nothing moved since the
 camera's last detected frame, so its objects are those of that frame, where they were -- the
@@ -33,6 +37,7 @@ import numpy as np
 from prometheus_client import Counter, Histogram
 
 from vigia.vision.detectors.base import Detection, Detector
+from vigia.vision.faces import CameraFaces, FaceResult
 from vigia.vision.motion import MotionGate
 from vigia.vision.plates.backends import Backend, read_plates
 from vigia.vision.plates.enhance import format_priors, plate_text
@@ -106,6 +111,7 @@ class FrameResult:
     objects: list[ObjectResult] = field(default_factory=list)
     plates: list[VisitPlate] = field(default_factory=list)
     ocr_crops: int = 0
+    faces: list[FaceResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -126,12 +132,13 @@ class VisionPipeline:
     :meth:`detect` and one of :meth:`finish` / :meth:`end_idle` (the two may run concurrently)."""
 
     def __init__(self, detector: Detector, ocr: Backend | None, config: PipelineConfig | None = None,
-                 motion: MotionGate | None = None) -> None:
+                 motion: MotionGate | None = None, faces: CameraFaces | None = None) -> None:
         self.detector = detector
         self.ocr = ocr
         self.config = config or PipelineConfig()
         self.tracker = Tracker(self.config.tracker)
         self.motion = motion
+        self.faces = faces
 
     # --- per batch ---
 
@@ -260,6 +267,9 @@ class VisionPipeline:
                 track.state["emitted"] = decision.text
                 result.plates.append(_visit_plate(track, decision, frame.context))
         result.plates += [p for t in ended if (p := self._final(t)) is not None]
+        if self.faces is not None and self.faces.on(frame.camera):
+            people = [(i, o.detection.box) for i, o in enumerate(result.objects) if o.detection.label == "person"]
+            result.faces = self.faces.recognise(frame.camera, image, people)
         return result
 
     def _held(self, frame: FrameInput) -> FrameResult:

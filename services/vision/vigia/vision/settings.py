@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from vigia.common.broker import BrokerSettings
+from vigia.common.secrets_at_rest import fernet_keys_field
 from vigia.vision.motion import MotionConfig, MotionGate
 
 METRICS_PORT = 9102
@@ -64,6 +65,13 @@ class VisionSettings(BrokerSettings):
                                       "has any (read from the cameras table every VIGIA_VISION_ZONES_REFRESH_S).")
     vision_zones_refresh_s: float = Field(60.0, ge=1, le=86_400, description="How often the cameras' zones "
                                           "are read again for motion gating (s).")
+    vision_faces: bool = Field(True, description="Recognise faces on the person boxes of cameras whose faces "
+                               "switch is on (off here: on no camera, whatever the switch says).")
+    vision_faces_refresh_s: float = Field(10.0, ge=1, le=3600, description="How often the cameras' faces "
+                                          "switches and the organizations' enrolled faces are read again (s).")
+    vision_face_match_distance: float = Field(0.6, gt=0, le=2, description="Largest embedding distance at "
+                                              "which a face is taken for an enrolled person (dlib's model: 0.6).")
+    fernet_keys: SecretStr = fernet_keys_field()
     vision_motion_cameras: dict[str, dict[str, Any]] = Field(
         {}, description="Per-camera motion sensitivity, JSON "
         '{"<camera id>": {"threshold": 15, "min_area": 0.0004, "enabled": false}}: overrides the settings '

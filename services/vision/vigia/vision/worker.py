@@ -1,5 +1,5 @@
-"""The vision worker: frames (``vision.frames.<k>``) in micro-batches -> snapshots, detection.created,
-plate.read.
+"""The vision worker: frames (``vision.frames.<k>``) in micro-batches -> snapshots, detection.created
+(faces too, on cameras whose faces switch is on), plate.read.
 
 The broker :class:`~vigia.common.broker.Consumer` calls :meth:`VisionWorker.handle` once per frame
 (prefetch >= batch size, so several are in flight); ``handle`` starts decoding the JPEG on an I/O
@@ -59,6 +59,7 @@ from vigia.common.broker import MessageMeta
 from vigia.common.ids import uuid7_of
 from vigia.common.leases import camera_frames_key
 from vigia.common.messages import (
+    FACE_LABEL,
     Box,
     DetectionCreated,
     Envelope,
@@ -326,11 +327,12 @@ class VisionWorker:
         if self.redis is not None:
             await self._keep_recent(data.camera, envelope.time, body)
         snapshot_key: str | None = None
-        crop_keys: list[str | None] = [None] * len(result.objects)
+        crop_keys: list[str | None] = [None] * (len(result.objects) + len(result.faces))
         if stored is not None:
             snapshot_key, crop_keys = await stored
+        object_crops, face_crops = crop_keys[:len(result.objects)], crop_keys[len(result.objects):]
         out: list[Envelope] = []
-        for index, (obj, crop_key) in enumerate(zip(result.objects, crop_keys, strict=True)):
+        for index, (obj, crop_key) in enumerate(zip(result.objects, object_crops, strict=True)):
             x1, y1, x2, y2 = obj.detection.box
             plate = obj.plate
             detection = make("detection.created", envelope.org, self.source, DetectionCreated(
@@ -342,8 +344,19 @@ class VisionWorker:
                 track=obj.track, snapshot_key=snapshot_key, crop_key=crop_key), trace=envelope.trace)
             out.append(detection.model_copy(update={"id": detection_id(envelope, index)}))
             DETECTIONS.labels(str(data.camera), obj.detection.label).inc()
+        for index, (face, crop_key) in enumerate(zip(result.faces, face_crops, strict=True), len(result.objects)):
+            x1, y1, x2, y2 = face.box
+            person = result.objects[face.person]
+            detection = make("detection.created", envelope.org, self.source, DetectionCreated(
+                camera=data.camera, frame=envelope.id, captured_at=envelope.time, label=FACE_LABEL,
+                confidence=face_confidence(face.score), box=Box(x1=x1, y1=y1, x2=x2, y2=y2),
+                frame_width=data.width, frame_height=data.height, track=f"{person.track}:face"[:64],
+                snapshot_key=snapshot_key, crop_key=crop_key, identity=face.identity,
+                identity_distance=face.distance), trace=envelope.trace)
+            out.append(detection.model_copy(update={"id": detection_id(envelope, index)}))
+            DETECTIONS.labels(str(data.camera), FACE_LABEL).inc()
         if snapshot_key is not None:
-            for obj, crop_key in zip(result.objects, crop_keys, strict=True):
+            for obj, crop_key in zip(result.objects, object_crops, strict=True):
                 if obj.plate_box is not None and crop_key is not None:
                     self._visit_images[obj.track] = (snapshot_key, crop_key)
                     self._visit_images.move_to_end(obj.track)
@@ -404,7 +417,19 @@ class VisionWorker:
             key = f"{base}-{i}.jpg"
             self.store.put(SNAPSHOTS, key, jpeg.tobytes(), content_type="image/jpeg")
             keys.append(key)
+        for i, face in enumerate(result.faces, len(result.objects)):
+            ok, jpeg = cv2.imencode(".jpg", crop_plate(image, face.box, 0.2, 0.2), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            key = f"{base}-{i}.jpg"
+            if ok:
+                self.store.put(SNAPSHOTS, key, jpeg.tobytes(), content_type="image/jpeg")
+            keys.append(key if ok else None)
         return snapshot_key, keys
+
+
+def face_confidence(score: float) -> float:
+    """A face's confidence from the HOG detector's score (0 at its threshold, ~1-3 for clear faces):
+    0.5 at the threshold, 1 from a score of 2."""
+    return round(min(1.0, max(0.0, 0.5 + score / 4)), 4)
 
 
 def detection_id(frame: Envelope, index: int) -> uuid.UUID:
