@@ -195,3 +195,31 @@ def test_evidence_bundles_go_whole_after_each_organizations_retention(
     store.put("evidence", mixed[0], b"rewritten")
     assert janitor.run_sync() == {}
     assert set(mixed) <= {info.key for info in store.list("evidence")}
+
+
+def test_face_sightings_go_after_the_organizations_faces_sightings_days(engine: Engine, org: uuid.UUID) -> None:
+    from vigia.common.db import face_sightings
+
+    with engine.begin() as conn:
+        conn.execute(delete(face_sightings))
+        conn.execute(update(organizations).where(organizations.c.id == org).values(
+            settings={"faces": {"sightings_days": 7}}))
+        lenient = uuid.uuid4()
+        conn.execute(insert(organizations).values(id=lenient, name="Lenient", slug=f"wd-{lenient.hex[:8]}",
+                                                  settings={}, created_at=datetime.now(UTC)))
+
+    def sighting(owner: uuid.UUID, days: float) -> uuid.UUID:
+        ident, seen = uuid.uuid4(), datetime.now(UTC) - timedelta(days=days)
+        with engine.begin() as conn:
+            conn.execute(insert(face_sightings).values(
+                id=ident, org_id=owner, person_id=uuid.uuid4(), camera_id=uuid.uuid4(), time=seen, distance=0.3,
+                box={"x1": 0, "y1": 0, "x2": 1, "y2": 1}, received_at=seen))
+        return ident
+
+    expired, young = sighting(org, 8), sighting(org, 6)
+    default_kept, default_expired = sighting(lenient, 29), sighting(lenient, 31)  # the default: 30 days
+    report = OrganizationRetention(engine, None, default_passages_days=90, interval=3600, batch_size=1).run_sync()
+    with engine.connect() as conn:
+        kept = set(conn.execute(select(face_sightings.c.id)).scalars())
+    assert kept == {young, default_kept} and not {expired, default_expired} & kept
+    assert report[str(org)]["face_sightings"] == 1 and report[str(lenient)]["face_sightings"] == 1

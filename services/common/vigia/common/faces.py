@@ -10,8 +10,9 @@ are found without importing ``face_recognition_models`` itself, whose ``__init__
 At rest an embedding is a Fernet token (:func:`seal_embedding`: MultiFernet over the keys of
 ``VIGIA_FERNET_KEYS``, like cameras' RTSP URLs) of its float32 little-endian bytes in base64.
 
-An organization's face settings live in its ``settings["faces"]`` (:class:`FacesPolicy`): whether
-unknown faces are published and kept at all, and how many days the sightings are kept.
+An organization's face settings live in its ``settings["faces"]`` (:class:`FacesPolicy`, in
+:mod:`vigia.common.privacy` with the other retentions): whether unknown faces are published and kept
+at all, and how many days the sightings are kept.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import base64
 import importlib.util
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,16 +30,16 @@ from typing import Any
 import numpy as np
 
 from vigia.common.messages import FACE_LABEL
+from vigia.common.privacy import SIGHTINGS_DAYS_DEFAULT, SIGHTINGS_DAYS_MAX, FacesPolicy, faces_policy
 from vigia.common.secrets_at_rest import decrypt, encrypt
 
-__all__ = ["EMBEDDING_DIM", "FACE_LABEL", "MATCH_DISTANCE", "Face", "FaceMatch", "FaceModel", "FacesPolicy", "Gallery",
-           "decode_image", "faces_policy", "open_embedding", "seal_embedding", "shared_model"]
+__all__ = ["EMBEDDING_DIM", "FACE_LABEL", "MATCH_DISTANCE", "SIGHTINGS_DAYS_DEFAULT", "SIGHTINGS_DAYS_MAX", "Face",
+           "FaceMatch", "FaceModel", "FacesPolicy", "Gallery", "decode_image", "faces_policy", "open_embedding",
+           "seal_embedding", "shared_model"]
 
 EMBEDDING_DIM = 128
 #: dlib's model: two faces closer than this are one person (its authors' threshold, 99.38 % on LFW).
 MATCH_DISTANCE = 0.6
-#: Sightings (published identity detections) are kept this many days unless the organization says.
-SIGHTINGS_DAYS_DEFAULT, SIGHTINGS_DAYS_MAX = 30, 365
 
 _LANDMARKS = "shape_predictor_5_face_landmarks.dat"
 _RESNET = "dlib_face_recognition_resnet_model_v1.dat"
@@ -214,26 +215,3 @@ def distances(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> np.ndarray:
     """Pairwise Euclidean distances of two lists of embeddings (len(a) x len(b))."""
     left, right = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
     return np.linalg.norm(left[:, None, :] - right[None, :, :], axis=2)
-
-
-# --- the organization's policy --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FacesPolicy:
-    """``store_unknown``: faces matching nobody enrolled are published (and so kept) too; off by
-    default, when only enrolled people's sightings exist. ``sightings_days``: how long sightings
-    are kept."""
-
-    store_unknown: bool = False
-    sightings_days: int = SIGHTINGS_DAYS_DEFAULT
-
-
-def faces_policy(org_settings: Mapping[str, Any] | None) -> FacesPolicy:
-    """The policy of an organization's ``settings`` JSON (defaults for what is missing or odd)."""
-    raw = org_settings.get("faces") if isinstance(org_settings, Mapping) else None
-    raw = raw if isinstance(raw, Mapping) else {}
-    days = raw.get("sightings_days")
-    if not (isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= SIGHTINGS_DAYS_MAX):
-        days = SIGHTINGS_DAYS_DEFAULT
-    return FacesPolicy(store_unknown=raw.get("store_unknown") is True, sightings_days=days)

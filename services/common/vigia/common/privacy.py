@@ -33,6 +33,8 @@ NOTIFICATIONS_DAYS_MAX = 3650
 NOTIFICATIONS_DAYS_DEFAULT = 90
 EVIDENCE_DAYS_MAX = 3650
 EVIDENCE_DAYS_DEFAULT = 365
+#: Face sightings (vigia.common.faces) are kept this many days unless the organization says.
+SIGHTINGS_DAYS_DEFAULT, SIGHTINGS_DAYS_MAX = 30, 365
 SNAPSHOTS_DAYS_MAX: int = BUCKETS[SNAPSHOTS] or 30
 
 
@@ -84,3 +86,23 @@ def evidence_prefix(org: uuid.UUID | str, event: uuid.UUID | str | None = None) 
     """The key prefix of one event's evidence bundle in the ``evidence`` bucket (of all the
     organization's bundles without ``event``)."""
     return f"{org}/" if event is None else f"{org}/{event}/"
+
+
+@dataclass(frozen=True)
+class FacesPolicy:
+    """``store_unknown``: faces matching nobody enrolled are published (and so kept) too; off by
+    default, when only enrolled people's sightings exist. ``sightings_days``: how long sightings
+    are kept."""
+
+    store_unknown: bool = False
+    sightings_days: int = SIGHTINGS_DAYS_DEFAULT
+
+
+def faces_policy(org_settings: Any) -> FacesPolicy:
+    """The policy of an organization's ``settings`` JSON (defaults for what is missing or odd)."""
+    raw = org_settings.get("faces") if isinstance(org_settings, dict) else None
+    raw = raw if isinstance(raw, dict) else {}
+    days = raw.get("sightings_days")
+    if not (isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= SIGHTINGS_DAYS_MAX):
+        days = SIGHTINGS_DAYS_DEFAULT
+    return FacesPolicy(store_unknown=raw.get("store_unknown") is True, sightings_days=days)

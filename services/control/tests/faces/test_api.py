@@ -154,7 +154,7 @@ def test_the_face_search_filters_by_person_camera_and_time_and_is_audited(
     sighting(other_org, barack, gate, now)  # another organization's row is never shown
     client = api(operator)
     everything = client.get("/api/v1/faces/matches").json()["results"]
-    assert len(everything) == 3 and everything[-1]["id"] == str(seen[0].id)  # newest first
+    assert [r["id"] for r in everything][-1] == str(seen[0].id) and len(everything) == 3  # newest first
     found = client.get("/api/v1/faces/matches", {"person": barack, "camera": str(gate)}).json()["results"]
     assert [(r["id"], r["person"], r["person_name"]) for r in found] == [(str(seen[0].id), barack, "Barack")]
     since = (now - timedelta(minutes=1)).isoformat()

@@ -21,7 +21,8 @@ leader lease, at its own interval:
   prefix of each of its cameras (the bucket's own lifecycle still removes what is older than it,
   cameras deleted since included), and its events' evidence bundles written before its
   ``retention.evidence_days`` (``VIGIA_RETENTION_EVIDENCE_DAYS`` by default), each whole, manifest
-  first. With either store, S3 or the filesystem. The watchdog is the one place anything is
+  first, and its face sightings seen before its ``faces.sightings_days`` (30 by default). With
+  either store, S3 or the filesystem. The watchdog is the one place anything is
   pruned: this job for passages, snapshots, evidence and deliveries, :class:`Retention` for time
   series (control's ``timeseries_janitor`` command, a second path, was removed).
 * :class:`ObjectLifecycle` — the embedded filesystem object store has no server to apply its
@@ -59,6 +60,7 @@ from vigia.common.privacy import (
     SNAPSHOTS,
     SNAPSHOTS_DAYS_MAX,
     evidence_prefix,
+    faces_policy,
     organization_retention,
     snapshot_day_prefix,
 )
@@ -70,8 +72,9 @@ RETENTION_DELETED = Counter("watchdog_retention_deleted_rows", "Rows deleted by 
                             "(time-series tables, published outbox rows)", ["table"])
 RETENTION_LAST_RUN = Gauge("watchdog_retention_last_run_timestamp_seconds", "Unix time the retention janitor "
                            "last finished a run")
-ORG_RETENTION_DELETED = Counter("watchdog_org_retention_deleted", "Passages, snapshots, evidence bundles and "
-                                "notification deliveries (with their attempts) deleted under their "
+ORG_RETENTION_DELETED = Counter("watchdog_org_retention_deleted", "Passages, snapshots, evidence bundles, "
+                                "notification deliveries (with their attempts) and face sightings deleted under "
+                                "their "
                                 "organization's retention (LGPD)", ["kind"])
 ORG_RETENTION_LAST_RUN = Gauge("watchdog_org_retention_last_run_timestamp_seconds", "Unix time the "
                                "per-organization retention janitor last finished a run")
@@ -166,8 +169,8 @@ class Retention:
 
 
 class OrganizationRetention:
-    """Deletes each organization's passages, snapshots, evidence bundles and notification
-    deliveries older than its own retention."""
+    """Deletes each organization's passages, snapshots, evidence bundles, notification
+    deliveries and face sightings older than its own retention."""
 
     name = "org_retention"
 
@@ -202,6 +205,13 @@ class OrganizationRetention:
             "attempts AS (DELETE FROM notification_attempts WHERE delivery_id IN (SELECT id FROM doomed)) "
             "DELETE FROM notification_deliveries WHERE id IN (SELECT id FROM doomed)")
         return self._delete_in_batches(statement, org, cutoff, "notifications")
+
+    def prune_face_sightings(self, org: object, cutoff: datetime) -> int:
+        """Delete the organization's face sightings seen before ``cutoff``, in batches."""
+        # On the (org_id, person_id, time) index's org prefix; ctid batches as for passages.
+        statement = text("DELETE FROM face_sightings WHERE ctid = ANY(ARRAY(SELECT ctid FROM face_sightings "
+                         "WHERE org_id = :org AND time < :cutoff LIMIT :n))")
+        return self._delete_in_batches(statement, org, cutoff, "face_sightings")
 
     def _delete_in_batches(self, statement: TextClause, org: object, cutoff: datetime, kind: str) -> int:
         """Run ``statement`` (deleting up to ``:n`` rows of ``:org`` older than ``:cutoff``), one
@@ -268,6 +278,9 @@ class OrganizationRetention:
             notifications = self.prune_notifications(org, now - timedelta(days=keep.notifications_days))
             if notifications:  # reported when there were some, like snapshots when they are retained
                 done["notifications"] = notifications
+            sightings = self.prune_face_sightings(org, now - timedelta(days=faces_policy(settings).sightings_days))
+            if sightings:
+                done["face_sightings"] = sightings
             if self.store is not None and keep.snapshots_days < SNAPSHOTS_DAYS_MAX:
                 with self.engine.connect() as conn:
                     cameras = [row[0] for row in conn.execute(

@@ -33,6 +33,7 @@ from vigia.control.audit.choices import AuditAction
 from vigia.control.audit.events import note as audit_note
 from vigia.control.core.api.views import OrgScopedMixin
 from vigia.control.core.choices import Role
+from vigia.control.core.pagination import IdCursorPagination
 from vigia.control.core.permissions import caller_org_id
 from vigia.control.faces.api import serializers as s
 from vigia.control.faces.enrolment import add_photo, photo_jpeg
@@ -97,6 +98,12 @@ def _named(sightings: QuerySet[FaceSighting]) -> QuerySet[FaceSighting]:
         EnrolledPerson.objects.filter(pk=OuterRef("person_id"), org_id=OuterRef("org_id")).values("name")[:1]))
 
 
+class SightingCursorPagination(IdCursorPagination):
+    """Newest first by the frame's capture time (ties broken by id)."""
+
+    ordering = ("-time", "-id")
+
+
 class FaceSightingViewSet(OrgScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The face search: sightings of the caller's organization, newest first, filtered by person,
     camera and time (operators and admins). Every search is audited with its query."""
@@ -104,6 +111,7 @@ class FaceSightingViewSet(OrgScopedMixin, mixins.ListModelMixin, viewsets.Generi
     queryset = FaceSighting.objects.all()
     serializer_class = s.FaceSightingSerializer
     filterset_class = FaceSightingFilterSet
+    pagination_class = SightingCursorPagination
     required_roles = {"read": Role.OPERATOR}
 
     def get_queryset(self) -> QuerySet[FaceSighting]:
