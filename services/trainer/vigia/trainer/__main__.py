@@ -36,6 +36,10 @@ from vigia.trainer.versions import create_run, organization_by_slug
 
 log = logging.getLogger("vigia.trainer")
 
+#: On SIGTERM a run in flight is let finish this long (k8s and compose give the trainer 600 s):
+#: cut short, its row would stay running and its request would not come back.
+RUN_GRACE_S = 570.0
+
 
 def options_of(settings: TrainerSettings, epochs: int | None = None) -> TrainingOptions:
     return TrainingOptions(epochs=epochs or settings.trainer_epochs, batch_size=settings.trainer_batch_size,
@@ -82,7 +86,7 @@ async def serve(settings: TrainerSettings, stopping: asyncio.Event | None = None
         await declare_topology(channel, settings)
 
     requests = Consumer(settings.amqp_url, TRAINER_CONTROL, service.handle_request, settings=settings,
-                        setup=setup, connection=connection, prefetch=1)
+                        setup=setup, connection=connection, prefetch=1, grace_period=RUN_GRACE_S)
     health.add("database", lambda: database_ready(engine))
     health.add("broker", lambda: not connection.is_closed)
     health.add("object_store", store.ping)
