@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from vigia.control.cameras.models import Camera
 from vigia.control.core import crypto
+from vigia.control.faces.models import EnrolledPerson, FacePhoto
 from vigia.control.notifications.models import NotificationChannel
 from vigia.control.pipelines.models import Pipeline, PipelineWebhook
 from vigia.control.tenancy.models import SigningKey
@@ -29,12 +30,15 @@ def test_rotation_leaves_every_secret_readable_with_the_new_key_alone(settings: 
                                                  config_encrypted=crypto.encrypt('{"secret": "s"}'))
     hook = PipelineWebhook.objects.create(org=org, pipeline=Pipeline.objects.create(org=org, name="p"), node="in",
                                           secret_encrypted=crypto.encrypt("hook-secret"))
+    person = EnrolledPerson.objects.create(org=org, name="Ana", consent_note="signed")
+    photo = FacePhoto.objects.create(org=org, person=person, photo_encrypted=crypto.encrypt("jpeg"),
+                                     embedding_encrypted=crypto.encrypt("embedding"), face_box={}, width=1, height=1)
 
     settings.VIGIA_FERNET_KEYS = f"{NEW},{OLD}"
     out = StringIO()
     call_command("rotate_fernet", stdout=out)
     assert "cameras 1" in out.getvalue() and "notification_channels 1" in out.getvalue()
-    assert "pipeline_webhooks 1" in out.getvalue()
+    assert "pipeline_webhooks 1" in out.getvalue() and "face_photos 1" in out.getvalue()
 
     settings.VIGIA_FERNET_KEYS = NEW  # the old key is gone
     camera.refresh_from_db()
@@ -45,6 +49,8 @@ def test_rotation_leaves_every_secret_readable_with_the_new_key_alone(settings: 
     assert crypto.decrypt(channel.config_encrypted) == '{"secret": "s"}'
     hook.refresh_from_db()
     assert crypto.decrypt(hook.secret_encrypted) == "hook-secret"
+    photo.refresh_from_db()
+    assert (crypto.decrypt(photo.photo_encrypted), crypto.decrypt(photo.embedding_encrypted)) == ("jpeg", "embedding")
 
     settings.VIGIA_FERNET_KEYS = OLD
     with pytest.raises(InvalidToken):
