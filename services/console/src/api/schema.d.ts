@@ -6234,6 +6234,8 @@ export interface operations {
                 /** @description Events one of whose sources is this device. */
                 device?: unknown;
                 event_type?: string;
+                /** @description Events the correlator marked (or did not mark) likely false alarms by the organization's policy. */
+                likely_false_alarm?: boolean;
                 /** @description Number of results to return per page. */
                 limit?: number;
                 /**
@@ -7485,6 +7487,8 @@ export interface operations {
                 /** @description Events one of whose sources is this device. */
                 device?: unknown;
                 event_type?: string;
+                /** @description Events the correlator marked (or did not mark) likely false alarms by the organization's policy. */
+                likely_false_alarm?: boolean;
                 /** @description Number of results to return per page. */
                 limit?: number;
                 /**

@@ -51,6 +51,22 @@ def test_events_filter_by_a_camera_or_device_among_their_sources(api, viewer, ma
     assert ids(client.get(URL, {"camera": str(uuid.uuid4())})) == []
 
 
+def test_events_show_and_filter_by_their_false_alarm_score(api, viewer, make_event, other_org):
+    model = uuid.uuid4()
+    held = make_event(time=ago(minutes=1), false_alarm_score=0.93, false_alarm_model_id=model,
+                      likely_false_alarm=True)
+    kept = make_event(time=ago(minutes=2), false_alarm_score=0.12, false_alarm_model_id=model)
+    unscored = make_event(time=ago(minutes=3))
+    make_event(org=other_org, likely_false_alarm=True)
+    client = api(viewer)
+    assert ids(client.get(URL, {"likely_false_alarm": "true"})) == [str(held.id)]
+    assert ids(client.get(URL, {"likely_false_alarm": "false"})) == [str(kept.id), str(unscored.id)]
+    row = client.get(f"{URL}{held.id}/").json()
+    assert (row["false_alarm_score"], row["false_alarm_model"], row["likely_false_alarm"]) == (0.93, str(model), True)
+    row = client.get(f"{URL}{unscored.id}/").json()
+    assert (row["false_alarm_score"], row["false_alarm_model"], row["likely_false_alarm"]) == (None, None, False)
+
+
 def test_events_name_who_acknowledged_and_resolved_them_in_the_list_and_the_detail(api, operator, viewer,
                                                                                    make_event):
     acknowledged, resolved, untouched = make_event(), make_event(), make_event()

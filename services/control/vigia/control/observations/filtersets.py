@@ -57,6 +57,9 @@ class EventFilterSet(TimeRangeFilterSet):
     event_type = filters.CharFilter(field_name="event_type", max_length=64)
     camera = filters.UUIDFilter(method="filter_source", help_text="Events one of whose sources is this camera.")
     device = filters.UUIDFilter(method="filter_source", help_text="Events one of whose sources is this device.")
+    likely_false_alarm = filters.BooleanFilter(
+        field_name="likely_false_alarm", help_text="Events the correlator marked (or did not mark) likely false "
+        "alarms by the organization's policy.")
 
     class Meta:
         model = Event
