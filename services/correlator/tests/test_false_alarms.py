@@ -15,21 +15,25 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from redis.asyncio import Redis
 from sqlalchemy import Engine, insert, update
 
 from services.correlator.tests.conftest import Site, Tap, anomaly, events_of
 from services.correlator.tests.test_correlation_broker import correlator_settings, ended, publish
 from vigia.common.broker import AsyncPublisher
-from vigia.common.db import classifier_models, organizations
-from vigia.common.messages import Envelope, EventChanged, ModelActivated, make
+from vigia.common.db import classifier_models, organizations, telemetry
+from vigia.common.messages import Envelope, EventChanged, ModelActivated, make, time_ns_to_datetime
 from vigia.common.settings import CommonSettings
 from vigia.common.storage import ensure_default_buckets, open_store
 from vigia.correlator.app import run
 from vigia.correlator.config import CorrelatorSettings
+from vigia.correlator.evidence import EvidenceBuilder, audio_key, frames_key
 
 MS = 1_000_000
+NS = 1_000_000_000
 
 
 class Constant(torch.nn.Module):
@@ -149,3 +153,37 @@ async def test_without_an_active_version_events_are_unscored(
     await publish(publisher, anomaly(site, "magnetic", now), anomaly(site, "audio_voice", now + 50 * MS))
     messages = await tap.collect(ended, within=30)
     assert all(c.false_alarm_score is None and not c.likely_false_alarm for c in changes(messages))
+
+
+async def test_the_live_sample_reads_a_few_spread_frames_the_audio_and_the_telemetry(
+        redis: Redis, engine: Engine, make_site: Callable[..., Site], tmp_path: Path) -> None:
+    site = make_site()
+    t0 = (time.time_ns() // NS - 600) * NS  # ten minutes ago, stream ids at their capture time
+    frames, audio_stream = frames_key(str(site.camera)), audio_key(str(site.phone))
+    try:
+        for i in range(100):  # 10 fps over 10 s
+            t = t0 + i * 100 * MS
+            await redis.xadd(frames, {"t": t, "jpeg": jpeg_of(i)}, id=f"{t // MS}-0")
+        chunk = (np.ones(4000) * 1000).astype("<i2").tobytes()  # half a second at 8 kHz
+        for i in range(20):
+            t = t0 + i * 500 * MS
+            await redis.xadd(audio_stream, {"t": t, "rate": 8000, "pcm": chunk}, id=f"{t // MS}-0")
+        with engine.begin() as conn:
+            conn.execute(insert(telemetry), [{"org_id": site.org, "device_id": site.phone, "seq": k,
+                                              "time": time_ns_to_datetime(t0 + k * 100 * MS), "mag_magnitude": 50.0,
+                                              "humanoid": False} for k in range(100)])
+        store = open_store(f"file://{tmp_path / 'objects'}", CommonSettings())
+        builder = EvidenceBuilder(store, redis, engine, margin_s=0.0)
+        job = {"org": str(site.org), "event": str(uuid.uuid4()), "started_at": t0, "ended_at": t0 + 10 * NS,
+               "devices": [str(site.phone)], "cameras": [str(site.camera)], "sources": []}
+        jpegs, audio, sensors_csv = await builder.sources(job)
+        assert jpegs == [jpeg_of(i) for i in (0, 25, 50, 75)]  # one per quarter, not the hundred
+        assert audio is not None and audio[0] == 8000 and len(audio[1]) == 20 * 4000
+        assert abs(float(audio[1].max()) - 1000 / 32768) < 1e-6
+        assert len(sensors_csv.decode().strip().splitlines()) == 1 + 100
+    finally:
+        await redis.delete(frames, audio_stream)
+
+
+def jpeg_of(i: int) -> bytes:
+    return b"\xff\xd8" + bytes([i]) * 16 + b"\xff\xd9"

@@ -41,6 +41,7 @@ from redis.asyncio import Redis
 from sqlalchemy import Engine, select
 
 from vigia.common import db
+from vigia.common.false_alarms import FRAMES as SAMPLE_FRAMES
 from vigia.common.false_alarms import classifier_inputs
 from vigia.common.leases import camera_frames_key, device_audio_key
 from vigia.common.messages import format_time_ns, time_ns_to_datetime
@@ -274,7 +275,11 @@ class EvidenceBuilder:
         start, end = job["started_at"] - margin, job["ended_at"] + margin
         jpegs: list[bytes] = []
         for camera in job.get("cameras", []):
-            jpegs = [f[b"jpeg"] for f in await self._stream(frames_key(camera), start, end) if b"jpeg" in f]
+            # Scoring runs on every change of an open incident: a few frames spread over the window
+            # by stream id (the writer's clock, about the capture time), not the whole stream.
+            jpegs = await self._spread_frames(frames_key(camera), start, end, SAMPLE_FRAMES)
+            if not jpegs:
+                jpegs = [f[b"jpeg"] for f in await self._stream(frames_key(camera), start, end) if b"jpeg" in f]
             if jpegs:
                 break
         if not jpegs:
@@ -293,7 +298,7 @@ class EvidenceBuilder:
                 break
         csv_bytes, _ = await asyncio.to_thread(sensors_csv, self.engine, job["org"], job.get("devices", []),
                                                start, end)
-        return jpegs[-self.max_frames:], audio, csv_bytes
+        return jpegs, audio, csv_bytes
 
     def bundle_files(self, org: str, event: str) -> dict[str, bytes] | None:
         """The complete bundle's files the classifier reads (the first video and audio, sensors,
@@ -305,6 +310,17 @@ class EvidenceBuilder:
             return None
         names = [str(entry.get("name", "")) for entry in manifest.get("files", [])]
         return {name: self.store.get(BUCKET, prefix + name) for name in classifier_inputs(names)}
+
+    async def _spread_frames(self, key: str, start: int, end: int, count: int) -> list[bytes]:
+        """Up to ``count`` JPEGs, the first of each of ``count`` equal slices of [start, end] by id."""
+        jpegs: list[bytes] = []
+        step = max(1, (end - start) // count)
+        for i in range(count):
+            low, high = (start + i * step) // 1_000_000, (start + (i + 1) * step) // 1_000_000
+            entries = cast(list[tuple[bytes, dict[bytes, bytes]]],
+                           await self.redis.xrange(key, min=str(low), max=str(high), count=1))
+            jpegs += [fields[b"jpeg"] for _, fields in entries if b"jpeg" in fields]
+        return jpegs
 
     async def _stream(self, key: str, start: int, end: int) -> list[dict[bytes, bytes]]:
         # Stream ids are the writer's wall-clock ms, a little after capture: read a wider id
