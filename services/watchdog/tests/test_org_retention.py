@@ -223,3 +223,39 @@ def test_face_sightings_go_after_the_organizations_faces_sightings_days(engine: 
         kept = set(conn.execute(select(face_sightings.c.id)).scalars())
     assert kept == {young, default_kept} and not {expired, default_expired} & kept
     assert report[str(org)]["face_sightings"] == 1 and report[str(lenient)]["face_sightings"] == 1
+
+
+def test_enrolled_people_not_renewed_within_enrolment_days_are_erased_with_photos_and_sightings(
+        engine: Engine, org: uuid.UUID) -> None:
+    from sqlalchemy import text
+
+    from vigia.common.db import face_sightings
+
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(delete(face_sightings))
+        conn.execute(update(organizations).where(organizations.c.id == org).values(
+            settings={"faces": {"enrolment_days": 30}}))
+
+    def person(days: float) -> uuid.UUID:
+        ident, renewed = uuid.uuid4(), now - timedelta(days=days)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO face_people (id, org_id, name, consent_note, created_at, updated_at) "
+                              "VALUES (:id, :org, 'p', 'signed', :at, :at)"), {"id": ident, "org": org, "at": renewed})
+            conn.execute(text("INSERT INTO face_photos (id, org_id, person_id, photo_encrypted, embedding_encrypted, "
+                              "face_box, width, height, created_at) VALUES (gen_random_uuid(), :org, :id, 'x', 'y', "
+                              "'{}', 1, 1, :at)"), {"id": ident, "org": org, "at": renewed})
+            conn.execute(insert(face_sightings).values(
+                id=uuid.uuid4(), org_id=org, person_id=ident, camera_id=uuid.uuid4(), time=now, distance=0.3,
+                box={"x1": 0, "y1": 0, "x2": 1, "y2": 1}, received_at=now))
+        return ident
+
+    lapsed, renewed = person(31), person(29)
+    report = OrganizationRetention(engine, None, default_passages_days=90, interval=3600, batch_size=1).run_sync()
+    with engine.connect() as conn:
+        people = set(conn.execute(text("SELECT id FROM face_people WHERE org_id = :org"), {"org": org}).scalars())
+        photos = set(conn.execute(text("SELECT person_id FROM face_photos WHERE org_id = :org"),
+                                  {"org": org}).scalars())
+        seen = set(conn.execute(select(face_sightings.c.person_id)).scalars())
+    assert people == photos == seen == {renewed} and lapsed not in people
+    assert report[str(org)]["face_enrolments"] == 1

@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from vigia.common.storage import BUCKETS
 
@@ -35,6 +35,7 @@ EVIDENCE_DAYS_MAX = 3650
 EVIDENCE_DAYS_DEFAULT = 365
 #: Face sightings (vigia.common.faces) are kept this many days unless the organization says.
 SIGHTINGS_DAYS_DEFAULT, SIGHTINGS_DAYS_MAX = 30, 365
+ENROLMENT_DAYS_MAX = 3650
 SNAPSHOTS_DAYS_MAX: int = BUCKETS[SNAPSHOTS] or 30
 
 
@@ -92,17 +93,23 @@ def evidence_prefix(org: uuid.UUID | str, event: uuid.UUID | str | None = None) 
 class FacesPolicy:
     """``store_unknown``: faces matching nobody enrolled are published (and so kept) too; off by
     default, when only enrolled people's sightings exist. ``sightings_days``: how long sightings
-    are kept."""
+    are kept. ``enrolment_days``: an enrolled person not renewed (consent note or photo) for this
+    long is erased with their photos and sightings; None: kept until deleted."""
 
     store_unknown: bool = False
     sightings_days: int = SIGHTINGS_DAYS_DEFAULT
+    enrolment_days: int | None = None
 
 
 def faces_policy(org_settings: Any) -> FacesPolicy:
     """The policy of an organization's ``settings`` JSON (defaults for what is missing or odd)."""
     raw = org_settings.get("faces") if isinstance(org_settings, dict) else None
     raw = raw if isinstance(raw, dict) else {}
-    days = raw.get("sightings_days")
-    if not (isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= SIGHTINGS_DAYS_MAX):
-        days = SIGHTINGS_DAYS_DEFAULT
-    return FacesPolicy(store_unknown=raw.get("store_unknown") is True, sightings_days=days)
+    days, enrolment = raw.get("sightings_days"), raw.get("enrolment_days")
+    return FacesPolicy(store_unknown=raw.get("store_unknown") is True,
+                       sightings_days=days if _whole(days, SIGHTINGS_DAYS_MAX) else SIGHTINGS_DAYS_DEFAULT,
+                       enrolment_days=enrolment if _whole(enrolment, ENROLMENT_DAYS_MAX) else None)
+
+
+def _whole(value: Any, most: int) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= most

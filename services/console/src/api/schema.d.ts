@@ -919,10 +919,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Enrolled people of the caller's organization (admins only). */
+        /**
+         * @description Enrolled people of the caller's organization (admins only). PATCH renames a person or renews
+         *     their consent note (which restarts the organization's ``enrolment_days``).
+         */
         get: operations["faces_people_list"];
         put?: never;
-        /** @description Enrolled people of the caller's organization (admins only). */
+        /**
+         * @description Enrolled people of the caller's organization (admins only). PATCH renames a person or renews
+         *     their consent note (which restarts the organization's ``enrolment_days``).
+         */
         post: operations["faces_people_create"];
         delete?: never;
         options?: never;
@@ -937,15 +943,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Enrolled people of the caller's organization (admins only). */
+        /**
+         * @description Enrolled people of the caller's organization (admins only). PATCH renames a person or renews
+         *     their consent note (which restarts the organization's ``enrolment_days``).
+         */
         get: operations["faces_people_retrieve"];
         put?: never;
         post?: never;
-        /** @description Enrolled people of the caller's organization (admins only). */
+        /**
+         * @description Enrolled people of the caller's organization (admins only). PATCH renames a person or renews
+         *     their consent note (which restarts the organization's ``enrolment_days``).
+         */
         delete: operations["faces_people_destroy"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * @description Enrolled people of the caller's organization (admins only). PATCH renames a person or renews
+         *     their consent note (which restarts the organization's ``enrolment_days``).
+         */
+        patch: operations["faces_people_partial_update"];
         trace?: never;
     };
     "/api/v1/faces/people/{id}/export/": {
@@ -2806,6 +2822,8 @@ export interface components {
             store_unknown?: boolean;
             /** @description Days sightings are kept (default 30). */
             sightings_days?: number;
+            /** @description Days an enrolled person is kept after their last renewal (a new consent note or photo); then the janitor erases them with their photos and sightings. Null (default): until deleted. */
+            enrolment_days?: number | null;
         };
         ForecastAnomaly: {
             /**
@@ -3595,12 +3613,21 @@ export interface components {
             /** @description A JSON object of at most 16384 bytes, pushed to the device. */
             config?: unknown;
         };
+        /** @description A person the organization's cameras recognise, with the consent it rests on. */
+        PatchedEnrolledPersonRequest: {
+            /** @description How operators know them. */
+            name?: string;
+            /** @description The consent (or other legal basis, LGPD art. 11) the enrolment rests on: who agreed, when, to what. */
+            consent_note?: string;
+        };
         /** @description The organization's face recognition policy. PATCH changes what it names. */
         PatchedFacesSettingsRequest: {
             /** @description Publish and keep faces matching nobody enrolled too (default false: only enrolled people's sightings). */
             store_unknown?: boolean;
             /** @description Days sightings are kept (default 30). */
             sightings_days?: number;
+            /** @description Days an enrolled person is kept after their last renewal (a new consent note or photo); then the janitor erases them with their photos and sightings. Null (default): until deleted. */
+            enrolment_days?: number | null;
         };
         /**
          * @description What an organization's admins tune. PATCH changes only what it names; a null correlation
@@ -8399,6 +8426,94 @@ export interface operations {
             };
             /** @description The change conflicts with the current state or with existing data. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    faces_people_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedEnrolledPersonRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolledPerson"];
+                };
+            };
+            /** @description Invalid input: `error.fields` names each offending field (body, query parameter or filter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked access token (see WWW-Authenticate). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role does not allow this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in the caller's organization (or an unknown page cursor). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The change conflicts with the current state or with existing data. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body exceeds VIGIA_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not JSON (Content-Type: application/json). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

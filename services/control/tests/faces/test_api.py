@@ -193,12 +193,26 @@ def test_deleting_a_person_erases_photos_embeddings_and_sightings_and_enrolments
 
 def test_the_organizations_face_policy_defaults_off_and_an_admin_changes_it(api: Any, admin: Any, org: Any) -> None:
     client = api(admin)
-    assert client.get("/api/v1/faces/settings").json() == {"store_unknown": False, "sightings_days": 30}
+    assert client.get("/api/v1/faces/settings").json() == {"store_unknown": False, "sightings_days": 30,
+                                                           "enrolment_days": None}
     changed = client.patch("/api/v1/faces/settings", {"store_unknown": True}, format="json")
-    assert changed.json() == {"store_unknown": True, "sightings_days": 30}
-    assert client.patch("/api/v1/faces/settings", {"sightings_days": 7}, format="json").json() == {
-        "store_unknown": True, "sightings_days": 7}
+    assert changed.json() == {"store_unknown": True, "sightings_days": 30, "enrolment_days": None}
+    assert client.patch("/api/v1/faces/settings", {"sightings_days": 7, "enrolment_days": 365},
+                        format="json").json() == {"store_unknown": True, "sightings_days": 7, "enrolment_days": 365}
     bad = client.patch("/api/v1/faces/settings", {"sightings_days": 0, "other": 1}, format="json")
     assert bad.status_code == 400 and set(bad.json()["error"]["fields"]) == {"sightings_days", "other"}
     org.refresh_from_db()
-    assert org.settings["faces"] == {"store_unknown": True, "sightings_days": 7}
+    assert org.settings["faces"] == {"store_unknown": True, "sightings_days": 7, "enrolment_days": 365}
+    assert client.patch("/api/v1/faces/settings", {"enrolment_days": None}, format="json").json()[
+        "enrolment_days"] is None
+
+
+def test_renewing_a_persons_consent_note_restarts_their_enrolment(api: Any, admin: Any) -> None:
+    client = api(admin)
+    person = enrol(client, "Barack")
+    renewed = client.patch(f"/api/v1/faces/people/{person['id']}", {"consent_note": "Renewed on 2027-01-02."},
+                           format="json")
+    assert renewed.status_code == 200 and renewed.json()["consent_note"] == "Renewed on 2027-01-02."
+    assert renewed.json()["updated_at"] > person["updated_at"] and renewed.json()["name"] == "Barack"
+    assert client.patch(f"/api/v1/faces/people/{person['id']}", {"consent_note": ""},
+                        format="json").json()["error"]["fields"].keys() == {"consent_note"}

@@ -21,8 +21,9 @@ leader lease, at its own interval:
   prefix of each of its cameras (the bucket's own lifecycle still removes what is older than it,
   cameras deleted since included), and its events' evidence bundles written before its
   ``retention.evidence_days`` (``VIGIA_RETENTION_EVIDENCE_DAYS`` by default), each whole, manifest
-  first, and its face sightings seen before its ``faces.sightings_days`` (30 by default). With
-  either store, S3 or the filesystem. The watchdog is the one place anything is
+  first, and its face sightings seen before its ``faces.sightings_days`` (30 by default) and, when
+  it set ``faces.enrolment_days``, the enrolled people not renewed since then (photos, embeddings
+  and sightings with them). With either store, S3 or the filesystem. The watchdog is the one place anything is
   pruned: this job for passages, snapshots, evidence and deliveries, :class:`Retention` for time
   series (control's ``timeseries_janitor`` command, a second path, was removed).
 * :class:`ObjectLifecycle` — the embedded filesystem object store has no server to apply its
@@ -213,6 +214,16 @@ class OrganizationRetention:
                          "WHERE org_id = :org AND time < :cutoff LIMIT :n))")
         return self._delete_in_batches(statement, org, cutoff, "face_sightings")
 
+    def prune_enrolments(self, org: object, cutoff: datetime) -> int:
+        """Erase the organization's enrolled people not renewed since ``cutoff`` (their photos,
+        embeddings and sightings with them), in batches; returns how many people went."""
+        statement = text(
+            "WITH doomed AS (SELECT id FROM face_people WHERE org_id = :org AND updated_at < :cutoff LIMIT :n), "
+            "photos AS (DELETE FROM face_photos WHERE person_id IN (SELECT id FROM doomed)), "
+            "sightings AS (DELETE FROM face_sightings WHERE org_id = :org AND person_id IN (SELECT id FROM doomed)) "
+            "DELETE FROM face_people WHERE id IN (SELECT id FROM doomed)")
+        return self._delete_in_batches(statement, org, cutoff, "face_enrolments")
+
     def _delete_in_batches(self, statement: TextClause, org: object, cutoff: datetime, kind: str) -> int:
         """Run ``statement`` (deleting up to ``:n`` rows of ``:org`` older than ``:cutoff``), one
         transaction per batch, until a batch deletes fewer than ``:n`` or ``max_batches`` ran."""
@@ -278,9 +289,14 @@ class OrganizationRetention:
             notifications = self.prune_notifications(org, now - timedelta(days=keep.notifications_days))
             if notifications:  # reported when there were some, like snapshots when they are retained
                 done["notifications"] = notifications
-            sightings = self.prune_face_sightings(org, now - timedelta(days=faces_policy(settings).sightings_days))
+            faces = faces_policy(settings)
+            sightings = self.prune_face_sightings(org, now - timedelta(days=faces.sightings_days))
             if sightings:
                 done["face_sightings"] = sightings
+            if faces.enrolment_days is not None:
+                enrolments = self.prune_enrolments(org, now - timedelta(days=faces.enrolment_days))
+                if enrolments:
+                    done["face_enrolments"] = enrolments
             if self.store is not None and keep.snapshots_days < SNAPSHOTS_DAYS_MAX:
                 with self.engine.connect() as conn:
                     cameras = [row[0] for row in conn.execute(

@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from vigia.common.faces import SIGHTINGS_DAYS_MAX
+from vigia.common.privacy import ENROLMENT_DAYS_MAX, SIGHTINGS_DAYS_MAX
 from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
 from vigia.control.faces.models import EnrolledPerson, FacePhoto, FaceSighting
 
@@ -88,6 +88,11 @@ class FacesSettingsSerializer(StrictSerializer):
         "Publish and keep faces matching nobody enrolled too (default false: only enrolled people's sightings)."))
     sightings_days = serializers.IntegerField(min_value=1, max_value=SIGHTINGS_DAYS_MAX, required=False, help_text=(
         "Days sightings are kept (default 30)."))
+    enrolment_days = serializers.IntegerField(min_value=1, max_value=ENROLMENT_DAYS_MAX, required=False,
+                                              allow_null=True, help_text=(
+        "Days an enrolled person is kept after their last renewal (a new consent note or photo); then the "
+        "janitor erases them with their photos and sightings. Null (default): until deleted."))
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        return {"store_unknown": instance.store_unknown, "sightings_days": instance.sightings_days}
+        return {"store_unknown": instance.store_unknown, "sightings_days": instance.sightings_days,
+                "enrolment_days": instance.enrolment_days}

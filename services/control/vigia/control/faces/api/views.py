@@ -1,12 +1,13 @@
 """Face recognition endpoints (admins; the face search also for operators), every one audited:
 
-* ``/api/v1/faces/people``: enrol a person (name, consent note), list, read, delete (erases their
-  photos, embeddings and sightings);
+* ``/api/v1/faces/people``: enrol a person (name, consent note), list, read, rename or renew the
+  consent (PATCH), delete (erases their photos, embeddings and sightings);
 * ``/api/v1/faces/people/{id}/photos``: add a photo (multipart ``image``): its one face's embedding
   is computed here, with the model vision uses; a photo with no face or several is a 400 on ``image``;
 * ``/api/v1/faces/people/{id}/export``: everything held about the person, photos included;
 * ``/api/v1/faces/matches``: the face search over the sightings the cameras published;
-* ``/api/v1/faces/settings``: the organization's policy (unknown faces, sightings' retention).
+* ``/api/v1/faces/settings``: the organization's policy (unknown faces, sightings' and enrolments'
+  retention).
 
 Vision reads the enrolled embeddings from the database (``face_photos``) every few seconds, so a
 change reaches the cameras without a message (docs/flows.md, "Faces").
@@ -46,12 +47,15 @@ ADMIN_ONLY = {"read": Role.ADMIN, "write": Role.ADMIN}
 
 
 class EnrolledPersonViewSet(OrgScopedMixin, mixins.CreateModelMixin, mixins.ListModelMixin,
-                            mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
-    """Enrolled people of the caller's organization (admins only)."""
+                            mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+                            viewsets.GenericViewSet):
+    """Enrolled people of the caller's organization (admins only). PATCH renames a person or renews
+    their consent note (which restarts the organization's ``enrolment_days``)."""
 
     queryset = EnrolledPerson.objects.prefetch_related("photos")
     serializer_class = s.EnrolledPersonSerializer
     required_roles = ADMIN_ONLY
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         super().perform_create(serializer)
@@ -145,7 +149,7 @@ class FacesSettingsView(APIView):
             current = org.settings if isinstance(org.settings, dict) else {}
             policy = faces_policy(current)
             merged = {"store_unknown": policy.store_unknown, "sightings_days": policy.sightings_days,
-                      **body.validated_data}
+                      "enrolment_days": policy.enrolment_days, **body.validated_data}
             org.settings = {**current, "faces": merged}
             org.save(update_fields=["settings"])
         return Response(s.FacesSettingsSerializer(faces_policy(org.settings)).data)
