@@ -66,7 +66,7 @@ def test_node_types_lists_the_catalogue(api: Any, viewer: Any) -> None:
     response = api(viewer).get("/api/v1/pipelines/node-types")
     assert response.status_code == 200
     by_type = {t["type"]: t for t in response.json()}
-    assert len(by_type) == 26
+    assert len(by_type) == 28  # issue 11's 26, face_recognition and suppressed (#14)
     assert by_type["object_detection"]["inputs"] == [{"name": "detections", "type": "detections"}]
     assert by_type["object_detection"]["category"] == "processing"
     assert "confidence" in by_type["object_detection"]["config_schema"]["properties"]
