@@ -2788,7 +2788,10 @@ export interface components {
             /** @description The face in the stored photo's pixels. */
             face_box: components["schemas"]["BoxRequest"];
         };
-        /** @description A face a camera saw: whose (``person`` null: nobody enrolled), where, when, how close. */
+        /**
+         * @description A face a camera saw: whose (``person`` null: nobody enrolled), where, when, how close, and
+         *     short-lived URLs of the face's crop and its frame (no token needed, 10 minutes).
+         */
         FaceSighting: {
             /**
              * Format: uuid
@@ -2815,6 +2818,10 @@ export interface components {
             readonly track: string | null;
             readonly snapshot_key: string | null;
             readonly crop_key: string | null;
+            /** @description URL of the face's crop; null when none was stored. */
+            readonly crop_url: string | null;
+            /** @description URL of the frame; null when none was stored. */
+            readonly snapshot_url: string | null;
         };
         /** @description The organization's face recognition policy. PATCH changes what it names. */
         FacesSettings: {

@@ -139,9 +139,11 @@ def test_another_organizations_person_is_not_found(api: Any, admin: Any, outside
     assert not FacePhoto.objects.exists() and EnrolledPerson.objects.filter(pk=person["id"]).exists()
 
 
-def sighting(org: Any, person: str | None, camera: uuid.UUID, at: datetime, distance: float = 0.3) -> FaceSighting:
+def sighting(org: Any, person: str | None, camera: uuid.UUID, at: datetime, distance: float = 0.3,
+             crop_key: str | None = None) -> FaceSighting:
     return FaceSighting.objects.create(id=uuid.uuid4(), org=org, person_id=person, camera_id=camera, time=at,
-                                       distance=distance, box={"x1": 1, "y1": 2, "x2": 30, "y2": 40})
+                                       distance=distance, box={"x1": 1, "y1": 2, "x2": 30, "y2": 40},
+                                       crop_key=crop_key)
 
 
 def test_the_face_search_filters_by_person_camera_and_time_and_is_audited(
@@ -149,7 +151,8 @@ def test_the_face_search_filters_by_person_camera_and_time_and_is_audited(
     barack = enrol(api(admin), "Barack")["id"]
     gate, yard = uuid.uuid4(), uuid.uuid4()
     now = datetime.now(UTC)
-    seen = [sighting(org, barack, gate, now - timedelta(hours=2)), sighting(org, barack, yard, now),
+    seen = [sighting(org, barack, gate, now - timedelta(hours=2), crop_key=f"{org.id}/{gate}/face-1.jpg"),
+            sighting(org, barack, yard, now),
             sighting(org, None, gate, now, 0.8)]
     sighting(other_org, barack, gate, now)  # another organization's row is never shown
     client = api(operator)
@@ -157,6 +160,7 @@ def test_the_face_search_filters_by_person_camera_and_time_and_is_audited(
     assert [r["id"] for r in everything][-1] == str(seen[0].id) and len(everything) == 3  # newest first
     found = client.get("/api/v1/faces/matches", {"person": barack, "camera": str(gate)}).json()["results"]
     assert [(r["id"], r["person"], r["person_name"]) for r in found] == [(str(seen[0].id), barack, "Barack")]
+    assert "/objects/snapshots/" in found[0]["crop_url"] and found[0]["snapshot_url"] is None  # signed, no token
     since = (now - timedelta(minutes=1)).isoformat()
     recent = client.get("/api/v1/faces/matches", {"person": barack, "since": since}).json()["results"]
     assert [r["camera"] for r in recent] == [str(yard)]

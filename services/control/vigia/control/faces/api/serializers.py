@@ -3,13 +3,18 @@ Photos and embeddings never leave in a list or a detail: only the export returns
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from rest_framework import serializers
 
-from vigia.common.privacy import ENROLMENT_DAYS_MAX, SIGHTINGS_DAYS_MAX
+from vigia.common.privacy import ENROLMENT_DAYS_MAX, SIGHTINGS_DAYS_MAX, SNAPSHOTS
 from vigia.control.core.serializers import StrictModelSerializer, StrictSerializer
 from vigia.control.faces.models import EnrolledPerson, FacePhoto, FaceSighting
+from vigia.control.observations.evidence import browser_url
+
+#: Long enough to look at a page of matches, short enough that a copied link soon stops working.
+IMAGE_URL_LIFETIME = timedelta(minutes=10)
 
 
 class BoxSerializer(serializers.Serializer):
@@ -51,18 +56,34 @@ class PhotoUploadSerializer(StrictSerializer):
 
 
 class FaceSightingSerializer(serializers.ModelSerializer):
-    """A face a camera saw: whose (``person`` null: nobody enrolled), where, when, how close."""
+    """A face a camera saw: whose (``person`` null: nobody enrolled), where, when, how close, and
+    short-lived URLs of the face's crop and its frame (no token needed, 10 minutes)."""
 
     person = serializers.UUIDField(source="person_id", allow_null=True)
     person_name = serializers.CharField(allow_null=True, help_text="The person's name (null: unknown or erased).")
     camera = serializers.UUIDField(source="camera_id")
     box = BoxSerializer()
+    crop_url = serializers.SerializerMethodField(help_text="URL of the face's crop; null when none was stored.")
+    snapshot_url = serializers.SerializerMethodField(help_text="URL of the frame; null when none was stored.")
 
     class Meta:
         model = FaceSighting
         fields = ("id", "person", "person_name", "camera", "time", "distance", "box", "track", "snapshot_key",
-                  "crop_key")
+                  "crop_key", "crop_url", "snapshot_url")
         read_only_fields = fields
+
+    def _url(self, key: str | None) -> str | None:
+        if not key:
+            return None
+        path = browser_url(SNAPSHOTS, key, IMAGE_URL_LIFETIME)
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_crop_url(self, sighting: FaceSighting) -> str | None:
+        return self._url(sighting.crop_key)
+
+    def get_snapshot_url(self, sighting: FaceSighting) -> str | None:
+        return self._url(sighting.snapshot_key)
 
 
 class ExportedPhotoSerializer(FacePhotoSerializer):

@@ -94,7 +94,8 @@ class EnrolledPersonViewSet(OrgScopedMixin, mixins.CreateModelMixin, mixins.List
                   for photo in FacePhoto.objects.filter(person=person)]
         sightings = _named(FaceSighting.objects.filter(org_id=person.org_id, person_id=person.pk))[:EXPORT_SIGHTINGS]
         return Response({"person": s.EnrolledPersonSerializer(person).data, "photos": photos,
-                         "sightings": s.FaceSightingSerializer(sightings, many=True).data})
+                         "sightings": s.FaceSightingSerializer(sightings, many=True,
+                                                               context={"request": request}).data})
 
 
 def _named(sightings: QuerySet[FaceSighting]) -> QuerySet[FaceSighting]:
