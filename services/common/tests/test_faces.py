@@ -19,6 +19,7 @@ from vigia.common.faces import (
     decode_image,
     encode_embedding,
     faces_policy,
+    image_pixels,
     open_embedding,
     seal_embedding,
     shared_model,
@@ -84,9 +85,19 @@ def test_an_embedding_at_rest_is_a_fernet_token_that_only_the_keys_open() -> Non
         encode_embedding(vector[:10])
 
 
-def test_undecodable_bytes_are_no_image() -> None:
+def test_undecodable_bytes_and_huge_images_are_no_image() -> None:
+    import cv2
+
     assert decode_image(b"not an image at all") is None
     assert decode_image(b"") is None
+    for ext in (".jpg", ".png"):
+        _, small = cv2.imencode(ext, np.zeros((30, 40, 3), np.uint8))
+        assert image_pixels(small.tobytes()) == 1200
+    assert image_pixels((PHOTOS / "obama.jpg").read_bytes()) == 800 * 1000
+    _, png = cv2.imencode(".png", np.zeros((30, 40, 3), np.uint8))
+    bomb = bytearray(png.tobytes())
+    bomb[16:24] = (100_000).to_bytes(4, "big") * 2  # the header claims 100 000 x 100 000 pixels
+    assert decode_image(bytes(bomb)) is None
 
 
 def test_the_organizations_policy_defaults_to_no_unknown_faces() -> None:

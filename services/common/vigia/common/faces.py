@@ -135,11 +135,33 @@ def shared_model() -> FaceModel:
         return _shared()
 
 
+#: Larger images are refused before decoding (a small file can unpack to gigabytes).
+MAX_PIXELS = 40_000_000
+
+
+def image_pixels(data: bytes) -> int | None:
+    """Width x height from a PNG or JPEG header without decoding it; None when neither is found."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big") * int.from_bytes(data[20:24], "big")
+    if data[:2] != b"\xff\xd8":
+        return None
+    at = 2
+    while at + 9 < len(data):
+        if data[at] != 0xFF:
+            return None
+        marker, length = data[at + 1], int.from_bytes(data[at + 2:at + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start of frame
+            return int.from_bytes(data[at + 5:at + 7], "big") * int.from_bytes(data[at + 7:at + 9], "big")
+        at += 2 + length
+    return None
+
+
 def decode_image(data: bytes) -> np.ndarray | None:
-    """A BGR image from JPEG/PNG/... bytes, or None when they are not a decodable image."""
+    """A BGR image from JPEG/PNG/... bytes, or None when they are not a decodable image or hold
+    more than :data:`MAX_PIXELS`."""
     import cv2
 
-    if len(data) < 8:
+    if len(data) < 8 or (image_pixels(data) or 0) > MAX_PIXELS:
         return None
     try:
         image: Any = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)

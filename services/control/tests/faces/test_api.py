@@ -220,3 +220,17 @@ def test_renewing_a_persons_consent_note_restarts_their_enrolment(api: Any, admi
     assert renewed.json()["updated_at"] > person["updated_at"] and renewed.json()["name"] == "Barack"
     assert client.patch(f"/api/v1/faces/people/{person['id']}", {"consent_note": ""},
                         format="json").json()["error"]["fields"].keys() == {"consent_note"}
+
+
+def test_a_photo_claiming_too_many_pixels_is_refused_before_it_is_decoded(api: Any, admin: Any) -> None:
+    import cv2
+
+    client = api(admin)
+    person = enrol(client)
+    _, png = cv2.imencode(".png", np.zeros((30, 40, 3), np.uint8))
+    bomb = bytearray(png.tobytes())
+    bomb[16:24] = (50_000).to_bytes(4, "big") * 2  # its header claims 50 000 x 50 000 pixels
+    response = client.post(f"/api/v1/faces/people/{person['id']}/photos",
+                           {"image": SimpleUploadedFile("bomb.png", bytes(bomb), content_type="image/png")},
+                           format="multipart")
+    assert response.status_code == 400 and "megapixels" in response.json()["error"]["fields"]["image"][0]

@@ -8,7 +8,7 @@ import base64
 import cv2
 from rest_framework import serializers
 
-from vigia.common.faces import decode_image, encode_embedding, shared_model
+from vigia.common.faces import MAX_PIXELS, decode_image, encode_embedding, image_pixels, shared_model
 from vigia.control.core import crypto
 from vigia.control.faces.models import EnrolledPerson, FacePhoto
 
@@ -20,6 +20,8 @@ STORED_SIDE = 1024
 def add_photo(person: EnrolledPerson, data: bytes, field: str = "image") -> FacePhoto:
     """Store ``data`` (an image file's bytes) as a photo of ``person`` with its face's embedding.
     Raises a ValidationError naming ``field`` when it is no image, shows no face or several."""
+    if (image_pixels(data) or 0) > MAX_PIXELS:
+        raise serializers.ValidationError({field: [f"the photo has more than {MAX_PIXELS // 1_000_000} megapixels"]})
     image = decode_image(data)
     if image is None:
         raise serializers.ValidationError({field: ["not an image this server can read (JPEG or PNG)"]})
