@@ -8,11 +8,12 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import torch
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from vigia.common import db
 from vigia.common.false_alarms import dataset_hash, sample_from_bundle
@@ -20,7 +21,7 @@ from vigia.common.storage import ObjectStore
 from vigia.trainer.dataset import build_dataset
 from vigia.trainer.service import run_training
 from vigia.trainer.training import TrainingOptions
-from vigia.trainer.versions import create_run
+from vigia.trainer.versions import create_run, fail_stale_runs
 
 FAST = TrainingOptions(epochs=12, batch_size=8, learning_rate=5e-3, min_samples=8, seed=1, accelerator="cpu")
 
@@ -89,3 +90,16 @@ def test_another_organizations_run_is_not_taken(engine: Engine, store: ObjectSto
     assert outcome.status == "skipped"
     with engine.connect() as conn:
         assert conn.execute(select(db.training_runs.c.status).where(db.training_runs.c.id == run)).scalar() == "queued"
+
+
+def test_a_run_left_running_by_a_dead_trainer_is_marked_failed(engine: Engine, org: uuid.UUID) -> None:
+    stale, fresh = create_run(engine, org), create_run(engine, org)
+    with engine.begin() as conn:
+        for run, started in ((stale, datetime.now(UTC) - timedelta(hours=3)), (fresh, datetime.now(UTC))):
+            conn.execute(update(db.training_runs).where(db.training_runs.c.id == run)
+                         .values(status="running", started_at=started))
+    assert fail_stale_runs(engine, 7200) >= 1
+    with engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(db.training_runs).where(db.training_runs.c.org_id == org))}
+    assert rows[stale].status == "failed" and "stopped during the run" in rows[stale].error
+    assert rows[fresh].status == "running"

@@ -4,9 +4,10 @@
   queues a run of that organization, carries it out, prints one JSON line (run, status, version,
   samples, the data set's hash, metrics) and exits 0 when a version was made, 1 otherwise.
 * ``python -m vigia.trainer`` (or ``serve``) — the runs asked for through ``POST /api/v1/models/train``:
-  logging, settings, PostgreSQL, the object store, one broker connection (topology declared),
-  metrics/health on :9113, the ``trainer.control`` consumer (one run at a time) until SIGTERM,
-  which stops consuming, lets the run in flight finish and closes.
+  logging, settings, PostgreSQL, the object store, one broker connection (topology declared), runs
+  a dead trainer left running past VIGIA_TRAINER_STALE_RUN_S marked failed, metrics/health on
+  :9113, the ``trainer.control`` consumer (one run at a time) until SIGTERM, which stops
+  consuming, lets the run in flight finish and closes.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from vigia.common.storage import ensure_default_buckets, open_store
 from vigia.trainer.service import TrainerService, run_training
 from vigia.trainer.settings import DEFAULT_METRICS_PORT, TrainerSettings
 from vigia.trainer.training import TrainingOptions
-from vigia.trainer.versions import create_run, organization_by_slug
+from vigia.trainer.versions import create_run, fail_stale_runs, organization_by_slug
 
 log = logging.getLogger("vigia.trainer")
 
@@ -81,6 +82,9 @@ async def serve(settings: TrainerSettings, stopping: asyncio.Event | None = None
     connection = await connect(settings.amqp_url, name=f"trainer:{instance}")
     service = TrainerService(engine, store, options_of(settings), max_samples=settings.trainer_max_samples,
                              ffmpeg=settings.trainer_ffmpeg_path)
+    stale = await asyncio.to_thread(fail_stale_runs, engine, settings.trainer_stale_run_s)
+    if stale:
+        log.warning("runs left running by a stopped trainer marked failed", extra={"runs": stale})
 
     async def setup(channel: object) -> None:
         await declare_topology(channel, settings)

@@ -26,6 +26,9 @@ class TrainerSettings(BrokerSettings):
     trainer_max_samples: int = Field(20_000, ge=4, le=10_000_000, description="Most recent classified events "
                                      "a run reads.")
     trainer_seed: int = Field(0, ge=0, description="Seed of the split and of the weights' initialisation.")
+    trainer_stale_run_s: float = Field(7200.0, gt=0, le=30 * 86_400, description="A run still marked running "
+                                       "this long after it started is taken for one whose trainer died: a trainer "
+                                       "starting marks it failed (s).")
     trainer_accelerator: Literal["auto", "cpu", "gpu"] = Field("auto", description="Where Lightning trains: "
                                                                 "auto takes a GPU when there is one.")
     trainer_ffmpeg_path: str = Field("ffmpeg", max_length=1024, description="FFmpeg, to decode the "

@@ -9,7 +9,7 @@ row is inserted after both are stored, so a listed version always has its weight
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -77,6 +77,17 @@ def start_run(engine: Engine, org: uuid.UUID, run: uuid.UUID) -> bool:
         taken = conn.execute(update(runs).where(runs.c.id == run, runs.c.org_id == org, runs.c.status == "queued")
                              .values(status="running", started_at=datetime.now(UTC))).rowcount
     return bool(taken)
+
+
+def fail_stale_runs(engine: Engine, older_than_s: float) -> int:
+    """Mark failed every run still running ``older_than_s`` after it started (its trainer died
+    mid-run: its request was acknowledged or is gone); returns how many."""
+    runs = db.training_runs
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    with engine.begin() as conn:
+        return int(conn.execute(update(runs).where(runs.c.status == "running", runs.c.started_at < cutoff).values(
+            status="failed", finished_at=datetime.now(UTC),
+            error="the trainer stopped during the run; ask for another")).rowcount)
 
 
 def finish_run(engine: Engine, run: uuid.UUID, *, model: uuid.UUID | None = None, samples: int | None = None,
