@@ -180,7 +180,7 @@ async def keep_faces(faces: CameraFaces, database_url: str, fernet_keys: str, re
             failing = False
         except Exception as exc:  # the database away or not migrated, the models missing
             if not failing:
-                log.warning("cannot read the cameras' face settings (retrying every %.0f s): %s",
-                            refresh_s, type(exc).__name__)
+                log.warning("cannot read the cameras' face settings or load the face model (retrying every "
+                            "%.0f s): %s: %s", refresh_s, type(exc).__name__, str(exc)[:200])
             failing = True
         await asyncio.sleep(refresh_s)
