@@ -957,10 +957,7 @@ export interface paths {
         delete: operations["faces_people_destroy"];
         options?: never;
         head?: never;
-        /**
-         * @description Enrolled people of the caller's organization (admins only). PATCH renames a person or renews
-         *     their consent note (which restarts the organization's ``enrolment_days``).
-         */
+        /** @description Rename the person or renew their consent note (no PUT: photos are added, not replaced). */
         patch: operations["faces_people_partial_update"];
         trace?: never;
     };

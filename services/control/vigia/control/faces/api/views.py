@@ -47,20 +47,25 @@ ADMIN_ONLY = {"read": Role.ADMIN, "write": Role.ADMIN}
 
 
 class EnrolledPersonViewSet(OrgScopedMixin, mixins.CreateModelMixin, mixins.ListModelMixin,
-                            mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
-                            viewsets.GenericViewSet):
+                            mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Enrolled people of the caller's organization (admins only). PATCH renames a person or renews
     their consent note (which restarts the organization's ``enrolment_days``)."""
 
     queryset = EnrolledPerson.objects.prefetch_related("photos")
     serializer_class = s.EnrolledPersonSerializer
     required_roles = ADMIN_ONLY
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         super().perform_create(serializer)
         audit_note(self.request, AuditAction.FACE_ENROLLED,
                    target=("enrolledperson", str(serializer.instance.pk)))  # type: ignore[union-attr]
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Rename the person or renew their consent note (no PUT: photos are added, not replaced)."""
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
 
     def perform_destroy(self, instance: EnrolledPerson) -> None:
         # The photos and embeddings go with the row (cascade); the sightings name the person by id.
