@@ -1,5 +1,6 @@
 /**
- * One event: what happened (times in the organization's zone, severity, score, sources by name),
+ * One event: what happened (times in the organization's zone, severity, score, the false-alarm
+ * classifier's score and mark, sources by name),
  * who acknowledged and resolved it with their notes, the operator's actions (acknowledge or
  * resolve with a note, classify as a true or false alarm), and its evidence (EvidenceViewer).
  * Other operators' decisions and the correlator's updates arrive live (useLiveEvents).
@@ -17,8 +18,8 @@ import { DEFAULT_TIME_ZONE, formatDateTime } from "@/lib/format";
 import { organizationSettings } from "@/pages/dashboard-queries";
 
 import { EvidenceViewer } from "./evidence/EvidenceViewer";
-import { LiveState, SeverityBadge, StatusCell } from "./parts";
-import { classify, decide, eventDetail, refreshAfterAction, sourceNames } from "./queries";
+import { FalseAlarmBadge, falseAlarmPercent, LiveState, SeverityBadge, StatusCell } from "./parts";
+import { classify, decide, eventDetail, modelVersionQuery, refreshAfterAction, sourceNames } from "./queries";
 import { eventRoute } from "./route";
 import { type EventRow, sourcesOf } from "./search";
 import { useLiveEvents } from "./useLiveEvents";
@@ -86,6 +87,8 @@ export function EventDetailPage() {
   const names = useQuery(sourceNames);
   const feed = useLiveEvents();
   const locale = i18n.language;
+  const model = useQuery({ ...modelVersionQuery(event.data?.false_alarm_model ?? ""), enabled: Boolean(event.data?.false_alarm_model) });
+  const modelVersion = model.data ? `v${model.data.version}` : undefined;
   const when = (iso: string | null) => (iso ? formatDateTime(iso, timeZone, locale) : null);
 
   const cameraName = (ident: string) => names.data?.cameras.find((c) => c.id === ident)?.name ?? ident.slice(0, 8);
@@ -106,6 +109,7 @@ export function EventDetailPage() {
           <div className="flex flex-wrap items-center gap-3">
             <h1 className="text-2xl font-semibold">{t("events.detail.title", { type: event.data.event_type })}</h1>
             <SeverityBadge severity={event.data.severity} />
+            <FalseAlarmBadge event={event.data} />
           </div>
           <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
             <Card className="lg:col-span-2">
@@ -115,6 +119,11 @@ export function EventDetailPage() {
                   <Field label={t("events.detail.ended")}>{when(event.data.ended_at) ?? t("events.detail.ongoing")}</Field>
                   <Field label={t("events.detail.site")}>{event.data.site ?? "—"}</Field>
                   <Field label={t("events.detail.score")}>{event.data.score.toLocaleString(locale, { maximumFractionDigits: 3 })}</Field>
+                  <Field label={t("events.falseAlarm.score")} testId="detail-false-alarm">
+                    {event.data.false_alarm_score === null ? t("events.falseAlarm.unscored")
+                      : t("events.falseAlarm.scored", { score: falseAlarmPercent(event.data.false_alarm_score, locale),
+                        model: modelVersion ?? event.data.false_alarm_model?.slice(0, 8) ?? "—" })}
+                  </Field>
                   <Field label={t("events.detail.occurrences")}>{event.data.occurrences}</Field>
                   <Field label={t("events.status")} testId="detail-status"><StatusCell event={event.data} timeZone={timeZone} /></Field>
                   <Field label={t("events.detail.classification")} testId="detail-classification">

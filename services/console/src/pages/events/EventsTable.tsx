@@ -14,12 +14,12 @@ import { useTranslation } from "react-i18next";
 import { formatDateTime } from "@/lib/format";
 import { cn } from "@/lib/utils";
 
-import { SeverityBadge, StatusCell } from "./parts";
+import { FalseAlarmBadge, falseAlarmPercent, SeverityBadge, StatusCell } from "./parts";
 import { type EventRow, sourcesOf } from "./search";
 
 const features = tableFeatures({ rowSelectionFeature });
 // Left out below a tablet's width (they stay on the event's page), so the rest fits without scrolling far.
-const WIDE_ONLY = new Set(["site", "classification", "score"]);
+const WIDE_ONLY = new Set(["site", "classification", "score", "false_alarm_score"]);
 /**
  * On a phone each row is a card, no sideways scrolling: type and severity on top, then the time,
  * who decided what, the sources; the checkbox beside them. The header row keeps only the
@@ -92,9 +92,12 @@ export function EventsTable({ rows, names, timeZone, selectable, selection, onSe
     helper.accessor("event_type", {
       header: () => t("events.columns.type"),
       cell: (c) => (
-        <Link to="/events/$id" params={{ id: c.row.original.id }} className="font-medium underline-offset-2 hover:underline">
-          {c.getValue()}
-        </Link>
+        <span className="flex flex-wrap items-center gap-1.5">
+          <Link to="/events/$id" params={{ id: c.row.original.id }} className="font-medium underline-offset-2 hover:underline">
+            {c.getValue()}
+          </Link>
+          <FalseAlarmBadge event={c.row.original} />
+        </span>
       ),
     }),
     helper.accessor("status", { header: () => t("events.columns.status"), cell: (c) => <StatusCell event={c.row.original} timeZone={timeZone} /> }),
@@ -107,6 +110,10 @@ export function EventsTable({ rows, names, timeZone, selectable, selection, onSe
     helper.accessor("score", {
       header: () => t("events.columns.score"),
       cell: (c) => c.getValue().toLocaleString(locale, { maximumFractionDigits: 2 }),
+    }),
+    helper.accessor("false_alarm_score", {
+      header: () => t("events.columns.falseAlarm"),
+      cell: (c) => <span className="tabular-nums" data-testid="false-alarm-score">{falseAlarmPercent(c.getValue(), locale)}</span>,
     }),
   ]), [selectable, t, timeZone, locale, names]);
 

@@ -1,6 +1,6 @@
 /**
- * The list's filters: status and severity (several each), type, one camera or device, and a time
- * range (a preset back from now, or two instants typed in the organization's zone). Every change
+ * The list's filters: status and severity (several each), type, one camera or device, the
+ * false-alarm classifier's mark, and a time range (a preset back from now, or two instants typed in the organization's zone). Every change
  * rewrites the URL (replacing the history entry), which is what the list reads.
  */
 import { useQuery } from "@tanstack/react-query";
@@ -99,6 +99,15 @@ export function Filters({ search, timeZone }: { search: EventSearch; timeZone: s
           <option value="all">{t("events.ranges.all")}</option>
           {RANGES.map((hours) => <option key={hours} value={hours}>{t(`events.ranges.h${hours}`)}</option>)}
           <option value="custom">{t("events.ranges.custom")}</option>
+        </select>
+      </div>
+      <div className="flex flex-col gap-1">
+        <Label htmlFor={`${id}-likely`}>{t("events.falseAlarm.filter")}</Label>
+        <select id={`${id}-likely`} className={SELECT} value={search.likely === undefined ? "" : String(search.likely)}
+          onChange={(e) => set({ likely: e.target.value === "" ? undefined : e.target.value === "true" })}>
+          <option value="">{t("events.falseAlarm.any")}</option>
+          <option value="true">{t("events.falseAlarm.only")}</option>
+          <option value="false">{t("events.falseAlarm.not")}</option>
         </select>
       </div>
       {custom && (["since", "until"] as const).map((bound) => (

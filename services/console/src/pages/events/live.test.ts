@@ -102,3 +102,16 @@ describe("another operator's decision into the loaded lists", () => {
     expect(mayNowBelong({ status: ["acknowledged"], type: "tamper" }, acknowledged)).toBe(false);
   });
 });
+
+describe("the false-alarm score on the feed", () => {
+  it("takes a scored message's score and mark, and keeps them through an unscored update", () => {
+    const data = pages([[row("a", "2026-01-02T14:00:00Z")], null]);
+    const scored = applyLiveEvent(data, { id: "a", false_alarm_score: 0.93, false_alarm_model: "m2", likely_false_alarm: true }, {}, NOW);
+    const marked = scored!.pages[0]!.results[0]!;
+    expect([marked.false_alarm_score, marked.false_alarm_model, marked.likely_false_alarm]).toEqual([0.93, "m2", true]);
+    const unscored = applyLiveEvent(scored, { id: "a", severity: "critical", likely_false_alarm: false }, {}, NOW);
+    const kept = unscored!.pages[0]!.results[0]!;
+    expect([kept.severity, kept.false_alarm_score, kept.likely_false_alarm]).toEqual(["critical", 0.93, true]);
+    expect(row("b", "2026-01-02T14:00:00Z").likely_false_alarm).toBe(false);
+  });
+});

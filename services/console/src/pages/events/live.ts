@@ -29,6 +29,9 @@ export interface LiveEvent {
   sources?: unknown;
   description?: string;
   occurrences?: number;
+  false_alarm_score?: number | null;
+  false_alarm_model?: string | null;
+  likely_false_alarm?: boolean;
 }
 
 const SEVERITY = new Set(["low", "medium", "high", "critical"]);
@@ -45,6 +48,12 @@ function dataPlaneFields(live: LiveEvent): Partial<EventRow> {
   if (live.sources !== undefined) fields.sources = live.sources;
   if (live.description !== undefined) fields.description = live.description;
   if (typeof live.occurrences === "number") fields.occurrences = live.occurrences;
+  // An unscored update keeps the last score and mark, as the recorder does.
+  if (typeof live.false_alarm_score === "number") {
+    fields.false_alarm_score = live.false_alarm_score;
+    fields.false_alarm_model = live.false_alarm_model ?? null;
+    fields.likely_false_alarm = live.likely_false_alarm === true;
+  }
   return fields as Partial<EventRow>;
 }
 
@@ -57,6 +66,7 @@ export function rowFromLive(live: LiveEvent, receivedAt: string): EventRow | nul
     occurrences: 1, status: "open", classification: "unclassified", notes: "", acknowledged_by: null,
     acknowledged_by_email: null, acknowledged_at: null, acknowledgement_note: "", resolved_by: null,
     resolved_by_email: null, resolved_at: null, resolution_note: "", updated_at: receivedAt,
+    false_alarm_score: null, false_alarm_model: null, likely_false_alarm: false,
     ...dataPlaneFields(live),
   };
 }

@@ -24,6 +24,24 @@ export function SeverityBadge({ severity }: { severity: Severity }) {
   );
 }
 
+/** The false-alarm classifier's score as a percentage ("87 %"), "—" for an unscored event. */
+export function falseAlarmPercent(score: number | null | undefined, locale: string): string {
+  if (score === null || score === undefined || !Number.isFinite(score)) return "—";
+  return score.toLocaleString(locale, { style: "percent", maximumFractionDigits: 0 });
+}
+
+/** "Likely false alarm": the correlator marked the event (its score reached the organization's threshold). */
+export function FalseAlarmBadge({ event }: { event: Pick<EventRow, "likely_false_alarm" | "false_alarm_score"> }) {
+  const { t, i18n } = useTranslation();
+  if (!event.likely_false_alarm) return null;
+  return (
+    <span className="inline-block rounded border border-violet-700 px-1.5 py-0.5 text-xs font-medium text-violet-800 dark:border-violet-300 dark:text-violet-200"
+      data-testid="likely-false-alarm" title={t("events.falseAlarm.title", { score: falseAlarmPercent(event.false_alarm_score, i18n.language) })}>
+      {t("events.falseAlarm.badge")}
+    </span>
+  );
+}
+
 /** The status, and for a decided event who decided it and when, in the organization's zone. */
 export function StatusCell({ event, timeZone }: { event: EventRow; timeZone: string }) {
   const { t, i18n } = useTranslation();

@@ -107,3 +107,13 @@ export function refreshAfterAction(queryClient: QueryClient, changed: components
     predicate: (q) => !String(q.queryKey[1]).startsWith("evidence") });
   void queryClient.invalidateQueries({ queryKey: ["dashboard"] });
 }
+
+/** The classifier version that scored an event (its number for the page; it never changes). */
+export function modelVersionQuery(id: string) {
+  return queryOptions({
+    queryKey: ["models", "version", id],
+    queryFn: () => unwrap(api.GET("/api/v1/models/{id}/", { params: { path: { id } } })),
+    staleTime: Infinity,
+    retry: false,
+  });
+}

@@ -12,7 +12,7 @@ function row(fields: Partial<EventRow>): EventRow {
     site: null, sources: [], description: "", occurrences: 1, status: "open", classification: "unclassified",
     notes: "", acknowledged_by: null, acknowledged_by_email: null, acknowledged_at: null, acknowledgement_note: "",
     resolved_by: null, resolved_by_email: null, resolved_at: null, resolution_note: "", updated_at: "2026-01-02T14:30:00Z",
-    ...fields,
+    false_alarm_score: null, false_alarm_model: null, likely_false_alarm: false, ...fields,
   };
 }
 
@@ -48,5 +48,21 @@ describe("the events filters in the URL", () => {
     expect(matches({ hours: 1 }, event, NOW)).toBe(true);
     expect(matches({ hours: 1 }, row({ time: "2026-01-02T13:59:59Z" }), NOW)).toBe(false);
     expect(matches({ until: "2026-01-02T14:30:00Z" }, event, NOW)).toBe(false); // until is exclusive
+  });
+});
+
+describe("the false-alarm mark filter", () => {
+  it("lives in the URL as likely=true|false and asks control for likely_false_alarm", () => {
+    expect(parseEventSearch({ likely: "true" })).toEqual({ likely: true });
+    expect(parseEventSearch({ likely: false })).toEqual({ likely: false });
+    expect(parseEventSearch({ likely: "maybe" })).toEqual({});
+    expect(searchParams({ likely: false })).toEqual({ likely: false });
+    expect(apiQuery({ likely: true }, NOW)).toEqual({ likely_false_alarm: true });
+  });
+
+  it("keeps a live event in the list only when its mark matches", () => {
+    expect(matches({ likely: true }, row({ likely_false_alarm: true, false_alarm_score: 0.9 }), NOW)).toBe(true);
+    expect(matches({ likely: true }, row({}), NOW)).toBe(false);
+    expect(matches({ likely: false }, row({}), NOW)).toBe(true);
   });
 });

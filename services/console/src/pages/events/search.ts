@@ -1,7 +1,7 @@
 /**
  * The events list's filters as they live in the URL (``/events?status=open,acknowledged&severity=
- * critical&type=intrusion&camera=<id>&hours=24``), what control's ``GET /events/`` is asked for
- * them, and whether an event a live message describes belongs in the list they select. Pure, so
+ * critical&type=intrusion&camera=<id>&hours=24&likely=true``), what control's ``GET /events/`` is
+ * asked for them, and whether an event a live message describes belongs in the list they select. Pure, so
  * Vitest covers the three against each other.
  */
 import type { components } from "@/api/schema";
@@ -35,6 +35,8 @@ export interface EventSearch {
   hours?: RangeHours;
   since?: string;
   until?: string;
+  /** The false-alarm classifier's mark: only events it marked (true) or only the others (false). */
+  likely?: boolean;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -70,6 +72,8 @@ export function parseEventSearch(search: Record<string, unknown>): EventSearch {
     const hours = Number(search.hours);
     if ((RANGES as readonly number[]).includes(hours)) out.hours = hours as RangeHours;
   }
+  if (search.likely === true || search.likely === "true") out.likely = true;
+  else if (search.likely === false || search.likely === "false") out.likely = false;
   return out;
 }
 
@@ -83,6 +87,7 @@ export type EventSearchParams = {
   hours?: number;
   since?: string;
   until?: string;
+  likely?: boolean;
 };
 
 /** The URL form of ``search``: lists joined by commas, absent filters left out. */
@@ -96,6 +101,7 @@ export function searchParams(search: EventSearch): EventSearchParams {
   if (search.hours) out.hours = search.hours;
   if (search.since) out.since = search.since;
   if (search.until) out.until = search.until;
+  if (search.likely !== undefined) out.likely = search.likely;
   return out;
 }
 
@@ -107,6 +113,7 @@ export interface EventQuery {
   device?: string;
   since?: string;
   until?: string;
+  likely_false_alarm?: boolean;
 }
 
 /** What control's ``GET /api/v1/events/`` is asked for ``search`` at ``now``. */
@@ -120,6 +127,7 @@ export function apiQuery(search: EventSearch, now: Date): EventQuery {
   if (search.hours) query.since = new Date(now.getTime() - search.hours * 3_600_000).toISOString();
   if (search.since) query.since = search.since;
   if (search.until) query.until = search.until;
+  if (search.likely !== undefined) query.likely_false_alarm = search.likely;
   return query;
 }
 
@@ -134,6 +142,7 @@ export function matches(search: EventSearch, event: EventRow, now: Date): boolea
   if (search.status && !search.status.includes(event.status)) return false;
   if (search.severity && !search.severity.includes(event.severity)) return false;
   if (search.type && event.event_type !== search.type) return false;
+  if (search.likely !== undefined && event.likely_false_alarm !== search.likely) return false;
   const sources = sourcesOf(event);
   if (search.camera && !sources.some((s) => s.camera?.toLowerCase() === search.camera)) return false;
   if (search.device && !sources.some((s) => s.device?.toLowerCase() === search.device)) return false;
