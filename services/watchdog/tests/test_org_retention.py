@@ -251,11 +251,18 @@ def test_enrolled_people_not_renewed_within_enrolment_days_are_erased_with_photo
         return ident
 
     lapsed, renewed = person(31), person(29)
-    report = OrganizationRetention(engine, None, default_passages_days=90, interval=3600, batch_size=1).run_sync()
-    with engine.connect() as conn:
-        people = set(conn.execute(text("SELECT id FROM face_people WHERE org_id = :org"), {"org": org}).scalars())
-        photos = set(conn.execute(text("SELECT person_id FROM face_photos WHERE org_id = :org"),
-                                  {"org": org}).scalars())
-        seen = set(conn.execute(select(face_sightings.c.person_id)).scalars())
-    assert people == photos == seen == {renewed} and lapsed not in people
-    assert report[str(org)]["face_enrolments"] == 1
+    try:
+        report = OrganizationRetention(engine, None, default_passages_days=90, interval=3600,
+                                       batch_size=1).run_sync()
+        with engine.connect() as conn:
+            people = set(conn.execute(text("SELECT id FROM face_people WHERE org_id = :org"), {"org": org}).scalars())
+            photos = set(conn.execute(text("SELECT person_id FROM face_photos WHERE org_id = :org"),
+                                      {"org": org}).scalars())
+            seen = set(conn.execute(select(face_sightings.c.person_id)).scalars())
+        assert people == photos == seen == {renewed} and lapsed not in people
+        assert report[str(org)]["face_enrolments"] == 1
+    finally:  # the fixtures empty organizations, which enrolled people reference
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM face_photos"))
+            conn.execute(text("DELETE FROM face_people"))
+            conn.execute(delete(face_sightings))
