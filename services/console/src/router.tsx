@@ -4,7 +4,9 @@ import { createRoute, createRouter } from "@tanstack/react-router";
 import { camerasRoutes } from "@/pages/cameras/route";
 import { DashboardPage } from "@/pages/Dashboard";
 import { eventsRoutes } from "@/pages/events/route";
+import { facesRoutes } from "@/pages/faces/route";
 import { fleetRoutes } from "@/pages/fleet/route";
+import { modelsRoutes } from "@/pages/models/route";
 import { pipelinesRoutes } from "@/pages/pipelines/route";
 import { platesRoutes } from "@/pages/plates/route";
 import { acceptInviteRoute } from "@/pages/settings/AcceptInvitePage";
@@ -34,6 +36,8 @@ export const router = createRouter({
       ...eventsRoutes,
       ...fleetRoutes,
       ...pipelinesRoutes,
+      ...facesRoutes,
+      ...modelsRoutes,
       ...settingsRoutes,
     ]),
   ]),

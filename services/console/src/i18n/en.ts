@@ -1,7 +1,9 @@
 import * as cameras from "@/pages/cameras/messages";
 import * as plates from "@/pages/plates/messages";
 import * as events from "@/pages/events/messages";
+import * as faces from "@/pages/faces/messages";
 import * as fleet from "@/pages/fleet/messages";
+import * as models from "@/pages/models/messages";
 import * as pipelines from "@/pages/pipelines/messages";
 import * as settings from "@/pages/settings/messages";
 import type { Messages } from "./pt-BR";
@@ -74,11 +76,13 @@ export const en: Messages = {
     pipeline_status_update: "Pipeline {{pipeline}}: {{status}}",
     forecast_updated: "Forecast of device {{device}} ({{metric}}) updated, {{count}} reading(s) outside the previous band",
   },
-  nav: { dashboard: "Dashboard", cameras: "Cameras", plates: "Plates", events: "Events", fleet: "Fleet", pipelines: "Pipelines", settings: "Settings", menu: "Menu", theme: "Theme", light: "Light", dark: "Dark", darkTheme: "Dark theme" },
+  nav: { dashboard: "Dashboard", cameras: "Cameras", plates: "Plates", events: "Events", fleet: "Fleet", pipelines: "Pipelines", faces: "Faces", models: "Models", settings: "Settings", menu: "Menu", theme: "Theme", light: "Light", dark: "Dark", darkTheme: "Dark theme" },
   cameras: cameras.en,
   plates: plates.en,
   events: events.en,
   fleet: fleet.en,
   pipelines: pipelines.en,
   settings: settings.en,
+  faces: faces.en,
+  models: models.en,
 };

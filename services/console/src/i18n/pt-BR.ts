@@ -3,7 +3,9 @@
 import * as cameras from "@/pages/cameras/messages";
 import * as plates from "@/pages/plates/messages";
 import * as events from "@/pages/events/messages";
+import * as faces from "@/pages/faces/messages";
 import * as fleet from "@/pages/fleet/messages";
+import * as models from "@/pages/models/messages";
 import * as pipelines from "@/pages/pipelines/messages";
 import * as settings from "@/pages/settings/messages";
 export const ptBR = {
@@ -73,13 +75,15 @@ export const ptBR = {
     pipeline_status_update: "Pipeline {{pipeline}}: {{status}}",
     forecast_updated: "Previsão do dispositivo {{device}} ({{metric}}) atualizada, {{count}} leitura(s) fora da faixa anterior",
   },
-  nav: { dashboard: "Painel", cameras: "Câmeras", plates: "Placas", events: "Eventos", fleet: "Frota", pipelines: "Automações", settings: "Configurações", menu: "Menu", theme: "Tema", light: "Claro", dark: "Escuro", darkTheme: "Tema escuro" },
+  nav: { dashboard: "Painel", cameras: "Câmeras", plates: "Placas", events: "Eventos", fleet: "Frota", pipelines: "Automações", faces: "Rostos", models: "Modelos", settings: "Configurações", menu: "Menu", theme: "Tema", light: "Claro", dark: "Escuro", darkTheme: "Tema escuro" },
   cameras: cameras.ptBR,
   plates: plates.ptBR,
   events: events.ptBR,
   fleet: fleet.ptBR,
   pipelines: pipelines.ptBR,
   settings: settings.ptBR,
+  faces: faces.ptBR,
+  models: models.ptBR,
 };
 
 export type Messages = typeof ptBR;

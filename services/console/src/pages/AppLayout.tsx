@@ -1,12 +1,12 @@
 /**
- * The frame of every signed-in page: a skip link, the areas' navigation (Settings only for admins;
- * icons alone on a phone, each still named), who is signed in, the language, light/dark, sign out,
- * and the idle session time-out (the organization's ``session_idle_minutes``).
+ * The frame of every signed-in page: a skip link, the areas' navigation (Faces for operators and
+ * admins; Models and Settings only for admins; icons alone on a phone, each still named), who is
+ * signed in, the language, light/dark, sign out, and the idle session time-out (the organization's ``session_idle_minutes``).
  */
 import { useQuery } from "@tanstack/react-query";
 import { Link, Outlet } from "@tanstack/react-router";
 import {
-  Bell, Camera, Car, LayoutDashboard, type LucideIcon, Moon, Settings, Smartphone, Sun, Workflow,
+  Bell, BrainCircuit, Camera, Car, LayoutDashboard, type LucideIcon, Moon, ScanFace, Settings, Smartphone, Sun, Workflow,
 } from "lucide-react";
 import { useCallback } from "react";
 import { useTranslation } from "react-i18next";
@@ -27,6 +27,8 @@ export const AREAS: readonly { to: string; key: string; icon: LucideIcon; role: 
   { to: "/events", key: "events", icon: Bell, role: "viewer" },
   { to: "/fleet", key: "fleet", icon: Smartphone, role: "viewer" },
   { to: "/pipelines", key: "pipelines", icon: Workflow, role: "viewer" },
+  { to: "/faces", key: "faces", icon: ScanFace, role: "operator" },
+  { to: "/models", key: "models", icon: BrainCircuit, role: "admin" },
   { to: "/settings", key: "settings", icon: Settings, role: "admin" },
 ];
 
