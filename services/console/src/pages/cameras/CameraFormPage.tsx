@@ -2,7 +2,8 @@
  * Add or edit a camera. The form checks only what it must to send something (a name, a number
  * for fps); control validates the rest and its field errors are shown under their fields. "Save
  * only if the connection works" sends ``?check=true``: control probes the stream with ffprobe and
- * saves nothing when it cannot be opened (424).
+ * saves nothing when it cannot be opened (424). Admins also switch face recognition on the camera
+ * (off by default; control lets no one else change it).
  */
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
@@ -13,6 +14,7 @@ import { useTranslation } from "react-i18next";
 import { z } from "zod";
 
 import { api } from "@/app";
+import { useCan } from "@/auth/roles";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
@@ -30,26 +32,29 @@ const schema = z.object({
   latitude: optionalNumber,
   longitude: optionalNumber,
   enabled: z.boolean(),
+  faces: z.boolean(),
   check: z.boolean(),
 });
 
 type FormValues = z.infer<typeof schema>;
 
-const FIELDS = ["name", "rtsp_url", "fps", "site", "location", "latitude", "longitude", "enabled"] as const;
+const FIELDS = ["name", "rtsp_url", "fps", "site", "location", "latitude", "longitude", "enabled", "faces"] as const;
 
 function initial(camera: Camera | undefined): FormValues {
   return {
     name: camera?.name ?? "", rtsp_url: "", fps: String(camera?.fps ?? 1), site: camera?.site ?? "",
     location: camera?.location ?? "", latitude: camera?.latitude?.toString() ?? "", longitude: camera?.longitude?.toString() ?? "",
-    enabled: camera?.enabled ?? true, check: false,
+    enabled: camera?.enabled ?? true, faces: camera?.faces ?? false, check: false,
   };
 }
 
-function body(values: FormValues, editing: boolean) {
+function body(values: FormValues, editing: boolean, admin: boolean) {
   const number = (v: string) => (v.trim() === "" ? null : Number(v));
   return {
     name: values.name.trim(), fps: Number(values.fps), site: values.site.trim(), location: values.location.trim(),
     latitude: number(values.latitude), longitude: number(values.longitude), enabled: values.enabled,
+    // Only an admin switches face recognition (control refuses anyone else with 403): others never send it.
+    ...(admin ? { faces: values.faces } : {}),
     // Left blank on an edit, the stored URL stays (it is never sent back to be re-sent).
     ...(values.rtsp_url.trim() || !editing ? { rtsp_url: values.rtsp_url.trim() } : {}),
   };
@@ -60,6 +65,7 @@ export function CameraFormPage() {
   const { id } = useParams({ strict: false });
   const editing = Boolean(id);
   const camera = useQuery({ ...cameraQuery(id ?? ""), enabled: editing });
+  const admin = useCan("admin");
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [formError, setFormError] = useState<string | null>(null);
@@ -74,8 +80,8 @@ export function CameraFormPage() {
     setFormError(null);
     const query = values.check ? { check: true } : {};
     const answer = editing
-      ? await api.PATCH("/api/v1/cameras/{id}/", { params: { path: { id: id! }, query }, body: body(values, true) })
-      : await api.POST("/api/v1/cameras/", { params: { query }, body: { ...body(values, false), rtsp_url: values.rtsp_url.trim() } });
+      ? await api.PATCH("/api/v1/cameras/{id}/", { params: { path: { id: id! }, query }, body: body(values, true, admin) })
+      : await api.POST("/api/v1/cameras/", { params: { query }, body: { ...body(values, false, admin), rtsp_url: values.rtsp_url.trim() } });
     if (answer.data) {
       await queryClient.invalidateQueries({ queryKey: ["cameras"] });
       await navigate({ to: "/cameras/$id", params: { id: answer.data.id } });
@@ -157,6 +163,16 @@ export function CameraFormPage() {
           <input type="checkbox" className="size-4" {...form.register("enabled")} />
           {t("cameras.form.enabled")}
         </label>
+        {admin && (
+          <div className="flex flex-col gap-1">
+            <label className="flex items-center gap-2 text-sm">
+              <input type="checkbox" className="size-4" {...form.register("faces")} aria-describedby="faces-help" />
+              {t("faces.cameraSwitch")}
+            </label>
+            <p id="faces-help" className="text-xs text-muted-foreground">{t("faces.cameraHint")}</p>
+            {error("faces")}
+          </div>
+        )}
         <label className="flex items-center gap-2 text-sm">
           <input type="checkbox" className="size-4" {...form.register("check")} />
           {t("cameras.form.checkOnSave")}

@@ -1,7 +1,8 @@
 /**
  * The organization's settings an admin tunes from here: its time zone (every time in the console
- * and the reports), the console's idle session time-out and the escalation delay. The correlation
- * and retention settings stay in the API (/api/v1/organization/settings).
+ * and the reports), the console's idle session time-out, the escalation delay and the score from
+ * which the false-alarm classifier marks an event; and the face recognition policy (FacesSettings).
+ * The other correlation and retention settings stay in the API (/api/v1/organization/settings).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useMemo, useState } from "react";
@@ -13,6 +14,9 @@ import { Card, CardContent, CardHeader } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { organizationSettingsQuery } from "@/pages/dashboard-queries";
 
+import { FacesSettings } from "@/pages/faces/FacesSettings";
+
+import { decimalOrNull } from "./numbers";
 import { Field, type Outcome, OutcomeLine, Select } from "./parts";
 import { orRefusal, type OrganizationSettings } from "./queries";
 
@@ -51,6 +55,7 @@ function SettingsForm({ settings, outcome, setOutcome }: {
       time_zone: String(form.get("time_zone")),
       session_idle_minutes: wholeOrNull(form.get("session_idle_minutes")),
       escalation_delay_s: wholeOrNull(form.get("escalation_delay_s")),
+      correlation: { false_alarm_threshold: decimalOrNull(form.get("false_alarm_threshold")) },
     });
   };
   return (
@@ -68,6 +73,10 @@ function SettingsForm({ settings, outcome, setOutcome }: {
         <Input id="org-escalation" name="escalation_delay_s" inputMode="numeric" defaultValue={settings.escalation_delay_s ?? ""}
           aria-describedby="org-escalation-hint" />
       </Field>
+      <Field id="org-false-alarm" label={t("settings.organization.falseAlarm")} hint={t("settings.organization.falseAlarmHint")}>
+        <Input id="org-false-alarm" name="false_alarm_threshold" inputMode="decimal"
+          defaultValue={settings.correlation?.false_alarm_threshold ?? ""} aria-describedby="org-false-alarm-hint" />
+      </Field>
       <OutcomeLine outcome={outcome} testId="organization-outcome" />
       <div><Button type="submit" disabled={save.isPending}>{save.isPending ? t("settings.saving") : t("settings.save")}</Button></div>
     </form>
@@ -79,18 +88,21 @@ export function OrganizationPage() {
   const settings = useQuery(organizationSettingsQuery);
   const [outcome, setOutcome] = useState<Outcome>(null);
   return (
-    <Card>
-      <CardHeader><h2 className="text-lg font-semibold">{t("settings.organization.title")}</h2></CardHeader>
-      <CardContent>
-        {settings.isError ? (
-          <p role="alert" className="text-sm text-destructive">{t("settings.loadError", { message: settings.error.message })}</p>
-        ) : settings.data ? (
-          // Drawn afresh from what control saved (a cleared field shows the default it put back).
-          <SettingsForm key={JSON.stringify(settings.data)} settings={settings.data} outcome={outcome} setOutcome={setOutcome} />
-        ) : (
-          <p className="text-sm text-muted-foreground">{t("settings.loading")}</p>
-        )}
-      </CardContent>
-    </Card>
+    <div className="flex flex-col gap-4">
+      <Card>
+        <CardHeader><h2 className="text-lg font-semibold">{t("settings.organization.title")}</h2></CardHeader>
+        <CardContent>
+          {settings.isError ? (
+            <p role="alert" className="text-sm text-destructive">{t("settings.loadError", { message: settings.error.message })}</p>
+          ) : settings.data ? (
+            // Drawn afresh from what control saved (a cleared field shows the default it put back).
+            <SettingsForm key={JSON.stringify(settings.data)} settings={settings.data} outcome={outcome} setOutcome={setOutcome} />
+          ) : (
+            <p className="text-sm text-muted-foreground">{t("settings.loading")}</p>
+          )}
+        </CardContent>
+      </Card>
+      <FacesSettings />
+    </div>
   );
 }

@@ -93,6 +93,8 @@ export const ptBR = {
     idleHint: "De 1 a 1440; vazio volta ao padrão (30).",
     escalation: "Escalar eventos não reconhecidos após (segundos)",
     escalationHint: "De 10 a 604800; vazio volta ao padrão (300).",
+    falseAlarm: "Marcar como provável falso alarme a partir de (0 a 1)",
+    falseAlarmHint: "Pontuação do modelo de falso alarme ativo (Modelos) a partir da qual um evento é marcado; as automações podem segurar suas notificações. Vazio: nunca marcar.",
   },
   audit: {
     title: "Registro de auditoria",
@@ -228,6 +230,8 @@ export const en: typeof ptBR = {
     idleHint: "1 to 1440; empty goes back to the default (30).",
     escalation: "Escalate unacknowledged events after (seconds)",
     escalationHint: "10 to 604800; empty goes back to the default (300).",
+    falseAlarm: "Mark as likely false alarm from (0 to 1)",
+    falseAlarmHint: "The active false-alarm model's score (Models) from which an event is marked; pipelines may hold its notifications. Empty: never mark.",
   },
   audit: {
     title: "Audit log",
