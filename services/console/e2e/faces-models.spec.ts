@@ -65,7 +65,7 @@ test("the events list marks a likely false alarm and filters by the mark", async
   // The threshold and the face policy, on the organization's settings.
   await page.goto("/settings/organization");
   await page.getByLabel("Marcar como provável falso alarme a partir de (0 a 1)").fill("0,8");
-  await page.getByRole("button", { name: "Salvar" }).first().click();
+  await page.getByRole("form", { name: "Organização" }).getByRole("button", { name: "Salvar" }).click();
   await expect(page.getByTestId("organization-outcome")).toHaveText("Salvo.");
   await page.reload();
   await expect(page.getByLabel("Marcar como provável falso alarme a partir de (0 a 1)")).toHaveValue("0.8");

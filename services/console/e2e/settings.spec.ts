@@ -127,7 +127,7 @@ test("an admin changes the time zone and finds the changes in the audit log, fil
   await expect(page.locator("#org-time-zone")).toBeVisible();
   await checkA11y(page, "settings: organization");
   await page.locator("#org-time-zone").selectOption(zone);
-  await page.getByRole("button", { name: "Salvar" }).click();
+  await page.getByRole("form", { name: "Organização" }).getByRole("button", { name: "Salvar" }).click();
   await expect(page.getByTestId("organization-outcome")).toHaveText("Salvo.");
   await keep(page, "settings-organization", testInfo);
   await page.getByRole("navigation").getByRole("link", { name: "Painel", exact: true }).click();
@@ -227,7 +227,7 @@ test("an idle session is signed out with a clear message", async ({ page }, test
   const idle = page.locator("#org-idle");
   await expect(idle).toHaveValue("30");
   await idle.fill("1");
-  await page.getByRole("button", { name: "Salvar" }).click();
+  await page.getByRole("form", { name: "Organização" }).getByRole("button", { name: "Salvar" }).click();
   await expect(page.getByTestId("organization-outcome")).toHaveText("Salvo.");
 
   await page.clock.fastForward("00:30");
@@ -244,7 +244,7 @@ test("an idle session is signed out with a clear message", async ({ page }, test
   await page.getByRole("button", { name: "Entrar" }).click();
   await expect(page).toHaveURL(/\/settings\/organization$/);
   await page.locator("#org-idle").fill("");
-  await page.getByRole("button", { name: "Salvar" }).click();
+  await page.getByRole("form", { name: "Organização" }).getByRole("button", { name: "Salvar" }).click();
   await expect(page.getByTestId("organization-outcome")).toHaveText("Salvo.");
   await expect(page.locator("#org-idle")).toHaveValue("30");
 });
