@@ -159,6 +159,9 @@ export function ModelsPage() {
   const runs = useQuery(trainingRuns);
   const [outcome, setOutcome] = useState<Outcome>(null);
   const polling = runsPollInterval(runs.data) !== false;
+  // unwrap's error reads "<status> <url>": a refusal is explained, anything else shown as it is.
+  const loadError = (error: Error) => error.message.startsWith("403 ") ? t("models.forbidden")
+    : t("models.loadError", { message: error.message });
   // A run that finished made a version: list it (the runs' poll stops then).
   const finished = runs.data?.filter((run) => run.status === "succeeded").length ?? 0;
   const seenFinished = useRef<number | null>(null);
@@ -187,7 +190,7 @@ export function ModelsPage() {
         <CardHeader><h2 className="text-base font-semibold">{t("models.versions")}</h2></CardHeader>
         <CardContent>
           {versions.isError ? (
-            <p role="alert" className="text-sm text-destructive">{t("models.loadError", { message: versions.error.message })}</p>
+            <p role="alert" className="text-sm text-destructive">{loadError(versions.error)}</p>
           ) : !versions.data ? (
             <p className="text-sm text-muted-foreground" aria-busy="true">{t("models.loading")}</p>
           ) : versions.data.length === 0 ? (
@@ -206,7 +209,7 @@ export function ModelsPage() {
         </CardHeader>
         <CardContent className="flex flex-col gap-2">
           {runs.isError ? (
-            <p role="alert" className="text-sm text-destructive">{t("models.loadError", { message: runs.error.message })}</p>
+            <p role="alert" className="text-sm text-destructive">{loadError(runs.error)}</p>
           ) : !runs.data ? (
             <p className="text-sm text-muted-foreground" aria-busy="true">{t("models.loading")}</p>
           ) : <Runs runs={runs.data} versions={versions.data ?? []} />}
