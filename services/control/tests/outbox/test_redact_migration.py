@@ -59,7 +59,8 @@ def test_the_migration_removes_urls_from_published_and_pending_camera_messages(o
         row = OutboxMessage.objects.get(id=ids[name])
         body = bytes(row.body)
         assert b"s3cret" not in body and b"rtsp" not in body
-        assert orjson.loads(body)["data"] == {**camera, "zones": [], "lines": [], "faces": False}  # make() fills the defaults
+        # make() fills the defaults
+        assert orjson.loads(body)["data"] == {**camera, "zones": [], "lines": [], "faces": False}
     assert OutboxMessage.objects.get(id=ids["published"]).published_at == datetime(2026, 1, 1, tzinfo=UTC)
     assert OutboxMessage.objects.get(id=ids["pending"]).published_at is None
     for name, body in untouched.items():
