@@ -87,7 +87,7 @@ export function AppLayout() {
               to={area.to}
               title={t(`nav.${area.key}`)}
               activeOptions={{ exact: area.to === "/", includeSearch: false }}
-              className="flex shrink-0 items-center gap-2 rounded-md px-3 py-2 text-muted-foreground hover:bg-accent hover:text-accent-foreground focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-ring data-[status=active]:bg-accent data-[status=active]:font-medium data-[status=active]:text-foreground sm:py-1.5"
+              className="flex shrink-0 items-center gap-2 rounded-md px-2 py-2 sm:px-3 text-muted-foreground hover:bg-accent hover:text-accent-foreground focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-ring data-[status=active]:bg-accent data-[status=active]:font-medium data-[status=active]:text-foreground sm:py-1.5"
             >
               <area.icon aria-hidden className="size-5 sm:size-4" />
               <span className="sr-only sm:not-sr-only">{t(`nav.${area.key}`)}</span>
