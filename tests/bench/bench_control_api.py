@@ -12,7 +12,7 @@ history), on 1 M detections, 1 M passages and 2 cores.
 
 Keeps the database ``vigia_bench_api`` between runs (migrated by the control plane's ``migrate``
 through tests/support/databases.py; the detections are loaded with COPY once, ``--fresh`` reloads
-them), starts the API with the gunicorn command line of ``python -m vigia.control serve`` (its
+them), starts the API with the uWSGI command line of ``python -m vigia.control serve`` (its
 default workers and threads unless told otherwise) on a free port, and signs in with a real RS256
 access token.
 
@@ -44,8 +44,9 @@ CPU goes, not the waits on the database; ``pip install py-spy``).
 
 ``--in-process N`` measures instead the API's own CPU per request of EACH scenario, without a server
 nor a load generator: N requests of each scenario (drawn as the load draws them) through the WSGI
-application a gunicorn worker serves (``vigia.control.wsgi``) loaded in this process, three rounds,
-the thread's CPU time per request (median and least of the rounds) and the mix-weighted mean. On a
+application a uWSGI worker serves (``vigia.control.wsgi``) loaded in this process, three rounds,
+the thread's CPU time per request (median and least of the rounds) and the mix-weighted mean, and
+the CPU per request of the PostgreSQL backend that served them (``postgres_median``). On a
 shared, loaded machine this moves far less than the open-loop figures, so it is the figure to compare
 two versions of the API with.
 """
@@ -261,12 +262,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
-    """The gunicorn command line ``python -m vigia.control serve`` runs, on a local port."""
-    from vigia.control.core.management.commands.serve import gunicorn_argv
+def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    """The uWSGI command line ``python -m vigia.control serve`` runs, on a local port."""
+    from vigia.control.core.management.commands.serve import uwsgi_argv
 
     env = {**os.environ, "VIGIA_DATABASE_URL": url, "VIGIA_LOG_LEVEL": "WARNING"}
-    argv = gunicorn_argv(f"127.0.0.1:{port}", workers, threads, access_log=False)
+    argv = uwsgi_argv(f"127.0.0.1:{port}", workers, threads, access_log=False)
     return subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True)
 
 
@@ -277,7 +278,7 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], workers: int, timeou
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("gunicorn exited during start-up")
+            raise RuntimeError("the API server exited during start-up")
         try:
             if (httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
                     and len(psutil.Process(process.pid).children()) >= workers):
@@ -285,7 +286,7 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], workers: int, timeou
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise RuntimeError("gunicorn did not become ready")
+    raise RuntimeError("the API server did not become ready")
 
 
 def _explain(sql: str, params: list[Any], threshold: float | None = None) -> str:
@@ -541,17 +542,34 @@ def in_process(token: str, plates: list[str], mix: dict[str, float], count: int,
         for path in paths[:20]:  # warm: imports, caches, the connection
             call(path)
     spent: dict[str, list[float]] = {name: [] for name in plans}
+    backend_spent: dict[str, list[float]] = {name: [] for name in plans}
     for _ in range(rounds):
         for name, paths in plans.items():
+            backend = _backend()
+            backend_before = sum(backend.cpu_times()[:2])
             started = time.thread_time()
             for path in paths:
                 call(path)
             spent[name].append((time.thread_time() - started) * 1000 / len(paths))
-    scenarios = {name: {"median": round(statistics.median(v), 2), "least": round(min(v), 2)}
+            if _backend().pid != backend.pid:
+                raise RuntimeError("the API's database connection changed during a round")
+            backend_spent[name].append((sum(backend.cpu_times()[:2]) - backend_before) * 1000 / len(paths))
+    scenarios = {name: {"median": round(statistics.median(v), 2), "least": round(min(v), 2),
+                        "postgres_median": round(statistics.median(backend_spent[name]), 2)}
                  for name, v in spent.items()}
     total = sum(mix.values())
     return {"cpu_ms_per_request": scenarios,
-            "mix_mean_ms": round(sum(mix[n] * scenarios[n]["median"] for n in mix) / total, 2)}
+            "mix_mean_ms": round(sum(mix[n] * scenarios[n]["median"] for n in mix) / total, 2),
+            "postgres_mix_mean_ms": round(sum(mix[n] * scenarios[n]["postgres_median"] for n in mix) / total, 2)}
+
+
+def _backend() -> Any:
+    """The PostgreSQL backend serving this process's Django connection (opened if need be)."""
+    import psutil
+    from django.db import connection
+
+    connection.ensure_connection()
+    return psutil.Process(connection.connection.info.backend_pid)
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -580,7 +598,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--passages", type=int, default=1_000_000, help="Passages loaded.")
     parser.add_argument("--load-procs", type=int, default=1, help="Load generator processes.")
-    parser.add_argument("--workers", type=int, default=default_workers(), help="gunicorn workers (serve's default).")
+    parser.add_argument("--workers", type=int, default=default_workers(), help="API workers (serve's default).")
     parser.add_argument("--threads", type=int, default=default_threads(), help="Threads per worker (serve's default).")
     parser.add_argument("--profile", metavar="DIR", help="py-spy raw profiles of the API workers go here.")
     parser.add_argument("--fresh", action="store_true", help="Drop the bench database and load it again.")
@@ -617,13 +635,13 @@ def main() -> None:
     requests = request_plan(rng, plates, args.mix, int(args.rate * (args.warmup + args.duration)))
 
     port = free_port()
-    server = start_gunicorn(url, port, args.workers, args.threads)
+    server = start_server(url, port, args.workers, args.threads)
     loadavg_before = os.getloadavg()
     try:
         wait_ready(port, server, args.workers)
         result = measure(args, port, server, token, requests)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        server.send_signal(signal.SIGTERM)  # to uWSGI's master, as docker and Kubernetes stop it
         server.wait(timeout=30)
     loadavg_after = os.getloadavg()
 
@@ -647,7 +665,7 @@ def main() -> None:
         "duration_s": args.duration,
         "connections": args.connections,
         "mix": args.mix,
-        "server": {"gunicorn_workers": args.workers, "threads": args.threads, "cpus": os.cpu_count()},
+        "server": {"uwsgi_workers": args.workers, "threads": args.threads, "cpus": os.cpu_count()},
         **scenarios,
         "requests": result["measured"],
         "errors": result["errors"],

@@ -1,4 +1,4 @@
-"""The HTTP APIs under contract test, as real processes: control (gunicorn, as ``make run`` serves it),
+"""The HTTP APIs under contract test, as real processes: control (uWSGI, as ``make run`` serves it),
 ingest-frames and ingest-sensors, each ``python -m vigia.<service>`` on a free loopback port, on a
 throwaway migrated database, a RabbitMQ vhost of their own and the tests' Redis database (flushed
 before and after).

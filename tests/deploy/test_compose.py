@@ -62,11 +62,10 @@ INFRA_VARIABLES = {
 }
 # VIGIA_* variables read with os.environ rather than through a settings model.
 EXTRA_VIGIA_VARIABLES = {
-    "VIGIA_CONTROL_BIND": ("0.0.0.0:8000", "Address gunicorn binds for the control API."),
-    "VIGIA_CONTROL_WORKERS": ("0", "gunicorn workers of the control API (0: two per core)."),
-    "VIGIA_CONTROL_THREADS": ("2", "Threads per gunicorn worker of the control API."),
-    "VIGIA_CONTROL_KEEPALIVE_REQUESTS": ("25", "Requests a kept-alive connection to the control API answers "
-                                         "before it is closed, so clients reconnect and spread over the workers."),
+    "VIGIA_CONTROL_BIND": ("0.0.0.0:8000", "Address uWSGI binds for the control API."),
+    "VIGIA_CONTROL_WORKERS": ("0", "uWSGI worker processes of the control API (0: two per core)."),
+    "VIGIA_CONTROL_THREADS": ("2", "Threads per uWSGI worker of the control API."),
+    "VIGIA_CONTROL_GRACE_S": ("20", "Seconds the control API's workers get to finish their requests after SIGTERM."),
     "VIGIA_SECRETS_DIR": ("", "Directory of secret files, one per setting (e.g. vigia_secret_key)."),
 }
 # Set (uncommented) in .env.example: the secrets an admin must replace outside development.

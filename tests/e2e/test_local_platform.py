@@ -1,4 +1,4 @@
-"""The embedded platform end to end, as `make run` starts it: control API (gunicorn), outbox relay
+"""The embedded platform end to end, as `make run` starts it: control API (uWSGI), outbox relay
 and recorder as real processes on a database and a broker vhost of their own.
 
 An operator logs in, adds a camera and sees the change event leave through the outbox without

@@ -1,4 +1,4 @@
-"""The client address behind the proxies, end to end against the real control plane (gunicorn on
+"""The client address behind the proxies, end to end against the real control plane (uWSGI on
 loopback, its own database, Redis): who the audit log names, and whom sign-in lock-outs lock.
 
 The server trusts only 127.0.0.1 as a proxy (``VIGIA_TRUSTED_PROXIES=127.0.0.1/32``). A request

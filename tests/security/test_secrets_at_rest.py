@@ -1,6 +1,6 @@
 """RTSP credentials never rest in clear: not in the database, not on the broker, not in the logs.
 
-The control API (gunicorn) and the outbox relay run as real processes on a database and a broker
+The control API (uWSGI) and the outbox relay run as real processes on a database and a broker
 vhost of their own, with the topology declared as ``make migrate`` does it. An operator creates a
 camera whose URL holds a password, then changes it; the relay publishes both changes; one copy of
 each is dead-lettered (a consumer giving up on it). Then the whole database dump (``pg_dump``; bytea

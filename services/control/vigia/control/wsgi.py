@@ -1,4 +1,4 @@
-"""The WSGI application a gunicorn worker serves (``vigia.control.wsgi:application``), loaded whole
+"""The WSGI application the API server serves (``vigia.control.wsgi:application``), loaded whole
 before the first request: the URLconf with its views, serializers and filter sets too."""
 
 import gc
