@@ -268,7 +268,8 @@ def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.
 
     env = {**os.environ, "VIGIA_DATABASE_URL": url, "VIGIA_LOG_LEVEL": "WARNING"}
     argv = uwsgi_argv(f"127.0.0.1:{port}", workers, threads, access_log=False)
-    return subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True)
+    # Its log goes to this script's stderr: stdout is the JSON line alone.
+    return subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True, stdout=sys.stderr)
 
 
 def wait_ready(port: int, process: subprocess.Popen[bytes], workers: int, timeout: float = 60) -> None:

@@ -82,5 +82,7 @@ def test_sigterm_stops_it_gracefully_and_the_port_is_free(served: Served) -> Non
     # Last: the module's server stops here.
     served.process.send_signal(signal.SIGTERM)
     assert served.process.wait(30) == 0
+    lines = served.log.read_text().splitlines()
+    assert lines[-1].endswith("graceful shutdown triggered...")  # one line says it stopped, no farewells
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", served.port)) != 0

@@ -14,8 +14,9 @@ downloads stream for as long as the client reads, and the database's statement t
 queries), as gunicorn's gthread workers cut none. The master loads the application once and forks
 the workers from it (its loaded modules frozen out of the collector, see :mod:`vigia.control.wsgi`,
 and shared); a SIGTERM while it loads stops it too.
-uWSGI's start-up banner is filtered out of the log: what is left is the application's log, one
-"control ready" line, and uWSGI's own errors.
+uWSGI's start-up banner is filtered out of the log: what is left is the application's log, the
+request log, one "control ready" line, one "graceful shutdown triggered" line when it stops, and
+uWSGI's own errors.
 """
 
 from __future__ import annotations
@@ -35,8 +36,7 @@ BUFFER_BYTES = 32768
 _BANNER = (" ?\\*\\*\\*", "compiled with", "os: ", "nodename", "machine: ", "clock source", "pcre", "detected ",
            "current working", "uWSGI running", "your ", "lock engine", "thunder lock", "uwsgi socket",
            "Python version", "--- Python", "Python main", "python threads", "mapped ", "spawned uWSGI",
-           "WSGI app", "running \"", "Gracefully killing", "worker \\d+ buried", "goodbye",
-           "graceful shutdown triggered", "SIGINT/SIGTERM", "[^ ]+ \\d+ \\d\\d:\\d\\d:\\d\\d \\d{4} - ")
+           "WSGI app", "running \"", "Gracefully killing", "worker \\d+ buried", "goodbye", "SIGINT/SIGTERM")
 
 
 def default_workers() -> int:
