@@ -274,9 +274,41 @@ def notifications() -> dict:
                      description="Notifier deliveries, failures and latency per channel kind; its queues.")
 
 
+def learning() -> dict:
+    lay = Layout()
+    panels = [
+        panel(lay, "Forecast refreshes per minute by outcome", [
+            target(f"sum by (outcome) (rate(vigia_forecast_refreshes_total[{RI}])) * 60", "{{outcome}}")],
+            description="Device metrics the forecast service refreshed (stored; fallback: the statistical model "
+                        "stood in for a short history; no_data; failed)."),
+        panel(lay, "Forecast refresh time per device metric P50/P95/P99", quantiles("vigia_forecast_seconds"),
+              unit="s", description="Read, compare with the forecast in force, forecast, store."),
+        panel(lay, "Forecast anomalies per hour by metric", [
+            target("sum by (metric) (increase(vigia_forecast_anomalies_total[1h]))", "{{metric}}")],
+            description="Readings outside their forecast band, published as anomaly.detected of kind forecast."),
+        panel(lay, "False-alarm scoring per hour", [
+            target("sum by (source, outcome) (increase(correlator_false_alarm_scores_total[1h]))",
+                   "{{source}} {{outcome}}")],
+            description="Events the organization's active classifier scored (live or from the evidence bundle); "
+                        "marked: a likely false alarm by the organization's threshold; failed: left unscored."),
+        panel(lay, "Training runs (24 h) by outcome", [
+            target("sum by (outcome) (increase(vigia_trainer_runs_total[24h]))", "{{outcome}}")]),
+        panel(lay, "Training run time P50/P95", quantiles("vigia_trainer_run_seconds")[:2], unit="s"),
+        panel(lay, "Faces per hour by outcome", [
+            target("sum by (outcome) (increase(vigia_vision_faces_total[1h]))", "{{outcome}}")],
+            description="Faces found in person boxes of cameras with face recognition on: known, unknown kept "
+                        "(the organization stores unknown faces) or dropped."),
+        panel(lay, "Face detection and embedding time per frame P50/P95/P99", quantiles("vigia_vision_face_seconds"),
+              unit="s"),
+    ]
+    return dashboard("vigia-learning", "Vigia / Forecasts, faces and learning", panels, time_from="now-24h",
+                     description="The forecast service, face recognition in vision, the false-alarm classifier's "
+                                 "scoring (correlator) and its training runs (trainer).")
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
-    for build in (cameras, latency, ai, sensors, notifications):
+    for build in (cameras, latency, ai, sensors, notifications, learning):
         board = build()
         (OUT / f"{board['uid']}.json").write_text(json.dumps(board, indent=2, ensure_ascii=False) + "\n")
 

@@ -28,6 +28,7 @@ from vigia.common.db import classifier_models, organizations, telemetry
 from vigia.common.messages import Envelope, EventChanged, ModelActivated, make, time_ns_to_datetime
 from vigia.common.settings import CommonSettings
 from vigia.common.storage import ensure_default_buckets, open_store
+from vigia.correlator import metrics
 from vigia.correlator.app import run
 from vigia.correlator.config import CorrelatorSettings
 from vigia.correlator.evidence import EvidenceBuilder, audio_key, frames_key
@@ -83,6 +84,10 @@ async def correlator(database_url: str, amqp_url: str, redis_prefix: str, tmp_pa
     await asyncio.wait_for(task, 30)
 
 
+def _scores(source: str, outcome: str) -> float:
+    return metrics.FALSE_ALARM_SCORES.labels(source, outcome)._value.get()
+
+
 def changes(messages: list[Envelope]) -> list[EventChanged]:
     return [m.data for m in messages if isinstance(m.data, EventChanged)]
 
@@ -93,10 +98,14 @@ async def test_events_are_scored_on_each_change_and_again_from_their_evidence(
     site = make_site()
     model = add_version(engine, tmp_path / "objects", site.org, 1, logit=2.0, active=True)  # score 0.881
     set_threshold(engine, site.org, 0.8)
+    marked_before = {source: _scores(source, "marked") for source in ("live", "bundle")}
     now = time.time_ns()
     await publish(publisher, anomaly(site, "magnetic", now), anomaly(site, "audio_voice", now + 100 * MS))
     messages = await tap.collect(lambda seen: ended(seen) and len(changes(seen)) >= 3, within=30)
     scored = changes(messages)
+    # Counted for the dashboard: every change marked from the live sources, then once from the bundle.
+    assert _scores("live", "marked") - marked_before["live"] == len(scored) - 1
+    assert _scores("bundle", "marked") - marked_before["bundle"] == 1
     assert [m.type for m in messages][:1] == ["event.created"]
     for change in scored:
         assert change.false_alarm_score == pytest.approx(0.8808, abs=1e-3)

@@ -19,11 +19,15 @@ from vigia.common import db
 from vigia.common.false_alarms import dataset_hash, sample_from_bundle
 from vigia.common.storage import ObjectStore
 from vigia.trainer.dataset import build_dataset
-from vigia.trainer.service import run_training
+from vigia.trainer.service import RUN_SECONDS, RUNS, run_training
 from vigia.trainer.training import TrainingOptions
 from vigia.trainer.versions import create_run, fail_stale_runs
 
 FAST = TrainingOptions(epochs=12, batch_size=8, learning_rate=5e-3, min_samples=8, seed=1, accelerator="cpu")
+
+
+def _timed_runs() -> float:
+    return next(s.value for s in RUN_SECONDS.collect()[0].samples if s.name.endswith("_count"))
 
 
 def test_the_data_set_is_the_classified_events_with_bundles_oldest_first(
@@ -44,8 +48,10 @@ def test_a_run_trains_measures_and_stores_the_next_version(
         engine: Engine, store: ObjectStore, org: uuid.UUID, classified: Callable[..., Any]) -> None:
     made = classified(true=8, false=8)
     run = create_run(engine, org)
+    succeeded, timed = RUNS.labels("succeeded")._value.get(), _timed_runs()
     outcome = run_training(engine, store, org, run, FAST)
     assert outcome.status == "succeeded", outcome
+    assert RUNS.labels("succeeded")._value.get() == succeeded + 1 and _timed_runs() == timed + 1
     assert outcome.version == 1 and outcome.samples == 16
     expected_hash = dataset_hash((str(e), 1 if c == "false_positive" else 0) for e, c in made)
     with engine.connect() as conn:
@@ -86,8 +92,10 @@ def test_too_few_classified_events_fail_the_run_saying_why(
 
 def test_another_organizations_run_is_not_taken(engine: Engine, store: ObjectStore, org: uuid.UUID) -> None:
     run = create_run(engine, org)
+    skipped, timed = RUNS.labels("skipped")._value.get(), _timed_runs()
     outcome = run_training(engine, store, uuid.uuid4(), run, FAST)
     assert outcome.status == "skipped"
+    assert RUNS.labels("skipped")._value.get() == skipped + 1 and _timed_runs() == timed  # no run, no time
     with engine.connect() as conn:
         assert conn.execute(select(db.training_runs.c.status).where(db.training_runs.c.id == run)).scalar() == "queued"
 

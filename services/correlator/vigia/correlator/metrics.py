@@ -15,3 +15,7 @@ EVIDENCE = Counter("correlator_evidence_bundles_total", "Evidence jobs, by outco
                    "already complete, failed)", ["outcome"])
 EVIDENCE_SECONDS = Histogram("correlator_evidence_build_seconds", "Time to build one evidence bundle",
                              buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
+FALSE_ALARM_SCORES = Counter("correlator_false_alarm_scores_total", "Events scored by the organization's active "
+                             "false-alarm classifier, by source (live: from the incident's sources; bundle: from "
+                             "its built evidence bundle) and outcome (scored; marked: at or above the organization's "
+                             "threshold, a likely false alarm; failed: the event went unscored)", ["source", "outcome"])

@@ -224,10 +224,14 @@ class Correlator:
             return None
         try:
             job, _ = self._evidence_job(org, key, site, incident)
-            return await self.scorer.score_sources(job, config.false_alarm_threshold)
+            scoring = await self.scorer.score_sources(job, config.false_alarm_threshold)
         except Exception:
+            metrics.FALSE_ALARM_SCORES.labels("live", "failed").inc()
             log.exception("false-alarm scoring failed; the event goes unscored", extra={"event": incident.event})
             return None
+        if scoring is not None:
+            metrics.FALSE_ALARM_SCORES.labels("live", "marked" if scoring.likely_false_alarm else "scored").inc()
+        return scoring
 
     async def score_evidence(self, job: dict[str, Any]) -> None:
         """Score a closed event again from its built evidence bundle and publish that as an
@@ -240,9 +244,14 @@ class Correlator:
         if state.incident is not None and state.incident.event == job["event"]:
             return
         config = await asyncio.to_thread(self.directory.org_config, org)
-        scoring = await self.scorer.score_bundle(org, job["event"], config.false_alarm_threshold)
+        try:
+            scoring = await self.scorer.score_bundle(org, job["event"], config.false_alarm_threshold)
+        except Exception:
+            metrics.FALSE_ALARM_SCORES.labels("bundle", "failed").inc()
+            raise
         if scoring is None:
             return
+        metrics.FALSE_ALARM_SCORES.labels("bundle", "marked" if scoring.likely_false_alarm else "scored").inc()
         data = EventChanged.model_validate({**job["message"], **scoring_fields(scoring)})
         await self.publisher.publish(Envelope(id=uuid7(), type="event.updated", org=org, source=self.source,
                                               data=data))

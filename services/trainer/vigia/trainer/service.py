@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
+from prometheus_client import Counter, Histogram
 from sqlalchemy import Engine
 
 from vigia.common.broker import MessageMeta
@@ -23,6 +25,12 @@ from vigia.trainer.training import NotEnoughExamples, TrainingOptions, train
 from vigia.trainer.versions import finish_run, save_version, start_run
 
 log = logging.getLogger(__name__)
+
+RUNS = Counter("vigia_trainer_runs_total", "Training runs carried out, by outcome (succeeded: a new version; "
+               "failed: too few labelled events or an error, said on the run; skipped: not a queued run of the "
+               "organization, e.g. a redelivered request)", ["outcome"])
+RUN_SECONDS = Histogram("vigia_trainer_run_seconds", "Time of one training run that started (data set, training, "
+                        "measuring, storing the version)", buckets=(5, 15, 30, 60, 120, 300, 600, 1200, 3600))
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,10 @@ def run_training(engine: Engine, store: ObjectStore, org: uuid.UUID, run: uuid.U
                  *, max_samples: int = 20_000, ffmpeg: str = "ffmpeg") -> RunOutcome:
     """Carry out the organization's queued run ``run`` (blocking)."""
     if not start_run(engine, org, run):
+        RUNS.labels("skipped").inc()
         return RunOutcome(run, "skipped")
     samples = 0
+    started = time.monotonic()
     try:
         dataset = build_dataset(engine, store, org, limit=max_samples, ffmpeg=ffmpeg)
         samples = len(dataset)
@@ -49,12 +59,18 @@ def run_training(engine: Engine, store: ObjectStore, org: uuid.UUID, run: uuid.U
         model, version = save_version(engine, store, org, trained, dataset, run)
     except NotEnoughExamples as exc:
         finish_run(engine, run, samples=samples, error=str(exc))
+        RUNS.labels("failed").inc()
+        RUN_SECONDS.observe(time.monotonic() - started)
         return RunOutcome(run, "failed", samples=samples, error=str(exc))
     except Exception as exc:
         log.exception("training run failed", extra={"run": str(run), "org": str(org)})
         finish_run(engine, run, samples=samples, error=f"{type(exc).__name__}: {exc}")
+        RUNS.labels("failed").inc()
+        RUN_SECONDS.observe(time.monotonic() - started)
         raise
     finish_run(engine, run, model=model, samples=samples)
+    RUNS.labels("succeeded").inc()
+    RUN_SECONDS.observe(time.monotonic() - started)
     log.info("training run succeeded", extra={"run": str(run), "org": str(org), "model": str(model),
                                               "version": version, "samples": samples})
     return RunOutcome(run, "succeeded", model, version, samples, dataset.hash)
