@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from vigia.forecast.series import parse_metrics, read_series, step_floor
+from vigia.forecast.series import StepMeans, parse_metrics, read_series, step_floor
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -58,3 +58,57 @@ def test_each_metric_may_have_its_own_step_and_season() -> None:
                          ("", "no metric")):
         with pytest.raises(ValueError, match=problem):
             parse_metrics(bad, timedelta(minutes=1), timedelta(days=1))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_kept_step_means_give_the_full_read_and_only_new_steps_are_read(
+        engine: Engine, org: uuid.UUID, device: uuid.UUID, write_readings: Callable[..., None]) -> None:
+    at = lambda minute, second=0: T0 + timedelta(minutes=minute, seconds=second)  # noqa: E731
+    write_readings([(at(m, s), float(m * 10 + s)) for m in range(0, 20) for s in (0, 30)])
+    clock = Clock()
+    steps = StepMeans(late_steps=2, full_read_s=3600, clock=clock)
+    with engine.connect() as conn:
+        first = steps.read(conn, org, device, "mag_magnitude", 60, at(20), steps=15)
+    assert first is not None and (steps.full_reads, steps.partial_reads) == (1, 0)
+
+    # Five more minutes of readings, one of them late (in the last kept step, 19) and one too late
+    # (in step 10, older than the two steps read again).
+    write_readings([(at(m, s), float(m * 10 + s)) for m in range(20, 25) for s in (0, 30)])
+    write_readings([(at(19, 45), 1000.0), (at(10, 45), 5000.0)])
+    clock.now += 300
+    with engine.connect() as conn:
+        kept = steps.read(conn, org, device, "mag_magnitude", 60, at(25), steps=15)
+        full = read_series(conn, org, device, "mag_magnitude", 60, at(25), steps=15)
+    assert (steps.full_reads, steps.partial_reads) == (1, 1)
+    assert kept is not None and full is not None and kept.start == full.start == at(10)
+    # The same steps as a full read, but step 10's too-late reading, which the full read averages in.
+    np.testing.assert_allclose(kept.values[1:], full.values[1:])
+    assert kept.values[9] == pytest.approx((190 + 220 + 1000) / 3)  # the late one of step 19 is in
+    assert kept.values[0] == pytest.approx(115) and full.values[0] == pytest.approx((100 + 130 + 5000) / 3)
+
+    # An hour on, everything is read again: the too-late reading is in.
+    clock.now += 3600
+    with engine.connect() as conn:
+        again = steps.read(conn, org, device, "mag_magnitude", 60, at(25), steps=15)
+    assert steps.full_reads == 2 and again is not None
+    np.testing.assert_allclose(again.values, full.values)
+    assert again.observed.tolist() == full.observed.tolist()
+
+
+def test_kept_step_means_are_bounded_and_a_metric_without_readings_has_none(
+        engine: Engine, org: uuid.UUID, device: uuid.UUID, write_readings: Callable[..., None]) -> None:
+    write_readings([(T0 + timedelta(seconds=10), 1.0)])
+    steps = StepMeans(max_series=1, clock=Clock())
+    with engine.connect() as conn:
+        assert steps.read(conn, org, device, "audio_peak", 60, T0 + timedelta(minutes=5), steps=10) is None
+        assert steps.read(conn, org, device, "mag_magnitude", 60, T0 + timedelta(minutes=5), steps=10) is not None
+        # audio_peak was let go to keep one series: read whole again.
+        assert steps.read(conn, org, device, "audio_peak", 60, T0 + timedelta(minutes=6), steps=10) is None
+    assert (steps.full_reads, steps.partial_reads) == (3, 0)

@@ -10,7 +10,11 @@ steps that had readings from the filled ones: only those are compared with a for
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -105,11 +109,69 @@ def read_series(conn: Connection, org: uuid.UUID, device: uuid.UUID, metric: str
     """The device metric's last ``steps`` steps before ``until`` (a step boundary), resampled and
     gap-filled (module docstring); None when it has no reading in them."""
     since = until - timedelta(seconds=step_s * steps)
+    buckets = _step_means(conn, org, device, metric, step_s, since, until)
+    return fill_gaps(metric, step_s, buckets, until) if buckets else None
+
+
+def _step_means(conn: Connection, org: uuid.UUID, device: uuid.UUID, metric: str, step_s: int,
+                since: datetime, until: datetime) -> list[tuple[datetime, float]]:
     rows = conn.exec_driver_sql(telemetry_steps_sql(metric), {
         "step": step_s, "origin": STEP_ORIGIN, "org": org, "device": device, "since": since, "until": until}).all()
-    if not rows:
-        return None
-    return fill_gaps(metric, step_s, [(row.bucket, float(row.value)) for row in rows], until)
+    return [(row.bucket, float(row.value)) for row in rows]
+
+
+class StepMeans:
+    """:func:`read_series` that reads each device metric's steps once: the step means read before
+    are kept (per device metric, the last ``steps`` of them as two arrays, 16 bytes a step), and
+    the next refresh reads only the steps since, plus the last ``late_steps`` again for readings
+    that came in late. A phone at 10 Hz has ~300 000 readings in 512 one-minute steps; a refresh
+    every 5 minutes then reads ~3 000 of them instead.
+
+    A reading that comes later than ``late_steps`` steps is seen at the next full read: every
+    ``full_read_s`` (an hour) per device metric, and whenever the window moved back or jumped past
+    what is kept. At most ``max_series`` device metrics are kept (least recently refreshed out).
+    """
+
+    def __init__(self, *, late_steps: int = 2, full_read_s: float = 3600.0, max_series: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.late_steps = late_steps
+        self.full_read_s = full_read_s
+        self.max_series = max_series
+        self.clock = clock
+        # (org, device, metric, step) -> (bucket starts as epoch seconds, means, read up to, full read at)
+        self._kept: OrderedDict[tuple[uuid.UUID, uuid.UUID, str, int],
+                                tuple[np.ndarray, np.ndarray, datetime, float]] = OrderedDict()
+        self._lock = threading.Lock()  # refreshes run in worker threads
+        self.full_reads = self.partial_reads = 0
+
+    def read(self, conn: Connection, org: uuid.UUID, device: uuid.UUID, metric: str, step_s: int,
+             until: datetime, steps: int) -> Series | None:
+        """As :func:`read_series`, reading only what it does not keep (class docstring)."""
+        key = (org, device, metric, step_s)
+        window = until - timedelta(seconds=step_s * steps)
+        now = self.clock()
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and kept[2] <= until and now - kept[3] < self.full_read_s:
+            since = max(window, kept[2] - timedelta(seconds=step_s * self.late_steps))
+            stay = (kept[0] >= window.timestamp()) & (kept[0] < since.timestamp())
+            starts, means, full_at = kept[0][stay], kept[1][stay], kept[3]
+            self.partial_reads += 1
+        else:
+            since, starts, means, full_at = window, np.empty(0), np.empty(0), now
+            self.full_reads += 1
+        fresh = _step_means(conn, org, device, metric, step_s, since, until)
+        starts = np.concatenate([starts, np.array([t.timestamp() for t, _ in fresh], dtype=np.float64)])
+        means = np.concatenate([means, np.array([v for _, v in fresh], dtype=np.float64)])
+        with self._lock:
+            self._kept[key] = (starts, means, until, full_at)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.max_series:
+                self._kept.popitem(last=False)
+        if not len(starts):
+            return None
+        buckets = [(datetime.fromtimestamp(t, until.tzinfo), float(v)) for t, v in zip(starts, means, strict=True)]
+        return fill_gaps(metric, step_s, buckets, until)
 
 
 def fill_gaps(metric: str, step_s: int, buckets: list[tuple[datetime, float]], until: datetime) -> Series:

@@ -1,6 +1,7 @@
 """The forecast service's work, one device metric at a time (:meth:`ForecastService.refresh_metric`):
 
-1. read the metric's last ``CONTEXT`` steps (:func:`vigia.forecast.series.read_series`);
+1. read the metric's last ``CONTEXT`` steps (:class:`vigia.forecast.series.StepMeans`: only those
+   since the last refresh from the database, the others kept);
 2. compare the steps completed since the forecast in force was made with its band: each observed
    step outside it (by ``threshold`` half-widths) is published as ``anomaly.detected`` of kind
    ``forecast`` with an id derived from (device, metric, step), so a refresh repeated after a crash
@@ -44,7 +45,7 @@ from vigia.common.messages import (
 from vigia.forecast import models
 from vigia.forecast.forecasts import StoredForecast, active_devices, device_org, latest_forecast, store_forecast
 from vigia.forecast.models.base import CONTEXT, HORIZON, Forecaster
-from vigia.forecast.series import MetricSpec, Series, read_series, step_floor
+from vigia.forecast.series import MetricSpec, Series, StepMeans, step_floor
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,9 @@ class ForecastService:
 
     def __init__(self, engine: Engine, model: Forecaster, metrics: list[MetricSpec], publish: Publish, *,
                  threshold: float = 1.0, min_history: int = 0, source: str = "forecast",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, steps: StepMeans | None = None) -> None:
         self.engine = engine
+        self.steps = steps or StepMeans()  # each refresh reads only the steps since the last
         self.model = model
         self.metrics = {spec.name: spec for spec in metrics}
         self.publish = publish
@@ -246,7 +248,7 @@ class ForecastService:
     def _inputs(self, org: uuid.UUID, device: uuid.UUID, spec: MetricSpec,
                 until: datetime) -> tuple[Series | None, StoredForecast | None]:
         with self.engine.connect() as conn:
-            series = read_series(conn, org, device, spec.name, spec.step_s, until, CONTEXT)
+            series = self.steps.read(conn, org, device, spec.name, spec.step_s, until, CONTEXT)
             previous = latest_forecast(conn, org, device, spec.name) if series is not None else None
         return series, previous
 
