@@ -5,6 +5,9 @@ Start-up: logging, settings, the model (the forecast registry), PostgreSQL, Redi
 connection (topology declared), the publisher, metrics/health, the ``forecast.control`` consumer
 (on-demand refreshes), then the scheduled rounds under the Redis leader lease until SIGTERM, which
 stops consuming (finishing the refresh in flight), cancels the round, releases the lease, closes.
+
+``python -m vigia.forecast train-ttm --org <slug> --out <dir>`` trains a TinyTimeMixer on the
+organization's own history instead (:mod:`vigia.forecast.training`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 
 from redis.asyncio import Redis
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -84,6 +88,10 @@ async def run(settings: ForecastSettings, stopping: asyncio.Event | None = None)
 def main() -> None:
     settings = ForecastSettings()
     configure_logging(settings.log_level, settings.log_json)
+    if sys.argv[1:2] == ["train-ttm"]:  # a TTM trained on an organization's own history
+        from vigia.forecast.training import main as train_main
+
+        sys.exit(train_main(sys.argv[2:]))
     asyncio.run(run(settings))
 
 
