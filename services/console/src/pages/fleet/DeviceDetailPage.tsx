@@ -7,6 +7,7 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
 import { lazy, Suspense, useCallback } from "react";
+import type { TFunction } from "i18next";
 import { useTranslation } from "react-i18next";
 
 import { session } from "@/app";
@@ -20,7 +21,7 @@ import { organizationSettings } from "@/pages/dashboard-queries";
 import { Credentials } from "./Credentials";
 import * as q from "./queries";
 import { deviceRoute } from "./route";
-import { METRICS, type Metric, metricsPresent } from "./series";
+import { fallbackParts, METRICS, type Metric, metricsPresent } from "./series";
 import { StatusBadge } from "./StatusBadge";
 
 const SignalChart = lazy(() => import("./SignalChart"));
@@ -72,7 +73,7 @@ function Signal({ device, metric, timeZone }: { device: string; metric: Metric |
           <span data-testid="forecast-summary">
             {forecast ? t("fleet.forecastBy", { model: forecast.model, level: forecast.level,
               made: formatDateTime(forecast.made_at, timeZone, i18n.language) }) : t("fleet.noForecast")}
-            {forecast?.fallback && <> · {t("fleet.forecastFallback", { why: forecast.fallback })}</>}
+            {forecast?.fallback && <> · {t("fleet.forecastFallback", { why: fallbackWhy(forecast.fallback, t) })}</>}
           </span>
         </p>
       </CardContent>
@@ -161,4 +162,13 @@ export function DeviceDetailPage() {
       </div>
     </main>
   );
+}
+
+/** The fallback sentence in the console's language when it has the service's usual shape. */
+function fallbackWhy(sentence: string, t: TFunction): string {
+  const parts = fallbackParts(sentence);
+  if (!parts) return sentence;
+  const why = t("fleet.forecastFallbackWhy", { have: parts.have, model: parts.model, need: parts.need,
+    standIn: parts.standIn });
+  return parts.more ? `${why} (${parts.more})` : why;
 }

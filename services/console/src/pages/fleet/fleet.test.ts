@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { statusesOf, toggle, validateFleetSearch } from "./filters";
 import { boundsOf, fleetFeatures, offlineStyle } from "./mapData";
-import { forecastColumns, marksWithin, metricsPresent, toSeries } from "./series";
+import { fallbackParts, forecastColumns, marksWithin, metricsPresent, toSeries } from "./series";
 
 describe("fleet filters in the URL", () => {
   it("keep known statuses and kinds in their order, from a list or a comma-separated value", () => {
@@ -84,5 +84,18 @@ describe("the forecast chart's data", () => {
       [null, null, 49.5, 49],
       [null, null, 53.5, 55],
     ]);
+  });
+});
+
+describe("the forecast's fallback sentence", () => {
+  it("is taken apart to be said in the console's language", () => {
+    expect(fallbackParts("212 steps of history, ttm needs 512: AutoETS")).toEqual(
+      { have: 212, model: "ttm", need: 512, standIn: "AutoETS", more: null });
+    expect(fallbackParts("20 steps of history, auto_ets needs 48: seasonal naive (only 20 steps)")).toEqual(
+      { have: 20, model: "auto_ets", need: 48, standIn: "seasonal naive", more: "only 20 steps" });
+  });
+
+  it("of another shape is shown as it came", () => {
+    expect(fallbackParts("the model could not be loaded")).toBeNull();
   });
 });

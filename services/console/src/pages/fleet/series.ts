@@ -74,3 +74,14 @@ export function forecastColumns(forecast: MetricForecast): [number[], (number | 
   const column = (key: "value" | "mean" | "lower" | "upper") => times.map((x) => rows.get(x)![key]);
   return [times, column("value"), column("mean"), column("lower"), column("upper")];
 }
+
+/** The forecast service's fallback sentence ("212 steps of history, ttm needs 512: AutoETS", maybe
+ * with the stand-in's own reason in parentheses) as its parts, to be said in the console's language;
+ * null for a sentence of another shape (shown as it came). */
+export function fallbackParts(sentence: string): { have: number; model: string; need: number; standIn: string;
+  more: string | null } | null {
+  const match = /^(\d+) steps of history, (\S+) needs (\d+): ([^(]+?)(?: \((.+)\))?$/.exec(sentence);
+  const [, have, model, need, standIn, more] = match ?? [];
+  if (have === undefined || model === undefined || need === undefined || standIn === undefined) return null;
+  return { have: Number(have), model, need: Number(need), standIn, more: more ?? null };
+}
