@@ -112,3 +112,18 @@ def test_kept_step_means_are_bounded_and_a_metric_without_readings_has_none(
         # audio_peak was let go to keep one series: read whole again.
         assert steps.read(conn, org, device, "audio_peak", 60, T0 + timedelta(minutes=6), steps=10) is None
     assert (steps.full_reads, steps.partial_reads) == (3, 0)
+
+
+def test_a_window_reaching_further_back_than_what_is_kept_is_read_whole(
+        engine: Engine, org: uuid.UUID, device: uuid.UUID, write_readings: Callable[..., None]) -> None:
+    write_readings([(T0 + timedelta(minutes=m, seconds=5), float(m)) for m in range(30)])
+    steps = StepMeans(clock=Clock())
+    until = T0 + timedelta(minutes=30)
+    with engine.connect() as conn:
+        short = steps.read(conn, org, device, "mag_magnitude", 60, until, steps=5)
+        long = steps.read(conn, org, device, "mag_magnitude", 60, until, steps=20)
+        again = steps.read(conn, org, device, "mag_magnitude", 60, until + timedelta(minutes=1), steps=20)
+    assert short is not None and len(short) == 5
+    assert long is not None and long.start == T0 + timedelta(minutes=10) and len(long) == 20
+    assert again is not None and again.start == T0 + timedelta(minutes=11) and len(again) == 20
+    assert (steps.full_reads, steps.partial_reads) == (2, 1)

@@ -128,8 +128,8 @@ class StepMeans:
     every 5 minutes then reads ~3 000 of them instead.
 
     A reading that comes later than ``late_steps`` steps is seen at the next full read: every
-    ``full_read_s`` (an hour) per device metric, and whenever the window moved back or jumped past
-    what is kept. At most ``max_series`` device metrics are kept (least recently refreshed out).
+    ``full_read_s`` (an hour) per device metric, and whenever the window moved back or reaches
+    further back than what is kept. At most ``max_series`` device metrics are kept (least recently refreshed out).
     """
 
     def __init__(self, *, late_steps: int = 2, full_read_s: float = 3600.0, max_series: int = 10_000,
@@ -138,9 +138,10 @@ class StepMeans:
         self.full_read_s = full_read_s
         self.max_series = max_series
         self.clock = clock
-        # (org, device, metric, step) -> (bucket starts as epoch seconds, means, read up to, full read at)
+        # (org, device, metric, step) -> (bucket starts as epoch seconds, means, read from, read up to,
+        # full read at)
         self._kept: OrderedDict[tuple[uuid.UUID, uuid.UUID, str, int],
-                                tuple[np.ndarray, np.ndarray, datetime, float]] = OrderedDict()
+                                tuple[np.ndarray, np.ndarray, datetime, datetime, float]] = OrderedDict()
         self._lock = threading.Lock()  # refreshes run in worker threads
         self.full_reads = self.partial_reads = 0
 
@@ -152,10 +153,10 @@ class StepMeans:
         now = self.clock()
         with self._lock:
             kept = self._kept.get(key)
-        if kept is not None and kept[2] <= until and now - kept[3] < self.full_read_s:
-            since = max(window, kept[2] - timedelta(seconds=step_s * self.late_steps))
+        if kept is not None and kept[2] <= window and kept[3] <= until and now - kept[4] < self.full_read_s:
+            since = max(window, kept[3] - timedelta(seconds=step_s * self.late_steps))
             stay = (kept[0] >= window.timestamp()) & (kept[0] < since.timestamp())
-            starts, means, full_at = kept[0][stay], kept[1][stay], kept[3]
+            starts, means, full_at = kept[0][stay], kept[1][stay], kept[4]
             self.partial_reads += 1
         else:
             since, starts, means, full_at = window, np.empty(0), np.empty(0), now
@@ -164,7 +165,7 @@ class StepMeans:
         starts = np.concatenate([starts, np.array([t.timestamp() for t, _ in fresh], dtype=np.float64)])
         means = np.concatenate([means, np.array([v for _, v in fresh], dtype=np.float64)])
         with self._lock:
-            self._kept[key] = (starts, means, until, full_at)
+            self._kept[key] = (starts, means, window, until, full_at)  # what is kept now covers [window, until)
             self._kept.move_to_end(key)
             while len(self._kept) > self.max_series:
                 self._kept.popitem(last=False)
