@@ -286,13 +286,7 @@ class EvidenceBuilder:
             jpegs = [jpeg for _, jpeg in sorted(await asyncio.to_thread(self._snapshots, job))]
         audio = None
         for device in job.get("devices", []):
-            chunks = []
-            for fields in await self._stream(audio_key(device), start, end):
-                try:
-                    chunks.append((int(fields[b"t"]), int(fields[b"rate"]), fields[b"pcm"]))
-                except (KeyError, ValueError):
-                    continue
-            assembled = assemble_audio(chunks)
+            assembled = await self._device_audio(device, start, end)
             if assembled is not None:
                 audio = (assembled[0], assembled[1].astype(np.float32) / 32768.0)
                 break
@@ -369,18 +363,23 @@ class EvidenceBuilder:
     async def _audios(self, job: dict[str, Any], start: int, end: int) -> list[BundleFile]:
         audios: list[BundleFile] = []
         for device in job.get("devices", []):
-            chunks = []
-            for fields in await self._stream(audio_key(device), start, end):
-                try:
-                    chunks.append((int(fields[b"t"]), int(fields[b"rate"]), fields[b"pcm"]))
-                except (KeyError, ValueError):
-                    continue
-            assembled = assemble_audio(chunks)
+            assembled = await self._device_audio(device, start, end)
             if assembled is None:
                 continue
             name = "audio.wav" if not audios else f"audio-{device}.wav"
             audios.append(BundleFile(name, wav_bytes(*assembled)))
         return audios
+
+    async def _device_audio(self, device: str, start: int, end: int) -> tuple[int, np.ndarray] | None:
+        """The device's audio stream over [start, end] as one signal (:func:`assemble_audio`):
+        (rate, int16 samples), or None when it has none there; malformed entries are skipped."""
+        chunks = []
+        for fields in await self._stream(audio_key(device), start, end):
+            try:
+                chunks.append((int(fields[b"t"]), int(fields[b"rate"]), fields[b"pcm"]))
+            except (KeyError, ValueError):
+                continue
+        return assemble_audio(chunks)
 
 
 async def run_due_jobs(builder: EvidenceBuilder, state: StateStore, retry_after_s: float,
